@@ -1,0 +1,65 @@
+"""The four process-run APIs the suite knows, and where their artifacts live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+
+SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+
+
+@dataclass(frozen=True)
+class ApiInfo:
+    """Static facts about one vendor API."""
+
+    name: str
+    title: str
+    credential_env: str
+    auth_header: str
+    auth_prefix: str
+
+    @property
+    def spec_path(self) -> Path:
+        return SPECS_DIR / f"{self.name}.yaml"
+
+    @property
+    def quirks_path(self) -> Path:
+        return SPECS_DIR / "quirks" / f"{self.name}.yaml"
+
+    def auth_headers(self, token: str) -> dict[str, str]:
+        """Headers that carry ``token`` in this vendor's documented scheme."""
+        return {self.auth_header: f"{self.auth_prefix}{token}"}
+
+
+APIS: dict[str, ApiInfo] = {
+    info.name: info
+    for info in (
+        ApiInfo("solvexia", "SolveXia Process Run APIs", "SOLVEXIA_TOKEN", "Authorization", "Bearer "),
+        ApiInfo(
+            "robocorp",
+            "Robocorp Control Room ProcessRunApi",
+            "ROBOCORP_API_KEY",
+            "Authorization",
+            "RC-WSKEY ",
+        ),
+        ApiInfo("kognitos", "Kognitos REST API v2 - Runs", "KOGNITOS_API_KEY", "x-api-key", ""),
+        ApiInfo("automation_runs", "Automation Runs API", "AUTOMATION_RUNS_API_KEY", "X-API-Key", ""),
+    )
+}
+
+
+def get_api(name: str) -> ApiInfo:
+    """Look an API up by name, with a message that lists the valid names."""
+    try:
+        return APIS[name]
+    except KeyError:
+        raise UsageError(f"unknown API {name!r}; choose from: {', '.join(APIS)}") from None
+
+
+def resolve_apis(names: list[str] | None) -> list[ApiInfo]:
+    """All APIs when ``names`` is empty, else the named ones in the order given."""
+    if not names:
+        return list(APIS.values())
+    return [get_api(name) for name in dict.fromkeys(names)]

@@ -1,0 +1,200 @@
+"""The known-deviation catalogue: every place the vendors' documents contradict themselves.
+
+Entries live in ``specs/quirks/<api>.yaml``. An entry that can show up in traffic names
+the operations and locations where it does, and what the contract says vs what the
+documents show; the classifier matches deviations against exactly those values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .apis import ApiInfo, get_api
+from .errors import CatalogueError
+from .findings import Deviation, signature
+from .specs import load_yaml
+
+#: Kinds a response check can observe at run time (the checker emits exactly these).
+RUNTIME_KINDS = frozenset(
+    {
+        "field-name-alias",
+        "missing-field",
+        "extra-field",
+        "enum-casing",
+        "unknown-enum-value",
+        "empty-string-for-null",
+        "unexpected-null",
+        "timestamp-without-offset",
+        "invalid-timestamp",
+        "type-mismatch",
+        "constraint-violation",
+        "undocumented-status",
+        "content-type",
+        "missing-header",
+        "invalid-json",
+    }
+)
+#: Kinds that live only in the documents (request side, prose, tables, versions).
+DOCUMENT_KINDS = frozenset(
+    {
+        "path-casing",
+        "stale-path",
+        "parameter-name",
+        "wrong-enum-literal",
+        "wrong-description",
+        "wrong-example",
+        "example-mismatch",
+        "malformed-example",
+        "undocumented-response",
+        "missing-enum-values",
+        "auth-scheme",
+        "stale-field",
+        "stale-name",
+        "type-representation",
+    }
+)
+
+_ENTRY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["api", "quirks"],
+    "additionalProperties": False,
+    "properties": {
+        "api": {"type": "string"},
+        "quirks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "id",
+                    "kind",
+                    "summary",
+                    "operations",
+                    "locations",
+                    "contract",
+                    "documented",
+                    "citations",
+                ],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{3}$"},
+                    "kind": {"enum": sorted(RUNTIME_KINDS | DOCUMENT_KINDS)},
+                    "summary": {"type": "string", "minLength": 1},
+                    "operations": {"type": "array", "items": {"type": "string"}},
+                    "locations": {"type": "array", "items": {"type": "string"}},
+                    "status_codes": {"type": "array", "items": {"type": "integer"}},
+                    "contract": {},
+                    "documented": {},
+                    "reproduced": {"type": "boolean"},
+                    "citations": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["source", "section"],
+                            "additionalProperties": False,
+                            "properties": {"source": {"type": "string"}, "section": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+_ENTRY_VALIDATOR = Draft202012Validator(_ENTRY_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Quirk:
+    """One documented inconsistency, with where it applies and what it looks like."""
+
+    id: str
+    api: str
+    kind: str
+    summary: str
+    operations: tuple[str, ...]
+    locations: tuple[str, ...]
+    contract: Any
+    documented: Any
+    citations: tuple[tuple[str, str], ...]
+    status_codes: tuple[int, ...] = ()
+    reproduced: bool = False
+
+    @property
+    def citation(self) -> str:
+        """All citations as one line: ``file § section; file § section``."""
+        return "; ".join(f"{source} § {section}" for source, section in self.citations)
+
+    def matches(self, deviation: Deviation) -> bool:
+        """True when this entry explains ``deviation`` exactly: operation, location, kind and values."""
+        return (
+            deviation.kind == self.kind
+            and deviation.operation in self.operations
+            and deviation.location in self.locations
+            and (not self.status_codes or deviation.status_code in self.status_codes)
+            and signature(self.kind, deviation.expected) == signature(self.kind, self.contract)
+            and signature(self.kind, deviation.observed) == signature(self.kind, self.documented)
+        )
+
+
+class Catalogue:
+    """All quirks of one API, looked up by deviation."""
+
+    def __init__(self, api: str, quirks: list[Quirk]) -> None:
+        self.api = api
+        self.quirks = quirks
+        self.by_id = {quirk.id: quirk for quirk in quirks}
+        self._runtime = [quirk for quirk in quirks if quirk.kind in RUNTIME_KINDS]
+
+    def match(self, deviation: Deviation) -> Quirk | None:
+        for quirk in self._runtime:
+            if quirk.matches(deviation):
+                return quirk
+        return None
+
+
+def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
+    """Validate raw catalogue data; the first problem becomes a ``CatalogueError`` naming the entry."""
+    error = next(iter(sorted(_ENTRY_VALIDATOR.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "top level"
+        raise CatalogueError(f"{source}: malformed catalogue at {where}: {error.message}")
+    if data["api"] != api.name:
+        raise CatalogueError(f"{source}: catalogue is for {data['api']!r}, expected {api.name!r}")
+    quirks: list[Quirk] = []
+    seen: set[str] = set()
+    for raw in data["quirks"]:
+        if raw["id"] in seen:
+            raise CatalogueError(f"{source}: duplicate quirk id {raw['id']}")
+        seen.add(raw["id"])
+        quirks.append(
+            Quirk(
+                id=raw["id"],
+                api=api.name,
+                kind=raw["kind"],
+                summary=raw["summary"],
+                operations=tuple(raw["operations"]),
+                locations=tuple(raw["locations"]),
+                contract=raw["contract"],
+                documented=raw["documented"],
+                citations=tuple((c["source"], c["section"]) for c in raw["citations"]),
+                status_codes=tuple(raw.get("status_codes", ())),
+                reproduced=raw.get("reproduced", False),
+            )
+        )
+    return Catalogue(api.name, quirks)
+
+
+def load_catalogue_file(api: ApiInfo, path: Path) -> Catalogue:
+    return parse_catalogue(api, load_yaml(path, CatalogueError), path)
+
+
+@cache
+def load_catalogue(name: str) -> Catalogue:
+    """The bundled catalogue of API ``name`` (parsed once per process)."""
+    api = get_api(name)
+    return load_catalogue_file(api, api.quirks_path)

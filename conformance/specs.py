@@ -1,0 +1,163 @@
+"""Loading the hand-written OpenAPI specs and compiling what the checks need from them.
+
+A spec is parsed and validated once; JSON Schema validators are compiled once per
+schema and cached, because a replay validates thousands of bodies against a handful
+of schemas.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from openapi_spec_validator import validate as validate_openapi
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from .apis import ApiInfo, get_api
+from .errors import SpecError
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+FORMAT_CHECKER = FormatChecker()
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(path: Path, error: type[Exception]) -> Any:
+    """Parse a YAML file, turning every failure into ``error`` with a one-line cause."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise error(f"{path}: invalid YAML{where}: {problem}") from None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented operation: method, templated path and its OpenAPI object."""
+
+    id: str
+    method: str
+    path: str
+    definition: dict[str, Any] = field(repr=False)
+    pointer: str = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+    @property
+    def documented_statuses(self) -> list[str]:
+        return sorted(self.definition.get("responses", {}))
+
+    def response_key(self, status_code: int) -> str | None:
+        """The ``responses`` key that documents ``status_code``: exact, ``2XX`` style, or ``default``."""
+        responses = self.definition.get("responses", {})
+        for key in (str(status_code), f"{str(status_code)[0]}XX", "default"):
+            if key in responses:
+                return key
+        return None
+
+    @cached_property
+    def path_pattern(self) -> re.Pattern[str]:
+        parts = re.split(r"(\{[^}]+\})", self.path)
+        regex = "".join("([^/]+)" if part.startswith("{") else re.escape(part) for part in parts)
+        return re.compile(f"^{regex}$")
+
+
+class Spec:
+    """A validated OpenAPI document for one API, with compiled validators."""
+
+    def __init__(self, api: ApiInfo, document: dict[str, Any], source: Path) -> None:
+        self.api = api
+        self.document = document
+        self.source = source
+        self._uri = f"urn:conformance:spec:{api.name}"
+        self._registry: Registry = Registry().with_resource(self._uri, DRAFT202012.create_resource(document))
+        self.operations: dict[str, Operation] = {}
+        for path, item in document.get("paths", {}).items():
+            for method in HTTP_METHODS:
+                if method in item:
+                    definition = item[method]
+                    op_id = definition.get("operationId") or f"{method} {path}"
+                    pointer = f"/paths/{_escape(path)}/{method}"
+                    self.operations[op_id] = Operation(op_id, method, path, definition, pointer)
+
+    @property
+    def base_path(self) -> str:
+        """The path of the first server URL (``/api`` for ``https://app.solvexia.com/api``)."""
+        servers = self.document.get("servers") or [{"url": "/"}]
+        return urlsplit(servers[0]["url"]).path.rstrip("/")
+
+    def find_operation(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+        """Match a concrete request path (relative to the base path) to an operation."""
+        method = method.lower()
+        for operation in self.operations.values():
+            if operation.method != method:
+                continue
+            match = operation.path_pattern.match(path)
+            if match:
+                names = re.findall(r"\{([^}]+)\}", operation.path)
+                return operation, dict(zip(names, match.groups(), strict=True))
+        return None
+
+    def resolve(self, node: Any) -> Any:
+        """Follow a local ``$ref`` (one level at a time until a non-reference)."""
+        while isinstance(node, dict) and "$ref" in node:
+            node = self._registry.resolver(self._uri).lookup(node["$ref"]).contents
+        return node
+
+    def validator(self, pointer: str) -> Draft202012Validator:
+        """A compiled validator for the schema at ``pointer`` inside the document (cached)."""
+        return _compiled(self, pointer)
+
+    def ref(self, pointer: str) -> str:
+        return f"{self._uri}#{pointer}"
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+
+@cache
+def _compiled(spec: Spec, pointer: str) -> Draft202012Validator:
+    return Draft202012Validator(
+        {"$ref": spec.ref(pointer)}, registry=spec.registry, format_checker=FORMAT_CHECKER
+    )
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def load_spec_file(api: ApiInfo, path: Path) -> Spec:
+    """Parse and validate ``path`` as the spec of ``api``; any problem is a ``SpecError``."""
+    document = load_yaml(path, SpecError)
+    if not isinstance(document, dict):
+        raise SpecError(f"{path}: not an OpenAPI document (top level is not a mapping)")
+    try:
+        validate_openapi(document)
+    except Exception as exc:  # the validator raises several unrelated types, all meaning "invalid"
+        message = getattr(exc, "message", None) or str(exc).splitlines()[0]
+        raise SpecError(f"{path}: invalid OpenAPI: {message}") from None
+    return Spec(api, document, path)
+
+
+@cache
+def load_spec(name: str) -> Spec:
+    """The bundled spec of API ``name`` (parsed and validated once per process)."""
+    api = get_api(name)
+    return load_spec_file(api, api.spec_path)
