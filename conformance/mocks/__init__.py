@@ -1,0 +1,36 @@
+"""Embedded mock servers, one per API, in ``faithful`` or ``strict`` mode."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from ..apis import get_api
+from .base import DEFAULT_TOKEN, Clock, Mode, VendorMock, mock_token
+from .server import MockServer
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "Clock",
+    "MockServer",
+    "Mode",
+    "VendorMock",
+    "create_mock",
+    "mock_token",
+    "start_mock",
+]
+
+
+def create_mock(
+    api: str, mode: Mode | str = Mode.FAITHFUL, token: str | None = None, clock: Clock | None = None
+) -> VendorMock:
+    """A fresh mock of ``api`` with its store seeded from the documents' examples."""
+    module = import_module(f"{__name__}.{get_api(api).name}")
+    return module.Mock(Mode(mode), token, clock)
+
+
+def start_mock(
+    api: str, mode: Mode | str = Mode.FAITHFUL, token: str | None = None, port: int = 0
+) -> MockServer:
+    """Create ``api``'s mock and serve it on loopback; the caller stops it."""
+    mock = create_mock(api, mode, token)
+    return MockServer(mock.app(), mock.spec.base_path, port).start()

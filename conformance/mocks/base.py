@@ -1,0 +1,400 @@
+"""What every vendor mock shares: modes, a drivable clock, run lifecycles, request
+validation against the spec, and the Starlette app that ties them together.
+
+A vendor module subclasses ``VendorMock``, says how its vendor authenticates and shapes
+errors, and registers one handler per operationId with ``@handles``. Routing, request
+validation and the documented 4xx answers come from the spec itself, so a mock can never
+accept a request its spec forbids.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..specs import Operation, Spec, load_spec
+
+DEFAULT_TOKEN = "conformance-demo"
+
+
+def mock_token(explicit: str | None = None) -> str:
+    """The credential a mock accepts: ``--token``, else ``CONFORMANCE_MOCK_TOKEN``, else the demo token."""
+    return explicit or os.environ.get("CONFORMANCE_MOCK_TOKEN") or DEFAULT_TOKEN
+
+
+class Mode(StrEnum):
+    FAITHFUL = "faithful"  # reproduce every documented quirk
+    STRICT = "strict"  # answer exactly what the spec says
+
+
+class Clock:
+    """Wall-clock time plus an offset that tests advance instead of sleeping."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, seconds: float) -> None:
+        self._offset += timedelta(seconds=seconds)
+
+
+@dataclass
+class Lifecycle:
+    """Documented states of a run, read from the spec's ``x-lifecycle`` extension."""
+
+    field: str
+    initial: list[str]
+    transitions: dict[str, list[str]]
+    terminal: list[str]
+
+    @classmethod
+    def from_spec(cls, spec: Spec) -> Lifecycle:
+        raw = spec.document["x-lifecycle"]
+        return cls(raw["field"], list(raw["initial"]), raw["transitions"], list(raw["terminal"]))
+
+    def allows(self, before: str, after: str) -> bool:
+        return before == after or after in self.transitions.get(before, [])
+
+
+@dataclass
+class Run:
+    """A run in a mock's store. ``path`` is the sequence of states it will walk through."""
+
+    id: str
+    path: list[str]
+    created_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+    index: int = 0
+    polls: int = 0
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    history: list[str] = field(default_factory=list)
+    step_seconds: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.history:
+            self.history.append(self.state)
+
+    @property
+    def state(self) -> str:
+        return self.path[self.index]
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return ((self.ended_at or self.started_at) - self.started_at).total_seconds()
+
+    def move_to(self, state: str, now: datetime, *, running: set[str], terminal: set[str]) -> None:
+        """Jump to ``state`` (cancel, stop, retry), stamping start and end times."""
+        if state in running and self.started_at is None:
+            self.started_at = now
+        if state in terminal:
+            self.started_at = self.started_at or now
+            self.ended_at = now
+        self.path = [*self.path[: self.index + 1], state]
+        self.index += 1
+        self.history.append(state)
+
+    def observe(self, now: datetime, *, running: set[str], terminal: set[str]) -> None:
+        """Advance by one state per poll, or per ``step_seconds`` of clock time, whichever is further."""
+        self.polls += 1
+        elapsed = (now - self.created_at).total_seconds()
+        target = min(len(self.path) - 1, max(self.polls - 1, int(elapsed / self.step_seconds)))
+        while self.index < target:
+            self.index += 1
+            self.history.append(self.state)
+            if self.state in running and self.started_at is None:
+                self.started_at = now
+            if self.state in terminal:
+                self.started_at = self.started_at or now
+                self.ended_at = now
+
+
+@dataclass
+class Call:
+    """A validated request handed to a handler."""
+
+    request: Request
+    operation: Operation
+    path: dict[str, str]
+    query: dict[str, Any]
+    body: Any
+
+
+Handler = Callable[["VendorMock", Call], Awaitable[Response]]
+
+
+def handles(operation_id: str) -> Callable[[Handler], Handler]:
+    """Mark a ``VendorMock`` method as the handler of ``operation_id``."""
+
+    def mark(function: Handler) -> Handler:
+        function.operation_id = operation_id  # type: ignore[attr-defined]
+        return function
+
+    return mark
+
+
+class RequestRejected(Exception):
+    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.details = status, message, details or []
+
+
+class VendorMock:
+    """Base of the four vendor mocks: state, auth and error shape are theirs, the rest is shared."""
+
+    name: ClassVar[str]
+    validation_status: ClassVar[int] = 400
+    auth_status: ClassVar[int] = 403
+    #: Paths matched regardless of case (a documented quirk of some vendors).
+    case_insensitive_paths: ClassVar[bool] = False
+
+    def __init__(
+        self, mode: Mode = Mode.FAITHFUL, token: str | None = None, clock: Clock | None = None
+    ) -> None:
+        self.mode = Mode(mode)
+        self.token = mock_token(token)
+        self.clock = clock or Clock()
+        self.spec = load_spec(self.name)
+        self.lifecycle = Lifecycle.from_spec(self.spec)
+        self.runs: dict[str, Run] = {}
+        self.seed()
+
+    @property
+    def faithful(self) -> bool:
+        return self.mode is Mode.FAITHFUL
+
+    # -- vendor specifics -------------------------------------------------------------
+    def seed(self) -> None:
+        """Fill the store with the documents' example objects."""
+
+    def authenticated(self, request: Request) -> bool:
+        raise NotImplementedError
+
+    def error(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:
+        raise NotImplementedError
+
+    # -- shared lifecycle helpers ------------------------------------------------------
+    @property
+    def running_states(self) -> set[str]:
+        return set(self.spec.document["x-lifecycle"].get("running", []))
+
+    @property
+    def terminal_states(self) -> set[str]:
+        return set(self.lifecycle.terminal)
+
+    def observe(self, run: Run) -> Run:
+        run.observe(self.clock.now(), running=self.running_states, terminal=self.terminal_states)
+        return run
+
+    def move(self, run: Run, state: str) -> None:
+        run.move_to(state, self.clock.now(), running=self.running_states, terminal=self.terminal_states)
+
+    def find_run(self, run_id: str) -> Run:
+        run = self.runs.get(run_id)
+        if run is None:
+            raise RequestRejected(404, f"process run {run_id} was not found")
+        return run
+
+    # -- the app ---------------------------------------------------------------------
+    def app(self) -> ASGIApp:
+        handlers: dict[str, Handler] = {}
+        for klass in reversed(type(self).__mro__):
+            for value in vars(klass).values():
+                if hasattr(value, "operation_id"):
+                    handlers[value.operation_id] = value
+        routes: dict[str, list[Operation]] = {}
+        for operation in self.spec.operations.values():
+            if operation.id not in handlers:
+                raise RuntimeError(f"{self.name} mock has no handler for {operation.id}")
+            routes.setdefault(operation.path, []).append(operation)
+        app = Starlette(
+            routes=[
+                Route(
+                    self.spec.base_path + path,
+                    self._endpoint({op.method.upper(): (op, handlers[op.id]) for op in operations}),
+                    methods=[op.method.upper() for op in operations],
+                )
+                for path, operations in routes.items()
+            ]
+        )
+        if self.case_insensitive_paths:
+            return CaseInsensitivePaths(app, [self.spec.base_path + p for p in routes])
+        return app
+
+    def _endpoint(
+        self, by_method: dict[str, tuple[Operation, Handler]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            operation, handler = by_method[request.method]
+            try:
+                if not self.authenticated(request):
+                    return self.error(self.auth_status, "missing or invalid credentials")
+                call = await self._validated_call(request, operation)
+                return await handler(self, call)
+            except RequestRejected as rejected:
+                status = self.validation_status if rejected.status == 400 else rejected.status
+                return self.error(status, rejected.message, rejected.details)
+
+        return endpoint
+
+    async def _validated_call(self, request: Request, operation: Operation) -> Call:
+        path: dict[str, str] = dict(request.path_params)
+        query: dict[str, Any] = {}
+        problems: list[dict[str, Any]] = []
+        for pointer, parameter in self._parameters(operation):
+            name, where = parameter["name"], parameter["in"]
+            schema = self.spec.resolve(parameter.get("schema", {}))
+            if where == "path":
+                raw: Any = path.get(name)
+            elif where == "query":
+                values = request.query_params.getlist(name)
+                raw = (
+                    values
+                    if self.spec.resolve(schema).get("type") == "array"
+                    else (values[0] if values else None)
+                )
+            elif where == "header":
+                raw = request.headers.get(name)
+            else:
+                raw = request.cookies.get(name)
+            if raw is None:
+                if parameter.get("required"):
+                    problems.append(
+                        _problem([where, name], f"{where} parameter {name} is required", "missing")
+                    )
+                continue
+            value = coerce(raw, schema)
+            for error in self.spec.validator(f"{pointer}/schema").iter_errors(value):
+                problems.append(_problem([where, name], error.message[:200], error.validator))
+            if where == "path":
+                path[name] = value
+            elif where == "query":
+                query[name] = value
+        body = await self._body(request, operation, problems)
+        if problems:
+            raise RequestRejected(400, problems[0]["msg"], problems)
+        return Call(request, operation, path, query, body)
+
+    def _parameters(self, operation: Operation) -> list[tuple[str, dict[str, Any]]]:
+        """(pointer, resolved parameter) for path-level and operation-level parameters."""
+        item_pointer = operation.pointer.rsplit("/", 1)[0]
+        found: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        for base, params in (
+            (item_pointer, self.spec.document["paths"][operation.path].get("parameters", [])),
+            (operation.pointer, operation.definition.get("parameters", [])),
+        ):
+            for index, raw in enumerate(params):
+                pointer = raw["$ref"].lstrip("#") if "$ref" in raw else f"{base}/parameters/{index}"
+                parameter = self.spec.resolve(raw)
+                found[(parameter["name"], parameter["in"])] = (pointer, parameter)
+        return list(found.values())
+
+    async def _body(self, request: Request, operation: Operation, problems: list[dict[str, Any]]) -> Any:
+        raw_body = self.spec.resolve(operation.definition.get("requestBody"))
+        data = await request.body()
+        if not raw_body:
+            return None
+        if not data:
+            if raw_body.get("required"):
+                problems.append(_problem(["body"], "a JSON request body is required", "missing"))
+            return None
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type and "json" not in content_type:
+            problems.append(_problem(["body"], f"unsupported content type {content_type}", "content_type"))
+            return None
+        try:
+            body = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            problems.append(_problem(["body"], "request body is not valid JSON", "json_invalid"))
+            return None
+        pointer = operation.pointer + "/requestBody/content/application~1json/schema"
+        if "$ref" in operation.definition["requestBody"]:
+            pointer = (
+                operation.definition["requestBody"]["$ref"].lstrip("#") + "/content/application~1json/schema"
+            )
+        for error in self.spec.validator(pointer).iter_errors(body):
+            loc = ["body", *error.absolute_path]
+            problems.append(_problem(loc, error.message[:200], error.validator))
+        return body
+
+
+def _problem(loc: list[Any], message: str, kind: Any) -> dict[str, Any]:
+    return {"loc": [str(part) for part in loc], "msg": message, "type": str(kind)}
+
+
+def coerce(raw: Any, schema: dict[str, Any]) -> Any:
+    """Turn a query/path string into the JSON value its schema describes, when it parses."""
+    if isinstance(raw, list):
+        item_schema = schema.get("items", {})
+        return [coerce(item, item_schema) for item in raw]
+    types = schema.get("type", [])
+    types = types if isinstance(types, list) else [types]
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
+        option_type = option.get("type")
+        types += option_type if isinstance(option_type, list) else [option_type] if option_type else []
+    for kind in types:
+        try:
+            if kind == "integer" and re.fullmatch(r"-?\d+", raw):
+                return int(raw)
+            if kind == "number" and re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", raw):
+                return float(raw) if any(c in raw for c in ".eE") else int(raw)
+            if kind == "boolean" and raw in ("true", "false"):
+                return raw == "true"
+            if kind == "null" and raw in ("", "null"):
+                return None
+        except (TypeError, ValueError):
+            continue
+    return raw
+
+
+class CaseInsensitivePaths:
+    """ASGI middleware: route ``/v1/processRuns/x`` as ``/v1/processruns/x`` (literal segments only)."""
+
+    def __init__(self, app: ASGIApp, templates: list[str]) -> None:
+        self.app = app
+        self.patterns = []
+        for template in templates:
+            parts = re.split(r"(\{[^}]+\})", template)
+            regex = "".join("([^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+            self.patterns.append((re.compile(f"^{regex}$", re.IGNORECASE), parts))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for pattern, parts in self.patterns:
+                match = pattern.match(scope["path"])
+                if match:
+                    values = iter(match.groups())
+                    canonical = "".join(next(values) if p.startswith("{") else p for p in parts)
+                    scope = {**scope, "path": canonical, "raw_path": canonical.encode()}
+                    break
+        await self.app(scope, receive, send)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers=headers)
+
+
+def iso(moment: datetime | None, *, offset: bool = True, digits: int = 3) -> str | None:
+    """Format a timestamp; ``offset=False`` drops the zone, as some vendors' examples do."""
+    if moment is None:
+        return None
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if digits:
+        text += "." + f"{moment.microsecond:06d}{'0' * 7}"[:digits]
+    return text + ("Z" if offset else "")
