@@ -28,9 +28,16 @@ class ApiInfo:
     def quirks_path(self) -> Path:
         return SPECS_DIR / "quirks" / f"{self.name}.yaml"
 
+    #: Query parameters that carry the credential on some operations (Robocorp's integrations start).
+    token_query: str | None = None
+
     def auth_headers(self, token: str) -> dict[str, str]:
         """Headers that carry ``token`` in this vendor's documented scheme."""
         return {self.auth_header: f"{self.auth_prefix}{token}"}
+
+    def credential_parameters(self, token: str) -> dict[str, str]:
+        """Parameter overrides that put ``token`` where an operation takes it outside the headers."""
+        return {f"query.{self.token_query}": token} if self.token_query else {}
 
 
 APIS: dict[str, ApiInfo] = {

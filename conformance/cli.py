@@ -1,0 +1,118 @@
+"""The ``conformance`` command: a thin shell over the Python API.
+
+Exit codes: 0 no new drift, 1 new drift (``--strict``: any deviation), 2 could not run.
+Anything that stops a run is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from .apis import APIS, resolve_apis
+from .errors import ConformanceError, UsageError
+
+DEFAULT_REPORT_DIR = Path("reports/latest")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="conformance", description="Contract tests for process-run APIs.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = commands.add_parser("serve", help="serve an embedded mock")
+    serve.add_argument("api", choices=list(APIS))
+    serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--mode", choices=["faithful", "strict"], default="faithful")
+    serve.add_argument(
+        "--token", help="credential the mock accepts (default: $CONFORMANCE_MOCK_TOKEN or demo)"
+    )
+
+    run = commands.add_parser("run", help="check APIs against their contracts")
+    run.add_argument("apis", nargs="*", metavar="API", help=f"any of: {', '.join(APIS)} (default: all)")
+    run.add_argument("--base-url", help="a real server to check (one API); default: embedded mocks")
+    run.add_argument("--token", help="credential (default: the API's environment variable)")
+    run.add_argument("--max-examples", type=int, default=10)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--phases", default="examples,coverage,fuzzing,stateful", help="comma-separated")
+    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--strict", action="store_true", help="any deviation, known or new, fails the run")
+    run.add_argument("--mock-mode", choices=["faithful", "strict"])
+    run.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
+
+    commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .mocks import create_mock
+    from .mocks.server import bind_loopback, uvicorn_server
+
+    mock = create_mock(args.api, args.mode, args.token)
+    try:
+        sock = bind_loopback(args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on port {args.port}: {exc.strerror}") from None
+    port = sock.getsockname()[1]
+    print(f"serving {args.api} at http://127.0.0.1:{port}{mock.spec.base_path}", flush=True)
+    uvicorn_server(mock.app()).run(sockets=[sock])
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .console import print_summary, progress_bar
+    from .results import ensure_writable, write_results
+    from .runner import RunOptions, run
+
+    if args.base_url and args.mock_mode:
+        raise UsageError("--mock-mode applies to the embedded mocks; it cannot be combined with --base-url")
+    options = RunOptions(
+        apis=args.apis,
+        base_url=args.base_url,
+        token=args.token,
+        max_examples=args.max_examples,
+        seed=args.seed,
+        phases=tuple(p.strip() for p in args.phases.split(",") if p.strip()),
+        workers=args.workers,
+        strict=args.strict,
+        mock_mode=args.mock_mode or "faithful",
+    )
+    options.validate()
+    ensure_writable(args.report_dir)
+    with progress_bar([api.name for api in resolve_apis(args.apis)]) as hook:
+        result = run(options, hook)
+    document = write_results(result, args.report_dir)
+    print_summary(document, str(args.report_dir))
+    return result.exit_code
+
+
+def _list(_: argparse.Namespace) -> int:
+    from .catalogue import load_catalogue
+    from .specs import load_spec
+
+    for name, api in APIS.items():
+        spec, catalogue = load_spec(name), load_catalogue(name)
+        print(
+            f"{name}: {api.title} — {len(spec.operations)} operations, {len(catalogue.quirks)} catalogued"
+        )
+        for operation in spec.operations.values():
+            print(f"  {operation.id:<28} {operation.label}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        return {"serve": _serve, "run": _run, "list": _list}[args.command](args)
+    except ConformanceError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("conformance: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,294 @@
+"""Lifecycle conformance beyond schemas: follow real runs from start to a terminal state.
+
+The spec's ``x-lifecycle`` says how to start, poll and cancel a run and which transitions
+the documents allow. Polls sample a run, so an observed jump is allowed when the documents
+allow a path between the two states. Every response is also checked against the contract.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shlex
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from .apis import ApiInfo
+from .checks import check_response
+from .findings import Deviation
+from .specs import Operation, Spec
+
+Step = tuple[Operation, list[Deviation], str]
+POLL_LIMIT = 60
+POLL_INTERVAL = 0.1
+DURATION_TOLERANCE = 1.0
+
+
+def curl_line(method: str, url: str, headers: dict[str, str], body: Any = None) -> str:
+    """A reproducing curl command (callers redact it before it is written anywhere)."""
+    parts = ["curl", "-X", method.upper(), url]
+    for name, value in headers.items():
+        parts += ["-H", f"{name}: {value}"]
+    if body is not None:
+        parts += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
+    return shlex.join(parts)
+
+
+def pointer_get(document: Any, pointer: str | None) -> Any:
+    """Resolve a JSON pointer; ``None`` where any step is missing."""
+    if not pointer:
+        return None
+    node = document
+    for token in pointer.lstrip("/").split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    return node
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Parse an ISO timestamp; offset-less ones are read as UTC (their own quirk is reported elsewhere)."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    if "." in text:  # Python accepts at most 6 fraction digits; some vendors send 7
+        head, _, tail = text.partition(".")
+        digits = "".join(c for c in tail if c.isdigit())
+        text = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits) :]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class LifecycleDriver:
+    """Drives runs of one API over HTTP and reports what the documents do not allow."""
+
+    def __init__(self, api: ApiInfo, spec: Spec, base_url: str, token: str, client: httpx.Client) -> None:
+        self.api, self.spec, self.base_url, self.token, self.client = api, spec, base_url, token, client
+        self.plan: dict[str, Any] = spec.document["x-lifecycle"]
+        self.transitions = {k.lower(): [v.lower() for v in vs] for k, vs in self.plan["transitions"].items()}
+        self.terminal = {state.lower() for state in self.plan["terminal"]}
+
+    def call(
+        self, step: dict[str, Any], run_id: str | None = None
+    ) -> tuple[Operation, httpx.Response | None, Step]:
+        operation = self.spec.operations[step["operation"]]
+        values = {**step.get("parameters", {})}
+        if run_id is not None and step.get("run_id"):
+            values[step["run_id"]] = run_id
+        path = operation.path
+        query = {}
+        for name, value in values.items():
+            if "{" + name + "}" in path:
+                path = path.replace("{" + name + "}", str(value))
+            else:
+                query[name] = value
+        url = self.base_url + path
+        headers = self.api.auth_headers(self.token)
+        if self.api.token_query and any(
+            p.get("name") == self.api.token_query for p in self._params(operation)
+        ):
+            query[self.api.token_query] = self.token
+            headers = {}
+        body = step.get("body")
+        request = curl_line(operation.method, str(httpx.URL(url, params=query)), headers, body)
+        try:
+            response = self.client.request(
+                operation.method.upper(), url, params=query, headers=headers, json=body
+            )
+        except httpx.HTTPError as exc:
+            failure = self.deviation(operation, None, "", "transport-error", "a response", type(exc).__name__)
+            return operation, None, (operation, [failure], request)
+        deviations = check_response(
+            self.spec, operation, response.status_code, response.headers, response.content
+        )
+        return operation, response, (operation, deviations, request)
+
+    def _params(self, operation: Operation) -> list[dict[str, Any]]:
+        return [self.spec.resolve(p) for p in operation.definition.get("parameters", [])]
+
+    def deviation(
+        self, operation: Operation, status: int | None, location: str, kind: str, expected: Any, observed: Any
+    ) -> Deviation:
+        message = f"lifecycle: expected {expected}, observed {observed}"
+        return Deviation(self.api.name, operation.id, status, location, kind, expected, observed, message)
+
+    def start(self) -> Iterator[Step | str]:
+        """Start a run; yields the checked step, then the run id (a ``str``) if it started."""
+        start = self.plan["start"]
+        operation, response, step = self.call(start)
+        yield step
+        if response is None:
+            return
+        run_id = pointer_get(response.json() if _is_json(response) else None, start.get("id"))
+        if run_id is None and not start.get("id"):
+            run_id = start.get("parameters", {}).get(self.plan["poll"]["run_id"])
+        if response.is_success and isinstance(run_id, str):
+            yield run_id
+        else:
+            yield (
+                operation,
+                [
+                    self.deviation(
+                        operation,
+                        response.status_code,
+                        "status",
+                        "lifecycle-start-failed",
+                        "a started run",
+                        response.status_code,
+                    )
+                ],
+                step[2],
+            )
+
+    def follow(self, run_id: str, seen: list[str]) -> Iterator[Step]:
+        """Poll until a terminal state; then judge transitions and timestamps."""
+        poll = self.plan["poll"]
+        last: httpx.Response | None = None
+        operation = self.spec.operations[poll["operation"]]
+        for _ in range(POLL_LIMIT):
+            operation, response, step = self.call(poll, run_id)
+            yield step
+            if response is None or not response.is_success or not _is_json(response):
+                return
+            last = response
+            state = pointer_get(response.json(), poll["state"])
+            if isinstance(state, str) and (not seen or seen[-1] != state):
+                seen.append(state)
+            if isinstance(state, str) and state.lower() in self.terminal:
+                break
+            time.sleep(POLL_INTERVAL)
+        else:
+            yield (
+                operation,
+                [
+                    self.deviation(
+                        operation,
+                        None,
+                        poll["state"],
+                        "lifecycle-timeout",
+                        f"a terminal state within {POLL_LIMIT} polls",
+                        seen[-1:],
+                    )
+                ],
+                step[2],
+            )
+            return
+        extra = self.judge_transitions(operation, seen) + self.judge_times(
+            operation, last.json() if last else None
+        )
+        if extra:
+            yield (operation, extra, step[2])
+
+    def judge_transitions(self, operation: Operation, seen: list[str]) -> list[Deviation]:
+        problems = []
+        initial = [state.lower() for state in self.plan["initial"]]
+        states = seen
+        if states and not any(self._reachable(i, states[0].lower()) for i in initial):
+            problems.append(
+                self.deviation(
+                    operation,
+                    200,
+                    self.plan["poll"]["state"],
+                    "invalid-transition",
+                    f"start in {self.plan['initial']}",
+                    f"(start) -> {states[0]}",
+                )
+            )
+        for before, after in itertools.pairwise(states):
+            if not self._reachable(before.lower(), after.lower()):
+                problems.append(
+                    self.deviation(
+                        operation,
+                        200,
+                        self.plan["poll"]["state"],
+                        "invalid-transition",
+                        self.plan["transitions"].get(before, []),
+                        f"{before} -> {after}",
+                    )
+                )
+        return problems
+
+    def _reachable(self, source: str, target: str) -> bool:
+        frontier, seen = [source], {source}
+        while frontier:
+            state = frontier.pop()
+            if state == target:
+                return True
+            for following in self.transitions.get(state, []):
+                if following not in seen:
+                    seen.add(following)
+                    frontier.append(following)
+        return False
+
+    def judge_times(self, operation: Operation, body: Any) -> list[Deviation]:
+        pointers = self.plan.get("timestamps") or {}
+        started = parse_timestamp(pointer_get(body, pointers.get("started")))
+        finished = parse_timestamp(pointer_get(body, pointers.get("finished")))
+        if started is None or finished is None:
+            return []
+        if finished < started:
+            return [
+                self.deviation(
+                    operation,
+                    200,
+                    pointers["finished"],
+                    "timestamp-order",
+                    f"not before {started.isoformat()}",
+                    finished.isoformat(),
+                )
+            ]
+        duration = pointer_get(body, pointers.get("duration"))
+        actual = (finished - started).total_seconds()
+        if isinstance(duration, int | float) and abs(duration - actual) > max(
+            DURATION_TOLERANCE, 0.01 * actual
+        ):
+            return [
+                self.deviation(
+                    operation, 200, pointers["duration"], "duration-mismatch", round(actual, 3), duration
+                )
+            ]
+        return []
+
+
+def _is_json(response: httpx.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
+def run_lifecycle(
+    api: ApiInfo, spec: Spec, base_url: str, token: str, timeout: float = 10.0
+) -> Iterator[Step]:
+    """Start a run and follow it to the end; start another and cancel it (where the API can)."""
+    if "x-lifecycle" not in spec.document:
+        return
+    with httpx.Client(timeout=timeout) as client:
+        driver = LifecycleDriver(api, spec, base_url, token, client)
+        plans = ["complete", "cancel"] if "cancel" in driver.plan else ["complete"]
+        for plan in plans:
+            run_id = None
+            for item in driver.start():
+                if isinstance(item, str):
+                    run_id = item
+                else:
+                    yield item
+            if run_id is None:
+                continue
+            seen: list[str] = []
+            if plan == "cancel":
+                _, _, step = driver.call(driver.plan["cancel"], run_id)
+                yield step
+            yield from driver.follow(run_id, seen)

@@ -1,0 +1,53 @@
+"""A mock in its own process, the way ``conformance run`` uses them: the mocks then do not
+compete with the test engine for the interpreter lock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from types import TracebackType
+
+from ..errors import ConformanceError
+
+
+class MockProcess:
+    """``conformance serve`` in a child process; its first stdout line gives the base URL."""
+
+    def __init__(self, api: str, mode: str, token: str, startup_timeout: float = 30.0) -> None:
+        self.api, self.mode, self.token, self.startup_timeout = api, mode, token, startup_timeout
+        self.base_url = ""
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> MockProcess:
+        env = {**os.environ, "CONFORMANCE_MOCK_TOKEN": self.token}
+        command = [sys.executable, "-m", "conformance", "serve", self.api, "--port", "0", "--mode", self.mode]
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(self._process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self.startup_timeout)
+        first = line[0].strip() if line else ""
+        prefix = f"serving {self.api} at "
+        if not first.startswith(prefix):
+            self.__exit__(None, None, None)
+            raise ConformanceError(f"the embedded {self.api} mock did not start")
+        self.base_url = first[len(prefix) :]
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout:
+            self._process.stdout.close()

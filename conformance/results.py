@@ -1,0 +1,148 @@
+"""Machine-readable output: ``results.json`` for tools and ``junit.xml`` for CI dashboards.
+
+Files are written atomically (a temporary file in the same directory, then a rename), so
+an interrupted run never leaves a half-written report over a good one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import UsageError
+from .runner import RunResult
+
+SCHEMA_VERSION = 1
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step; on failure the old file is untouched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def ensure_writable(directory: Path) -> None:
+    """Fail early, before any work, when the report directory cannot be written."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write reports to {directory}: {exc.strerror or exc}") from None
+
+
+def results_document(result: RunResult) -> dict[str, Any]:
+    findings = result.findings
+    apis = []
+    for api in result.results:
+        apis.append(
+            {
+                "api": api.api,
+                "title": api.title,
+                "base_url": api.base_url,
+                "mock_mode": api.mock_mode,
+                "operations_total": len(api.operations),
+                "operations_covered": len(api.covered),
+                "cases": api.cases,
+                "checks": sum(api.checks.values()),
+                "known": api.count("known"),
+                "new": api.count("new"),
+                "score": api.score,
+                "errors": api.errors,
+                "duration_s": round(api.duration, 2),
+                "operations": [
+                    {
+                        "operation": op.id,
+                        "label": op.label,
+                        "cases": api.stats[op.id].cases,
+                        "known": sum(
+                            1 for f in api.findings if f.operation == op.id and f.classification == "known"
+                        ),
+                        "new": sum(
+                            1 for f in api.findings if f.operation == op.id and f.classification == "new"
+                        ),
+                    }
+                    for op in api.operations.values()
+                ],
+            }
+        )
+    return {
+        "version": SCHEMA_VERSION,
+        "tool": f"conformance {__version__}",
+        "started_at": result.started_at.isoformat(),
+        "finished_at": result.finished_at.isoformat(),
+        "duration_s": round((result.finished_at - result.started_at).total_seconds(), 2),
+        "strict": result.options.strict,
+        "exit_code": result.exit_code,
+        "summary": {
+            "cases": sum(api.cases for api in result.results),
+            "checks": sum(sum(api.checks.values()) for api in result.results),
+            "known": sum(1 for f in findings if f.classification == "known"),
+            "new": sum(1 for f in findings if f.classification == "new"),
+            "errors": len(result.errors),
+            "complete": result.complete,
+            "apis": len(result.results),
+        },
+        "errors": result.errors,
+        "apis": apis,
+        "findings": [finding.to_dict() for finding in findings],
+    }
+
+
+def junit_document(result: RunResult) -> str:
+    """One testsuite per API, one testcase per operation and check; new drift fails the case."""
+    suites = ET.Element("testsuites", name="conformance")
+    for api in result.results:
+        by_case: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for finding in api.findings:
+            by_case[(finding.operation, finding.source)].append(finding)
+        checks = sorted(set(api.checks) | {source for _, source in by_case})
+        suite = ET.SubElement(suites, "testsuite", name=api.api)
+        tests = failures = 0
+        for operation in api.operations.values():
+            for check in checks:
+                found = by_case.get((operation.id, check), [])
+                testcase = ET.SubElement(suite, "testcase", classname=f"{api.api}.{operation.id}", name=check)
+                tests += 1
+                drift = [f for f in found if result.options.strict or f.classification == "new"]
+                if drift:
+                    failures += 1
+                    failure = ET.SubElement(
+                        testcase, "failure", message=f"{len(drift)} deviation(s)", type="drift"
+                    )
+                    failure.text = "\n".join(
+                        f"{f.kind} at {f.location or '(body)'}: {f.message}" for f in drift
+                    )
+                known = [f for f in found if f.classification == "known"]
+                if known:
+                    out = ET.SubElement(testcase, "system-out")
+                    out.text = "\n".join(f"known quirk {f.quirk}: {f.kind} at {f.location}" for f in known)
+        for error in api.errors:
+            testcase = ET.SubElement(suite, "testcase", classname=api.api, name="run")
+            ET.SubElement(testcase, "error", message=error)
+            tests += 1
+        suite.set("tests", str(tests))
+        suite.set("failures", str(failures))
+        suite.set("errors", str(len(api.errors)))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_results(result: RunResult, directory: Path) -> dict[str, Any]:
+    document = results_document(result)
+    write_atomic(directory / "results.json", json.dumps(document, indent=2, default=str) + "\n")
+    write_atomic(directory / "junit.xml", junit_document(result))
+    return document

@@ -1,0 +1,363 @@
+"""The conformance run: schemathesis drives each API, the project check explains every
+response, the classifier sorts deviations, and lifecycle checks follow real runs.
+
+One ``ApiSession`` per API holds what the registered schemathesis check needs while that
+API's engine executes; the session is looked up by the schema object the case belongs to,
+so several APIs may run side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import schemathesis
+from schemathesis.config import HealthCheck
+from schemathesis.engine import events, from_schema
+
+from .apis import ApiInfo, resolve_apis
+from .catalogue import Catalogue, load_catalogue
+from .checks import check_response
+from .classify import FindingSet
+from .errors import ServerUnreachable, UsageError
+from .findings import Deviation, Finding
+from .lifecycle import run_lifecycle
+from .mocks.process import MockProcess
+from .redact import Redactor
+from .specs import Operation, Spec, load_spec
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+#: Schemathesis' response-conformance checks are replaced by the project check, which explains
+#: each difference so that documented quirks can be told from drift.
+REPLACED_CHECKS = [
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+]
+
+
+@dataclass
+class RunOptions:
+    """Everything ``conformance run`` accepts; defaults are the nightly defaults."""
+
+    apis: list[str] = field(default_factory=list)
+    base_url: str | None = None
+    token: str | None = None
+    max_examples: int = 10
+    seed: int | None = None
+    phases: tuple[str, ...] = PHASES
+    workers: int = 1
+    strict: bool = False
+    mock_mode: str = "faithful"
+    request_timeout: float = 10.0
+
+    def validate(self) -> None:
+        unknown = [p for p in self.phases if p not in PHASES]
+        if unknown:
+            raise UsageError(f"unknown phase {unknown[0]!r}; choose from: {', '.join(PHASES)}")
+        if self.base_url and len(resolve_apis(self.apis)) != 1:
+            raise UsageError("--base-url points at one server: name exactly one API with it")
+        if self.max_examples < 1 or self.workers < 1:
+            raise UsageError("--max-examples and --workers must be at least 1")
+        if self.mock_mode not in ("faithful", "strict"):
+            raise UsageError("--mock-mode must be faithful or strict")
+
+
+@dataclass
+class OperationStats:
+    cases: int = 0
+    conforming: int = 0
+
+
+@dataclass
+class ApiResult:
+    """What one API's run produced."""
+
+    api: str
+    title: str
+    base_url: str
+    mock_mode: str | None
+    operations: dict[str, Operation]
+    stats: dict[str, OperationStats]
+    findings: list[Finding]
+    checks: Counter[str]
+    errors: list[str]
+    duration: float
+
+    @property
+    def cases(self) -> int:
+        return sum(s.cases for s in self.stats.values())
+
+    @property
+    def covered(self) -> list[str]:
+        return [op for op, s in self.stats.items() if s.cases]
+
+    @property
+    def score(self) -> float:
+        """Share of responses that conform to the contract or deviate only in documented ways."""
+        cases = self.cases
+        return round(100.0 * sum(s.conforming for s in self.stats.values()) / cases, 1) if cases else 0.0
+
+    def count(self, classification: str) -> int:
+        return sum(1 for f in self.findings if f.classification == classification)
+
+
+@dataclass
+class RunResult:
+    options: RunOptions
+    results: list[ApiResult]
+    started_at: datetime
+    finished_at: datetime
+    complete: bool
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [finding for result in self.results for finding in result.findings]
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{result.api}: {error}" for result in self.results for error in result.errors]
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors or not self.complete:
+            return 2
+        drift = [f for f in self.findings if self.options.strict or f.classification == "new"]
+        return 1 if drift else 0
+
+
+class ApiSession:
+    """Per-API state the registered check writes into while the engine runs."""
+
+    def __init__(self, spec: Spec, catalogue: Catalogue, redactor: Redactor) -> None:
+        self.spec = spec
+        self.findings = FindingSet(catalogue)
+        self.redactor = redactor
+        self.stats: dict[str, OperationStats] = {op: OperationStats() for op in spec.operations}
+        self.by_label = {op.label: op for op in spec.operations.values()}
+        self.checks: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def record(
+        self, operation: Operation, deviations: list[Deviation], request: str | None, source: str
+    ) -> None:
+        with self.lock:
+            stats = self.stats[operation.id]
+            stats.cases += 1
+            self.checks[source] += 1
+            new = False
+            for deviation in deviations:
+                finding = self.findings.add(deviation, request and self.redactor.text(request), source=source)
+                new = new or finding.classification == "new"
+            if not new:
+                stats.conforming += 1
+
+
+_SESSIONS: dict[int, ApiSession] = {}
+
+
+@schemathesis.check
+def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
+    """Explain every difference between the response and the contract (never fails the case:
+    documented quirks must not make hypothesis shrink, and the classifier decides what is drift)."""
+    session = _SESSIONS.get(id(case.operation.schema))
+    if session is None:
+        return
+    operation = session.by_label.get(case.operation.label)
+    if operation is None or response.request.method.lower() != operation.method:
+        return  # an unsupported-method probe: schemathesis' own check judges it
+    deviations = check_response(
+        session.spec, operation, response.status_code, _flat_headers(response), response.content
+    )
+    session.record(operation, deviations, case.as_curl_command(), "contract")
+
+
+def _flat_headers(response: Any) -> dict[str, str]:
+    return {
+        key: values[0] if isinstance(values, list) else values for key, values in response.headers.items()
+    }
+
+
+@dataclass
+class Target:
+    api: ApiInfo
+    base_url: str
+    token: str
+    mock_mode: str | None
+
+
+def resolve_token(api: ApiInfo, explicit: str | None) -> str | None:
+    return explicit or os.environ.get(api.credential_env)
+
+
+@contextmanager
+def targets(options: RunOptions) -> Iterator[list[Target]]:
+    """The servers to check: the one given by ``--base-url``, or an embedded mock per API."""
+    apis = resolve_apis(options.apis)
+    if options.base_url:
+        api = apis[0]
+        token = resolve_token(api, options.token)
+        if not token:
+            raise UsageError(f"no credential for {api.name}: pass --token or set {api.credential_env}")
+        yield [Target(api, options.base_url.rstrip("/"), token, None)]
+        return
+    token = options.token or secrets.token_urlsafe(18)
+    with ExitStack() as stack:
+        mocks = [MockProcess(api.name, options.mock_mode, token) for api in apis]
+        for mock in mocks:
+            stack.enter_context(mock)
+        yield [
+            Target(api, mock.base_url, token, options.mock_mode)
+            for api, mock in zip(apis, mocks, strict=True)
+        ]
+
+
+ProgressHook = Callable[[str, int, int], None]
+
+
+def check_reachable(target: Target, timeout: float) -> None:
+    try:
+        httpx.get(target.base_url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise ServerUnreachable(
+            f"cannot reach {target.api.name} at {target.base_url}: {type(exc).__name__}"
+        ) from None
+
+
+def run_api(target: Target, options: RunOptions, progress: ProgressHook | None = None) -> ApiResult:
+    """Run the schemathesis phases and the lifecycle checks against one API."""
+    started = time.monotonic()
+    spec = load_spec(target.api.name)
+    catalogue = load_catalogue(target.api.name)
+    redactor = Redactor([target.token])
+    session = ApiSession(spec, catalogue, redactor)
+    errors: list[str] = []
+    try:
+        check_reachable(target, options.request_timeout)
+    except ServerUnreachable as exc:
+        errors.append(str(exc))
+        return _result(target, session, errors, started)
+
+    schema = schemathesis.openapi.from_dict(spec.document, config=schemathesis.Config())
+    schema.config.update(
+        base_url=target.base_url,
+        headers=target.api.auth_headers(target.token),
+        workers=options.workers,
+        request_timeout=options.request_timeout,
+        parameters=target.api.credential_parameters(target.token),
+        suppress_health_check=[HealthCheck.all],
+    )
+    schema.config.phases.update(phases=list(options.phases))
+    schema.config.checks.update(excluded_check_names=REPLACED_CHECKS)
+    schema.config.generation.update(modes=["positive", "negative"], max_examples=options.max_examples)
+    if options.seed is not None:
+        schema.config.seed = options.seed
+    total = len(spec.operations) * len([p for p in options.phases if p != "stateful"]) + (
+        "stateful" in options.phases
+    )
+    done = 0
+    _SESSIONS[id(schema)] = session
+    try:
+        for event in from_schema(schema).execute():
+            if isinstance(event, events.ScenarioFinished):
+                _record_standard_checks(session, event)
+                done += 1
+                if progress:
+                    progress(target.api.name, min(done, total), total)
+            elif isinstance(event, events.NonFatalError):
+                errors.append(redactor.text(f"{event.label}: {_one_line(event.info.message)}"))
+            elif isinstance(event, events.FatalError):
+                errors.append(redactor.text(_one_line(str(event.exception))))
+    finally:
+        del _SESSIONS[id(schema)]
+    for operation, deviations, request in run_lifecycle(target.api, spec, target.base_url, target.token):
+        session.record(operation, deviations, request, "lifecycle")
+    if progress:
+        progress(target.api.name, total, total)
+    return _result(target, session, errors, started)
+
+
+def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished) -> None:
+    """Turn failures of schemathesis' own checks into deviations of the check's name."""
+    recorder = event.recorder
+    for case_id, nodes in recorder.checks.items():
+        for node in nodes:
+            if node.name == "conformance_contract":
+                continue
+            session.checks[node.name] += 1
+            if node.failure_info is None:
+                continue
+            failure = node.failure_info.failure
+            case_node = recorder.cases.get(case_id)
+            case = case_node.value if case_node else None
+            operation = session.by_label.get(case.operation.label) if case else None
+            if operation is None:
+                continue
+            interaction = recorder.interactions.get(case_id)
+            status = interaction.response.status_code if interaction and interaction.response else None
+            deviation = Deviation(
+                api=session.spec.api.name,
+                operation=operation.id,
+                status_code=status,
+                location="status",
+                kind=node.name,
+                expected=failure.title,
+                observed=status,
+                message=session.redactor.text(_one_line(failure.message or failure.title or node.name)),
+            )
+            with session.lock:
+                session.findings.add(
+                    deviation, session.redactor.text(node.failure_info.code_sample), source=node.name
+                )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:300]
+
+
+def _result(target: Target, session: ApiSession, errors: list[str], started: float) -> ApiResult:
+    return ApiResult(
+        api=target.api.name,
+        title=target.api.title,
+        base_url=target.base_url,
+        mock_mode=target.mock_mode,
+        operations=session.spec.operations,
+        stats=session.stats,
+        findings=list(session.findings),
+        checks=session.checks,
+        errors=errors,
+        duration=time.monotonic() - started,
+    )
+
+
+def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
+    """Check every selected API (in parallel threads, one engine each) and gather the results."""
+    options.validate()
+    for api in resolve_apis(options.apis):  # a broken spec or catalogue stops the run before it starts
+        load_spec(api.name)
+        load_catalogue(api.name)
+    started_at = datetime.now(UTC)
+    results: dict[str, ApiResult] = {}
+
+    def run_one(target: Target) -> None:
+        results[target.api.name] = run_api(target, options, progress)
+
+    with targets(options) as selected:
+        threads = [threading.Thread(target=run_one, args=(t,), name=f"run:{t.api.name}") for t in selected]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ordered = [results[t.api.name] for t in selected if t.api.name in results]
+        complete = len(ordered) == len(selected)
+    return RunResult(options, ordered, started_at, datetime.now(UTC), complete)
