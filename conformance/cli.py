@@ -98,9 +98,7 @@ def _list(_: argparse.Namespace) -> int:
 
     for name, api in APIS.items():
         spec, catalogue = load_spec(name), load_catalogue(name)
-        print(
-            f"{name}: {api.title} — {len(spec.operations)} operations, {len(catalogue.quirks)} catalogued"
-        )
+        print(f"{name}: {api.title} — {len(spec.operations)} operations, {len(catalogue.quirks)} catalogued")
         for operation in spec.operations.values():
             print(f"  {operation.id:<28} {operation.label}")
     return 0

@@ -162,6 +162,22 @@ class ApiSession:
             if not new:
                 stats.conforming += 1
 
+    def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:
+        """Freeze what was recorded into an ``ApiResult`` (run and replay share this)."""
+        api = self.spec.api
+        return ApiResult(
+            api=api.name,
+            title=api.title,
+            base_url=base_url,
+            mock_mode=mock_mode,
+            operations=self.spec.operations,
+            stats=self.stats,
+            findings=list(self.findings),
+            checks=self.checks,
+            errors=errors,
+            duration=duration,
+        )
+
 
 _SESSIONS: dict[int, ApiSession] = {}
 
@@ -246,7 +262,7 @@ def run_api(target: Target, options: RunOptions, progress: ProgressHook | None =
         check_reachable(target, options.request_timeout)
     except ServerUnreachable as exc:
         errors.append(str(exc))
-        return _result(target, session, errors, started)
+        return session.result(target.base_url, target.mock_mode, errors, time.monotonic() - started)
 
     schema = schemathesis.openapi.from_dict(spec.document, config=schemathesis.Config())
     schema.config.update(
@@ -284,7 +300,7 @@ def run_api(target: Target, options: RunOptions, progress: ProgressHook | None =
         session.record(operation, deviations, request, "lifecycle")
     if progress:
         progress(target.api.name, total, total)
-    return _result(target, session, errors, started)
+    return session.result(target.base_url, target.mock_mode, errors, time.monotonic() - started)
 
 
 def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished) -> None:
@@ -323,21 +339,6 @@ def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished)
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:300]
-
-
-def _result(target: Target, session: ApiSession, errors: list[str], started: float) -> ApiResult:
-    return ApiResult(
-        api=target.api.name,
-        title=target.api.title,
-        base_url=target.base_url,
-        mock_mode=target.mock_mode,
-        operations=session.spec.operations,
-        stats=session.stats,
-        findings=list(session.findings),
-        checks=session.checks,
-        errors=errors,
-        duration=time.monotonic() - started,
-    )
 
 
 def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:

@@ -1,0 +1,120 @@
+"""Catalogue parsing and the exact-match rule that makes a deviation ``known``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conformance.apis import APIS
+from conformance.catalogue import RUNTIME_KINDS, load_catalogue, load_catalogue_file, parse_catalogue
+from conformance.classify import FindingSet
+from conformance.errors import CatalogueError
+from conformance.findings import Deviation
+from conformance.specs import load_spec
+
+ENTRY = {
+    "id": "SX-901",
+    "kind": "field-name-alias",
+    "summary": "s",
+    "operations": ["cancelProcessRun"],
+    "locations": ["/runDurationInSeconds"],
+    "contract": "runDurationInSeconds",
+    "documented": "runDurationInSec",
+    "citations": [{"source": "seeds/x.md", "section": "Cancel"}],
+}
+
+
+def catalogue(*entries: dict) -> object:
+    return parse_catalogue(APIS["solvexia"], {"api": "solvexia", "quirks": list(entries)}, Path("x.yaml"))
+
+
+def deviation(**changes: object) -> Deviation:
+    values = {
+        "api": "solvexia",
+        "operation": "cancelProcessRun",
+        "status_code": 200,
+        "location": "/runDurationInSeconds",
+        "kind": "field-name-alias",
+        "expected": "runDurationInSeconds",
+        "observed": "runDurationInSec",
+    }
+    return Deviation(**{**values, **changes})
+
+
+def test_only_an_exact_match_is_known() -> None:
+    cat = catalogue(ENTRY)
+    assert cat.match(deviation()).id == "SX-901"
+    assert cat.match(deviation(observed="runDurationSec")) is None
+    assert cat.match(deviation(operation="startProcessRun")) is None
+    assert cat.match(deviation(location="/duration")) is None
+    assert cat.match(deviation(kind="missing-field")) is None
+
+
+def test_timestamps_match_by_shape_so_another_format_is_new() -> None:
+    cat = catalogue(
+        {**ENTRY, "kind": "timestamp-without-offset", "contract": "date-time", "documented": "2020-06-15T02:24:14.2700000"}
+    )
+    same_shape = deviation(kind="timestamp-without-offset", expected="date-time", observed="2026-11-24T07:01:09.1234567")
+    other_shape = deviation(kind="timestamp-without-offset", expected="date-time", observed="2026-11-24T07:01:09")
+    assert cat.match(same_shape) is not None
+    assert cat.match(other_shape) is None
+
+
+def test_identical_deviations_merge_with_a_count_and_the_first_request() -> None:
+    findings = FindingSet(catalogue(ENTRY))
+    findings.add(deviation(), "curl first")
+    findings.add(deviation(), "curl second")
+    findings.add(deviation(observed="runDuration"), "curl third")
+    merged = {f.observed: f for f in findings}
+    assert merged["runDurationInSec"].count == 2
+    assert merged["runDurationInSec"].request == "curl first"
+    assert merged["runDurationInSec"].classification == "known"
+    assert merged["runDurationInSec"].doc == "seeds/x.md § Cancel"
+    assert merged["runDuration"].classification == "new"
+    assert merged["runDuration"].quirk is None
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragment"),
+    [
+        ({**ENTRY, "id": "bad"}, "quirks/0/id"),
+        ({**ENTRY, "kind": "typo"}, "quirks/0/kind"),
+        ({k: v for k, v in ENTRY.items() if k != "citations"}, "'citations' is a required property"),
+    ],
+)
+def test_a_malformed_entry_names_the_file_and_the_entry(broken: dict, fragment: str) -> None:
+    with pytest.raises(CatalogueError, match="malformed catalogue") as raised:
+        catalogue(broken)
+    assert fragment in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_duplicate_ids_and_invalid_yaml_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="duplicate quirk id SX-901"):
+        catalogue(ENTRY, ENTRY)
+    broken = tmp_path / "solvexia.yaml"
+    broken.write_text("api: solvexia\nquirks: [\n")
+    with pytest.raises(CatalogueError, match=r"solvexia\.yaml: invalid YAML \(line"):
+        load_catalogue_file(APIS["solvexia"], broken)
+
+
+@pytest.mark.parametrize("api", list(APIS))
+def test_bundled_catalogues_point_at_real_operations_and_seeds(api: str) -> None:
+    cat = load_catalogue(api)
+    spec = load_spec(api)
+    seeds = Path(__file__).resolve().parents[2] / "shared"
+    assert cat.quirks, f"{api} catalogue is empty"
+    for quirk in cat.quirks:
+        assert set(quirk.operations) <= set(spec.operations), quirk.id
+        if quirk.kind in RUNTIME_KINDS:
+            assert quirk.operations and quirk.locations, f"{quirk.id} can be seen at run time but says nowhere"
+        for source, _section in quirk.citations:
+            if seeds.exists():
+                assert (seeds / source).exists(), f"{quirk.id} cites a missing document {source}"
+
+
+def test_bundled_catalogue_files_are_plain_yaml() -> None:
+    for api in APIS.values():
+        assert yaml.safe_load(api.quirks_path.read_text())["api"] == api.name

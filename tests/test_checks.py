@@ -1,0 +1,123 @@
+"""The response checks explain each difference with the kind the catalogue matches on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.apis import APIS
+from conformance.checks import check_response
+from conformance.specs import Spec
+
+DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {"title": "t", "version": "1"},
+    "paths": {
+        "/runs/{id}": {
+            "get": {
+                "operationId": "getRun",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {
+                        "description": "run",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}},
+                    },
+                    "404": {"description": "missing", "content": {"application/json": {"schema": {"type": "object"}}}},
+                },
+            }
+        }
+    },
+    "components": {
+        "schemas": {
+            "Run": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "status", "runDurationInSeconds", "dateStarted", "steps"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "status": {"enum": ["Running", "Cancelled"]},
+                    "runDurationInSeconds": {"type": ["number", "null"]},
+                    "dateStarted": {"type": ["string", "null"], "format": "date-time"},
+                    "steps": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name"],
+                            "properties": {"name": {"type": "string"}},
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+            }
+        }
+    },
+}
+SPEC = Spec(APIS["solvexia"], DOCUMENT, Path("inline.yaml"))
+OPERATION = SPEC.operations["getRun"]
+VALID = {"id": "r1", "status": "Running", "runDurationInSeconds": 3, "dateStarted": "2025-01-01T00:00:00Z", "steps": []}
+JSON = {"content-type": "application/json"}
+
+
+def explain(body: object, status: int = 200, headers: dict[str, str] = JSON) -> list[tuple[str, str, object, object]]:
+    deviations = check_response(SPEC, OPERATION, status, headers, json.dumps(body).encode())
+    return sorted((d.kind, d.location, d.expected, d.observed) for d in deviations)
+
+
+def test_a_conforming_response_has_no_deviation() -> None:
+    assert explain(VALID) == []
+
+
+def test_a_renamed_field_is_one_alias_not_a_missing_and_an_extra_field() -> None:
+    body = {**VALID, "runDurationInSec": 3}
+    del body["runDurationInSeconds"]
+    assert explain(body) == [("field-name-alias", "/runDurationInSeconds", "runDurationInSeconds", "runDurationInSec")]
+
+
+def test_unrelated_missing_and_extra_fields_stay_apart() -> None:
+    body = {**VALID, "owner": "x"}
+    del body["status"]
+    assert explain(body) == [("extra-field", "/owner", None, "owner"), ("missing-field", "/status", "status", None)]
+
+
+def test_enum_values_are_told_apart_by_casing() -> None:
+    assert explain({**VALID, "status": "cancelled"}) == [("enum-casing", "/status", "Cancelled", "cancelled")]
+    assert explain({**VALID, "status": "Paused"}) == [
+        ("unknown-enum-value", "/status", ["Running", "Cancelled"], "Paused")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("2020-06-15T02:24:14.2700000", "timestamp-without-offset"),
+        ("", "empty-string-for-null"),
+        ("15/06/2020", "invalid-timestamp"),
+    ],
+)
+def test_timestamps_are_explained(value: str, kind: str) -> None:
+    [(found, location, _, observed)] = explain({**VALID, "dateStarted": value})
+    assert (found, location, observed) == (kind, "/dateStarted", value)
+
+
+def test_types_and_nulls() -> None:
+    assert explain({**VALID, "id": 7}) == [("type-mismatch", "/id", ["string"], 7)]
+    assert explain({**VALID, "id": None}) == [("unexpected-null", "/id", ["string"], None)]
+    assert explain({**VALID, "runDurationInSeconds": ""}) == [("empty-string-for-null", "/runDurationInSeconds", None, "")]
+
+
+def test_array_items_are_located_with_a_wildcard() -> None:
+    body = {**VALID, "steps": [{"name": "a"}, {"name": "b", "order": 1}]}
+    assert explain(body) == [("extra-field", "/steps/*/order", None, "order")]
+
+
+def test_status_and_content_type() -> None:
+    assert explain(VALID, status=418) == [("undocumented-status", "status", ["200", "404"], 418)]
+    deviations = check_response(SPEC, OPERATION, 200, {"content-type": "text/html"}, b"<html>")
+    assert [(d.kind, d.location, d.observed) for d in deviations] == [("content-type", "header:content-type", "text/html")]
+
+
+def test_a_truncated_body_is_invalid_json() -> None:
+    deviations = check_response(SPEC, OPERATION, 200, JSON, b'{"id": "r1", "sta')
+    assert [(d.kind, d.location) for d in deviations] == [("invalid-json", "")]
