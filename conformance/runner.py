@@ -275,7 +275,9 @@ def run_api(target: Target, options: RunOptions, progress: ProgressHook | None =
     )
     schema.config.phases.update(phases=list(options.phases))
     schema.config.checks.update(excluded_check_names=REPLACED_CHECKS)
-    schema.config.generation.update(modes=["positive", "negative"], max_examples=options.max_examples)
+    schema.config.generation.update(
+        modes=["positive", "negative"], max_examples=options.max_examples, database="none"
+    )
     if options.seed is not None:
         schema.config.seed = options.seed
     total = len(spec.operations) * len([p for p in options.phases if p != "stateful"]) + (
