@@ -138,10 +138,10 @@ class Mock(VendorMock):
             after = decode_token(token)
             position = next((i for i, run in enumerate(matching) if run.id == after), None)
             if position is None:
+                # Any string is a schema-valid token, so an unknown one names a page that does
+                # not exist (404) rather than an invalid request (422).
                 raise RequestRejected(
-                    422,
-                    "continuation_token was not returned by a previous call with these parameters",
-                    [{"loc": ["query", "continuation_token"], "msg": "unknown token", "type": "value_error"}],
+                    404, "continuation_token does not point into the runs of this process and agent"
                 )
             start = position + 1
         page = matching[start : start + limit]
