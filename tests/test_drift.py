@@ -1,0 +1,68 @@
+"""Deliberate drift behind a faithful mock is reported as new, at the right operation and location,
+while the documented quirks around it stay known."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from conformance.mocks import MockServer, create_mock
+from conformance.mocks.drift import Drift, DriftMiddleware, remove_field, rename_field, set_status, set_value
+from conformance.runner import RunOptions, run
+
+TOKEN = "drift-test-token"
+GET_RUN = r"/v2/runs/[^/]+$"
+
+CASES = {
+    "renamed field": (
+        Drift("GET", GET_RUN, rename_field("/process_id", "processId")),
+        ("getRun", "/process_id", "field-name-alias", "process_id", "processId"),
+    ),
+    "re-cased enum value": (
+        Drift("GET", GET_RUN, set_value("/stage", str.upper)),
+        ("getRun", "/stage", "enum-casing", "Draft", "DRAFT"),
+    ),
+    "removed required field": (
+        Drift("GET", GET_RUN, remove_field("/agent_id")),
+        ("getRun", "/agent_id", "missing-field", "agent_id", None),
+    ),
+    "wrong type": (
+        Drift("GET", GET_RUN, set_value("/name", 42)),
+        ("getRun", "/name", "type-mismatch", ["string"], 42),
+    ),
+    "undocumented status code": (
+        Drift("GET", GET_RUN, set_status(203)),
+        ("getRun", "status", "undocumented-status", None, 203),
+    ),
+}
+
+
+@pytest.fixture
+def drifted(request: pytest.FixtureRequest) -> Iterator[str]:
+    mock = create_mock("kognitos", "faithful", TOKEN)
+    with MockServer(DriftMiddleware(mock.app(), [request.param]), mock.spec.base_path) as server:
+        yield server.base_url
+
+
+@pytest.mark.parametrize(
+    ("drifted", "expected"),
+    [pytest.param(d, e, id=name) for name, (d, e) in CASES.items()],
+    indirect=["drifted"],
+)
+def test_drift_is_new_at_the_right_place(drifted: str, expected: tuple) -> None:
+    operation, location, kind, contract, observed = expected
+    result = run(RunOptions(apis=["kognitos"], base_url=drifted, token=TOKEN, phases=("examples",), seed=1))
+    assert result.exit_code == 1
+    new = [f for f in result.findings if f.classification == "new"]
+    matching = [f for f in new if (f.operation, f.location, f.kind) == (operation, location, kind)]
+    assert matching, (
+        f"expected a new {kind} at {operation} {location}, got {[(f.operation, f.location, f.kind) for f in new]}"
+    )
+    assert matching[0].observed == observed
+    if contract is not None:
+        assert matching[0].expected == contract
+    assert matching[0].quirk is None and matching[0].request
+    assert TOKEN not in matching[0].request
+    # the documented offset-less timestamp is still recognised as the known quirk it is
+    assert any(f.classification == "known" and f.quirk == "KG-001" for f in result.findings)
