@@ -52,7 +52,9 @@ APIS: dict[str, ApiInfo] = {
             "RC-WSKEY ",
         ),
         ApiInfo("kognitos", "Kognitos REST API v2 - Runs", "KOGNITOS_API_KEY", "x-api-key", ""),
-        ApiInfo("automation_runs", "Automation Runs API", "AUTOMATION_RUNS_API_KEY", "X-API-Key", ""),
+        ApiInfo(
+            "automation_runs", "Automation Runs API", "AUTOMATION_RUNS_API_KEY", "Authorization", "Bearer "
+        ),
     )
 }
 

@@ -78,6 +78,7 @@ class LifecycleDriver:
         self.plan: dict[str, Any] = spec.document["x-lifecycle"]
         self.transitions = {k.lower(): [v.lower() for v in vs] for k, vs in self.plan["transitions"].items()}
         self.terminal = {state.lower() for state in self.plan["terminal"]}
+        self.initial = {state.lower() for state in self.plan["initial"]}
 
     def call(
         self, step: dict[str, Any], run_id: str | None = None
@@ -126,6 +127,9 @@ class LifecycleDriver:
     def start(self) -> Iterator[Step | str]:
         """Start a run; yields the checked step, then the run id (a ``str``) if it started."""
         start = self.plan["start"]
+        fixed_id = None if start.get("id") else start.get("parameters", {}).get(self.plan["poll"]["run_id"])
+        if fixed_id is not None:
+            yield from self.settle(fixed_id)
         operation, response, step = self.call(start)
         yield step
         if response is None:
@@ -150,6 +154,19 @@ class LifecycleDriver:
                 ],
                 step[2],
             )
+
+    def settle(self, run_id: str) -> Iterator[Step]:
+        """Wait until a run that is started in place (by its own id) can be started again."""
+        poll = self.plan["poll"]
+        for _ in range(POLL_LIMIT):
+            _, response, step = self.call(poll, run_id)
+            yield step
+            if response is None or not response.is_success or not _is_json(response):
+                return
+            state = pointer_get(response.json(), poll["state"])
+            if not isinstance(state, str) or state.lower() in self.terminal or state.lower() in self.initial:
+                return
+            time.sleep(POLL_INTERVAL)
 
     def follow(self, run_id: str, seen: list[str]) -> Iterator[Step]:
         """Poll until a terminal state; then judge transitions and timestamps."""

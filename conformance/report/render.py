@@ -1,0 +1,196 @@
+"""Turn a results document into the HTML report people read after a nightly run.
+
+Everything that came from a server reaches the page only through Jinja's autoescape, or
+as ``textContent`` in the script; a Content-Security-Policy with a per-render nonce is a
+second wall, so a ``<script>`` that slipped through still would not run.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from ..errors import UsageError
+from ..results import SCHEMA_VERSION
+from .charts import api_state, score_chart, trend_chart
+from .history import summary_line
+
+_DOCUMENT_KEYS = ("version", "finished_at", "exit_code", "summary", "apis", "findings", "errors")
+_API_KEYS = (
+    "api", "title", "base_url", "mock_mode", "operations_total", "operations_covered",
+    "cases", "checks", "known", "new", "score", "errors", "operations",
+)  # fmt: skip
+_FINDING_KEYS = (
+    "api", "operation", "status_code", "location", "kind", "expected", "observed",
+    "classification", "quirk", "doc", "message", "count", "request",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The banner: what a reader must learn in the first five seconds."""
+
+    state: str
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class FindingView:
+    """One finding as the table shows it, values already turned into display text."""
+
+    api: str
+    operation: str
+    operation_label: str
+    status: str
+    location: str
+    kind: str
+    classification: str
+    expected: str
+    observed: str
+    message: str
+    count: int
+    request: str | None
+    quirk: str | None
+    citations: list[str]
+
+
+def check_document(document: Any) -> None:
+    """Refuse anything that is not a results document this version can draw, in one line."""
+    if not isinstance(document, dict):
+        raise UsageError("not a conformance results document: expected a JSON object")
+    missing = [key for key in _DOCUMENT_KEYS if key not in document]
+    if missing:
+        raise UsageError(f"not a conformance results document: no {missing[0]!r} field")
+    if document["version"] != SCHEMA_VERSION:
+        raise UsageError(
+            f"results schema version {document['version']!r} is not supported (this version reads "
+            f"{SCHEMA_VERSION})"
+        )
+    for field, keys in (("apis", _API_KEYS), ("findings", _FINDING_KEYS)):
+        items = document[field]
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise UsageError(f"not a conformance results document: {field!r} is not a list of objects")
+        for index, item in enumerate(items):
+            absent = [key for key in keys if key not in item]
+            if absent:
+                raise UsageError(f"not a conformance results document: {field}[{index}] has no {absent[0]!r}")
+
+
+def format_time(value: str) -> str:
+    """ISO timestamps as a reader scans them, in UTC; anything unparsable is shown as is."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def as_json(value: Any) -> str:
+    """Expected and observed values as JSON, so ``null``, ``"null"`` and ``0`` stay apart."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def verdict(document: dict[str, Any]) -> Verdict:
+    drifted = [api["api"] for api in document["apis"] if api["new"]]
+    summary = document["summary"]
+    detail = (
+        f"{summary.get('new', 0)} new · {summary.get('known', 0)} known deviations · "
+        f"{summary.get('cases', 0)} cases · exit code {document['exit_code']}"
+    )
+    if drifted:
+        return Verdict("drift", f"New drift in {', '.join(drifted)}", detail)
+    if document["exit_code"] == 1:
+        failing = [api["api"] for api in document["apis"] if api["known"]]
+        return Verdict("drift", f"Strict run failed on known deviations in {', '.join(failing)}", detail)
+    if document["exit_code"] != 0:
+        count = len(document["errors"])
+        return Verdict("error", f"Run incomplete: {count} error{'s' if count != 1 else ''}", detail)
+    return Verdict("clean", "No new drift", detail)
+
+
+def finding_views(document: dict[str, Any]) -> list[FindingView]:
+    """Findings grouped by API, the APIs with most new drift first, new before known within each."""
+    labels = {
+        (api["api"], operation["operation"]): operation["label"]
+        for api in document["apis"]
+        for operation in api["operations"]
+    }
+    api_rank = {api["api"]: (-api["new"], position) for position, api in enumerate(document["apis"])}
+    ordered = sorted(
+        document["findings"],
+        key=lambda f: (
+            api_rank.get(f["api"], (0, len(api_rank))),
+            f["api"],
+            f["classification"] != "new",
+            -f["count"],
+        ),
+    )
+    return [
+        FindingView(
+            api=f["api"],
+            operation=f["operation"],
+            operation_label=labels.get((f["api"], f["operation"]), ""),
+            status="—" if f["status_code"] is None else str(f["status_code"]),
+            location=f["location"] or "(body)",
+            kind=f["kind"],
+            classification=f["classification"],
+            expected=as_json(f["expected"]),
+            observed=as_json(f["observed"]),
+            message=f["message"],
+            count=f["count"],
+            request=f["request"],
+            quirk=f["quirk"],
+            citations=[part for part in (f["doc"] or "").split("; ") if part],
+        )
+        for f in ordered
+    ]
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("conformance.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_report(document: dict[str, Any], history: list[dict[str, Any]]) -> str:
+    """The complete, self-contained ``index.html`` for ``document``.
+
+    ``history`` holds the summary lines of earlier runs for the trend; this run is added to
+    the end when it is not already the last line (a re-render of a recorded run).
+    """
+    check_document(document)
+    runs = list(history)
+    if not runs or runs[-1]["finished_at"] != document["finished_at"]:
+        runs.append(summary_line(document))
+    findings = finding_views(document)
+    kinds = sorted({finding.kind for finding in findings})
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            document=document,
+            summary=document["summary"],
+            verdict=verdict(document),
+            finished=format_time(document["finished_at"]),
+            apis=document["apis"],
+            api_state=api_state,
+            findings=findings,
+            kinds=kinds,
+            scores=score_chart(document["apis"]),
+            trend=trend_chart(runs, [api["api"] for api in document["apis"]]),
+            format_time=format_time,
+            nonce=secrets.token_urlsafe(16),
+        )
+    )
