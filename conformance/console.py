@@ -13,6 +13,8 @@ from rich.table import Table
 from .runner import ProgressHook
 
 stdout = Console(highlight=False)
+if not stdout.is_terminal:  # logs and CI: wide enough that the table does not wrap
+    stdout.width = 120
 stderr = Console(stderr=True, highlight=False)
 
 
