@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
 
     commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")
+
+    report = commands.add_parser("report", help="render the HTML report of a results.json again")
+    report.add_argument("results", type=Path, metavar="RESULTS.json")
+    report.add_argument("--out", type=Path, help="directory for index.html (default: beside RESULTS.json)")
     return parser
 
 
@@ -67,6 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .console import print_summary, progress_bar
+    from .report import write_report
     from .results import ensure_writable, write_results
     from .runner import RunOptions, run
 
@@ -88,8 +93,16 @@ def _run(args: argparse.Namespace) -> int:
     with progress_bar([api.name for api in resolve_apis(args.apis)]) as hook:
         result = run(options, hook)
     document = write_results(result, args.report_dir)
+    write_report(document, args.report_dir)
     print_summary(document, str(args.report_dir))
     return result.exit_code
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import rerender_report
+
+    print(f"report written to {rerender_report(args.results, args.out)}")
+    return 0
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -107,7 +120,7 @@ def _list(_: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        return {"serve": _serve, "run": _run, "list": _list}[args.command](args)
+        return {"serve": _serve, "run": _run, "list": _list, "report": _report}[args.command](args)
     except ConformanceError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,0 +1,325 @@
+"""The HTML report: escaping of server data, the verdict, history, and ``conformance report``."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.cli import main
+from conformance.report import render_report, write_report
+from conformance.report.history import HISTORY_FILE, read_history
+
+#: What a hostile or broken server might send back; it must show as text and run nothing.
+PLANTED = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+
+
+def _operations(*specs: tuple[str, str, int, int, int]) -> list[dict[str, Any]]:
+    return [
+        {"operation": op, "label": label, "cases": cases, "known": known, "new": new}
+        for op, label, cases, known, new in specs
+    ]
+
+
+def _api(name: str, title: str, score: float, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "api": name,
+        "title": title,
+        "base_url": f"http://127.0.0.1:8{len(name)}00/{name}",
+        "mock_mode": "faithful",
+        "operations_total": len(operations),
+        "operations_covered": sum(1 for op in operations if op["cases"]),
+        "cases": sum(op["cases"] for op in operations),
+        "checks": 11 * sum(op["cases"] for op in operations),
+        "known": sum(op["known"] for op in operations),
+        "new": sum(op["new"] for op in operations),
+        "score": score,
+        "errors": [],
+        "duration_s": 1.5,
+        "operations": operations,
+    }
+
+
+def _finding(api: str, operation: str, classification: str, **fields: Any) -> dict[str, Any]:
+    finding = {
+        "api": api,
+        "operation": operation,
+        "status_code": 200,
+        "location": "/status",
+        "kind": "enum-casing",
+        "expected": ["queued", "running", "completed"],
+        "observed": "Completed",
+        "classification": classification,
+        "quirk": None,
+        "doc": None,
+        "message": "'Completed' is not one of the documented values",
+        "count": 3,
+        "request": f"curl -X GET -H 'Authorization: [REDACTED]' http://127.0.0.1:8000/{api}/runs/r1",
+        "source": "contract",
+    }
+    finding.update(fields)
+    return finding
+
+
+def report_document() -> dict[str, Any]:
+    """A results document as ``conformance run`` writes it: four APIs, drift in two of them."""
+    apis = [
+        _api(
+            "solvexia",
+            "SolveXia Process Run APIs",
+            100.0,
+            _operations(
+                ("startProcessRun", "POST /processes/{id}/runs", 40, 1, 0),
+                ("getProcessRun", "GET /runs/{runId}", 31, 0, 0),
+            ),
+        ),
+        _api(
+            "robocorp",
+            "Robocorp Control Room ProcessRunApi",
+            91.4,
+            _operations(
+                ("startProcessRun", "POST /processes/{process_id}/process-runs", 52, 0, 1),
+                ("getProcessRun", "GET /process-runs/{id}", 28, 1, 1),
+                ("stopProcessRun", "POST /process-runs/{id}/stop", 0, 0, 0),
+            ),
+        ),
+        _api(
+            "kognitos",
+            "Kognitos REST API v2 - Runs",
+            96.2,
+            _operations(
+                ("listRuns", "GET /runs", 44, 1, 0),
+                ("startRun", "POST /runs", 94, 0, 0),
+                ("getRun", "GET /runs/{run_id}", 18, 1, 1),
+            ),
+        ),
+        _api(
+            "automation_runs",
+            "Automation Runs API",
+            100.0,
+            _operations(("createRun", "POST /runs", 30, 0, 0), ("getRun", "GET /runs/{id}", 22, 0, 0)),
+        ),
+    ]
+    findings = [
+        _finding(
+            "solvexia",
+            "startProcessRun",
+            "known",
+            location="/processRunId",
+            kind="field-name-alias",
+            expected="processRunId",
+            observed="processRunID",
+            quirk="SX-004",
+            doc="seeds/solvexia.txt § Start process run / Response; vendor-notes/solvexia.md § Casing",
+            message="field processRunId arrives as processRunID",
+        ),
+        _finding(
+            "robocorp",
+            "startProcessRun",
+            "new",
+            location="/error/message",
+            kind="type-mismatch",
+            expected={"type": "string"},
+            observed=PLANTED,
+            message=f"server said {PLANTED}",
+            request=f"curl -X POST -H 'Authorization: [REDACTED]' -d '{PLANTED}' http://127.0.0.1/ws/p",
+        ),
+        _finding("robocorp", "getProcessRun", "new", kind="missing-field", location="/state"),
+        _finding(
+            "robocorp",
+            "getProcessRun",
+            "known",
+            kind="timestamp-without-offset",
+            location="/started_at",
+            expected="date-time",
+            observed="2026-01-02T03:04:05",
+            quirk="RC-002",
+            doc="seeds/robocorp.txt § Process run / started_at",
+        ),
+        _finding(
+            "kognitos",
+            "getRun",
+            "known",
+            kind="timestamp-without-offset",
+            location="/created_at",
+            quirk="KG-001",
+            doc="seeds/kognitos-runs-v2.txt § Get Run / Responses / 200 / created_at",
+        ),
+        _finding("kognitos", "listRuns", "known", kind="missing-enum-values", location="param:stage"),
+        _finding("kognitos", "getRun", "new", kind="undocumented-status", status_code=418, location=""),
+    ]
+    return {
+        "version": 1,
+        "tool": "conformance 0.1.0",
+        "started_at": "2026-11-24T02:00:00+00:00",
+        "finished_at": "2026-11-24T02:03:12+00:00",
+        "duration_s": 192.0,
+        "strict": False,
+        "exit_code": 1,
+        "summary": {
+            "cases": sum(api["cases"] for api in apis),
+            "checks": sum(api["checks"] for api in apis),
+            "known": sum(1 for f in findings if f["classification"] == "known"),
+            "new": sum(1 for f in findings if f["classification"] == "new"),
+            "errors": 0,
+            "complete": True,
+            "apis": len(apis),
+        },
+        "errors": [],
+        "apis": apis,
+        "findings": findings,
+    }
+
+
+def clean_document() -> dict[str, Any]:
+    """The same run with every new finding gone: what a quiet night looks like."""
+    document = copy.deepcopy(report_document())
+    document["findings"] = [f for f in document["findings"] if f["classification"] == "known"]
+    for api in document["apis"]:
+        api["new"] = 0
+        api["score"] = 100.0
+        for operation in api["operations"]:
+            operation["new"] = 0
+    document["summary"]["new"] = 0
+    document["exit_code"] = 0
+    document["finished_at"] = "2026-11-25T02:03:12+00:00"
+    return document
+
+
+def _verdict(html: str) -> str:
+    match = re.search(r'data-verdict="(\w+)"[^>]*>.*?<h1>(.*?)</h1>', html, re.S)
+    assert match, "no verdict banner"
+    return f"{match[1]}: {match[2]}"
+
+
+def test_server_text_is_escaped_everywhere() -> None:
+    html = render_report(report_document(), [])
+    assert "<script>window.__pwned" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert len(re.findall(r"<script\b", html)) == 1, "only the report's own script tag"
+
+
+def test_page_forbids_network_loads_and_unsigned_scripts() -> None:
+    html = render_report(report_document(), [])
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert policy and "default-src 'none'" in policy[1]
+    nonce = re.search(r"script-src 'nonce-([\w-]+)'", policy[1])
+    assert nonce and f'<script nonce="{nonce[1]}">' in html
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', html), "nothing is loaded from elsewhere"
+
+
+def test_verdict_names_the_drifted_apis_and_says_when_nothing_drifted() -> None:
+    assert _verdict(render_report(report_document(), [])) == "drift: New drift in robocorp, kognitos"
+    assert _verdict(render_report(clean_document(), [])) == "clean: No new drift"
+
+
+def test_incomplete_run_is_not_shown_as_clean() -> None:
+    document = clean_document()
+    document["exit_code"] = 2
+    document["errors"] = ["robocorp: server unreachable at http://127.0.0.1:9/"]
+    html = render_report(document, [])
+    assert _verdict(html) == "error: Run incomplete: 1 error"
+    assert "server unreachable at http://127.0.0.1:9/" in html
+
+
+def test_findings_are_grouped_by_api_with_new_drift_first() -> None:
+    html = render_report(report_document(), [])
+    rows = re.findall(r'data-finding data-api="(\w+)" data-classification="(\w+)"', html)
+    assert rows == [
+        ("robocorp", "new"),
+        ("robocorp", "new"),
+        ("robocorp", "known"),
+        ("kognitos", "new"),
+        ("kognitos", "known"),
+        ("kognitos", "known"),
+        ("solvexia", "known"),
+    ]
+
+
+def test_known_findings_cite_their_catalogue_entry_and_every_finding_has_its_curl() -> None:
+    html = render_report(report_document(), [])
+    assert '<span class="quirk__id">SX-004</span>' in html
+    assert "<cite>seeds/solvexia.txt § Start process run / Response</cite>" in html
+    assert "<cite>vendor-notes/solvexia.md § Casing</cite>" in html
+    assert html.count("Authorization: [REDACTED]") == len(report_document()["findings"])
+
+
+def test_each_run_appends_one_history_line_and_the_trend_appears_from_the_second(tmp_path: Path) -> None:
+    first, second = report_document(), clean_document()
+    report = write_report(first, tmp_path)
+    assert report == tmp_path / "index.html"
+    assert "<polyline" not in report.read_text()
+    first_line = (tmp_path / HISTORY_FILE).read_text()
+
+    write_report(second, tmp_path)
+    lines = (tmp_path / HISTORY_FILE).read_text().splitlines()
+    assert len(lines) == 2
+    assert lines[0] + "\n" == first_line
+    assert json.loads(lines[1])["apis"]["robocorp"] == {"score": 100.0, "known": 1, "new": 0}
+    assert report.read_text().count("<polyline") == len(second["apis"])
+
+
+def test_a_damaged_history_line_is_skipped_not_fatal(tmp_path: Path) -> None:
+    write_report(report_document(), tmp_path)
+    with (tmp_path / HISTORY_FILE).open("a") as stream:
+        stream.write('{"finished_at": "2026-11-24T0\n')
+    write_report(clean_document(), tmp_path)
+    assert [entry["exit_code"] for entry in read_history(tmp_path)] == [1, 0]
+
+
+def test_report_command_rerenders_without_touching_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_report(report_document(), tmp_path)
+    (tmp_path / "results.json").write_text(json.dumps(clean_document()))
+    history = (tmp_path / HISTORY_FILE).read_text()
+    out = tmp_path / "elsewhere"
+
+    assert main(["report", str(tmp_path / "results.json"), "--out", str(out)]) == 0
+    html = (out / "index.html").read_text()
+    assert _verdict(html) == "clean: No new drift"
+    assert "<polyline" in html, "the trend comes from the results file's history"
+    assert (tmp_path / HISTORY_FILE).read_text() == history
+    assert capsys.readouterr().out == f"report written to {out / 'index.html'}\n"
+
+    assert main(["report", str(tmp_path / "results.json")]) == 0
+    assert (tmp_path / "index.html").read_text().count("No new drift") >= 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such results file"),
+        ("{not json", "invalid JSON at line 1 column 2"),
+        ("[1, 2]", "not a conformance results document: expected a JSON object"),
+        ('{"version": 1}', "not a conformance results document: no 'finished_at' field"),
+    ],
+    ids=["missing", "invalid-json", "not-an-object", "not-results"],
+)
+def test_report_command_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    assert main(["report", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("conformance: error: ") and message in err
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_results_from_another_schema_version_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = report_document()
+    document["version"] = 99
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(document))
+    assert main(["report", str(path)]) == 2
+    assert "schema version 99 is not supported" in capsys.readouterr().err
