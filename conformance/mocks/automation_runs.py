@@ -317,11 +317,7 @@ class Mock(VendorMock):
         elif mode == "from_step":
             step_key = request["stepKey"]
             if step_key not in keys:
-                raise RequestRejected(
-                    400,
-                    f"stepKey {step_key!r} is not a step of this run",
-                    [{"loc": ["body", "stepKey"], "msg": f"must be one of {keys}", "type": "value_error"}],
-                )
+                raise RequestRejected(404, f"Step {step_key} not found in this automation run")
             restart = min(restart, keys.index(step_key))
         plan = self.plans[original.id]
         steps = tuple(
