@@ -29,6 +29,8 @@ CANCELLED_RUN_ID = "e7d3b9a1-4c2f-4a8e-b5d6-0f1c3e9a2b78"
 
 #: The timestamp of every example in the reference page.
 DOCUMENT_TIME = datetime(2019, 8, 24, 14, 15, 22, tzinfo=UTC)
+#: (status, started, completed, error) of a step.
+StepProgress = tuple[str, datetime | None, datetime | None, dict[str, Any] | None]
 RETRYABLE_STATES = frozenset({"failed", "cancelled"})
 STEP_STATES = ("completed", "failed", "pending", "running")
 
@@ -218,13 +220,9 @@ class Mock(VendorMock):
             )
         return bodies
 
-    def _progress(
-        self, run: Run, plan: RunPlan, fresh: list[StepPlan]
-    ) -> dict[str, tuple[str, datetime | None, datetime | None, dict[str, Any] | None]]:
+    def _progress(self, run: Run, plan: RunPlan, fresh: list[StepPlan]) -> dict[str, StepProgress]:
         """(status, started, completed, error) of each step the run executes itself."""
-        progress: dict[str, tuple[str, datetime | None, datetime | None, dict[str, Any] | None]] = {
-            step.key: ("pending", None, None, None) for step in fresh
-        }
+        progress: dict[str, StepProgress] = {step.key: ("pending", None, None, None) for step in fresh}
         began, ended = run.started_at, run.ended_at
         if not fresh or began is None or "running" not in run.history:
             return progress
