@@ -185,6 +185,7 @@ def render_report(document: dict[str, Any], history: list[dict[str, Any]]) -> st
             verdict=verdict(document),
             finished=format_time(document["finished_at"]),
             apis=document["apis"],
+            apis_by_name={api["api"]: api for api in document["apis"]},
             api_state=api_state,
             findings=findings,
             kinds=kinds,

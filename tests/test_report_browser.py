@@ -1,0 +1,248 @@
+"""The report as a person sees it: opened from disk in headless Chromium, driven over DevTools.
+
+Checks what only a browser can: the page runs without console errors, loads nothing but
+itself, the filters change what is shown, and a ``<script>`` a server planted in a finding
+is shown as text and never runs. It leaves a screenshot in ``reports/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from conformance.report import write_report
+from conformance.report.history import HISTORY_FILE, summary_line
+
+from .test_report import PLANTED, report_document
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOT = Path(__file__).resolve().parent.parent / "reports" / "screenshots" / "report.png"
+#: Debian names the binary ``chromium``; the others are what developers' machines often have.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: Root in a CI container cannot use Chromium's sandbox; the page is our own file, so that is safe.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+)
+TIMEOUT_S = 30.0
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol client: numbered calls, events kept for later."""
+
+    def __init__(self, socket: ClientConnection) -> None:
+        self.socket = socket
+        self.events: list[dict[str, Any]] = []
+        self.session: str | None = None
+        self._last_id = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self._last_id += 1
+        message: dict[str, Any] = {"id": self._last_id, "method": method, "params": params}
+        if self.session and not method.startswith("Target."):
+            message["sessionId"] = self.session
+        self.socket.send(json.dumps(message))
+        while True:
+            reply = self._receive()
+            if reply.get("id") == self._last_id:
+                if "error" in reply:
+                    raise AssertionError(f"{method} failed: {reply['error']}")
+                return reply.get("result", {})
+
+    def wait_for(self, method: str) -> dict[str, Any]:
+        while True:
+            for event in self.events:
+                if event.get("method") == method:
+                    self.events.remove(event)
+                    return event["params"]
+            self._receive()
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise AssertionError(f"{expression!r} threw: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def click(self, selector: str) -> None:
+        """A real mouse click at the element's centre, as a person would make it."""
+        box = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+            " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
+
+    def choose(self, filter_name: str, value: str) -> None:
+        """Pick an option in a filter the way the browser reports it: a value and a change event."""
+        self.evaluate(
+            f"(() => {{ const s = document.querySelector('[data-filter={filter_name}]');"
+            f" s.value = {json.dumps(value)}; s.dispatchEvent(new Event('change', {{bubbles: true}})); }})()"
+        )
+
+    def errors(self) -> list[str]:
+        """Console errors, uncaught exceptions and browser-logged errors (CSP violations among them)."""
+        found = []
+        for event in self.events:
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
+                found.append(
+                    " ".join(str(arg.get("value", arg.get("description"))) for arg in params["args"])
+                )
+            elif method == "Runtime.exceptionThrown":
+                found.append(params["exceptionDetails"].get("text", "exception"))
+            elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+                found.append(params["entry"]["text"])
+        return found
+
+    def requested_urls(self) -> list[str]:
+        return [
+            e["params"]["request"]["url"]
+            for e in self.events
+            if e.get("method") == "Network.requestWillBeSent"
+        ]
+
+    def _receive(self) -> dict[str, Any]:
+        message = json.loads(self.socket.recv(timeout=TIMEOUT_S))
+        if "method" in message:
+            self.events.append(message)
+        return message
+
+
+def _chromium() -> str | None:
+    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[DevTools]:
+    binary = _chromium()
+    if binary is None:
+        pytest.skip(
+            "no Chromium binary on PATH (looked for: " + ", ".join(BROWSERS) + "); "
+            "`apt-get install chromium` — .ci/run installs it in CI"
+        )
+    profile = tmp_path / "profile"
+    log = (tmp_path / "chromium.log").open("w")
+    process = subprocess.Popen(
+        [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        # Chromium announces its DevTools port in this file once it listens.
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + TIMEOUT_S
+        while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"Chromium did not start: {(tmp_path / 'chromium.log').read_text()}")
+            time.sleep(0.1)
+        port, path = port_file.read_text().splitlines()[:2]
+        with connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=TIMEOUT_S) as socket:
+            devtools = DevTools(socket)
+            target = devtools.call("Target.createTarget", url="about:blank")["targetId"]
+            devtools.session = devtools.call("Target.attachToTarget", targetId=target, flatten=True)[
+                "sessionId"
+            ]
+            for domain in ("Runtime", "Log", "Page", "Network"):
+                devtools.call(f"{domain}.enable")
+            devtools.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=1280,
+                height=1000,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
+            yield devtools
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _seed_history(directory: Path, runs: int) -> None:
+    """Earlier nights for the trend: robocorp slipping a little, then today's drift."""
+    lines = []
+    for night in range(runs):
+        earlier = report_document()
+        earlier["finished_at"] = f"2026-11-{10 + night:02d}T02:03:12+00:00"
+        earlier["exit_code"] = 0
+        for api in earlier["apis"]:
+            api["new"] = 0
+            api["score"] = min(100.0, api["score"] + (runs - night) * 0.6)
+        lines.append(json.dumps(summary_line(earlier)))
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / HISTORY_FILE).write_text("\n".join(lines) + "\n")
+
+
+VISIBLE_FINDINGS = (
+    "Array.from(document.querySelectorAll('[data-finding]')).filter(e => e.getClientRects().length).length"
+)
+
+
+def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
+    report_dir = tmp_path / "report"
+    _seed_history(report_dir, 8)
+    document = report_document()
+    page = write_report(document, report_dir)
+
+    browser.call("Page.navigate", url=page.as_uri())
+    browser.wait_for("Page.loadEventFired")
+
+    assert browser.evaluate("typeof window.__pwned") == "undefined", "the planted script ran"
+    assert browser.evaluate("document.querySelectorAll('img').length") == 0
+    assert PLANTED in browser.evaluate("document.body.innerText"), "the planted markup is shown as text"
+    assert browser.evaluate("document.querySelector('[data-verdict]').dataset.verdict") == "drift"
+    assert browser.evaluate("document.querySelectorAll('[data-trend] polyline').length") == 4
+
+    everything = len(document["findings"])
+    assert browser.evaluate(VISIBLE_FINDINGS) == everything
+    browser.choose("classification", "new")
+    assert browser.evaluate(VISIBLE_FINDINGS) == 3
+    assert browser.evaluate("location.hash") == "#classification=new"
+    browser.choose("classification", "")
+    browser.click("[data-show-api=kognitos]")
+    assert browser.evaluate(VISIBLE_FINDINGS) == 3
+    assert browser.evaluate("document.querySelector('[data-filter=api]').value") == "kognitos"
+    assert browser.evaluate("document.querySelector('[data-visible-count]').textContent") == "3 of 7 findings"
+    browser.choose("kind", "field-name-alias")
+    assert browser.evaluate(VISIBLE_FINDINGS) == 0
+    assert browser.evaluate("document.querySelector('[data-empty]').hidden") is False
+    browser.click("button[type=reset]")
+    browser.evaluate("new Promise(done => setTimeout(done, 50))")
+    assert browser.evaluate(VISIBLE_FINDINGS) == everything
+
+    assert browser.errors() == []
+    assert [url for url in browser.requested_urls() if not url.startswith(("file:", "data:"))] == []
+
+    browser.evaluate("window.scrollTo(0, 0)")
+    height = browser.evaluate("document.documentElement.scrollHeight")
+    shot = browser.call(
+        "Page.captureScreenshot",
+        format="png",
+        captureBeyondViewport=True,
+        clip={"x": 0, "y": 0, "width": 1280, "height": min(height, 1700), "scale": 1},
+    )
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    SCREENSHOT.write_bytes(base64.b64decode(shot["data"]))
+    assert SCREENSHOT.stat().st_size > 10_000
