@@ -27,6 +27,8 @@ class ScoreBar:
 
 @dataclass(frozen=True)
 class ScoreChart:
+    """Bars beside their API names, sized for the SVG view box."""
+
     label_width: float
     bar_width: float
     row_height: float
@@ -36,6 +38,8 @@ class ScoreChart:
 
 @dataclass(frozen=True)
 class TrendSeries:
+    """One API's score line across runs, with its latest point marked."""
+
     api: str
     colour: str
     points: str
@@ -56,9 +60,10 @@ class TrendRun:
 
 @dataclass(frozen=True)
 class TrendChart:
+    """Score lines per API over recent runs, with one verdict marker per run beneath them."""
+
     width: float
     height: float
-    plot_top: float
     plot_bottom: float
     plot_left: float
     plot_right: float
@@ -69,7 +74,7 @@ class TrendChart:
     last: str
 
 
-def api_state(new: int, known: int, errors: int = 0) -> str:
+def api_state(new: int, known: int, errors: int) -> str:
     """One word per API for colour: new drift outranks errors, which outrank known quirks."""
     if new:
         return "drift"
@@ -141,7 +146,6 @@ def trend_chart(history: list[dict[str, Any]], api_names: list[str]) -> TrendCha
     return TrendChart(
         width=width,
         height=height,
-        plot_top=top,
         plot_bottom=bottom,
         plot_left=left,
         plot_right=right,
