@@ -54,10 +54,19 @@ def test_only_an_exact_match_is_known() -> None:
 
 def test_timestamps_match_by_shape_so_another_format_is_new() -> None:
     cat = catalogue(
-        {**ENTRY, "kind": "timestamp-without-offset", "contract": "date-time", "documented": "2020-06-15T02:24:14.2700000"}
+        {
+            **ENTRY,
+            "kind": "timestamp-without-offset",
+            "contract": "date-time",
+            "documented": "2020-06-15T02:24:14.2700000",
+        }
     )
-    same_shape = deviation(kind="timestamp-without-offset", expected="date-time", observed="2026-11-24T07:01:09.1234567")
-    other_shape = deviation(kind="timestamp-without-offset", expected="date-time", observed="2026-11-24T07:01:09")
+    same_shape = deviation(
+        kind="timestamp-without-offset", expected="date-time", observed="2026-11-24T07:01:09.1234567"
+    )
+    other_shape = deviation(
+        kind="timestamp-without-offset", expected="date-time", observed="2026-11-24T07:01:09"
+    )
     assert cat.match(same_shape) is not None
     assert cat.match(other_shape) is None
 
@@ -109,7 +118,9 @@ def test_bundled_catalogues_point_at_real_operations_and_seeds(api: str) -> None
     for quirk in cat.quirks:
         assert set(quirk.operations) <= set(spec.operations), quirk.id
         if quirk.kind in RUNTIME_KINDS:
-            assert quirk.operations and quirk.locations, f"{quirk.id} can be seen at run time but says nowhere"
+            assert quirk.operations and quirk.locations, (
+                f"{quirk.id} can be seen at run time but says nowhere"
+            )
         for source, _section in quirk.citations:
             if seeds.exists():
                 assert (seeds / source).exists(), f"{quirk.id} cites a missing document {source}"

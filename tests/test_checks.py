@@ -24,7 +24,10 @@ DOCUMENT = {
                         "description": "run",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}},
                     },
-                    "404": {"description": "missing", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "404": {
+                        "description": "missing",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
                 },
             }
         }
@@ -56,11 +59,19 @@ DOCUMENT = {
 }
 SPEC = Spec(APIS["solvexia"], DOCUMENT, Path("inline.yaml"))
 OPERATION = SPEC.operations["getRun"]
-VALID = {"id": "r1", "status": "Running", "runDurationInSeconds": 3, "dateStarted": "2025-01-01T00:00:00Z", "steps": []}
+VALID = {
+    "id": "r1",
+    "status": "Running",
+    "runDurationInSeconds": 3,
+    "dateStarted": "2025-01-01T00:00:00Z",
+    "steps": [],
+}
 JSON = {"content-type": "application/json"}
 
 
-def explain(body: object, status: int = 200, headers: dict[str, str] = JSON) -> list[tuple[str, str, object, object]]:
+def explain(
+    body: object, status: int = 200, headers: dict[str, str] = JSON
+) -> list[tuple[str, str, object, object]]:
     deviations = check_response(SPEC, OPERATION, status, headers, json.dumps(body).encode())
     return sorted((d.kind, d.location, d.expected, d.observed) for d in deviations)
 
@@ -72,13 +83,18 @@ def test_a_conforming_response_has_no_deviation() -> None:
 def test_a_renamed_field_is_one_alias_not_a_missing_and_an_extra_field() -> None:
     body = {**VALID, "runDurationInSec": 3}
     del body["runDurationInSeconds"]
-    assert explain(body) == [("field-name-alias", "/runDurationInSeconds", "runDurationInSeconds", "runDurationInSec")]
+    assert explain(body) == [
+        ("field-name-alias", "/runDurationInSeconds", "runDurationInSeconds", "runDurationInSec")
+    ]
 
 
 def test_unrelated_missing_and_extra_fields_stay_apart() -> None:
     body = {**VALID, "owner": "x"}
     del body["status"]
-    assert explain(body) == [("extra-field", "/owner", None, "owner"), ("missing-field", "/status", "status", None)]
+    assert explain(body) == [
+        ("extra-field", "/owner", None, "owner"),
+        ("missing-field", "/status", "status", None),
+    ]
 
 
 def test_enum_values_are_told_apart_by_casing() -> None:
@@ -104,7 +120,9 @@ def test_timestamps_are_explained(value: str, kind: str) -> None:
 def test_types_and_nulls() -> None:
     assert explain({**VALID, "id": 7}) == [("type-mismatch", "/id", ["string"], 7)]
     assert explain({**VALID, "id": None}) == [("unexpected-null", "/id", ["string"], None)]
-    assert explain({**VALID, "runDurationInSeconds": ""}) == [("empty-string-for-null", "/runDurationInSeconds", None, "")]
+    assert explain({**VALID, "runDurationInSeconds": ""}) == [
+        ("empty-string-for-null", "/runDurationInSeconds", None, "")
+    ]
 
 
 def test_array_items_are_located_with_a_wildcard() -> None:
@@ -115,7 +133,9 @@ def test_array_items_are_located_with_a_wildcard() -> None:
 def test_status_and_content_type() -> None:
     assert explain(VALID, status=418) == [("undocumented-status", "status", ["200", "404"], 418)]
     deviations = check_response(SPEC, OPERATION, 200, {"content-type": "text/html"}, b"<html>")
-    assert [(d.kind, d.location, d.observed) for d in deviations] == [("content-type", "header:content-type", "text/html")]
+    assert [(d.kind, d.location, d.observed) for d in deviations] == [
+        ("content-type", "header:content-type", "text/html")
+    ]
 
 
 def test_a_truncated_body_is_invalid_json() -> None:

@@ -6,7 +6,7 @@ def test_known_secrets_and_credential_shaped_places_are_replaced() -> None:
     curl = (
         "curl -X POST 'http://h/ws/p/process-runs-integrations?token=abc123&with_handshake=asana' "
         "-H 'Authorization: RC-WSKEY other-key' -H 'X-API-Key: k2' -H 'Cookie: vai_token=c3' "
-        "-d '{\"note\": \"s3cret-token-value\"}'"
+        '-d \'{"note": "s3cret-token-value"}\''
     )
     text = redactor.text(curl)
     for secret in ("abc123", "other-key", "k2", "c3", "s3cret-token-value"):
