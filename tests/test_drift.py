@@ -56,9 +56,8 @@ def test_drift_is_new_at_the_right_place(drifted: str, expected: tuple) -> None:
     assert result.exit_code == 1
     new = [f for f in result.findings if f.classification == "new"]
     matching = [f for f in new if (f.operation, f.location, f.kind) == (operation, location, kind)]
-    assert matching, (
-        f"expected a new {kind} at {operation} {location}, got {[(f.operation, f.location, f.kind) for f in new]}"
-    )
+    seen = [(f.operation, f.location, f.kind) for f in new]
+    assert matching, f"expected a new {kind} at {operation} {location}, got {seen}"
     assert matching[0].observed == observed
     if contract is not None:
         assert matching[0].expected == contract
