@@ -9,6 +9,7 @@ run. In faithful mode the mock also answers the outputs path the client page doc
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ UNRESOLVED_PROCESS_RUN_ID = "process_run_id_example_unresolved"
 
 AUTH_PREFIX = "RC-WSKEY "
 DEFAULT_PAGE_SIZE = 50
+MAX_PAYLOAD_DEPTH = 100
 ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict"}
 #: The client page lists this header on the 200s of start, integrations start, delete and outputs.
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
@@ -124,6 +126,10 @@ class Mock(VendorMock):
         return process
 
     def _new_run(self, process: Process, inputs: list[Any]) -> Run:
+        if not all(_storable(payload) for payload in inputs):
+            raise RequestRejected(
+                400, f"payloads must hold finite numbers and nest at most {MAX_PAYLOAD_DEPTH} levels"
+            )
         run = Run(
             str(uuid4()),
             ["new", "in_progress", "completed"],
@@ -133,8 +139,15 @@ class Mock(VendorMock):
         self.runs[run.id] = run
         return run
 
-    def _observed_run(self, call: Call) -> Run:
-        return self.observe(self.find_run(call.path["process_run_id"]))
+    def _caught_up(self, run: Run) -> Run:
+        """Bring ``run`` up to the clock without counting a poll: only getProcessRun polls."""
+        polls = run.polls
+        self.observe(run)
+        run.polls = polls
+        return run
+
+    def _current_run(self, call: Call) -> Run:
+        return self._caught_up(self.find_run(call.path["process_run_id"]))
 
     def _process_reference(self, run: Run) -> dict[str, str]:
         process = self.processes[run.data["process_id"]]
@@ -149,8 +162,15 @@ class Mock(VendorMock):
             "ended_at": iso(run.ended_at),
             "process": self._process_reference(run),
             "started_by": run.data["started_by"],
-            "duration": round(run.duration, 3) if run.ended_at and run.duration is not None else None,
+            "duration": self._duration(run),
         }
+
+    @staticmethod
+    def _duration(run: Run) -> float | None:
+        """Seconds from start to end, to the milliseconds the timestamps show; null until the end."""
+        if run.ended_at is None or run.started_at is None:
+            return None
+        return round((run.ended_at - run.started_at).total_seconds(), 3)
 
     def _outputs(self, run: Run) -> list[dict[str, Any]]:
         """A completed run has one output per input work item, carrying that item's payload."""
@@ -170,7 +190,8 @@ class Mock(VendorMock):
 
     def _page(self, call: Call, items: list[dict[str, Any]]) -> dict[str, Any]:
         """One page of ``items``; ``next`` carries an opaque offset the documents do not name."""
-        size = max(1, int(call.query.get("limit", DEFAULT_PAGE_SIZE)))
+        limit = call.query.get("limit", DEFAULT_PAGE_SIZE)
+        size = int(min(max(limit, 1), max(len(items), 1)))  # also tames 1e999, which parses as inf
         cursor = call.request.query_params.get("cursor", "")
         offset = int(cursor) if cursor.isdigit() else 0
         has_more = offset + size < len(items)
@@ -182,7 +203,7 @@ class Mock(VendorMock):
     async def list_process_runs(self, call: Call) -> Response:
         self._check_workspace(call)
         runs = sorted(
-            (self.observe(run) for run in self.runs.values()),
+            (self._caught_up(run) for run in self.runs.values()),
             key=lambda run: (run.created_at, run.id),
             reverse=True,
         )
@@ -229,12 +250,12 @@ class Mock(VendorMock):
     @handles("getProcessRun")
     async def get_process_run(self, call: Call) -> Response:
         self._check_workspace(call)
-        return json_response(self._resource(self._observed_run(call)))
+        return json_response(self._resource(self.observe(self.find_run(call.path["process_run_id"]))))
 
     @handles("deleteProcessRun")
     async def delete_process_run(self, call: Call) -> Response:
         self._check_workspace(call)
-        run = self._observed_run(call)
+        run = self._current_run(call)
         if run.state not in self.terminal_states:
             raise RequestRejected(
                 409, f"process run {run.id} is {run.state}; only finished runs can be deleted"
@@ -245,7 +266,7 @@ class Mock(VendorMock):
     @handles("stopProcessRun")
     async def stop_process_run(self, call: Call) -> Response:
         self._check_workspace(call)
-        run = self._observed_run(call)
+        run = self._current_run(call)
         if run.state in self.terminal_states:
             raise RequestRejected(400, f"process run {run.id} has already finished ({run.state})")
         if run.state == "stopping":
@@ -257,8 +278,21 @@ class Mock(VendorMock):
     @handles("listProcessRunOutputs")
     async def list_process_run_outputs(self, call: Call) -> Response:
         self._check_workspace(call)
-        run = self._observed_run(call)
+        run = self._current_run(call)
         return json_response(self._page(call, self._outputs(run)), headers=CORS_HEADERS)
+
+
+def _storable(value: Any) -> bool:
+    """Whether a JSON payload can be kept and served back: finite numbers (``1e999`` parses as
+    infinity, which JSON cannot carry) and at most ``MAX_PAYLOAD_DEPTH`` levels of nesting."""
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_PAYLOAD_DEPTH or (isinstance(item, float) and not math.isfinite(item)):
+            return False
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        pending.extend((child, depth + 1) for child in children)
+    return True
 
 
 class LegacyOutputsPath:
