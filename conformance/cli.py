@@ -48,6 +48,25 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")
 
+    record = commands.add_parser("record", help="record every operation of an API into a redacted cassette")
+    record.add_argument("api", choices=list(APIS))
+    record.add_argument("--base-url", required=True, help="the server to record")
+    record.add_argument("--token", help="credential (default: the API's environment variable)")
+    record.add_argument("--out", type=Path, help="cassette directory (default: cassettes/<api>/)")
+    record.add_argument("--record-mode", choices=["all", "none"], default="all", help="none: replay only")
+
+    replay = commands.add_parser("replay", help="judge recorded cassettes as a run judges live traffic")
+    replay.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="cassette files or directories")
+    replay.add_argument("--api", choices=list(APIS), help="default: inferred from each request URL")
+    replay.add_argument("--strict", action="store_true", help="any deviation, known or new, fails")
+    replay.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
+
+    diff = commands.add_parser("diff", help="what changed between two recordings (or two results.json)")
+    diff.add_argument("old", type=Path, metavar="OLD")
+    diff.add_argument("new", type=Path, metavar="NEW")
+    diff.add_argument("--api", choices=list(APIS), help="default: inferred from each request URL")
+    diff.add_argument("--report-dir", type=Path, help="also write diff.json there")
+
     report = commands.add_parser("report", help="render the HTML report of a results.json again")
     report.add_argument("results", type=Path, metavar="RESULTS.json")
     report.add_argument("--out", type=Path, help="directory for index.html (default: beside RESULTS.json)")
@@ -105,6 +124,45 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record(args: argparse.Namespace) -> int:
+    from .cassettes.record import record
+    from .runner import resolve_token
+
+    token = resolve_token(APIS[args.api], args.token)
+    outcome = record(
+        args.api, args.base_url, token, args.out or Path("cassettes") / args.api, record_mode=args.record_mode
+    )
+    verb = "recorded" if args.record_mode == "all" else "replayed"
+    print(f"{verb} {outcome.interactions} interactions of {args.api} in {outcome.cassette}")
+    return 2 if outcome.failures else 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .cassettes.replay import replay
+    from .console import print_summary
+    from .report import write_report
+    from .results import ensure_writable, write_results
+
+    ensure_writable(args.report_dir)
+    result, unattributed = replay(args.paths, args.api, strict=args.strict)
+    for error in unattributed:
+        print(f"conformance: error: {error}", file=sys.stderr)
+    document = write_results(result, args.report_dir)
+    write_report(document, args.report_dir)
+    print_summary(document, str(args.report_dir))
+    return result.exit_code
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .cassettes.diff import diff, print_diff, write_diff
+
+    outcome = diff(args.old, args.new, args.api)
+    print_diff(outcome)
+    if args.report_dir:
+        write_diff(outcome, args.report_dir)
+    return outcome.exit_code
+
+
 def _list(_: argparse.Namespace) -> int:
     from .catalogue import load_catalogue
     from .specs import load_spec
@@ -120,7 +178,15 @@ def _list(_: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        return {"serve": _serve, "run": _run, "list": _list, "report": _report}[args.command](args)
+        return {
+            "serve": _serve,
+            "run": _run,
+            "list": _list,
+            "record": _record,
+            "replay": _replay,
+            "diff": _diff,
+            "report": _report,
+        }[args.command](args)
     except ConformanceError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return exc.exit_code

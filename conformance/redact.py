@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 PLACEHOLDER = "[REDACTED]"
 
@@ -39,3 +42,55 @@ class Redactor:
             value = value.replace(secret, PLACEHOLDER)
         value = _QUERY_SECRET.sub(rf"\g<1>{PLACEHOLDER}", value)
         return _HEADER_SECRET.sub(rf"\g<1>{PLACEHOLDER}", value)
+
+    def header(self, name: str, value: str) -> str:
+        """A header value as it may be written: credential headers lose their value entirely."""
+        return PLACEHOLDER if name.lower() in SECRET_HEADERS else self.text(value)
+
+    def json(self, value: Any) -> Any:
+        """A decoded JSON document with every credential-named member replaced, at any depth."""
+        if isinstance(value, dict):
+            return {
+                key: PLACEHOLDER
+                if isinstance(key, str) and key.lower() in SECRET_KEYS and value[key] is not None
+                else self.json(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self.json(item) for item in value]
+        return self.text(value) if isinstance(value, str) else value
+
+    def body(self, body: bytes | str | None) -> bytes | str | None:
+        """A request or response body: JSON and form bodies by member name, any text by value.
+
+        Bytes that are not UTF-8 text (images, gzip) are returned unchanged: a credential
+        cannot be found in them without decoding, and the recorder decodes gzip first.
+        """
+        if body is None or body in (b"", ""):
+            return body
+        if isinstance(body, bytes):
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                return body
+            return self._body_text(text).encode("utf-8")
+        return self._body_text(body)
+
+    def _body_text(self, text: str) -> str:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return self._form_or_text(text)
+        redacted = self.json(document)
+        # Re-serialise only when a member changed, so that the recorded bytes stay the server's.
+        return self.text(text) if redacted == document else json.dumps(redacted)
+
+    def _form_or_text(self, text: str) -> str:
+        if "=" in text and not any(c in text for c in " \n{<"):
+            pairs = parse_qsl(text, keep_blank_values=True)
+            if pairs:
+                return urlencode(
+                    [(k, PLACEHOLDER if k.lower() in SECRET_KEYS else self.text(v)) for k, v in pairs],
+                    safe="[]",
+                )
+        return self.text(text)

@@ -1,0 +1,1 @@
+"""Recorded traffic: record it redacted, replay it through the run's classifier, diff two nights."""

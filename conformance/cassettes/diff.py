@@ -1,0 +1,346 @@
+"""What changed since last night: two recordings (or two results.json) of the same API compared.
+
+A recording is reduced to what a client depends on: per operation the status codes, per
+response the content types, the JSON type of every field (array items merged as ``*``)
+and the values seen where the contract declares an enum. Each change is classified the
+way a run classifies deviations: ``new`` when the newer traffic deviates from the
+contract in a way no catalogue entry explains, ``known`` when the contract or a
+catalogued quirk allows it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..catalogue import load_catalogue
+from ..checks import ResponseContext, check_response, location_of
+from ..classify import classify
+from ..errors import UsageError
+from ..findings import Finding, json_type, signature
+from ..specs import Spec
+from .cassette import ApiResolver, CassetteError, InteractionError, cassette_files, load_cassette
+
+ResponseKey = tuple[str, str, int]  # api, operation, status
+FieldKey = tuple[str, str, int, str]  # api, operation, status, location
+
+
+@dataclass
+class Profile:
+    """What one recording showed of its APIs."""
+
+    statuses: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    media: dict[ResponseKey, set[str]] = field(default_factory=lambda: defaultdict(set))
+    fields: dict[FieldKey, set[str]] = field(default_factory=lambda: defaultdict(set))
+    enums: dict[FieldKey, set[str]] = field(default_factory=lambda: defaultdict(set))
+    findings: dict[FieldKey, list[Finding]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def apis(self) -> set[str]:
+        return {api for api, _ in self.statuses}
+
+
+@dataclass
+class Change:
+    api: str
+    operation: str
+    status_code: int | None
+    what: str
+    location: str
+    old: Any
+    new: Any
+    classification: str
+    quirk: str | None = None
+    message: str = ""
+
+
+@dataclass
+class DiffOutcome:
+    changes: list[Change]
+    errors: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if any(change.classification == "new" for change in self.changes) else 0
+
+
+def diff(old: Path, new: Path, api: str | None = None) -> DiffOutcome:
+    """Compare two recordings, or two results.json files, of the same API."""
+    kinds = {_is_results(old), _is_results(new)}
+    if kinds == {True}:
+        return _diff_results(_load_results(old), _load_results(new))
+    if kinds != {False}:
+        raise UsageError("compare two recordings or two results.json files, not one of each")
+    before, after = profile([old], api), profile([new], api)
+    if before.apis and after.apis and before.apis != after.apis:
+        old_apis, new_apis = ", ".join(sorted(before.apis)), ", ".join(sorted(after.apis))
+        raise UsageError(f"{old} records {old_apis} but {new} records {new_apis}: not the same API")
+    return DiffOutcome(_changes(before, after), before.errors + after.errors)
+
+
+def profile(paths: list[Path], api: str | None = None) -> Profile:
+    """Reduce the interactions under ``paths`` to a ``Profile``; unreadable parts become errors."""
+    resolver, result = ApiResolver(api), Profile()
+    try:
+        files = list(cassette_files(paths))
+    except CassetteError as exc:
+        raise UsageError(str(exc)) from None
+    for path in files:
+        try:
+            interactions, problems = load_cassette(path)
+        except CassetteError as exc:
+            result.errors.append(str(exc))
+            continue
+        result.errors.extend(problems)
+        for interaction in interactions:
+            try:
+                target = resolver.resolve(interaction)
+            except InteractionError as exc:
+                result.errors.append(f"{interaction.where}: {exc}")
+                continue
+            spec, operation = target.spec, target.operation
+            name, status = spec.api.name, interaction.status
+            result.statuses[(name, operation.id)].add(status)
+            ctx = ResponseContext(spec, operation, status, interaction.response_headers, interaction.body)
+            if ctx.media_type:
+                result.media[(name, operation.id, status)].add(ctx.media_type)
+            catalogue = load_catalogue(name)
+            for deviation in check_response(spec, operation, status, interaction.response_headers, ctx.body):
+                finding = classify(deviation, catalogue)
+                for location in _touched(finding):
+                    result.findings[(name, operation.id, status, location)].append(finding)
+            document = _json(ctx.body) if ctx.media_type and "json" in ctx.media_type else _NOT_JSON
+            if document is not _NOT_JSON:
+                schema = _response_schema(ctx)
+                _walk(spec, schema, document, [], (name, operation.id, status), result)
+    return result
+
+
+_NOT_JSON = object()
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _NOT_JSON
+
+
+def _response_schema(ctx: ResponseContext) -> Any:
+    content = ctx.documented.get("content") or {}
+    media = content.get(ctx.media_type or "") or next(iter(content.values()), {})
+    return media.get("schema")
+
+
+def _walk(spec: Spec, schema: Any, value: Any, path: list[Any], key: ResponseKey, into: Profile) -> None:
+    """Record the type of every field and, where the schema has an enum, the value seen."""
+    schema = _branch(spec, schema, value)
+    location = location_of(path)
+    into.fields[(*key, location)].add(json_type(value))
+    if schema is not None and "enum" in schema and isinstance(value, str | int | bool):
+        into.enums[(*key, location)].add(json.dumps(value))
+    if isinstance(value, dict):
+        properties = (schema or {}).get("properties") or {}
+        for name, item in value.items():
+            _walk(spec, properties.get(name), item, [*path, name], key, into)
+    elif isinstance(value, list):
+        items = (schema or {}).get("items")
+        for item in value:
+            _walk(spec, items, item, [*path, 0], key, into)
+
+
+def _branch(spec: Spec, schema: Any, value: Any) -> dict[str, Any] | None:
+    """The (resolved) schema that describes ``value``: through ``$ref``, ``allOf`` and matching ``anyOf``."""
+    schema = spec.resolve(schema) if schema is not None else None
+    if not isinstance(schema, dict):
+        return None
+    if "allOf" in schema:
+        merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+        for part in schema["allOf"]:
+            part = _branch(spec, part, value) or {}
+            merged.setdefault("properties", {}).update(part.get("properties") or {})
+            merged.update({k: v for k, v in part.items() if k != "properties"})
+        return merged
+    for combinator in ("oneOf", "anyOf"):
+        if combinator in schema:
+            branches = [_branch(spec, b, value) for b in schema[combinator]]
+            fitting = [b for b in branches if b and _admits(b, value)]
+            return fitting[0] if fitting else None
+    return schema
+
+
+def _admits(schema: dict[str, Any], value: Any) -> bool:
+    declared = schema.get("type")
+    if declared is None:
+        return True
+    types = declared if isinstance(declared, list) else [declared]
+    actual = json_type(value)
+    return actual in types or (actual == "integer" and "number" in types)
+
+
+def _touched(finding: Finding) -> list[str]:
+    """Locations a finding explains: its own, plus the seen name of a renamed field."""
+    if finding.kind == "field-name-alias" and isinstance(finding.observed, str):
+        parent = finding.location.rsplit("/", 1)[0]
+        return [finding.location, f"{parent}/{finding.observed}"]
+    return [finding.location]
+
+
+def _changes(before: Profile, after: Profile) -> list[Change]:
+    changes: list[Change] = []
+
+    def add(key: FieldKey, what: str, old: Any, new: Any, message: str) -> None:
+        api, operation, status, location = key
+        found = after.findings.get(key, [])
+        drift = [f for f in found if f.classification == "new"]
+        known = [f for f in found if f.classification == "known"]
+        if drift:
+            classification, quirk, why = "new", None, drift[0].message
+        elif known:
+            classification, quirk, why = "known", known[0].quirk, f"catalogued as {known[0].quirk}"
+        else:
+            classification, quirk, why = "known", None, "the contract allows it"
+        changes.append(
+            Change(
+                api, operation, status, what, location, old, new, classification, quirk, f"{message} ({why})"
+            )
+        )
+
+    for api_op in sorted(set(before.statuses) | set(after.statuses)):
+        old, new = before.statuses.get(api_op, set()), after.statuses.get(api_op, set())
+        for status in sorted(new - old):
+            add(
+                (*api_op, status, "status"), "status-appeared", sorted(old), status, f"status {status} is new"
+            )
+        for status in sorted(old - new):
+            add(
+                (*api_op, status, "status"),
+                "status-vanished",
+                status,
+                sorted(new),
+                f"status {status} not seen",
+            )
+    shared = sorted(set(before.media) & set(after.media))
+    for key in shared:
+        for media in sorted(after.media[key] - before.media[key]):
+            add((*key, "header:content-type"), "content-type-appeared", None, media, f"content type {media}")
+        for media in sorted(before.media[key] - after.media[key]):
+            add((*key, "header:content-type"), "content-type-vanished", media, None, f"{media} not seen")
+    both = {key[:3] for key in before.fields} & {key[:3] for key in after.fields}
+    for key in sorted(set(before.fields) | set(after.fields)):
+        if key[:3] not in both:
+            continue
+        old, new = before.fields.get(key), after.fields.get(key)
+        if old is None:
+            add(key, "field-appeared", None, sorted(new), f"field {key[3] or '(body)'} appeared")
+        elif new is None:
+            add(key, "field-vanished", sorted(old), None, f"field {key[3] or '(body)'} vanished")
+        elif old != new:
+            add(
+                key,
+                "type-changed",
+                sorted(old),
+                sorted(new),
+                f"{'|'.join(sorted(old))} -> {'|'.join(sorted(new))}",
+            )
+    for key in sorted(set(after.enums) & set(before.fields)):
+        for value in sorted(after.enums[key] - before.enums.get(key, set())):
+            add(
+                key,
+                "enum-value-seen",
+                sorted(before.enums.get(key, set())),
+                json.loads(value),
+                f"value {value}",
+            )
+    return changes
+
+
+def _is_results(path: Path) -> bool:
+    return path.is_file() and path.suffix == ".json"
+
+
+def _load_results(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not a readable results.json: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("findings"), list):
+        raise UsageError(f"{path}: not a results.json (no findings list)")
+    return document
+
+
+def _finding_key(finding: dict[str, Any]) -> tuple[str, ...]:
+    kind = finding.get("kind", "")
+    return (
+        finding.get("api", ""),
+        finding.get("operation", ""),
+        str(finding.get("status_code")),
+        finding.get("location", ""),
+        kind,
+        signature(kind, finding.get("expected")),
+        signature(kind, finding.get("observed")),
+    )
+
+
+def _diff_results(old: dict[str, Any], new: dict[str, Any]) -> DiffOutcome:
+    """Findings that appeared (classified as the newer run classified them) or vanished."""
+    before = {_finding_key(f): f for f in old["findings"]}
+    after = {_finding_key(f): f for f in new["findings"]}
+    changes = []
+    for key in sorted(set(before) ^ set(after)):
+        appeared = key in after
+        f = after[key] if appeared else before[key]
+        changes.append(
+            Change(
+                f.get("api", ""),
+                f.get("operation", ""),
+                f.get("status_code"),
+                "finding-appeared" if appeared else "finding-vanished",
+                f.get("location", ""),
+                None if appeared else f.get("observed"),
+                f.get("observed") if appeared else None,
+                f.get("classification", "new") if appeared else "known",
+                f.get("quirk"),
+                f"{f.get('kind')}: {f.get('message', '')}",
+            )
+        )
+    return DiffOutcome(changes, [])
+
+
+def print_diff(outcome: DiffOutcome) -> None:
+    from ..console import stdout
+
+    for change in outcome.changes:
+        colour = "red" if change.classification == "new" else "green"
+        stdout.print(
+            f"[{colour}]{change.classification}[/] {change.api} {change.operation} {change.status_code} "
+            f"{change.what} {change.location or '(body)'}: {change.message}",
+            markup=True,
+            soft_wrap=True,
+            highlight=False,
+        )
+    for error in outcome.errors:
+        stdout.print(f"[yellow]error[/] {error}", soft_wrap=True, highlight=False)
+    new = sum(1 for change in outcome.changes if change.classification == "new")
+    verdict = {0: "no new drift", 1: "NEW DRIFT", 2: "could not read everything"}[outcome.exit_code]
+    stdout.print(f"{verdict}: {len(outcome.changes)} changes, {new} new, {len(outcome.errors)} errors")
+
+
+def write_diff(outcome: DiffOutcome, directory: Path) -> Path:
+    from ..results import ensure_writable, write_atomic
+
+    ensure_writable(directory)
+    path = directory / "diff.json"
+    document = {
+        "exit_code": outcome.exit_code,
+        "changes": [asdict(change) for change in outcome.changes],
+        "errors": outcome.errors,
+    }
+    write_atomic(path, json.dumps(document, indent=2, default=str) + "\n")
+    return path

@@ -1,0 +1,247 @@
+"""Recording an API's traffic into a vcrpy cassette through pytest-recording.
+
+``conformance record`` runs the shipped pytest module ``suite.py`` programmatically: one
+``@pytest.mark.vcr`` test per operation and one for the run lifecycle. Each test records
+into its own cassette (vcrpy's ``all`` mode would otherwise drop earlier interactions
+that match later ones, e.g. lifecycle polls), and the recorder joins them
+into ``<out>/<api>.yaml``. In ``none`` mode the same tests replay that cassette and never
+touch the network, which is how CI runs them.
+
+Every interaction passes the project ``Redactor`` in vcrpy's ``before_record_*`` hooks,
+before vcrpy keeps it in memory, so nothing written can hold a credential.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from vcr.request import Request
+
+from ..apis import ApiInfo, get_api
+from ..errors import UsageError
+from ..redact import PLACEHOLDER, SECRET_HEADERS, SECRET_KEYS, Redactor
+from ..specs import Operation, Spec, load_spec
+from .cassette import CassetteError, parse_document, write_cassette
+
+SUITE = Path(__file__).with_name("suite.py")
+RECORD_MODES = ("all", "none")
+RECORDING_KEY = pytest.StashKey["Recording"]()
+
+
+def redacting_vcr_config(redactor: Redactor, record_mode: str) -> dict[str, Any]:
+    """The ``vcr_config`` of every recording: vcrpy's filters plus the Redactor in both hooks."""
+
+    def request_hook(request: Request) -> Request:
+        request.uri = redactor.text(request.uri)
+        for name in list(request.headers):
+            request.headers[name] = redactor.header(name, request.headers[name])
+        request.body = redactor.body(request.body)
+        return request
+
+    def response_hook(response: dict[str, Any]) -> dict[str, Any]:
+        response["headers"] = {
+            name: [redactor.header(name, value) for value in values]
+            for name, values in response.get("headers", {}).items()
+        }
+        response["body"]["string"] = redactor.body(response["body"]["string"])
+        return response
+
+    return {
+        "record_mode": record_mode,
+        "filter_headers": [(name, PLACEHOLDER) for name in sorted(SECRET_HEADERS)],
+        "filter_query_parameters": [(name, PLACEHOLDER) for name in sorted(SECRET_KEYS)],
+        "before_record_request": request_hook,
+        "before_record_response": response_hook,
+        "decode_compressed_response": True,
+    }
+
+
+@dataclass
+class Recording:
+    """What the suite's fixtures need: the target, where cassettes go, and how to redact."""
+
+    api: ApiInfo
+    base_url: str
+    token: str
+    record_mode: str
+    cassette: Path
+    scratch: Path
+    redactor: Redactor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.redactor = Redactor([self.token])
+
+    @property
+    def spec(self) -> Spec:
+        return load_spec(self.api.name)
+
+    @property
+    def cassette_dir(self) -> Path:
+        """Recording writes one cassette per test in scratch space; replay reads the joined one."""
+        return self.scratch if self.record_mode == "all" else self.cassette.parent
+
+    def cassette_name(self, test_name: str) -> str:
+        return test_name if self.record_mode == "all" else self.cassette.stem
+
+    def vcr_config(self) -> dict[str, Any]:
+        return redacting_vcr_config(self.redactor, self.record_mode)
+
+    def call(self, operation: Operation) -> httpx.Response:
+        """Send ``operation`` once, with the documented example of each parameter and body."""
+        path, query = operation.path, {}
+        headers = self.api.auth_headers(self.token)
+        for parameter in self._parameters(operation):
+            name, value = parameter["name"], example_value(parameter)
+            if parameter["in"] == "query" and name == self.api.token_query:
+                query[name], headers = self.token, {}
+            elif value is None:
+                continue
+            elif parameter["in"] == "path":
+                path = path.replace("{" + name + "}", str(value))
+            elif parameter["in"] == "query":
+                query[name] = value
+            elif parameter["in"] == "header":
+                headers.setdefault(name, str(value))
+        url = self.base_url + path + (f"?{urlencode(query, doseq=True)}" if query else "")
+        with httpx.Client(timeout=10.0) as client:
+            return client.request(operation.method.upper(), url, headers=headers, json=self._body(operation))
+
+    def _parameters(self, operation: Operation) -> list[dict[str, Any]]:
+        return [self.spec.resolve(p) for p in operation.definition.get("parameters", [])]
+
+    def _body(self, operation: Operation) -> Any:
+        body = self.spec.resolve(operation.definition.get("requestBody") or {})
+        media = (body.get("content") or {}).get("application/json")
+        if media is None:
+            return None
+        if "example" in media:
+            return media["example"]
+        if media.get("examples"):
+            return self.spec.resolve(next(iter(media["examples"].values()))).get("value")
+        return example_value({"schema": media.get("schema", {})}, self.spec) or {}
+
+
+def example_value(parameter: dict[str, Any], spec: Spec | None = None) -> Any:
+    """The documented example of a parameter or schema: example, examples, default, first enum."""
+    if "example" in parameter:
+        return parameter["example"]
+    examples = parameter.get("examples")
+    if isinstance(examples, dict) and examples:
+        first = next(iter(examples.values()))
+        return first.get("value") if isinstance(first, dict) else first
+    schema = parameter.get("schema") or {}
+    if spec is not None:
+        schema = spec.resolve(schema)
+    for key in ("example", "default"):
+        if key in schema:
+            return schema[key]
+    if isinstance(schema.get("examples"), list) and schema["examples"]:
+        return schema["examples"][0]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    return None
+
+
+class _RecordingPlugin:
+    """Hands the ``Recording`` to the suite's fixtures through the pytest config."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[RECORDING_KEY] = self.recording
+
+
+@dataclass
+class RecordOutcome:
+    cassette: Path
+    interactions: int
+    failures: list[str]
+
+
+def record(
+    api: str,
+    base_url: str,
+    token: str | None,
+    out_dir: Path,
+    *,
+    record_mode: str = "all",
+    echo: Callable[[str], None] = print,
+) -> RecordOutcome:
+    """Exercise every operation and the lifecycle of ``api`` at ``base_url``; write ``<out>/<api>.yaml``."""
+    info = get_api(api)
+    if record_mode not in RECORD_MODES:
+        raise UsageError(f"--record-mode must be one of {', '.join(RECORD_MODES)}")
+    if record_mode == "all" and not token:
+        raise UsageError(f"no credential for {api}: pass --token or set {info.credential_env}")
+    cassette = out_dir / f"{api}.yaml"
+    if record_mode == "none" and not cassette.exists():
+        raise UsageError(f"{cassette}: no cassette to replay (record it first with --record-mode all)")
+    with tempfile.TemporaryDirectory(prefix="conformance-record-") as scratch:
+        recording = Recording(
+            info, base_url.rstrip("/"), token or PLACEHOLDER, record_mode, cassette, Path(scratch)
+        )
+        failures = _run_suite(recording)
+        if record_mode == "all":
+            interactions = _join(Path(scratch), cassette, recording)
+        else:
+            interactions = len(parse_document(cassette).get("interactions", []))
+    for failure in failures:
+        echo(f"failed: {failure}")
+    return RecordOutcome(cassette, interactions, failures)
+
+
+def _run_suite(recording: Recording) -> list[str]:
+    """Run the suite quietly; return one redacted line per failed test."""
+    args = [
+        str(SUITE),
+        "-q",
+        "--no-header",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "--tb=line",
+        "-rN",
+        f"--rootdir={recording.scratch}",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    if recording.record_mode == "none":
+        args.append("--block-network")
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        code = pytest.main(args, plugins=[_RecordingPlugin(recording)])
+    if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        lines = output.getvalue().splitlines()
+        return [recording.redactor.text(line) for line in lines if line.startswith(("FAILED", "E ", "/"))]
+    return [f"the recording suite could not run (pytest exit code {int(code)})"]
+
+
+def _join(scratch: Path, cassette: Path, recording: Recording) -> int:
+    """Join the per-test cassettes into one file, the lifecycle first.
+
+    In ``none`` mode vcrpy plays the first unplayed interaction that matches a request; with
+    the lifecycle first, its start calls get back the run ids its polls were recorded with.
+    """
+    order = ["test_lifecycle"] + [f"test_operation[{op}]" for op in recording.spec.operations]
+    interactions: list[dict[str, Any]] = []
+    for name in order:
+        path = scratch / f"{name}.yaml"
+        if not path.exists():
+            continue
+        try:
+            interactions.extend(parse_document(path)["interactions"])
+        except (CassetteError, KeyError, TypeError):
+            continue
+    write_cassette(cassette, interactions)
+    return len(interactions)

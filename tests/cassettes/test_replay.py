@@ -1,0 +1,102 @@
+"""Replay of the committed cassettes judges them as a run would, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.cassettes.cassette import parse_document
+from conformance.cassettes.record import record
+from conformance.cassettes.replay import replay
+from conformance.catalogue import RUNTIME_KINDS, load_catalogue
+from conformance.cli import main
+from conformance.specs import load_spec
+
+APIS = ("solvexia", "robocorp", "kognitos", "automation_runs")
+
+
+def test_mock_cassettes_cover_every_operation_and_replay_without_drift(mock_cassettes: Path) -> None:
+    result, unattributed = replay([mock_cassettes])
+    assert not unattributed
+    assert {api.api for api in result.results} == set(APIS)
+    for api in result.results:
+        assert sorted(api.covered) == sorted(load_spec(api.api).operations), api.api
+        assert api.count("new") == 0 and not api.errors, api.api
+    assert result.exit_code == 0
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_recording_suite_replays_in_record_mode_none_without_network(mock_cassettes: Path, api: str) -> None:
+    """CI mode: the pytest-recording suite runs against the committed cassette, network blocked."""
+    recorded = parse_document(mock_cassettes / f"{api}.yaml")["interactions"][0]["request"]["uri"]
+    base_url = recorded[: recorded.index(load_spec(api).base_path) + len(load_spec(api).base_path)]
+    outcome = record(api, base_url, None, mock_cassettes, record_mode="none", echo=lambda _: None)
+    assert outcome.failures == []
+
+
+def test_documented_cassettes_hit_every_traffic_observable_catalogue_entry(
+    documented_cassettes: Path,
+) -> None:
+    result, _ = replay([documented_cassettes])
+    hit = {finding.quirk for finding in result.findings if finding.quirk}
+    observable = {
+        quirk.id for api in APIS for quirk in load_catalogue(api).quirks if quirk.kind in RUNTIME_KINDS
+    }
+    assert hit == observable
+    assert hit == {
+        *(f"SX-{n:03}" for n in range(1, 12)),
+        "KG-001",
+        "AR-009",
+        "AR-010",
+        "AR-015",
+    }
+
+
+def test_documented_solvexia_examples_replay_with_no_new_drift(documented_cassettes: Path) -> None:
+    result, _ = replay([documented_cassettes / "solvexia.yaml"])
+    assert result.results[0].count("new") == 0 and result.exit_code == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="catalogue gap: AR-005/AR-011 and KG-004 describe traffic-observable example deviations "
+    "(step status 'string', id 'string' vs uuid, the placeholder list item) with document-only kinds, "
+    "so the classifier cannot match them; owners of specs/quirks must re-kind them",
+)
+@pytest.mark.parametrize("api", ["automation_runs", "kognitos"])
+def test_documented_examples_replay_with_no_new_drift(documented_cassettes: Path, api: str) -> None:
+    result, _ = replay([documented_cassettes / f"{api}.yaml"])
+    assert result.results[0].count("new") == 0
+
+
+def test_every_documented_interaction_cites_its_seed_section(documented_cassettes: Path) -> None:
+    for path in documented_cassettes.glob("*.yaml"):
+        for interaction in parse_document(path)["interactions"]:
+            (source,) = interaction["request"]["headers"]["X-Conformance-Source"]
+            assert source.startswith("seeds/") and " § " in source
+
+
+def test_committed_cassettes_hold_no_documented_credential() -> None:
+    root = Path(__file__).resolve().parents[2] / "cassettes"
+    text = "".join(path.read_text() for path in root.rglob("*.yaml"))
+    for secret in (
+        "syPHeMY5H--kdRtfpoXTgYFF7LHgVOhIjOQ5QkIvSD68VZvc2_uAew",
+        "B5AD78878821",
+        "mock-recording-token",
+    ):
+        assert secret not in text
+
+
+def test_replay_command_writes_the_run_reports(mock_cassettes: Path, tmp_path: Path) -> None:
+    assert main(["replay", str(mock_cassettes / "kognitos.yaml"), "--report-dir", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["apis"][0]["api"] == "kognitos" and document["summary"]["new"] == 0
+    assert (tmp_path / "junit.xml").exists()
+
+
+def test_api_is_inferred_from_vendor_hosts_and_forced_by_flag(documented_cassettes: Path) -> None:
+    result, _ = replay([documented_cassettes / "kognitos.yaml"], "kognitos")
+    assert [api.api for api in result.results] == ["kognitos"]
+    assert result.results[0].base_url == "https://rest-api.app.kognitos.com/v2"
