@@ -11,7 +11,9 @@ from urllib.parse import parse_qsl, urlencode
 PLACEHOLDER = "[REDACTED]"
 
 #: Header names whose values are credentials, lower-case.
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "set-cookie", "proxy-authorization"})
+SECRET_HEADERS = frozenset(
+    {"authorization", "x-api-key", "cookie", "set-cookie", "proxy-authorization", "x-hook-secret"}
+)
 #: Query parameters and JSON keys whose values are credentials, lower-case.
 SECRET_KEYS = frozenset(
     {

@@ -30,7 +30,7 @@ from ..specs import load_spec
 from .cassette import SOURCE_HEADER, write_cassette
 
 JSON_HEADERS = {"Content-Type": "application/json"}
-#: Separator of section paths in citations, as in the catalogue (``Get Run › Responses``).
+#: Separator of section paths in citations, as in the catalogue.
 NEXT = " \u203a "
 
 

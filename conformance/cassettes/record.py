@@ -101,8 +101,10 @@ class Recording:
         headers = self.api.auth_headers(self.token)
         for parameter in self._parameters(operation):
             name, value = parameter["name"], example_value(parameter)
-            if parameter["in"] == "query" and name == self.api.token_query:
-                query[name], headers = self.token, {}
+            if parameter["in"] == "query" and name.lower() in SECRET_KEYS:
+                query[name] = self.token  # the credential travels in the URL (robocorp's integrations)
+                if operation.definition.get("security") == []:
+                    headers = {}
             elif value is None:
                 continue
             elif parameter["in"] == "path":
@@ -116,7 +118,13 @@ class Recording:
             return client.request(operation.method.upper(), url, headers=headers, json=self._body(operation))
 
     def _parameters(self, operation: Operation) -> list[dict[str, Any]]:
-        return [self.spec.resolve(p) for p in operation.definition.get("parameters", [])]
+        """Path-level and operation-level parameters; the operation's win on the same name and place."""
+        shared = self.spec.document["paths"][operation.path].get("parameters", [])
+        merged = {}
+        for raw in [*shared, *operation.definition.get("parameters", [])]:
+            parameter = self.spec.resolve(raw)
+            merged[(parameter["name"], parameter["in"])] = parameter
+        return list(merged.values())
 
     def _body(self, operation: Operation) -> Any:
         body = self.spec.resolve(operation.definition.get("requestBody") or {})
