@@ -37,7 +37,8 @@ def main() -> None:
     for index in range(args.repeat):
         times.append(one_run())
         print(f"run {index + 1}: {times[-1]:.1f} s", flush=True)
-    print(f"median of {args.repeat}: {statistics.median(times):.1f} s (min {min(times):.1f}, max {max(times):.1f})")
+    median = statistics.median(times)
+    print(f"median of {args.repeat}: {median:.1f} s (min {min(times):.1f}, max {max(times):.1f})")
 
 
 if __name__ == "__main__":
