@@ -9,6 +9,7 @@ the catalogue matching are exercised. Prints the median of several repeats.
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import statistics
 import tempfile
@@ -27,7 +28,8 @@ def build_cassette(path: Path, size: int) -> None:
         for cassette in sorted(MOCK_CASSETTES.glob("*.yaml"))
         for interaction in parse_document(cassette)["interactions"]
     ]
-    write_cassette(path, list(itertools.islice(itertools.cycle(recorded), size)))
+    # Copies, not the same objects again: PyYAML would write repeats as aliases, a far smaller file.
+    write_cassette(path, [copy.deepcopy(i) for i in itertools.islice(itertools.cycle(recorded), size)])
 
 
 def main() -> None:
