@@ -111,7 +111,7 @@ class Mock(VendorMock):
 
     # -- helpers ----------------------------------------------------------------------
     def _check_workspace(self, call: Call, status: int = 403) -> None:
-        """The key belongs to one workspace: any other id is refused, as the vendor does."""
+        """A workspace API key is scoped to its workspace: any other workspace id is refused."""
         if call.path["workspace_id"] != WORKSPACE_ID:
             raise RequestRejected(
                 status, f"the API key is not valid for workspace {call.path['workspace_id']}"
@@ -134,7 +134,7 @@ class Mock(VendorMock):
             str(uuid4()),
             ["new", "in_progress", "completed"],
             self.clock.now(),
-            data={"process_id": process.id, "started_by": API_STARTED, "inputs": inputs},
+            data={"process_id": process.id, "started_by": {**API_STARTED}, "inputs": inputs},
         )
         self.runs[run.id] = run
         return run
@@ -167,7 +167,7 @@ class Mock(VendorMock):
 
     @staticmethod
     def _duration(run: Run) -> float | None:
-        """Seconds from start to end, to the milliseconds the timestamps show; null until the end."""
+        """Seconds from start to end, to the millisecond like the timestamps; null until the run ends."""
         if run.ended_at is None or run.started_at is None:
             return None
         return round((run.ended_at - run.started_at).total_seconds(), 3)
@@ -193,7 +193,7 @@ class Mock(VendorMock):
         limit = call.query.get("limit", DEFAULT_PAGE_SIZE)
         size = int(min(max(limit, 1), max(len(items), 1)))  # also tames 1e999, which parses as inf
         cursor = call.request.query_params.get("cursor", "")
-        offset = int(cursor) if cursor.isdigit() else 0
+        offset = int(cursor) if cursor.isdecimal() else 0
         has_more = offset + size < len(items)
         following = str(call.request.url.include_query_params(cursor=offset + size)) if has_more else None
         return {"next": following, "has_more": has_more, "data": items[offset : offset + size]}

@@ -124,7 +124,9 @@ def test_catalogue_loads_with_cited_entries() -> None:
     catalogue = load_catalogue(API)
     assert [quirk.id for quirk in catalogue.quirks] == [f"RC-{n:03d}" for n in range(1, 16)]
     assert all(quirk.citations for quirk in catalogue.quirks)
-    assert [quirk.id for quirk in catalogue.quirks if quirk.reproduced] == ["RC-002"]
+    # Robocorp's responses match their schemas: every entry lives in the documents only.
+    assert [quirk.id for quirk in catalogue.quirks if quirk.kind in RUNTIME_KINDS] == []
+    assert not any(quirk.reproduced for quirk in catalogue.quirks)
 
 
 # -- happy paths --------------------------------------------------------------------------
@@ -448,6 +450,8 @@ def test_integrations_start_requires_a_json_body(served: Served) -> None:
 
 # -- the stale outputs path (RC-002) --------------------------------------------------------
 def test_faithful_mock_also_serves_the_documented_outputs_path(faithful: Served) -> None:
+    stale = load_catalogue(API).by_id["RC-002"]
+    assert stale.locations == ("path:/workspaces/{workspace_id}/outputs",)
     legacy = faithful.client.get(f"{WS}/outputs", params={"process_run_id": RUN, "limit": 1})
     contract = faithful.client.get(f"{WS}/process-runs/{RUN}/outputs", params={"limit": 1})
     assert legacy.status_code == 200 and legacy.json() == contract.json()
