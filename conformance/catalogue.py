@@ -90,6 +90,21 @@ _ENTRY_SCHEMA: dict[str, Any] = {
                     "contract": {},
                     "documented": {},
                     "reproduced": {"type": "boolean"},
+                    "manifests": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["kind", "locations", "contract", "documented"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "kind": {"enum": sorted(RUNTIME_KINDS)},
+                                "operations": {"type": "array", "items": {"type": "string"}},
+                                "locations": {"type": "array", "items": {"type": "string"}},
+                                "contract": {},
+                                "documented": {},
+                            },
+                        },
+                    },
                     "citations": {
                         "type": "array",
                         "minItems": 1,
@@ -108,6 +123,35 @@ _ENTRY_SCHEMA: dict[str, Any] = {
 _ENTRY_VALIDATOR = Draft202012Validator(_ENTRY_SCHEMA)
 
 
+#: Kinds whose value is the last token of the location, so the location alone identifies them.
+LOCATED_KINDS = frozenset({"missing-field", "extra-field"})
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """How a documented inconsistency shows in traffic: the deviation it produces, exactly."""
+
+    kind: str
+    operations: tuple[str, ...]
+    locations: tuple[str, ...]
+    contract: Any
+    documented: Any
+
+    def matches(self, deviation: Deviation, status_codes: tuple[int, ...]) -> bool:
+        if (
+            deviation.kind != self.kind
+            or deviation.operation not in self.operations
+            or deviation.location not in self.locations
+            or (status_codes and deviation.status_code not in status_codes)
+        ):
+            return False
+        if self.kind in LOCATED_KINDS:
+            return True
+        return signature(self.kind, deviation.expected) == signature(self.kind, self.contract) and signature(
+            self.kind, deviation.observed
+        ) == signature(self.kind, self.documented)
+
+
 @dataclass(frozen=True)
 class Quirk:
     """One documented inconsistency, with where it applies and what it looks like."""
@@ -123,22 +167,26 @@ class Quirk:
     citations: tuple[tuple[str, str], ...]
     status_codes: tuple[int, ...] = ()
     reproduced: bool = False
+    manifests: tuple[Manifest, ...] = ()
 
     @property
     def citation(self) -> str:
         """All citations as one line: ``file § section; file § section``."""
         return "; ".join(f"{source} § {section}" for source, section in self.citations)
 
+    @property
+    def observable(self) -> tuple[Manifest, ...]:
+        """The entry itself when its kind is seen in traffic, plus its declared manifests."""
+        own = (
+            (Manifest(self.kind, self.operations, self.locations, self.contract, self.documented),)
+            if self.kind in RUNTIME_KINDS
+            else ()
+        )
+        return own + self.manifests
+
     def matches(self, deviation: Deviation) -> bool:
         """True when this entry explains ``deviation`` exactly: operation, location, kind and values."""
-        return (
-            deviation.kind == self.kind
-            and deviation.operation in self.operations
-            and deviation.location in self.locations
-            and (not self.status_codes or deviation.status_code in self.status_codes)
-            and signature(self.kind, deviation.expected) == signature(self.kind, self.contract)
-            and signature(self.kind, deviation.observed) == signature(self.kind, self.documented)
-        )
+        return any(manifest.matches(deviation, self.status_codes) for manifest in self.observable)
 
 
 class Catalogue:
@@ -148,7 +196,7 @@ class Catalogue:
         self.api = api
         self.quirks = quirks
         self.by_id = {quirk.id: quirk for quirk in quirks}
-        self._runtime = [quirk for quirk in quirks if quirk.kind in RUNTIME_KINDS]
+        self._runtime = [quirk for quirk in quirks if quirk.observable]
 
     def match(self, deviation: Deviation) -> Quirk | None:
         for quirk in self._runtime:
@@ -184,6 +232,16 @@ def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
                 citations=tuple((c["source"], c["section"]) for c in raw["citations"]),
                 status_codes=tuple(raw.get("status_codes", ())),
                 reproduced=raw.get("reproduced", False),
+                manifests=tuple(
+                    Manifest(
+                        m["kind"],
+                        tuple(m.get("operations", raw["operations"])),
+                        tuple(m["locations"]),
+                        m["contract"],
+                        m["documented"],
+                    )
+                    for m in raw.get("manifests", ())
+                ),
             )
         )
     return Catalogue(api.name, quirks)

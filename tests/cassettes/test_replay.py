@@ -10,7 +10,7 @@ import pytest
 from conformance.cassettes.cassette import parse_document
 from conformance.cassettes.record import record
 from conformance.cassettes.replay import replay
-from conformance.catalogue import RUNTIME_KINDS, load_catalogue
+from conformance.catalogue import load_catalogue
 from conformance.cli import main
 from conformance.specs import load_spec
 
@@ -41,14 +41,15 @@ def test_documented_cassettes_hit_every_traffic_observable_catalogue_entry(
 ) -> None:
     result, _ = replay([documented_cassettes])
     hit = {finding.quirk for finding in result.findings if finding.quirk}
-    observable = {
-        quirk.id for api in APIS for quirk in load_catalogue(api).quirks if quirk.kind in RUNTIME_KINDS
-    }
+    observable = {quirk.id for api in APIS for quirk in load_catalogue(api).quirks if quirk.observable}
     assert hit == observable
     assert hit == {
         *(f"SX-{n:03}" for n in range(1, 12)),
         "KG-001",
+        "KG-004",
+        "AR-005",
         "AR-009",
+        "AR-011",
         "AR-010",
         "AR-015",
     }
@@ -59,12 +60,6 @@ def test_documented_solvexia_examples_replay_with_no_new_drift(documented_casset
     assert result.results[0].count("new") == 0 and result.exit_code == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalogue gap: AR-005/AR-011 and KG-004 describe traffic-observable example deviations "
-    "(step status 'string', id 'string' vs uuid, the placeholder list item) with document-only kinds, "
-    "so the classifier cannot match them; owners of specs/quirks must re-kind them",
-)
 @pytest.mark.parametrize("api", ["automation_runs", "kognitos"])
 def test_documented_examples_replay_with_no_new_drift(documented_cassettes: Path, api: str) -> None:
     result, _ = replay([documented_cassettes / f"{api}.yaml"])
