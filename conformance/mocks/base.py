@@ -320,7 +320,7 @@ class VendorMock:
             return None
         try:
             body = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             problems.append(_problem(["body"], "request body is not valid JSON", "json_invalid"))
             return None
         pointer = operation.pointer + "/requestBody/content/application~1json/schema"
