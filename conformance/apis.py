@@ -19,6 +19,8 @@ class ApiInfo:
     credential_env: str
     auth_header: str
     auth_prefix: str
+    #: Query parameter that carries the credential on some operations (Robocorp's integrations start).
+    token_query: str | None = None
 
     @property
     def spec_path(self) -> Path:
@@ -27,9 +29,6 @@ class ApiInfo:
     @property
     def quirks_path(self) -> Path:
         return SPECS_DIR / "quirks" / f"{self.name}.yaml"
-
-    #: Query parameters that carry the credential on some operations (Robocorp's integrations start).
-    token_query: str | None = None
 
     def auth_headers(self, token: str) -> dict[str, str]:
         """Headers that carry ``token`` in this vendor's documented scheme."""
@@ -50,6 +49,7 @@ APIS: dict[str, ApiInfo] = {
             "ROBOCORP_API_KEY",
             "Authorization",
             "RC-WSKEY ",
+            token_query="token",
         ),
         ApiInfo("kognitos", "Kognitos REST API v2 - Runs", "KOGNITOS_API_KEY", "x-api-key", ""),
         ApiInfo(
