@@ -1,7 +1,10 @@
 """SolveXia process runs: a stateful mock of the documented ``/v1/processruns`` endpoints.
 
 Process runs walk Scheduled → Running → Finished once started, can be cancelled while
-active and restarted from one of their steps once they are not. Steps follow their run.
+active and restarted from one of their steps once they are not. Steps follow their run: a
+start runs the data steps (the steps list), a restart the chosen step and the data steps after it.
+Every request that reads or moves a run's state observes it, and each observation (or
+each half second of clock time) takes a started run one state further.
 In ``faithful`` mode the answers look like the vendor's page examples (every catalogued
 response quirk of ``specs/quirks/solvexia.yaml``); in ``strict`` mode like the schema pages.
 """
@@ -124,7 +127,8 @@ class Mock(VendorMock):
             "pr-114278": [
                 Step("ds-114279", name="New data step", ordered_name="1.1"),
                 Step("ds-114278", name="New data step 2", ordered_name="1.2"),
-                # Not a data step (it is absent from the steps list) but it has a run status.
+                # Not a data step (it is absent from the steps list) but it has a run status; having
+                # no place in the step order, it runs again only when the run is restarted from it.
                 Step(
                     "as-20682",
                     status="Cancelled",
@@ -163,7 +167,8 @@ class Mock(VendorMock):
         started = Run(run_id, list(STARTED_PATH), created_at=self.clock.now())
         self.runs[run_id] = started
         for step in self.steps[run_id]:
-            step.reset("Scheduled")
+            if step.is_data_step:
+                step.reset("Scheduled")
         return started
 
     def cancel(self, run_id: str) -> Run:
@@ -183,9 +188,10 @@ class Mock(VendorMock):
             raise RequestRejected(400, f"process run {run_id} is {run.state}; cancel it before restarting")
         now = self.clock.now()
         self.runs[run_id] = Run(run_id, list(RESTARTED_PATH), created_at=now, started_at=now)
-        steps = self.steps[run_id]
-        for later in steps[steps.index(step) + 1 :]:
-            later.reset("Scheduled")
+        if step.is_data_step:
+            data_steps = [each for each in self.steps[run_id] if each.is_data_step]
+            for later in data_steps[data_steps.index(step) + 1 :]:
+                later.reset("Scheduled")
         step.reset("Running", now, RUNNING_STEP_MESSAGE)
         return step
 
@@ -294,7 +300,8 @@ class Mock(VendorMock):
     # -- vendor specifics ---------------------------------------------------------------
     def authenticated(self, request: Request) -> bool:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and secrets.compare_digest(token.strip(), self.token)
+        presented = token.strip().encode("latin-1")  # headers arrive latin-1 decoded
+        return scheme.lower() == "bearer" and secrets.compare_digest(presented, self.token.encode())
 
     def error(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:
         """The general error object every non-200 answer carries (details are not part of it)."""

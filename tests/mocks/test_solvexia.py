@@ -254,6 +254,20 @@ def test_steps_follow_their_run(served: Served) -> None:
     assert moment(step["dateFinished"]) >= moment(step["dateStarted"])
 
 
+def test_start_and_restart_rerun_data_steps_but_leave_the_other_step(served: Served) -> None:
+    step_url = f"/v1/processruns/{RUN}/steps/{{}}/runstatus"
+    ok(served.client.post(f"/v1/processruns/{RUN}/start"))
+    poll_to_terminal(served)
+    assert [ok(served.client.get(step_url.format(step)))["status"] for step in DATA_STEPS] == ["Success"] * 2
+    first_finished = ok(served.client.get(step_url.format(DATA_STEPS[0])))["dateFinished"]
+    ok(served.client.post(f"/v1/processruns/{RUN}/steps/{DATA_STEPS[1]}/restartfromhere"))
+    assert ok(served.client.get(step_url.format(DATA_STEPS[1])))["status"] == "Running"
+    first = ok(served.client.get(step_url.format(DATA_STEPS[0])))
+    assert (first["status"], first["dateFinished"]) == ("Success", first_finished)  # before the restart point
+    cancelled = "cancelled" if served.faithful else "Cancelled"
+    assert ok(served.client.get(step_url.format(ACTION_STEP)))["status"] == cancelled
+
+
 def test_cancel_a_scheduled_run(served: Served) -> None:
     ok(served.client.post(f"/v1/processruns/{RUN}/start"))
     body = ok(served.client.post(f"/v1/processruns/{RUN}/cancel"))
@@ -306,12 +320,17 @@ def test_restart_from_a_step_runs_the_run_again(served: Served) -> None:
 # -- auth ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer wrong-token"}, {"Authorization": f"Basic {TOKEN}"}],
-    ids=["missing", "wrong-token", "wrong-scheme"],
+    [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": "Bearer t\u00f6ken".encode("latin-1")},
+    ],
+    ids=["missing", "wrong-token", "wrong-scheme", "non-ascii"],
 )
 @pytest.mark.parametrize(("operation", "method", "path", "body"), REQUESTS, ids=[r[0] for r in REQUESTS])
 def test_bad_credentials_are_forbidden(
-    served: Served, headers: dict[str, str], operation: str, method: str, path: str, body: Any
+    served: Served, headers: dict[str, Any], operation: str, method: str, path: str, body: Any
 ) -> None:
     with httpx.Client(base_url=served.base_url, headers=headers) as anonymous:
         response = anonymous.request(method, path, json=body)
