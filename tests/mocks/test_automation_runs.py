@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,6 @@ from conformance.catalogue import RUNTIME_KINDS, load_catalogue
 from conformance.checks import check_response
 from conformance.findings import Deviation
 from conformance.lifecycle import LifecycleDriver, pointer_get
-from conformance.mocks import Clock, MockServer, create_mock
 from conformance.mocks.automation_runs import (
     CANCELLED_RUN_ID,
     COMPLETED_RUN_ID,
@@ -27,6 +25,9 @@ from conformance.mocks.automation_runs import (
     RUNNING_RUN_ID,
 )
 from conformance.specs import load_spec
+
+from .serving import Served
+from .serving import serve as serve_mock
 
 API = "automation_runs"
 TOKEN = "conformance-demo"
@@ -37,25 +38,8 @@ SPEC = load_spec(API)
 LIFECYCLE = SPEC.document["x-lifecycle"]
 
 
-@dataclass
-class Served:
-    """A running mock and an authenticated client for it."""
-
-    client: httpx.Client
-    clock: Clock
-    mode: str
-    base_url: str
-
-
-@contextmanager
-def serve(mode: str) -> Iterator[Served]:
-    clock = Clock()
-    mock = create_mock(API, mode, TOKEN, clock)
-    with (
-        MockServer(mock.app(), mock.spec.base_path) as server,
-        httpx.Client(base_url=server.base_url, headers=AUTH) as client,
-    ):
-        yield Served(client, clock, mode, server.base_url)
+def serve(mode: str) -> AbstractContextManager[Served]:
+    return serve_mock(API, mode, TOKEN, AUTH)
 
 
 @pytest.fixture(params=MODES)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -13,9 +12,11 @@ import pytest
 from conformance.catalogue import load_catalogue
 from conformance.checks import check_response
 from conformance.findings import Deviation
-from conformance.mocks import Clock, MockServer, Mode, create_mock
-from conformance.mocks.base import VendorMock
+from conformance.mocks import Mode
 from conformance.specs import load_spec
+
+from .serving import Served
+from .serving import serve as serve_mock
 
 API = "kognitos"
 EXAMPLE_ID = "b4fznghynbdemslfd5k044fgd"
@@ -26,26 +27,9 @@ TOKEN = "conformance-demo"
 MAX_POLLS = 10
 
 
-@dataclass
-class Served:
-    mock: VendorMock
-    clock: Clock
-    client: httpx.Client
-    base_url: str
-
-    @property
-    def faithful(self) -> bool:
-        return self.mock.faithful
-
-
 def serve(mode: Mode) -> Iterator[Served]:
-    clock = Clock()
-    mock = create_mock(API, mode, TOKEN, clock)
-    with (
-        MockServer(mock.app(), mock.spec.base_path) as server,
-        httpx.Client(base_url=server.base_url, headers={"x-api-key": TOKEN}) as client,
-    ):
-        yield Served(mock, clock, client, server.base_url)
+    with serve_mock(API, mode, TOKEN, {"x-api-key": TOKEN}) as served:
+        yield served
 
 
 @pytest.fixture(params=list(Mode), ids=str)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -15,9 +14,10 @@ from conformance.catalogue import RUNTIME_KINDS, load_catalogue
 from conformance.checks import check_response
 from conformance.findings import Deviation
 from conformance.lifecycle import parse_timestamp, run_lifecycle
-from conformance.mocks import Clock, MockServer, Mode, create_mock
-from conformance.mocks.base import VendorMock
+from conformance.mocks import Mode
 from conformance.specs import load_spec
+
+from . import serving
 
 API = "robocorp"
 TOKEN = "conformance-demo"
@@ -33,13 +33,7 @@ STOP_AS_COMPLETED = {"set_remaining_work_items_as_done": True, "terminate_ongoin
 MAX_POLLS = 10
 
 
-@dataclass
-class Served:
-    mock: VendorMock
-    clock: Clock
-    client: httpx.Client
-    base_url: str
-
+class Served(serving.Served):
     def start(self, body: Any = None) -> str:
         response = self.client.post(START, json=body)
         assert response.status_code == 200, response.text
@@ -64,13 +58,8 @@ class Served:
 
 
 def serve(mode: Mode) -> Iterator[Served]:
-    clock = Clock()
-    mock = create_mock(API, mode, TOKEN, clock)
-    with (
-        MockServer(mock.app(), mock.spec.base_path) as server,
-        httpx.Client(base_url=server.base_url, headers=AUTH, timeout=10) as client,
-    ):
-        yield Served(mock, clock, client, server.base_url)
+    with serving.serve(API, mode, TOKEN, AUTH, Served, timeout=10) as served:
+        yield served
 
 
 @pytest.fixture(params=list(Mode), ids=str)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -15,9 +14,10 @@ from conformance.catalogue import load_catalogue
 from conformance.checks import check_response
 from conformance.findings import Deviation
 from conformance.lifecycle import parse_timestamp
-from conformance.mocks import Clock, MockServer, Mode, create_mock
-from conformance.mocks.base import VendorMock
+from conformance.mocks import Mode
 from conformance.specs import load_spec
+
+from . import serving
 
 API = "solvexia"
 TOKEN = "conformance-demo"
@@ -41,17 +41,7 @@ REQUESTS: list[tuple[str, str, str, Any]] = [
 ]
 
 
-@dataclass
-class Served:
-    mock: VendorMock
-    clock: Clock
-    client: httpx.Client
-    base_url: str
-
-    @property
-    def faithful(self) -> bool:
-        return self.mock.faithful
-
+class Served(serving.Served):
     @property
     def duration_key(self) -> str:
         """Where cancel and step answers carry the duration: the examples' name or the schema's."""
@@ -59,13 +49,8 @@ class Served:
 
 
 def serve(mode: Mode) -> Iterator[Served]:
-    clock = Clock()
-    mock = create_mock(API, mode, TOKEN, clock)
-    with (
-        MockServer(mock.app(), mock.spec.base_path) as server,
-        httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {TOKEN}"}) as client,
-    ):
-        yield Served(mock, clock, client, server.base_url)
+    with serving.serve(API, mode, TOKEN, {"Authorization": f"Bearer {TOKEN}"}, Served) as served:
+        yield served
 
 
 @pytest.fixture(params=list(Mode), ids=str)

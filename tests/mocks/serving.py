@@ -1,0 +1,50 @@
+"""Serving one vendor mock over real HTTP for a test, with a drivable clock and a client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from conformance.mocks import Clock, MockServer, Mode, create_mock
+from conformance.mocks.base import VendorMock
+
+
+@dataclass
+class Served:
+    """A running mock, the clock it reads, and a client that carries the credential."""
+
+    mock: VendorMock
+    clock: Clock
+    client: httpx.Client
+    base_url: str
+
+    @property
+    def mode(self) -> Mode:
+        return self.mock.mode
+
+    @property
+    def faithful(self) -> bool:
+        return self.mock.faithful
+
+
+@contextmanager
+def serve(
+    api: str,
+    mode: Mode | str,
+    token: str,
+    headers: dict[str, str],
+    served_type: type[Served] = Served,
+    **client_options: Any,
+) -> Iterator[Served]:
+    """Start ``api``'s mock on loopback for the duration of the block."""
+    clock = Clock()
+    mock = create_mock(api, mode, token, clock)
+    with (
+        MockServer(mock.app(), mock.spec.base_path) as server,
+        httpx.Client(base_url=server.base_url, headers=headers, **client_options) as client,
+    ):
+        yield served_type(mock, clock, client, server.base_url)
