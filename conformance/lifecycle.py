@@ -208,32 +208,16 @@ class LifecycleDriver:
             yield (operation, extra, step[2])
 
     def judge_transitions(self, operation: Operation, seen: list[str]) -> list[Deviation]:
+        def invalid(expected: Any, observed: str) -> Deviation:
+            pointer = self.plan["poll"]["state"]
+            return self.deviation(operation, 200, pointer, "invalid-transition", expected, observed)
+
         problems = []
-        initial = [state.lower() for state in self.plan["initial"]]
-        states = seen
-        if states and not any(self._reachable(i, states[0].lower()) for i in initial):
-            problems.append(
-                self.deviation(
-                    operation,
-                    200,
-                    self.plan["poll"]["state"],
-                    "invalid-transition",
-                    f"start in {self.plan['initial']}",
-                    f"(start) -> {states[0]}",
-                )
-            )
-        for before, after in itertools.pairwise(states):
+        if seen and not any(self._reachable(i, seen[0].lower()) for i in self.initial):
+            problems.append(invalid(f"start in {self.plan['initial']}", f"(start) -> {seen[0]}"))
+        for before, after in itertools.pairwise(seen):
             if not self._reachable(before.lower(), after.lower()):
-                problems.append(
-                    self.deviation(
-                        operation,
-                        200,
-                        self.plan["poll"]["state"],
-                        "invalid-transition",
-                        self.plan["transitions"].get(before, []),
-                        f"{before} -> {after}",
-                    )
-                )
+                problems.append(invalid(self.plan["transitions"].get(before, []), f"{before} -> {after}"))
         return problems
 
     def _reachable(self, source: str, target: str) -> bool:
