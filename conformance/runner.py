@@ -368,13 +368,8 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
         load_spec(api.name)
         load_catalogue(api.name)
     started_at = datetime.now(UTC)
-    results: dict[str, ApiResult] = {}
-
     with targets(options) as selected:
         # APIs run one after another: CPython 3.11 can fail with "AST constructor recursion depth
         # mismatch" when hypothesis compiles strategies in several threads at once.
-        for target in selected:
-            results[target.api.name] = run_api(target, options, progress)
-        ordered = [results[t.api.name] for t in selected]
-        complete = len(ordered) == len(selected)
-    return RunResult(options, ordered, started_at, datetime.now(UTC), complete)
+        results = [run_api(target, options, progress) for target in selected]
+    return RunResult(options, results, started_at, datetime.now(UTC), complete=True)
