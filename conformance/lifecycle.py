@@ -75,10 +75,10 @@ class LifecycleDriver:
 
     def __init__(self, api: ApiInfo, spec: Spec, base_url: str, token: str, client: httpx.Client) -> None:
         self.api, self.spec, self.base_url, self.token, self.client = api, spec, base_url, token, client
-        self.plan: dict[str, Any] = spec.document["x-lifecycle"]
-        self.transitions = {k.lower(): [v.lower() for v in vs] for k, vs in self.plan["transitions"].items()}
-        self.terminal = {state.lower() for state in self.plan["terminal"]}
-        self.initial = {state.lower() for state in self.plan["initial"]}
+        if spec.lifecycle is None:
+            raise ValueError(f"{spec.source} has no x-lifecycle to drive")
+        self.lifecycle = spec.lifecycle
+        self.plan = spec.lifecycle.plan
 
     def call(
         self, step: dict[str, Any], run_id: str | None = None
@@ -164,7 +164,11 @@ class LifecycleDriver:
             if response is None or not response.is_success or not _is_json(response):
                 return
             state = pointer_get(response.json(), poll["state"])
-            if not isinstance(state, str) or state.lower() in self.terminal or state.lower() in self.initial:
+            if (
+                not isinstance(state, str)
+                or self.lifecycle.is_terminal(state)
+                or self.lifecycle.is_initial(state)
+            ):
                 return
             time.sleep(POLL_INTERVAL)
 
@@ -182,7 +186,7 @@ class LifecycleDriver:
             state = pointer_get(response.json(), poll["state"])
             if isinstance(state, str) and (not seen or seen[-1] != state):
                 seen.append(state)
-            if isinstance(state, str) and state.lower() in self.terminal:
+            if isinstance(state, str) and self.lifecycle.is_terminal(state):
                 break
             time.sleep(POLL_INTERVAL)
         else:
@@ -213,24 +217,12 @@ class LifecycleDriver:
             return self.deviation(operation, 200, pointer, "invalid-transition", expected, observed)
 
         problems = []
-        if seen and not any(self._reachable(i, seen[0].lower()) for i in self.initial):
+        if seen and not any(self.lifecycle.reachable(i, seen[0]) for i in self.lifecycle.initial):
             problems.append(invalid(f"start in {self.plan['initial']}", f"(start) -> {seen[0]}"))
         for before, after in itertools.pairwise(seen):
-            if not self._reachable(before.lower(), after.lower()):
+            if not self.lifecycle.reachable(before, after):
                 problems.append(invalid(self.plan["transitions"].get(before, []), f"{before} -> {after}"))
         return problems
-
-    def _reachable(self, source: str, target: str) -> bool:
-        frontier, seen = [source], {source}
-        while frontier:
-            state = frontier.pop()
-            if state == target:
-                return True
-            for following in self.transitions.get(state, []):
-                if following not in seen:
-                    seen.add(following)
-                    frontier.append(following)
-        return False
 
     def judge_times(self, operation: Operation, body: Any) -> list[Deviation]:
         pointers = self.plan.get("timestamps") or {}
@@ -274,7 +266,7 @@ def run_lifecycle(
     api: ApiInfo, spec: Spec, base_url: str, token: str, timeout: float = 10.0
 ) -> Iterator[Step]:
     """Start a run and follow it to the end; start another and cancel it (where the API can)."""
-    if "x-lifecycle" not in spec.document:
+    if spec.lifecycle is None:
         return
     with httpx.Client(timeout=timeout) as client:
         driver = LifecycleDriver(api, spec, base_url, token, client)

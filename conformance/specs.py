@@ -78,6 +78,57 @@ class Operation:
         return re.compile(f"^{regex}$")
 
 
+@dataclass(frozen=True)
+class Lifecycle:
+    """A run's documented states and transitions, from the spec's ``x-lifecycle`` extension.
+
+    Mocks walk runs through it; the lifecycle checks judge observed states against it (case
+    aside: a re-cased state is the contract check's finding, not a transition's).
+    """
+
+    field: str
+    initial: tuple[str, ...]
+    running: tuple[str, ...]
+    terminal: tuple[str, ...]
+    transitions: dict[str, list[str]]
+    plan: dict[str, Any]
+
+    @classmethod
+    def from_extension(cls, raw: dict[str, Any]) -> Lifecycle:
+        return cls(
+            raw["field"],
+            tuple(raw["initial"]),
+            tuple(raw.get("running", ())),
+            tuple(raw["terminal"]),
+            raw["transitions"],
+            raw,
+        )
+
+    def allows(self, before: str, after: str) -> bool:
+        """A direct, documented step (or no change at all)."""
+        return before == after or after in self.transitions.get(before, [])
+
+    def reachable(self, source: str, target: str) -> bool:
+        """Whether documented steps lead from ``source`` to ``target``, ignoring case (polls sample)."""
+        folded = {k.lower(): [v.lower() for v in vs] for k, vs in self.transitions.items()}
+        frontier, seen = [source.lower()], {source.lower()}
+        while frontier:
+            state = frontier.pop()
+            if state == target.lower():
+                return True
+            for following in folded.get(state, []):
+                if following not in seen:
+                    seen.add(following)
+                    frontier.append(following)
+        return False
+
+    def is_terminal(self, state: str) -> bool:
+        return state.lower() in {s.lower() for s in self.terminal}
+
+    def is_initial(self, state: str) -> bool:
+        return state.lower() in {s.lower() for s in self.initial}
+
+
 class Spec:
     """A validated OpenAPI document for one API, with compiled validators."""
 
@@ -95,6 +146,11 @@ class Spec:
                     op_id = definition.get("operationId") or f"{method} {path}"
                     pointer = f"/paths/{_escape(path)}/{method}"
                     self.operations[op_id] = Operation(op_id, method, path, definition, pointer)
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle | None:
+        raw = self.document.get("x-lifecycle")
+        return Lifecycle.from_extension(raw) if raw else None
 
     @property
     def base_path(self) -> str:

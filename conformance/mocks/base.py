@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..specs import Operation, Spec, load_spec
+from ..specs import Operation, load_spec
 
 DEFAULT_TOKEN = "conformance-demo"
 
@@ -50,24 +50,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self._offset += timedelta(seconds=seconds)
-
-
-@dataclass
-class Lifecycle:
-    """Documented states of a run, read from the spec's ``x-lifecycle`` extension."""
-
-    field: str
-    initial: list[str]
-    transitions: dict[str, list[str]]
-    terminal: list[str]
-
-    @classmethod
-    def from_spec(cls, spec: Spec) -> Lifecycle:
-        raw = spec.document["x-lifecycle"]
-        return cls(raw["field"], list(raw["initial"]), raw["transitions"], list(raw["terminal"]))
-
-    def allows(self, before: str, after: str) -> bool:
-        return before == after or after in self.transitions.get(before, [])
 
 
 @dataclass
@@ -171,7 +153,10 @@ class VendorMock:
         self.token = mock_token(token)
         self.clock = clock or Clock()
         self.spec = load_spec(self.name)
-        self.lifecycle = Lifecycle.from_spec(self.spec)
+        lifecycle = self.spec.lifecycle
+        if lifecycle is None:
+            raise RuntimeError(f"specs/{self.name}.yaml has no x-lifecycle for its mock to follow")
+        self.lifecycle = lifecycle
         self.runs: dict[str, Run] = {}
         self.seed()
 
@@ -192,7 +177,7 @@ class VendorMock:
     # -- shared lifecycle helpers ------------------------------------------------------
     @property
     def running_states(self) -> set[str]:
-        return set(self.spec.document["x-lifecycle"].get("running", []))
+        return set(self.lifecycle.running)
 
     @property
     def terminal_states(self) -> set[str]:
