@@ -28,14 +28,19 @@ FORMAT_CHECKER = FormatChecker()
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def read_text(path: Path, error: type[Exception], *, missing: str = "file not found") -> str:
+    """Read a UTF-8 input file, turning every failure into ``error`` with a one-line cause."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
 def load_yaml(path: Path, error: type[Exception]) -> Any:
     """Parse a YAML file, turning every failure into ``error`` with a one-line cause."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {exc}") from None
+    text = read_text(path, error)
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..results import ensure_writable, write_atomic
+from ..specs import read_text
 from .history import append_history, read_history
 from .render import check_document, render_report
 
@@ -26,12 +27,7 @@ def write_report(document: dict[str, Any], directory: Path) -> Path:
 
 def load_results(path: Path) -> dict[str, Any]:
     """Read a ``results.json`` for re-rendering; any problem is one ``UsageError`` line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such results file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    text = read_text(path, UsageError, missing="no such results file")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
