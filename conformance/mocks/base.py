@@ -216,11 +216,20 @@ class VendorMock:
                     methods=[op.method.upper() for op in operations],
                 )
                 for path, operations in routes.items()
-            ]
+            ],
+            exception_handlers={404: self._routing_error, 405: self._routing_error},
         )
         if self.case_insensitive_paths:
             return CaseInsensitivePaths(app, [self.spec.base_path + p for p in routes])
         return app
+
+    async def _routing_error(self, request: Request, exc: Exception) -> Response:
+        """Unknown paths and methods answer in the vendor's error shape too (``Allow`` kept on 405)."""
+        status = getattr(exc, "status_code", 404)
+        message = "no such path" if status == 404 else f"method {request.method} is not allowed here"
+        response = self.error(status, message)
+        response.headers.update(getattr(exc, "headers", None) or {})
+        return response
 
     def _endpoint(
         self, by_method: dict[str, tuple[Operation, Handler]]

@@ -33,7 +33,13 @@ UNRESOLVED_PROCESS_RUN_ID = "process_run_id_example_unresolved"
 AUTH_PREFIX = "RC-WSKEY "
 DEFAULT_PAGE_SIZE = 50
 MAX_PAYLOAD_DEPTH = 100
-ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict"}
+ERROR_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+}
 #: The client page lists this header on the 200s of start, integrations start, delete and outputs.
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
 API_STARTED = {"type": "api", "details": None}

@@ -1,0 +1,31 @@
+"""Paths and methods outside the spec still answer in each vendor's own error shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.apis import APIS
+
+from .serving import serve
+
+ERROR_KEYS = {
+    "solvexia": {"message", "supportId"},
+    "robocorp": {"error"},
+    "kognitos": {"message", "status_code", "details"},
+    "automation_runs": {"detail"},
+}
+
+
+@pytest.mark.parametrize("api", list(APIS))
+def test_unknown_paths_and_methods_answer_in_the_vendor_error_shape(api: str) -> None:
+    token = "routing-token"
+    with serve(api, "strict", token, APIS[api].auth_headers(token)) as served:
+        missing = served.client.get("/no/such/path")
+        assert missing.status_code == 404
+        assert set(missing.json()) == ERROR_KEYS[api]
+        operation = next(iter(served.mock.spec.operations.values()))
+        path = operation.path.replace("{", "").replace("}", "")
+        wrong = served.client.request("TRACE", path)
+        assert wrong.status_code == 405
+        assert set(wrong.json()) == ERROR_KEYS[api]
+        assert operation.method.upper() in wrong.headers["allow"]
