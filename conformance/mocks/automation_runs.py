@@ -286,6 +286,8 @@ class Mock(VendorMock):
         if run.state in self.terminal_states:
             raise RequestRejected(409, f"Automation run is already {run.state} and cannot be cancelled")
         self.move(run, "cancelled")
+        # startedAt is "when the run left pending": a cancel out of pending counts as leaving it.
+        run.started_at = run.started_at or run.ended_at
         return json_response(self.run_body(run))
 
     @handles("streamAutomationRunEvents")

@@ -82,11 +82,11 @@ class Run:
         return ((self.ended_at or self.started_at) - self.started_at).total_seconds()
 
     def move_to(self, state: str, now: datetime, *, running: set[str], terminal: set[str]) -> None:
-        """Jump to ``state`` (cancel, stop, retry), stamping start and end times."""
+        """Jump to ``state`` (cancel, stop, retry), stamping start and end times; a run that ends
+        without ever running (cancelled while scheduled) keeps no start time."""
         if state in running and self.started_at is None:
             self.started_at = now
         if state in terminal:
-            self.started_at = self.started_at or now
             self.ended_at = now
         self.path = [*self.path[: self.index + 1], state]
         self.index += 1
@@ -103,7 +103,6 @@ class Run:
             if self.state in running and self.started_at is None:
                 self.started_at = now
             if self.state in terminal:
-                self.started_at = self.started_at or now
                 self.ended_at = now
 
 

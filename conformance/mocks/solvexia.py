@@ -175,9 +175,7 @@ class Mock(VendorMock):
         run = self.current(run_id)
         if run.state not in ACTIVE_STATES:
             raise RequestRejected(400, f"process run {run_id} is {run.state}, not running: nothing to cancel")
-        started_at = run.started_at
         self.move(run, "Cancelled")
-        run.started_at = started_at  # a run cancelled while Scheduled never started
         self.sync_steps(run)
         return run
 
