@@ -323,6 +323,9 @@ class VendorMock:
             )
         for error in self.spec.validator(pointer).iter_errors(body):
             loc = ["body", *error.absolute_path]
+            if error.validator == "required" and isinstance(error.instance, dict):
+                # name the missing field, as FastAPI's validation errors do
+                loc += [name for name in error.validator_value if name not in error.instance][:1]
             problems.append(_problem(loc, error.message[:200], error.validator))
         return body
 

@@ -452,7 +452,7 @@ def test_malformed_json_in_a_retry_is_422_json_invalid(served: Served) -> None:
         ({"mode": 5}, ["body", "mode"]),
         ({"mode": "partial"}, ["body", "mode"]),
         ({"mode": "full", "stepKey": 7}, ["body", "stepKey"]),
-        ({"mode": "from_step"}, ["body"]),
+        ({"mode": "from_step"}, ["body", "stepKey"]),
         ({"mode": "full", "restartAll": True}, ["body"]),
         (["full"], ["body"]),
     ],

@@ -29,3 +29,12 @@ def test_unknown_paths_and_methods_answer_in_the_vendor_error_shape(api: str) ->
         assert wrong.status_code == 405
         assert set(wrong.json()) == ERROR_KEYS[api]
         assert operation.method.upper() in wrong.headers["allow"]
+
+
+def test_a_missing_body_field_is_located_at_the_field() -> None:
+    token = "routing-token"
+    with serve("automation_runs", "strict", token, APIS["automation_runs"].auth_headers(token)) as served:
+        run_id = "9b2e7d4a-1f3c-4e8b-a6d5-3c7f0e2b1a94"
+        response = served.client.post(f"/automation-runs/{run_id}/retry", json={"mode": "from_step"})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "stepKey"]
