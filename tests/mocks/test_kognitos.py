@@ -295,7 +295,7 @@ def test_invalid_list_queries_are_422(served: Served, params: dict[str, Any], lo
 @pytest.mark.parametrize(
     ("body", "loc"),
     [
-        ({k: v for k, v in START_BODY.items() if k != "name"}, ["body"]),
+        ({k: v for k, v in START_BODY.items() if k != "name"}, ["body", "name"]),
         ({**START_BODY, "name": 42}, ["body", "name"]),
         ({**START_BODY, "name": ""}, ["body", "name"]),
         ({**START_BODY, "stage": "Live"}, ["body", "stage"]),
