@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
 
 SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+#: Points the suite at another copy of ``specs/`` (a spec under review, a broken one in a test).
+SPECS_DIR_ENV = "CONFORMANCE_SPECS_DIR"
+
+
+def specs_dir() -> Path:
+    """Where specs and ``quirks/`` are read from: ``$CONFORMANCE_SPECS_DIR``, else the bundled ``specs/``."""
+    return Path(os.environ.get(SPECS_DIR_ENV) or SPECS_DIR)
 
 
 @dataclass(frozen=True)
@@ -24,11 +32,11 @@ class ApiInfo:
 
     @property
     def spec_path(self) -> Path:
-        return SPECS_DIR / f"{self.name}.yaml"
+        return specs_dir() / f"{self.name}.yaml"
 
     @property
     def quirks_path(self) -> Path:
-        return SPECS_DIR / "quirks" / f"{self.name}.yaml"
+        return specs_dir() / "quirks" / f"{self.name}.yaml"
 
     def auth_headers(self, token: str) -> dict[str, str]:
         """Headers that carry ``token`` in this vendor's documented scheme."""

@@ -20,6 +20,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .findings import Deviation, json_type
 from .specs import Operation, Spec
+from .transport import BODY_TOO_LARGE, MAX_BODY_BYTES
 
 _OFFSETLESS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
@@ -33,6 +34,7 @@ class ResponseContext:
     status_code: int
     headers: Mapping[str, str]
     body: bytes
+    max_body_bytes: int = MAX_BODY_BYTES
 
     @cached_property
     def response_key(self) -> str | None:
@@ -83,10 +85,15 @@ def check(function: Check) -> Check:
 
 
 def check_response(
-    spec: Spec, operation: Operation, status_code: int, headers: Mapping[str, str], body: bytes
+    spec: Spec,
+    operation: Operation,
+    status_code: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> list[Deviation]:
     """Run every registered check on one response; duplicates within the response are dropped."""
-    ctx = ResponseContext(spec, operation, status_code, headers, body)
+    ctx = ResponseContext(spec, operation, status_code, headers, body, max_body_bytes)
     seen: dict[tuple[str, ...], Deviation] = {}
     for function in CHECKS:
         for deviation in function(ctx):
@@ -96,7 +103,15 @@ def check_response(
 
 @check
 def status_code_documented(ctx: ResponseContext) -> Iterator[Deviation]:
-    if ctx.response_key is None:
+    if ctx.status_code >= 500:
+        yield ctx.deviation(
+            "status",
+            "server-error",
+            "a response that is not a server error",
+            ctx.status_code,
+            f"the server failed with {ctx.status_code} on {ctx.operation.label}",
+        )
+    elif ctx.response_key is None:
         documented = ctx.operation.documented_statuses
         yield ctx.deviation(
             "status",
@@ -147,20 +162,38 @@ def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
     media = next((d for d in sorted(content) if ctx.media_type and _media_matches(d, ctx.media_type)), None)
     if media is None or "json" not in media or "schema" not in content[media]:
         return
-    try:
-        instance = json.loads(ctx.body)
-    except (ValueError, UnicodeDecodeError):
+    if len(ctx.body) > ctx.max_body_bytes:
         yield ctx.deviation(
             "",
-            "invalid-json",
-            "JSON",
-            f"{len(ctx.body)} bytes",
-            "the body is not valid JSON (truncated or not JSON)",
+            BODY_TOO_LARGE,
+            f"at most {ctx.max_body_bytes} bytes",
+            f"more than {ctx.max_body_bytes} bytes",
+            f"the body ({len(ctx.body)} bytes) is larger than the limit; it was not read",
+        )
+        return
+    try:
+        instance = json.loads(ctx.body)
+    except ValueError as error:
+        problem = _json_problem(ctx.body, error)
+        yield ctx.deviation(
+            "", "invalid-json", "JSON", problem, f"the body ({len(ctx.body)} bytes) is {problem}"
         )
         return
     pointer = f"{ctx.response_pointer}/content/{media.replace('~', '~0').replace('/', '~1')}/schema"
     errors = [_leaf(error) for error in ctx.spec.validator(pointer).iter_errors(instance)]
     yield from explain_errors(ctx, errors)
+
+
+def _json_problem(body: bytes, error: ValueError) -> str:
+    """Why a body is not JSON, in words that stay the same from call to call (so findings merge)."""
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8"
+    cut_short = isinstance(error, json.JSONDecodeError) and (
+        error.msg.startswith("Unterminated string") or error.pos >= len(error.doc.rstrip())
+    )
+    if cut_short and body.strip():
+        return "truncated JSON"
+    return "not JSON"
 
 
 def _leaf(error: ValidationError) -> ValidationError:

@@ -7,8 +7,12 @@ Anything that stops a run is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 from .apis import APIS, resolve_apis
@@ -45,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="any deviation, known or new, fails the run")
     run.add_argument("--mock-mode", choices=["faithful", "strict"])
     run.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
+    run.add_argument(
+        "--request-timeout", type=float, default=10.0, help="seconds per read, and for a whole body"
+    )
+    run.add_argument("--max-body-mb", type=float, default=10.0, help="larger bodies are not read (a finding)")
 
     commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")
 
@@ -60,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--api", choices=list(APIS), help="default: inferred from each request URL")
     replay.add_argument("--strict", action="store_true", help="any deviation, known or new, fails")
     replay.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
+    replay.add_argument(
+        "--max-body-mb", type=float, default=10.0, help="larger bodies are not read (a finding)"
+    )
 
     diff = commands.add_parser("diff", help="what changed between two recordings (or two results.json)")
     diff.add_argument("old", type=Path, metavar="OLD")
@@ -88,6 +99,32 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _interruptible() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM stop a run the same way: the first raises ``KeyboardInterrupt`` in the
+    main thread, so the run stops and its results so far are written; later ones are ignored
+    until that is done (a second Ctrl-C must not cut a report in half)."""
+    received: list[int] = []
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        if not received:
+            received.append(signum)
+            raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _max_body_bytes(megabytes: float) -> int:
+    if megabytes <= 0:
+        raise UsageError("--max-body-mb must be positive")
+    return int(megabytes * 1024 * 1024)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .console import print_summary, progress_bar
     from .report import write_report
@@ -106,14 +143,21 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         strict=args.strict,
         mock_mode=args.mock_mode or "faithful",
+        request_timeout=args.request_timeout,
+        max_body_bytes=_max_body_bytes(args.max_body_mb),
     )
     options.validate()
     ensure_writable(args.report_dir)
-    with progress_bar([api.name for api in resolve_apis(args.apis)]) as hook:
-        result = run(options, hook)
-    document = write_results(result, args.report_dir)
-    write_report(document, args.report_dir)
+    with _interruptible() as received:
+        with progress_bar([api.name for api in resolve_apis(args.apis)]) as hook:
+            result = run(options, hook)
+        document = write_results(result, args.report_dir)
+        write_report(document, args.report_dir)
     print_summary(document, str(args.report_dir))
+    if received:
+        name = signal.Signals(received[0]).name
+        print(f"conformance: interrupted by {name}; partial results in {args.report_dir}", file=sys.stderr)
+        return 130 if received[0] == signal.SIGINT else 2
     return result.exit_code
 
 
@@ -144,7 +188,9 @@ def _replay(args: argparse.Namespace) -> int:
     from .results import ensure_writable, write_results
 
     ensure_writable(args.report_dir)
-    result, unattributed = replay(args.paths, args.api, strict=args.strict)
+    result, unattributed = replay(
+        args.paths, args.api, strict=args.strict, max_body_bytes=_max_body_bytes(args.max_body_mb)
+    )
     for error in unattributed:
         print(f"conformance: error: {error}", file=sys.stderr)
     document = write_results(result, args.report_dir)

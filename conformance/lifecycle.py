@@ -21,6 +21,15 @@ from .apis import ApiInfo
 from .checks import check_response
 from .findings import Deviation
 from .specs import Operation, Spec
+from .transport import (
+    BODY_TOO_LARGE,
+    MAX_BODY_BYTES,
+    TRANSPORT_ERROR,
+    BodyTooLarge,
+    ResponseTooSlow,
+    read_bounded,
+    transport_cause,
+)
 
 Step = tuple[Operation, list[Deviation], str]
 POLL_LIMIT = 60
@@ -73,8 +82,17 @@ def parse_timestamp(value: Any) -> datetime | None:
 class LifecycleDriver:
     """Drives runs of one API over HTTP and reports what the documents do not allow."""
 
-    def __init__(self, api: ApiInfo, spec: Spec, base_url: str, token: str, client: httpx.Client) -> None:
+    def __init__(
+        self,
+        api: ApiInfo,
+        spec: Spec,
+        base_url: str,
+        token: str,
+        client: httpx.Client,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self.api, self.spec, self.base_url, self.token, self.client = api, spec, base_url, token, client
+        self.max_body_bytes = max_body_bytes
         if spec.lifecycle is None:
             raise ValueError(f"{spec.source} has no x-lifecycle to drive")
         self.lifecycle = spec.lifecycle
@@ -103,12 +121,23 @@ class LifecycleDriver:
             headers = {}
         body = step.get("body")
         request = curl_line(operation.method, str(httpx.URL(url, params=query)), headers, body)
+        outgoing = self.client.build_request(
+            operation.method.upper(), url, params=query, headers=headers, json=body
+        )
         try:
-            response = self.client.request(
-                operation.method.upper(), url, params=query, headers=headers, json=body
+            streamed = self.client.send(outgoing, stream=True)
+            try:
+                response = read_bounded(streamed, self.max_body_bytes, self.client.timeout.read or 10.0)
+            finally:
+                streamed.close()
+        except BodyTooLarge as exc:
+            limit = f"at most {exc.limit} bytes"
+            failure = self.deviation(
+                operation, exc.status_code, "", BODY_TOO_LARGE, limit, f"more than {exc.limit} bytes"
             )
-        except httpx.HTTPError as exc:
-            failure = self.deviation(operation, None, "", "transport-error", "a response", type(exc).__name__)
+            return operation, None, (operation, [failure], request)
+        except (httpx.HTTPError, ResponseTooSlow) as exc:
+            failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
             return operation, None, (operation, [failure], request)
         deviations = check_response(
             self.spec, operation, response.status_code, response.headers, response.content
@@ -263,13 +292,18 @@ def _is_json(response: httpx.Response) -> bool:
 
 
 def run_lifecycle(
-    api: ApiInfo, spec: Spec, base_url: str, token: str, timeout: float = 10.0
+    api: ApiInfo,
+    spec: Spec,
+    base_url: str,
+    token: str,
+    timeout: float = 10.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Iterator[Step]:
     """Start a run and follow it to the end; start another and cancel it (where the API can)."""
     if spec.lifecycle is None:
         return
     with httpx.Client(timeout=timeout) as client:
-        driver = LifecycleDriver(api, spec, base_url, token, client)
+        driver = LifecycleDriver(api, spec, base_url, token, client, max_body_bytes)
         plans = ["complete", "cancel"] if "cancel" in driver.plan else ["complete"]
         for plan in plans:
             run_id = None

@@ -23,6 +23,7 @@ import httpx
 import schemathesis
 from schemathesis.config import HealthCheck
 from schemathesis.engine import events, from_schema
+from schemathesis.engine.errors import ServerUnavailable
 
 from .apis import ApiInfo, resolve_apis
 from .catalogue import Catalogue, load_catalogue
@@ -34,11 +35,22 @@ from .lifecycle import run_lifecycle
 from .mocks.process import MockProcess
 from .redact import Redactor
 from .specs import Operation, Spec, load_spec
+from .transport import (
+    BODY_TOO_LARGE,
+    MAX_BODY_BYTES,
+    TRANSPORT_ERROR,
+    BodyTooLarge,
+    bounded_body_hook,
+    failed_request_curl,
+    is_transport_error,
+    transport_cause,
+)
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 #: Schemathesis' response-conformance checks are replaced by the project check, which explains
-#: each difference so that documented quirks can be told from drift.
+#: each difference so that documented quirks can be told from drift (5xx: ``server-error``).
 REPLACED_CHECKS = [
+    "not_a_server_error",
     "status_code_conformance",
     "content_type_conformance",
     "response_headers_conformance",
@@ -59,7 +71,9 @@ class RunOptions:
     workers: int = 1
     strict: bool = False
     mock_mode: str = "faithful"
+    #: Seconds for each read, and for a whole body once its headers have arrived.
     request_timeout: float = 10.0
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def validate(self) -> None:
         unknown = [p for p in self.phases if p not in PHASES]
@@ -69,6 +83,8 @@ class RunOptions:
             raise UsageError("--base-url points at one server: name exactly one API with it")
         if self.max_examples < 1 or self.workers < 1:
             raise UsageError("--max-examples and --workers must be at least 1")
+        if self.request_timeout <= 0 or self.max_body_bytes < 1:
+            raise UsageError("--request-timeout and --max-body-mb must be positive")
         if self.mock_mode not in ("faithful", "strict"):
             raise UsageError("--mock-mode must be faithful or strict")
 
@@ -139,8 +155,16 @@ class RunResult:
 class ApiSession:
     """Per-API state the registered check writes into while the engine runs."""
 
-    def __init__(self, spec: Spec, catalogue: Catalogue, redactor: Redactor) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        catalogue: Catalogue,
+        redactor: Redactor,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        request_timeout: float = 10.0,
+    ) -> None:
         self.spec = spec
+        self.max_body_bytes, self.request_timeout = max_body_bytes, request_timeout
         self.findings = FindingSet(catalogue)
         self.redactor = redactor
         self.stats: dict[str, OperationStats] = {op: OperationStats() for op in spec.operations}
@@ -152,15 +176,32 @@ class ApiSession:
         self, operation: Operation, deviations: list[Deviation], request: str | None, source: str
     ) -> None:
         with self.lock:
-            stats = self.stats[operation.id]
-            stats.cases += 1
             self.checks[source] += 1
             new = False
             for deviation in deviations:
                 finding = self.findings.add(deviation, request and self.redactor.text(request), source=source)
                 new = new or finding.classification == "new"
+            if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
+                return  # no response: nothing was judged, so it is no case
+            stats = self.stats[operation.id]
+            stats.cases += 1
             if not new:
                 stats.conforming += 1
+
+    def record_failed_request(self, operation: Operation, error: BaseException, request: str | None) -> None:
+        """A request the engine sent that got no response, or one too large to read."""
+        if isinstance(error, BodyTooLarge):
+            status: int | None = error.status_code
+            kind, expected, observed = (
+                BODY_TOO_LARGE,
+                f"at most {error.limit} bytes",
+                f"more than {error.limit} bytes",
+            )
+        else:
+            status, kind, expected, observed = None, TRANSPORT_ERROR, "a response", transport_cause(error)
+        message = self.redactor.text(_one_line(f"{operation.label}: {observed}: {error}"))
+        deviation = Deviation(self.spec.api.name, operation.id, status, "", kind, expected, observed, message)
+        self.record(operation, [deviation], request, "contract")
 
     def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:
         """Freeze what was recorded into an ``ApiResult`` (run and replay share this)."""
@@ -193,9 +234,22 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
     if operation is None or response.request.method.lower() != operation.method:
         return  # an unsupported-method probe: schemathesis' own check judges it
     deviations = check_response(
-        session.spec, operation, response.status_code, _flat_headers(response), response.content
+        session.spec,
+        operation,
+        response.status_code,
+        _flat_headers(response),
+        response.content,
+        session.max_body_bytes,
     )
     session.record(operation, deviations, case.as_curl_command(), "contract")
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Bound every body the engine reads for a conformance run: size and total time."""
+    session = _SESSIONS.get(id(case.operation.schema))
+    if session is not None:
+        kwargs["hooks"] = {"response": [bounded_body_hook(session.max_body_bytes, session.request_timeout)]}
 
 
 def _flat_headers(response: Any) -> dict[str, str]:
@@ -266,19 +320,56 @@ def check_reachable(target: Target, timeout: float) -> None:
         ) from None
 
 
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM stopped an API part-way; ``partial`` is what it had judged by then."""
+
+    def __init__(self, partial: ApiResult) -> None:
+        super().__init__(f"{partial.api}: interrupted")
+        self.partial = partial
+
+
 def run_api(target: Target, options: RunOptions, progress: ProgressHook | None = None) -> ApiResult:
-    """Run the schemathesis phases and the lifecycle checks against one API."""
+    """Run the schemathesis phases and the lifecycle checks against one API.
+
+    An interruption (``KeyboardInterrupt``, which the CLI also raises on SIGTERM) raises
+    ``RunInterrupted`` carrying the findings so far, so that they can still be written.
+    """
     started = time.monotonic()
     spec = load_spec(target.api.name)
-    catalogue = load_catalogue(target.api.name)
-    redactor = Redactor([target.token])
-    session = ApiSession(spec, catalogue, redactor)
+    session = ApiSession(
+        spec,
+        load_catalogue(target.api.name),
+        Redactor([target.token]),
+        options.max_body_bytes,
+        options.request_timeout,
+    )
     errors: list[str] = []
+    try:
+        finished = _exercise(target, options, session, errors, progress)
+    except KeyboardInterrupt:
+        finished = False
+    if not finished:
+        errors.append("interrupted before this API was finished")
+    result = session.result(target.base_url, target.mock_mode, errors, time.monotonic() - started)
+    if not finished:
+        raise RunInterrupted(result)
+    return result
+
+
+def _exercise(
+    target: Target,
+    options: RunOptions,
+    session: ApiSession,
+    errors: list[str],
+    progress: ProgressHook | None,
+) -> bool:
+    """Drive one API into ``session``; ``False`` when the engine reports an interruption."""
+    spec = session.spec
     try:
         check_reachable(target, options.request_timeout)
     except ServerUnreachable as exc:
         errors.append(str(exc))
-        return session.result(target.base_url, target.mock_mode, errors, time.monotonic() - started)
+        return True
 
     schema = schemathesis.openapi.from_dict(spec.document, config=schemathesis.Config())
     schema.config.update(
@@ -302,6 +393,7 @@ def run_api(target: Target, options: RunOptions, progress: ProgressHook | None =
         "stateful" in options.phases
     )
     done = 0
+    interrupted = False
     _SESSIONS[id(schema)] = session
     try:
         for event in from_schema(schema).execute():
@@ -311,16 +403,38 @@ def run_api(target: Target, options: RunOptions, progress: ProgressHook | None =
                 if progress:
                     progress(target.api.name, min(done, total), total)
             elif isinstance(event, events.NonFatalError):
-                errors.append(redactor.text(f"{event.label}: {_one_line(event.info.message)}"))
+                _record_error(session, event, errors)
             elif isinstance(event, events.FatalError):
-                errors.append(redactor.text(_one_line(str(event.exception))))
+                errors.append(session.redactor.text(_one_line(str(event.exception))))
+            elif isinstance(event, events.Interrupted):
+                interrupted = True
     finally:
         del _SESSIONS[id(schema)]
-    for operation, deviations, request in run_lifecycle(target.api, spec, target.base_url, target.token):
+    if interrupted:
+        return False
+    steps = run_lifecycle(
+        target.api, spec, target.base_url, target.token, options.request_timeout, options.max_body_bytes
+    )
+    for operation, deviations, request in steps:
         session.record(operation, deviations, request, "lifecycle")
     if progress:
         progress(target.api.name, total, total)
-    return session.result(target.base_url, target.mock_mode, errors, time.monotonic() - started)
+    if not any(stats.cases for stats in session.stats.values()):
+        errors.append(f"no response from {target.base_url} could be judged")
+    return True
+
+
+def _record_error(session: ApiSession, event: events.NonFatalError, errors: list[str]) -> None:
+    """A request that got no response is a finding at its operation; anything else is a run error.
+
+    When the server goes away mid-run, the engine also reports the outage itself; the request
+    that revealed it is already a finding, and the operations it left untested show as uncovered.
+    """
+    operation = session.by_label.get(event.label) if event.related_to_operation else None
+    if operation is not None and is_transport_error(event.value):
+        session.record_failed_request(operation, event.value, failed_request_curl(event.value))
+    elif not isinstance(event.value, ServerUnavailable):
+        errors.append(session.redactor.text(f"{event.label}: {_one_line(event.info.message)}"))
 
 
 def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished) -> None:
@@ -368,8 +482,17 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
         load_spec(api.name)
         load_catalogue(api.name)
     started_at = datetime.now(UTC)
-    with targets(options) as selected:
-        # APIs run one after another: CPython 3.11 can fail with "AST constructor recursion depth
-        # mismatch" when hypothesis compiles strategies in several threads at once.
-        results = [run_api(target, options, progress) for target in selected]
-    return RunResult(options, results, started_at, datetime.now(UTC), complete=True)
+    results: list[ApiResult] = []
+    try:
+        with targets(options) as selected:  # leaving it stops the embedded mocks, interrupted or not
+            # APIs run one after another: CPython 3.11 can fail with "AST constructor recursion depth
+            # mismatch" when hypothesis compiles strategies in several threads at once.
+            for target in selected:
+                results.append(run_api(target, options, progress))
+    except RunInterrupted as interruption:
+        results.append(interruption.partial)
+    except KeyboardInterrupt:  # between APIs, or while the mocks start
+        pass
+    else:
+        return RunResult(options, results, started_at, datetime.now(UTC), complete=True)
+    return RunResult(options, results, started_at, datetime.now(UTC), complete=False)

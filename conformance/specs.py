@@ -212,9 +212,19 @@ def load_spec_file(api: ApiInfo, path: Path) -> Spec:
     try:
         validate_openapi(document)
     except Exception as exc:  # the validator raises several unrelated types, all meaning "invalid"
-        message = getattr(exc, "message", None) or str(exc).splitlines()[0]
-        raise SpecError(f"{path}: invalid OpenAPI: {message}") from None
+        raise SpecError(f"{path}: invalid OpenAPI: {_validation_problem(exc)}") from None
     return Spec(api, document, path)
+
+
+def _validation_problem(error: Exception) -> str:
+    """The validator's complaint in one short line (a broken ``$ref`` message quotes the whole document)."""
+    message = getattr(error, "message", None) or next(iter(str(error).splitlines()), "")
+    message = message.split(" does not exist within {", 1)[0] + (
+        " does not exist" if " does not exist within {" in message else ""
+    )
+    if not message:
+        return "no supported 'openapi' version (expected 3.0.x or 3.1.x)"
+    return message if len(message) <= 300 else message[:297] + "..."
 
 
 @cache

@@ -72,7 +72,7 @@ def test_junit_has_a_testcase_per_operation_and_check(faithful: dict, tmp_path: 
     root = ET.parse(tmp_path / "junit.xml").getroot()
     cases = {(case.get("classname"), case.get("name")) for case in root.iter("testcase")}
     assert ("kognitos.getRun", "contract") in cases
-    assert ("kognitos.listRuns", "not_a_server_error") in cases
+    assert ("kognitos.listRuns", "negative_data_rejection") in cases
     assert not list(root.iter("failure"))
 
 

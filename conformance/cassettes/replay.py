@@ -18,6 +18,7 @@ from ..catalogue import load_catalogue
 from ..checks import check_response
 from ..redact import Redactor
 from ..runner import ApiSession, RunOptions, RunResult
+from ..transport import MAX_BODY_BYTES
 from .cassette import ApiResolver, CassetteError, InteractionError, cassette_files, load_cassette
 
 #: The ``source`` a replayed response is recorded under: the live run's contract check.
@@ -34,12 +35,15 @@ class Replay:
     errors: dict[str, list[str]] = field(default_factory=dict)
     unattributed: list[str] = field(default_factory=list)
     redactor: Redactor = field(default_factory=Redactor)
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def session(self, api: str) -> ApiSession:
         if api not in self.sessions:
             from ..specs import load_spec
 
-            self.sessions[api] = ApiSession(load_spec(api), load_catalogue(api), self.redactor)
+            self.sessions[api] = ApiSession(
+                load_spec(api), load_catalogue(api), self.redactor, self.max_body_bytes
+            )
         return self.sessions[api]
 
     def error(self, message: str, file: Path) -> None:
@@ -76,15 +80,22 @@ class Replay:
                 interaction.status,
                 interaction.response_headers,
                 interaction.body,
+                self.max_body_bytes,
             )
             request = interaction.curl(self.redactor) if deviations else None
             session.record(target.operation, deviations, request, CHECK_SOURCE)
 
 
-def replay(paths: list[Path], api: str | None = None, *, strict: bool = False) -> tuple[RunResult, list[str]]:
+def replay(
+    paths: list[Path],
+    api: str | None = None,
+    *,
+    strict: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> tuple[RunResult, list[str]]:
     """Judge every interaction under ``paths``; also returns the errors no API could own."""
     started_at, started = datetime.now(UTC), time.monotonic()
-    state = Replay(ApiResolver(api))
+    state = Replay(ApiResolver(api), max_body_bytes=max_body_bytes)
     for path in cassette_files(paths):
         state.judge_file(path)
     duration = time.monotonic() - started

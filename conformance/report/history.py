@@ -27,10 +27,16 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def append_history(document: dict[str, Any], directory: Path) -> None:
-    """Add this run's summary as one line at the end of ``directory/history.jsonl``."""
+    """Add this run's summary as one line at the end of ``directory/history.jsonl``.
+
+    A run killed mid-write leaves a last line without its newline; this line then starts on a
+    fresh line, so only the damaged one is lost, never the run after it.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    with (directory / HISTORY_FILE).open("a", encoding="utf-8") as stream:
-        stream.write(json.dumps(summary_line(document), sort_keys=True) + "\n")
+    with (directory / HISTORY_FILE).open("a+b") as stream:
+        damaged = stream.tell() > 0 and (stream.seek(-1, 2), stream.read(1))[1] != b"\n"
+        line = json.dumps(summary_line(document), sort_keys=True) + "\n"
+        stream.write((("\n" if damaged else "") + line).encode("utf-8"))
 
 
 def read_history(directory: Path) -> list[dict[str, Any]]:

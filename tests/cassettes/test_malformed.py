@@ -135,3 +135,40 @@ def test_missing_path_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
         capsys.readouterr().err.strip()
         == f"conformance: error: {tmp_path / 'nowhere.yaml'}: no such file or directory"
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "kind", "observed"),
+    [
+        (500, {"Content-Type": ["text/plain"]}, "Internal Server Error", "server-error", 500),
+        (503, {"Content-Type": ["application/json"]}, '{"error": "down"}', "server-error", 503),
+        (200, {"Content-Type": ["text/html"]}, "<h1>Bad gateway</h1>", "content-type", "text/html"),
+        (200, None, '{"id": "pr-114278", "status": "Sched', "invalid-json", "truncated JSON"),
+        (200, None, b'{"id": "pr-\xff\xfe"}', "invalid-json", "not UTF-8"),
+        (302, {"Location": [URI]}, "", "undocumented-status", 302),
+    ],
+    ids=["500", "503 JSON", "HTML page with 200", "truncated JSON", "invalid UTF-8", "redirect"],
+)
+def test_a_recorded_fault_is_a_finding_of_its_kind(
+    tmp_path: Path, status: int, headers: dict | None, body: str | bytes, kind: str, observed: object
+) -> None:
+    raw = _interaction(body=body, headers=headers)
+    raw["response"]["status"]["code"] = status
+    path = tmp_path / "faults.yaml"
+    write_cassette(path, [raw, _interaction()])
+    result, _ = replay([path])
+    (finding,) = [f for f in result.findings if f.kind == kind]
+    assert finding.observed == observed
+    assert finding.operation == "getProcessRunStatus" and finding.request
+    assert result.results[0].cases == 2 and result.exit_code == 1
+
+
+def test_a_body_over_the_limit_is_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "large.yaml"
+    write_cassette(path, [_interaction(body="[" + " " * (2 * 1024 * 1024) + "]"), _interaction()])
+    code = main(["replay", str(path), "--max-body-mb", "1", "--report-dir", str(tmp_path / "report")])
+    assert code == 1 and "Traceback" not in "".join(capsys.readouterr())
+    document = json.loads((tmp_path / "report" / "results.json").read_text())
+    ((finding),) = document["findings"]
+    assert finding["kind"] == "body-too-large" and finding["observed"] == "more than 1048576 bytes"
+    assert document["summary"]["cases"] == 2

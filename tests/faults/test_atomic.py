@@ -1,0 +1,38 @@
+"""Nothing written is ever half a file: reports are replaced in one step, history only grows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.report.history import HISTORY_FILE, append_history, read_history
+from conformance.results import write_atomic
+
+SUMMARY = {"finished_at": "2026-11-24T07:00:00+00:00", "exit_code": 0, "summary": {}, "apis": []}
+
+
+def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_litter(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_text('{"earlier": true}\n')
+    with pytest.raises(UnicodeEncodeError):
+        write_atomic(path, '{"text": "' + "x" * 100_000 + '\ud800"}')  # fails after most bytes are out
+    assert path.read_text() == '{"earlier": true}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_history_is_only_appended_to(tmp_path: Path) -> None:
+    append_history(SUMMARY, tmp_path)
+    first = (tmp_path / HISTORY_FILE).read_bytes()
+    append_history({**SUMMARY, "exit_code": 1}, tmp_path)
+    assert (tmp_path / HISTORY_FILE).read_bytes().startswith(first)
+    assert [entry["exit_code"] for entry in read_history(tmp_path)] == [0, 1]
+
+
+def test_a_run_killed_mid_line_costs_only_that_line(tmp_path: Path) -> None:
+    append_history(SUMMARY, tmp_path)
+    with (tmp_path / HISTORY_FILE).open("a") as stream:
+        stream.write(json.dumps(SUMMARY)[:25])  # the process died here: no newline
+    append_history({**SUMMARY, "exit_code": 1}, tmp_path)
+    assert [entry["exit_code"] for entry in read_history(tmp_path)] == [0, 1]

@@ -1,0 +1,117 @@
+"""Bad input stops the suite before it judges anything: exit 2, one line that says what to fix,
+no traceback, and the reports of an earlier run left exactly as they were."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance.apis import SPECS_DIR, SPECS_DIR_ENV
+
+EARLIER = {"results.json": '{"earlier": true}\n', "index.html": "<p>earlier</p>\n", "history.jsonl": "{}\n"}
+
+
+def cli(*args: str, specs: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, SPECS_DIR_ENV: str(specs)} if specs else {**os.environ}
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+@pytest.fixture
+def earlier_report(tmp_path: Path) -> Path:
+    directory = tmp_path / "report"
+    directory.mkdir()
+    for name, text in EARLIER.items():
+        (directory / name).write_text(text)
+    return directory
+
+
+def assert_stopped(completed: subprocess.CompletedProcess[str], message: str, report: Path) -> None:
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("conformance: error: ") and message in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1, completed.stderr
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert {p.name: p.read_text() for p in report.iterdir()} == EARLIER
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+BROKEN_SPECS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "not OpenAPI": (
+        lambda d: edit(d / "kognitos.yaml", "openapi: 3.1.0", "openapi: banana"),
+        "kognitos.yaml: invalid OpenAPI: no supported 'openapi' version",
+    ),
+    "broken $ref": (
+        lambda d: edit(
+            d / "kognitos.yaml", "#/components/schemas/ProcessStage", "#/components/schemas/Stage"
+        ),
+        "kognitos.yaml: invalid OpenAPI: '/components/schemas/Stage' does not exist",
+    ),
+    "not YAML": (
+        lambda d: (d / "kognitos.yaml").write_text("openapi: [3.1.0\n"),
+        "kognitos.yaml: invalid YAML (line 2)",
+    ),
+    "missing spec": (lambda d: (d / "kognitos.yaml").unlink(), "kognitos.yaml: file not found"),
+    "catalogue entry without summary": (
+        lambda d: edit(d / "quirks" / "kognitos.yaml", "    summary: >-\n", "    sumary: >-\n"),
+        "quirks/kognitos.yaml: malformed catalogue at quirks/0: 'summary' is a required property",
+    ),
+    "catalogue entry of the wrong API": (
+        lambda d: edit(d / "quirks" / "kognitos.yaml", "api: kognitos", "api: robocorp"),
+        "quirks/kognitos.yaml",
+    ),
+}
+
+
+@pytest.mark.parametrize(("breakage", "message"), list(BROKEN_SPECS.values()), ids=list(BROKEN_SPECS))
+def test_a_broken_spec_or_catalogue_stops_the_run(
+    tmp_path: Path, earlier_report: Path, breakage: Callable[[Path], None], message: str
+) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS_DIR, specs)
+    breakage(specs)
+    completed = cli("run", "kognitos", "--report-dir", str(earlier_report), specs=specs)
+    assert_stopped(completed, message, earlier_report)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "kognitos", "salesforce"], "unknown API 'salesforce'; choose from: solvexia"),
+        (["run", "kognitos", "--max-body-mb", "0"], "--max-body-mb must be positive"),
+        (
+            ["run", "kognitos", "--request-timeout", "0"],
+            "--request-timeout and --max-body-mb must be positive",
+        ),
+        (["run", "kognitos", "--workers", "0"], "--max-examples and --workers must be at least 1"),
+        (["replay", "cassettes/mocks", "--api", "salesforce"], "invalid choice: 'salesforce'"),
+    ],
+)
+def test_unknown_names_and_contradictory_flags(args: list[str], message: str, earlier_report: Path) -> None:
+    assert_stopped(cli(*args, "--report-dir", str(earlier_report)), message, earlier_report)
+
+
+@pytest.mark.parametrize(
+    "command", [["run", "kognitos"], ["replay", str(SPECS_DIR.parent / "cassettes/mocks")]]
+)
+def test_an_unwritable_report_directory_stops_before_any_work(tmp_path: Path, command: list[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    completed = cli(*command, "--report-dir", str(blocker / "report"))
+    assert completed.returncode == 2
+    assert (
+        completed.stderr.strip()
+        == f"conformance: error: cannot write reports to {blocker / 'report'}: Not a directory"
+    )
+    assert completed.stdout == "" and blocker.read_text() == "not a directory\n"
