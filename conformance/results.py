@@ -16,7 +16,8 @@ from typing import Any
 
 from . import __version__
 from .errors import UsageError
-from .runner import RunResult
+from .runner import RunResult, check_settings
+from .specs import load_spec
 
 SCHEMA_VERSION = 1
 
@@ -62,6 +63,10 @@ def results_document(result: RunResult) -> dict[str, Any]:
                 "new": api.count("new"),
                 "score": api.score,
                 "errors": api.errors,
+                "adjusted_checks": {
+                    name: setting.get("reason", "")
+                    for name, setting in check_settings(load_spec(api.api)).items()
+                },
                 "duration_s": round(api.duration, 2),
                 "operations": [
                     {

@@ -258,19 +258,19 @@ def _flat_headers(response: Any) -> dict[str, str]:
     }
 
 
-def _check_settings(spec: Spec) -> dict[str, dict[str, Any]]:
+def check_settings(spec: Spec) -> dict[str, dict[str, Any]]:
     return (spec.document.get("x-conformance") or {}).get("checks") or {}
 
 
 def skipped_checks(spec: Spec) -> set[str]:
     """Standard checks a spec turns off, each with a documented reason (``x-conformance.checks``)."""
-    return {name for name, setting in _check_settings(spec).items() if setting.get("enabled") is False}
+    return {name for name, setting in check_settings(spec).items() if setting.get("enabled") is False}
 
 
 def check_statuses(spec: Spec) -> dict[str, list[str]]:
     """Expected statuses a spec sets for standard checks, where the vendor documents other codes."""
     return {
-        name: s["expected_statuses"] for name, s in _check_settings(spec).items() if "expected_statuses" in s
+        name: s["expected_statuses"] for name, s in check_settings(spec).items() if "expected_statuses" in s
     }
 
 

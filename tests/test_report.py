@@ -357,3 +357,12 @@ def test_results_from_another_schema_version_are_refused(
     path.write_text(json.dumps(document))
     assert main(["report", str(path)]) == 2
     assert "schema version 99 is not supported" in capsys.readouterr().err
+
+
+def test_adjusted_checks_show_their_reason_escaped() -> None:
+    document = report_document()
+    document["apis"][0]["adjusted_checks"] = {"missing_required_header": "documents 403 <script>x()</script>"}
+    html = render_report(document, [])
+    assert 'data-adjusted-check="missing_required_header"' in html
+    assert "documents 403 &lt;script&gt;x()&lt;/script&gt;" in html
+    assert html.count("data-adjusted-check=") == 1

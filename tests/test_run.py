@@ -45,6 +45,9 @@ def test_faithful_mocks_show_only_known_quirks(faithful: dict) -> None:
     assert {api["api"] for api in faithful["apis"]} == set(APIS)
     for api in faithful["apis"]:
         assert api["operations_covered"] == api["operations_total"], api["api"]
+    adjusted = {api["api"]: api["adjusted_checks"] for api in faithful["apis"]}
+    assert "documents 403" in adjusted["solvexia"]["missing_required_header"]
+    assert adjusted["kognitos"] == {}
     known = [f for f in faithful["findings"] if f["classification"] == "known"]
     assert all(f["quirk"] and f["doc"] for f in known)
 
