@@ -197,9 +197,15 @@ def _json_problem(body: bytes, error: ValueError) -> str:
 
 
 def _leaf(error: ValidationError) -> ValidationError:
-    """For ``anyOf``/``oneOf`` failures, descend to the most relevant branch error."""
+    """For ``anyOf``/``oneOf`` failures, descend into the branch the body comes closest to (fewest
+    errors), then to its most relevant error: one wrong value in the intended branch must not be
+    reported as a sibling branch's complaints about fields it never had."""
     while error.context:
-        error = best_match(error.context)
+        branches: dict[Any, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        fewest = min(len(errors) for errors in branches.values())
+        error = best_match(sub for errors in branches.values() if len(errors) == fewest for sub in errors)
     return error
 
 

@@ -141,3 +141,34 @@ def test_status_and_content_type() -> None:
 def test_a_truncated_body_is_invalid_json() -> None:
     deviations = check_response(SPEC, OPERATION, 200, JSON, b'{"id": "r1", "sta')
     assert [(d.kind, d.location) for d in deviations] == [("invalid-json", "")]
+
+
+STARTED = {"type": "object", "additionalProperties": False, "required": ["started", "id"]}
+STARTED["properties"] = {"started": {"const": True}, "id": {"type": "string"}}
+NOTHING = {"type": "object", "additionalProperties": False, "required": ["started"]}
+NOTHING["properties"] = {"started": {"const": False}}
+ONE_OF_DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {"title": "t", "version": "1"},
+    "paths": {
+        "/runs": {
+            "post": {
+                "operationId": "startRun",
+                "responses": {
+                    "200": {
+                        "description": "started, or nothing to start",
+                        "content": {"application/json": {"schema": {"oneOf": [STARTED, NOTHING]}}},
+                    }
+                },
+            }
+        }
+    },
+}
+
+
+def test_a_oneof_deviation_is_located_in_the_branch_the_body_comes_closest_to() -> None:
+    spec = Spec(APIS["robocorp"], ONE_OF_DOCUMENT, Path("inline.yaml"))
+    body = json.dumps({"started": "true", "id": "r1"}).encode()
+    deviations = check_response(spec, spec.operations["startRun"], 200, JSON, body)
+    # one wrong value in the started branch, not an "extra" id from the nothing-started branch
+    assert [(d.location, d.observed) for d in deviations] == [("/started", "true")]
