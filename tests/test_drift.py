@@ -8,7 +8,16 @@ from collections.abc import Iterator
 import pytest
 
 from conformance.mocks import MockServer, create_mock
-from conformance.mocks.drift import Drift, DriftMiddleware, remove_field, rename_field, set_status, set_value
+from conformance.mocks.drift import (
+    Drift,
+    DriftMiddleware,
+    add_field,
+    remove_field,
+    rename_field,
+    set_content_type,
+    set_status,
+    set_value,
+)
 from conformance.runner import RunOptions, run
 
 TOKEN = "drift-test-token"
@@ -30,6 +39,14 @@ CASES = {
     "wrong type": (
         Drift("GET", GET_RUN, set_value("/name", 42)),
         ("getRun", "/name", "type-mismatch", ["string"], 42),
+    ),
+    "undocumented extra field": (
+        Drift("GET", GET_RUN, add_field("/debug_trace_id", "abc")),
+        ("getRun", "/debug_trace_id", "extra-field", None, "debug_trace_id"),
+    ),
+    "changed content type": (
+        Drift("GET", GET_RUN, set_content_type("text/plain")),
+        ("getRun", "header:content-type", "content-type", ["application/json"], "text/plain"),
     ),
     "undocumented status code": (
         Drift("GET", GET_RUN, set_status(203)),

@@ -17,6 +17,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 Mutation = Callable[[int, Any], tuple[int, Any]]
 
 
+@dataclass
+class Raw:
+    """A body passed on as bytes with its media type: one that is not JSON, or one whose
+    content type a mutation changes."""
+
+    content: bytes
+    media_type: str
+
+
 def _parent(body: Any, pointer: str) -> tuple[Any, str]:
     *parents, last = pointer.lstrip("/").split("/")
     node = body
@@ -61,6 +70,39 @@ def set_status(code: int) -> Mutation:
     return lambda status, body: (code, body)
 
 
+def add_field(pointer: str, value: Any) -> Mutation:
+    """Add a field the contract does not list (``/extra`` adds ``extra`` to the root object)."""
+
+    def mutate(status: int, body: Any) -> tuple[int, Any]:
+        parent, name = _parent(body, pointer)
+        if isinstance(parent, dict):
+            parent[name] = value
+        return status, body
+
+    return mutate
+
+
+def wrap_body(key: str) -> Mutation:
+    """Nest the whole body under ``key``: an error shape reorganised, ``{"detail": ..}`` becoming
+    ``{"error": {"detail": ..}}``."""
+    return lambda status, body: (status, {key: body})
+
+
+def set_content_type(media_type: str) -> Mutation:
+    """Send the same bytes under another media type."""
+
+    def mutate(status: int, body: Any) -> tuple[int, Any]:
+        content = body.content if isinstance(body, Raw) else json.dumps(body).encode()
+        return status, Raw(content, media_type)
+
+    return mutate
+
+
+def answer(code: int, body: Any) -> Mutation:
+    """Replace the whole response with a JSON one: a documented path answering 404, say."""
+    return lambda status, _: (code, Raw(json.dumps(body).encode(), "application/json"))
+
+
 @dataclass
 class Drift:
     """Apply ``mutation`` to JSON responses whose request matches ``method`` and ``path`` (a regex)."""
@@ -76,6 +118,14 @@ class Drift:
             and re.search(self.path, scope["path"]) is not None
             and status in self.statuses
         )
+
+
+def _decoded(body: bytes, media_type: str) -> Any:
+    """JSON as Python values; anything else (an event stream, a plain-text error) as ``Raw``."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return Raw(body, media_type)
 
 
 class DriftMiddleware:
@@ -98,15 +148,23 @@ class DriftMiddleware:
             if message.get("more_body"):
                 return
             status, body = start["status"], b"".join(chunks)
+            media_type = next((v.decode() for k, v in start["headers"] if k.lower() == b"content-type"), "")
             for drift in self.drifts:
                 if drift.applies(scope, status):
                     try:
-                        status, data = drift.mutation(status, json.loads(body))
-                    except (ValueError, KeyError, IndexError, TypeError):
+                        status, data = drift.mutation(status, _decoded(body, media_type))
+                    except (KeyError, IndexError, TypeError):
                         continue
-                    body = json.dumps(data).encode()
-            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+                    if isinstance(data, Raw):
+                        body, media_type = data.content, data.media_type
+                    else:
+                        body = json.dumps(data).encode()
+            headers = [
+                (k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"content-type")
+            ]
             headers.append((b"content-length", str(len(body)).encode()))
+            if media_type:
+                headers.append((b"content-type", media_type.encode()))
             await send({**start, "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
