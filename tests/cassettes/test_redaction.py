@@ -18,6 +18,8 @@ from conformance.mocks import start_mock
 from conformance.mocks.server import MockServer
 from conformance.redact import Redactor
 
+from ..canary import leaks
+
 TOKEN = "canary-token-5b1f0c"  # the credential the recorder is given
 CANARIES = {
     "authorization": "canary-authorization-77e1",
@@ -65,12 +67,8 @@ def _exercise(base_url: str) -> None:
         )
 
 
-def _assert_clean(directory: Path, *outputs: str) -> None:
-    written = "".join(path.read_text(errors="replace") for path in directory.rglob("*") if path.is_file())
-    for place, canary in [*CANARIES.items(), ("token", TOKEN)]:
-        assert canary not in written, f"{place} canary written"
-        for output in outputs:
-            assert canary not in output, f"{place} canary printed"
+def _assert_clean(directory: Path, out: str, err: str) -> None:
+    assert leaks({**CANARIES, "token": TOKEN}, [directory], {"stdout": out, "stderr": err}) == []
 
 
 def test_recording_hooks_redact_every_credential_shaped_place(
