@@ -1,0 +1,85 @@
+"""The nightly workflow parses, runs on a schedule, covers every API with its own credential,
+and calls the command line with arguments the command line accepts."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conformance.apis import APIS
+from conformance.cli import _parser
+
+WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "nightly.yml"
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[str, Any]:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return job["steps"]
+
+
+def commands(job: dict[str, Any], api: str) -> list[list[str]]:
+    """The ``conformance`` command lines of a job's steps, with the matrix and URL filled in."""
+    lines = []
+    for step in steps(job):
+        for line in step.get("run", "").splitlines():
+            line = (
+                line.strip().replace("${{ matrix.api }}", api).replace('"$BASE_URL"', "https://vendor.test")
+            )
+            if line.startswith(".venv/bin/conformance "):
+                lines.append(shlex.split(line)[1:])
+    return lines
+
+
+def test_runs_every_night_and_on_demand(workflow: dict[str, Any]) -> None:
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert re.fullmatch(r"\S+ \S+ \* \* \*", triggers["schedule"][0]["cron"])
+    assert "workflow_dispatch" in triggers
+
+
+def test_mocks_job_runs_make_demo_on_python_311_and_uploads_reports(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["mocks"]
+    setup = next(step for step in steps(job) if step.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["python-version"] == "3.11"
+    assert any(step.get("run") == "make demo" for step in steps(job))
+    upload = next(step for step in steps(job) if step.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["with"]["path"] == "reports/" and upload["if"] == "${{ !cancelled() }}"
+
+
+def test_vendor_job_covers_each_api_with_its_own_credential(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["vendor"]
+    matrix = {entry["api"]: entry for entry in job["strategy"]["matrix"]["include"]}
+    assert set(matrix) == set(APIS)
+    for api, entry in matrix.items():
+        assert entry["credential"] == APIS[api].credential_env
+        assert entry["base_url"] == f"{api.upper()}_BASE_URL"
+    assert job["env"]["TOKEN"] == "${{ secrets[matrix.credential] }}"
+    assert job["strategy"]["fail-fast"] is False
+
+
+def test_vendor_job_runs_then_records_and_uploads_reports_and_cassettes(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["vendor"]
+    names = [step.get("name") for step in steps(job)]
+    assert names.index("conformance run") < names.index("conformance record")
+    record = steps(job)[names.index("conformance record")]
+    assert "!cancelled()" in record["if"]  # drift found by the run must not stop the recording
+    upload = next(step for step in steps(job) if step.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["with"]["path"].split() == ["reports/", "cassettes/nightly/"]
+
+
+@pytest.mark.parametrize("api", list(APIS))
+def test_workflow_commands_are_accepted_by_the_command_line(workflow: dict[str, Any], api: str) -> None:
+    lines = commands(workflow["jobs"]["vendor"], api)
+    assert [line[0] for line in lines] == ["run", "record"]
+    run, record = (_parser().parse_args(line) for line in lines)
+    assert run.apis == [api] and record.api == api
+    assert run.base_url == record.base_url == "https://vendor.test"
+    assert run.report_dir == Path("reports") / api
