@@ -99,7 +99,7 @@ class LifecycleDriver:
         self.plan = spec.lifecycle.plan
 
     def call(
-        self, step: dict[str, Any], run_id: str | None = None
+        self, step: dict[str, Any], run_id: str | None = None, *, credentials: bool = True
     ) -> tuple[Operation, httpx.Response | None, Step]:
         operation = self.spec.operations[step["operation"]]
         values = {**step.get("parameters", {})}
@@ -113,11 +113,12 @@ class LifecycleDriver:
             else:
                 query[name] = value
         url = self.base_url + path
-        headers = self.api.auth_headers(self.token)
+        headers = self.api.auth_headers(self.token) if credentials else {}
         if self.api.token_query and any(
             p.get("name") == self.api.token_query for p in self._params(operation)
         ):
-            query[self.api.token_query] = self.token
+            if credentials:
+                query[self.api.token_query] = self.token
             headers = {}
         body = step.get("body")
         request = curl_line(operation.method, str(httpx.URL(url, params=query)), headers, body)
@@ -209,7 +210,13 @@ class LifecycleDriver:
         for _ in range(POLL_LIMIT):
             operation, response, step = self.call(poll, run_id)
             yield step
-            if response is None or not response.is_success or not _is_json(response):
+            if response is not None and not response.is_success:
+                lost = self.deviation(
+                    operation, response.status_code, "status", "lost-run", "2xx", response.status_code
+                )
+                yield (operation, [lost], step[2])
+                return
+            if response is None or not _is_json(response):
                 return
             last = response
             state = pointer_get(response.json(), poll["state"])
@@ -289,6 +296,52 @@ def _is_json(response: httpx.Response) -> bool:
     except ValueError:
         return False
     return True
+
+
+def example_value(parameter: dict[str, Any], spec: Spec) -> Any:
+    """A documented value for a parameter: its example, its schema's example, else a placeholder."""
+    schema = spec.resolve(parameter.get("schema", {}))
+    for candidate in (parameter.get("example"), schema.get("example"), (schema.get("examples") or [None])[0]):
+        if candidate is not None:
+            return candidate
+    return "example"
+
+
+def probe_credentials(
+    api: ApiInfo,
+    spec: Spec,
+    base_url: str,
+    token: str,
+    timeout: float = 10.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Iterator[Step]:
+    """Call every operation without credentials: the refusal is judged like any response (its
+    status and error body), and an operation that answers 2xx although it declares security
+    does not enforce authentication."""
+    if spec.lifecycle is None:
+        return
+    with httpx.Client(timeout=timeout) as client:
+        driver = LifecycleDriver(api, spec, base_url, token, client, max_body_bytes)
+        for operation in spec.operations.values():
+            parameters = {
+                p["name"]: example_value(p, spec)
+                for p in driver._params(operation)
+                if p["in"] == "path" or (p["in"] == "query" and p.get("required"))
+            }
+            step = {"operation": operation.id, "parameters": parameters}
+            _, response, checked = driver.call(step, credentials=False)
+            yield checked
+            secured = operation.definition.get("security", spec.document.get("security", []))
+            if response is not None and response.is_success and secured:
+                ignored = driver.deviation(
+                    operation,
+                    response.status_code,
+                    "status",
+                    "auth-not-enforced",
+                    "401 or 403",
+                    response.status_code,
+                )
+                yield (operation, [ignored], checked[2])
 
 
 def run_lifecycle(

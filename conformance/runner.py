@@ -31,7 +31,7 @@ from .checks import check_response
 from .classify import FindingSet
 from .errors import ServerUnreachable, UsageError
 from .findings import Deviation, Finding
-from .lifecycle import run_lifecycle
+from .lifecycle import probe_credentials, run_lifecycle
 from .mocks.process import MockProcess
 from .redact import Redactor
 from .specs import Operation, Spec, load_spec
@@ -417,6 +417,11 @@ def _exercise(
     )
     for operation, deviations, request in steps:
         session.record(operation, deviations, request, "lifecycle")
+    probes = probe_credentials(
+        target.api, spec, target.base_url, target.token, options.request_timeout, options.max_body_bytes
+    )
+    for operation, deviations, request in probes:
+        session.record(operation, deviations, request, "auth")
     if progress:
         progress(target.api.name, total, total)
     if not any(stats.cases for stats in session.stats.values()):

@@ -12,11 +12,13 @@ from conformance.mocks.drift import (
     Drift,
     DriftMiddleware,
     add_field,
+    answer,
     remove_field,
     rename_field,
     set_content_type,
     set_status,
     set_value,
+    wrap_body,
 )
 from conformance.runner import RunOptions, run
 
@@ -47,6 +49,18 @@ CASES = {
     "changed content type": (
         Drift("GET", GET_RUN, set_content_type("text/plain")),
         ("getRun", "header:content-type", "content-type", ["application/json"], "text/plain"),
+    ),
+    "reshaped error body": (
+        Drift("GET", GET_RUN, wrap_body("error"), statuses=(401,)),
+        ("getRun", "/error", "extra-field", None, "error"),
+    ),
+    "documented path answering 404": (
+        Drift("GET", GET_RUN, answer(404, {"message": "Run not found", "status_code": 404, "details": None})),
+        ("getRun", "status", "lost-run", "2xx", 404),
+    ),
+    "authentication not enforced": (
+        Drift("GET", GET_RUN, set_status(200), statuses=(401,)),
+        ("getRun", "status", "auth-not-enforced", "401 or 403", 200),
     ),
     "undocumented status code": (
         Drift("GET", GET_RUN, set_status(203)),
