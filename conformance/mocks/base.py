@@ -18,13 +18,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from jsonschema import Draft202012Validator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..specs import Operation, load_spec
+from ..specs import Operation, Spec, load_spec
 
 DEFAULT_TOKEN = "conformance-demo"
 
@@ -130,6 +131,30 @@ def handles(operation_id: str) -> Callable[[Handler], Handler]:
     return mark
 
 
+@dataclass(frozen=True)
+class ParameterRule:
+    """One request parameter, ready to check: where it comes from and its compiled schema."""
+
+    name: str
+    where: str
+    required: bool
+    schema: dict[str, Any]
+    is_array: bool
+    validator: Draft202012Validator
+
+    @classmethod
+    def compile(cls, spec: Spec, pointer: str, parameter: dict[str, Any]) -> ParameterRule:
+        schema = spec.resolve(parameter.get("schema", {}))
+        return cls(
+            parameter["name"],
+            parameter["in"],
+            bool(parameter.get("required")),
+            schema,
+            schema.get("type") == "array",
+            spec.validator(f"{pointer}/schema"),
+        )
+
+
 class RequestRejected(Exception):
     def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -157,6 +182,7 @@ class VendorMock:
             raise RuntimeError(f"specs/{self.name}.yaml has no x-lifecycle for its mock to follow")
         self.lifecycle = lifecycle
         self.runs: dict[str, Run] = {}
+        self._rule_cache: dict[str, list[ParameterRule]] = {}
         self.seed()
 
     @property
@@ -250,30 +276,25 @@ class VendorMock:
         path: dict[str, str] = dict(request.path_params)
         query: dict[str, Any] = {}
         problems: list[dict[str, Any]] = []
-        for pointer, parameter in self._parameters(operation):
-            name, where = parameter["name"], parameter["in"]
-            schema = self.spec.resolve(parameter.get("schema", {}))
+        for rule in self._rules(operation):
+            name, where = rule.name, rule.where
             if where == "path":
                 raw: Any = path.get(name)
             elif where == "query":
                 values = request.query_params.getlist(name)
-                raw = (
-                    values
-                    if self.spec.resolve(schema).get("type") == "array"
-                    else (values[0] if values else None)
-                )
+                raw = values if rule.is_array else (values[0] if values else None)
             elif where == "header":
                 raw = request.headers.get(name)
             else:
                 raw = request.cookies.get(name)
             if raw is None:
-                if parameter.get("required"):
+                if rule.required:
                     problems.append(
                         _problem([where, name], f"{where} parameter {name} is required", "missing")
                     )
                 continue
-            value = coerce(raw, schema)
-            for error in self.spec.validator(f"{pointer}/schema").iter_errors(value):
+            value = coerce(raw, rule.schema)
+            for error in rule.validator.iter_errors(value):
                 problems.append(_problem([where, name], error.message[:200], error.validator))
             if where == "path":
                 path[name] = value
@@ -283,6 +304,16 @@ class VendorMock:
         if problems:
             raise RequestRejected(400, problems[0]["msg"], problems)
         return Call(request, operation, path, query, body)
+
+    def _rules(self, operation: Operation) -> list[ParameterRule]:
+        """The operation's parameters, resolved and compiled once rather than on every request."""
+        rules = self._rule_cache.get(operation.id)
+        if rules is None:
+            rules = self._rule_cache[operation.id] = [
+                ParameterRule.compile(self.spec, pointer, parameter)
+                for pointer, parameter in self._parameters(operation)
+            ]
+        return rules
 
     def _parameters(self, operation: Operation) -> list[tuple[str, dict[str, Any]]]:
         """(pointer, resolved parameter) for path-level and operation-level parameters."""
