@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shlex
 import time
 from collections.abc import Iterator
@@ -185,6 +186,33 @@ class LifecycleDriver:
                 step[2],
             )
 
+    def lost(self, operation: Operation, response: httpx.Response | None, request: str) -> Iterator[Step]:
+        """A run the API itself just returned must not be missing from its own endpoints."""
+        if response is not None and response.status_code in (404, 410):
+            status = response.status_code
+            yield (
+                operation,
+                [self.deviation(operation, status, "status", "lost-run", "2xx", status)],
+                request,
+            )
+
+    def read_back(self, run_id: str) -> Iterator[Step]:
+        """Every read-only operation addressed by the run id alone must find the run."""
+        poll = self.plan["poll"]
+        known = {poll["run_id"], *poll.get("parameters", {})}
+        for operation in self.spec.operations.values():
+            names = set(re.findall(r"\{([^}]+)\}", operation.path))
+            if operation.method != "get" or poll["run_id"] not in names or not names <= known:
+                continue
+            step = {
+                "operation": operation.id,
+                "parameters": poll.get("parameters", {}),
+                "run_id": poll["run_id"],
+            }
+            _, response, checked = self.call(step, run_id)
+            yield checked
+            yield from self.lost(operation, response, checked[2])
+
     def settle(self, run_id: str) -> Iterator[Step]:
         """Wait until a run that is started in place (by its own id) can be started again."""
         poll = self.plan["poll"]
@@ -211,10 +239,7 @@ class LifecycleDriver:
             operation, response, step = self.call(poll, run_id)
             yield step
             if response is not None and not response.is_success:
-                lost = self.deviation(
-                    operation, response.status_code, "status", "lost-run", "2xx", response.status_code
-                )
-                yield (operation, [lost], step[2])
+                yield from self.lost(operation, response, step[2])
                 return
             if response is None or not _is_json(response):
                 return
@@ -369,6 +394,9 @@ def run_lifecycle(
                 continue
             seen: list[str] = []
             if plan == "cancel":
-                _, _, step = driver.call(driver.plan["cancel"], run_id)
+                operation, response, step = driver.call(driver.plan["cancel"], run_id)
                 yield step
+                yield from driver.lost(operation, response, step[2])
+            else:
+                yield from driver.read_back(run_id)
             yield from driver.follow(run_id, seen)

@@ -3,6 +3,7 @@ while the documented quirks around it stay known."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -96,3 +97,28 @@ def test_drift_is_new_at_the_right_place(drifted: str, expected: tuple) -> None:
     assert TOKEN not in matching[0].request
     # the documented offset-less timestamp is still recognised as the known quirk it is
     assert any(f.classification == "known" and f.quirk == "KG-001" for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    ("api", "method", "path", "operation"),
+    [
+        ("automation_runs", "GET", r"/automation-runs/[^/]+/steps$", "getAutomationRunSteps"),
+        ("automation_runs", "POST", r"/automation-runs/[^/]+/cancel$", "cancelAutomationRun"),
+        ("robocorp", "GET", r"/process-runs/[^/]+/outputs$", "listProcessRunOutputs"),
+    ],
+)
+def test_a_documented_404_for_a_run_the_api_just_returned_is_a_lost_run(
+    api: str, method: str, path: str, operation: str
+) -> None:
+    mock = create_mock(api, "faithful", TOKEN)
+    not_found = mock.error(404, "not found")
+    drift = Drift(method, path, answer(404, json.loads(not_found.body)), statuses=(200,))
+    with MockServer(DriftMiddleware(mock.app(), [drift]), mock.spec.base_path) as server:
+        result = run(
+            RunOptions(apis=[api], base_url=server.base_url, token=TOKEN, phases=("examples",), seed=1)
+        )
+    lost = [f for f in result.findings if f.kind == "lost-run"]
+    assert [(f.operation, f.location, f.observed, f.classification) for f in lost] == [
+        (operation, "status", 404, "new")
+    ]
+    assert result.exit_code == 1
