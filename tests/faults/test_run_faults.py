@@ -123,3 +123,38 @@ def test_connection_refused_before_the_run_is_exit_2_with_one_cause(tmp_path: Pa
     assert document["errors"] == [
         f"kognitos: cannot reach kognitos at http://127.0.0.1:{port}/v2: ConnectError"
     ]
+
+
+def test_one_unreachable_api_does_not_stop_the_others(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With several APIs in one run, an API whose server is gone is an error of its own; the
+    others are still judged and the report is written."""
+    from contextlib import contextmanager
+
+    from conformance import runner
+    from conformance.apis import APIS
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    robocorp = create_mock("robocorp", "faithful", TOKEN)
+    with MockServer(robocorp.app(), robocorp.spec.base_path) as live:
+
+        @contextmanager
+        def two_targets(options: RunOptions) -> Iterator[list[runner.Target]]:
+            yield [
+                runner.Target(APIS["kognitos"], f"http://127.0.0.1:{dead}/v2", TOKEN, "faithful"),
+                runner.Target(APIS["robocorp"], live.base_url, TOKEN, "faithful"),
+            ]
+
+        monkeypatch.setattr(runner, "targets", two_targets)
+        result = run(RunOptions(apis=["kognitos", "robocorp"], phases=("examples",), seed=1))
+    document = write_results(result, tmp_path)
+    write_report(document, tmp_path)
+    by_api = {api["api"]: api for api in document["apis"]}
+    assert result.exit_code == 2
+    assert by_api["kognitos"]["errors"] and by_api["kognitos"]["cases"] == 0
+    assert by_api["robocorp"]["cases"] > 0 and by_api["robocorp"]["errors"] == []
+    assert by_api["robocorp"]["operations_covered"] == by_api["robocorp"]["operations_total"]
+    assert (tmp_path / "index.html").exists()
