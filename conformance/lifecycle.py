@@ -13,6 +13,7 @@ import re
 import shlex
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -332,6 +333,18 @@ def example_value(parameter: dict[str, Any], spec: Spec) -> Any:
     return "example"
 
 
+@contextmanager
+def driving(
+    api: ApiInfo, spec: Spec, base_url: str, token: str, timeout: float, max_body_bytes: int
+) -> Iterator[LifecycleDriver | None]:
+    """A driver with its own HTTP client for the block; ``None`` when the spec has no lifecycle."""
+    if spec.lifecycle is None:
+        yield None
+        return
+    with httpx.Client(timeout=timeout) as client:
+        yield LifecycleDriver(api, spec, base_url, token, client, max_body_bytes)
+
+
 def probe_credentials(
     api: ApiInfo,
     spec: Spec,
@@ -343,10 +356,9 @@ def probe_credentials(
     """Call every operation without credentials: the refusal is judged like any response (its
     status and error body), and an operation that answers 2xx although it declares security
     does not enforce authentication."""
-    if spec.lifecycle is None:
-        return
-    with httpx.Client(timeout=timeout) as client:
-        driver = LifecycleDriver(api, spec, base_url, token, client, max_body_bytes)
+    with driving(api, spec, base_url, token, timeout, max_body_bytes) as driver:
+        if driver is None:
+            return
         for operation in spec.operations.values():
             parameters = {
                 p["name"]: example_value(p, spec)
@@ -378,10 +390,9 @@ def run_lifecycle(
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Iterator[Step]:
     """Start a run and follow it to the end; start another and cancel it (where the API can)."""
-    if spec.lifecycle is None:
-        return
-    with httpx.Client(timeout=timeout) as client:
-        driver = LifecycleDriver(api, spec, base_url, token, client, max_body_bytes)
+    with driving(api, spec, base_url, token, timeout, max_body_bytes) as driver:
+        if driver is None:
+            return
         plans = ["complete", "cancel"] if "cancel" in driver.plan else ["complete"]
         for plan in plans:
             run_id = None
