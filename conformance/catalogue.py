@@ -16,48 +16,9 @@ from jsonschema import Draft202012Validator
 
 from .apis import ApiInfo, get_api
 from .errors import CatalogueError
-from .findings import Deviation, signature
+from .findings import Deviation
+from .kinds import KINDS, Compare, kind_of, observable_kinds, signature
 from .specs import load_yaml
-
-#: Kinds a response check can observe at run time (the checker emits exactly these).
-RUNTIME_KINDS = frozenset(
-    {
-        "field-name-alias",
-        "missing-field",
-        "extra-field",
-        "enum-casing",
-        "unknown-enum-value",
-        "empty-string-for-null",
-        "unexpected-null",
-        "timestamp-without-offset",
-        "invalid-timestamp",
-        "type-mismatch",
-        "constraint-violation",
-        "undocumented-status",
-        "content-type",
-        "missing-header",
-        "invalid-json",
-    }
-)
-#: Kinds that live only in the documents (request side, prose, tables, versions).
-DOCUMENT_KINDS = frozenset(
-    {
-        "path-casing",
-        "stale-path",
-        "parameter-name",
-        "wrong-enum-literal",
-        "wrong-description",
-        "wrong-example",
-        "example-mismatch",
-        "malformed-example",
-        "undocumented-response",
-        "missing-enum-values",
-        "auth-scheme",
-        "stale-field",
-        "stale-name",
-        "type-representation",
-    }
-)
 
 _ENTRY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -82,7 +43,7 @@ _ENTRY_SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
                 "properties": {
                     "id": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{3}$"},
-                    "kind": {"enum": sorted(RUNTIME_KINDS | DOCUMENT_KINDS)},
+                    "kind": {"enum": sorted(KINDS)},
                     "summary": {"type": "string", "minLength": 1},
                     "operations": {"type": "array", "items": {"type": "string"}},
                     "locations": {"type": "array", "items": {"type": "string"}},
@@ -97,7 +58,7 @@ _ENTRY_SCHEMA: dict[str, Any] = {
                             "required": ["kind", "locations", "contract", "documented"],
                             "additionalProperties": False,
                             "properties": {
-                                "kind": {"enum": sorted(RUNTIME_KINDS)},
+                                "kind": {"enum": observable_kinds()},
                                 "operations": {"type": "array", "items": {"type": "string"}},
                                 "locations": {"type": "array", "items": {"type": "string"}},
                                 "contract": {},
@@ -123,10 +84,6 @@ _ENTRY_SCHEMA: dict[str, Any] = {
 _ENTRY_VALIDATOR = Draft202012Validator(_ENTRY_SCHEMA)
 
 
-#: Kinds whose value is the last token of the location, so the location alone identifies them.
-LOCATED_KINDS = frozenset({"missing-field", "extra-field"})
-
-
 @dataclass(frozen=True)
 class Manifest:
     """How a documented inconsistency shows in traffic: the deviation it produces, exactly."""
@@ -145,7 +102,7 @@ class Manifest:
             or (status_codes and deviation.status_code not in status_codes)
         ):
             return False
-        if self.kind in LOCATED_KINDS:
+        if kind_of(self.kind).compare is Compare.LOCATION:
             return True
         return signature(self.kind, deviation.expected) == signature(self.kind, self.contract) and signature(
             self.kind, deviation.observed
@@ -179,7 +136,7 @@ class Quirk:
         """The entry itself when its kind is seen in traffic, plus its declared manifests."""
         own = (
             (Manifest(self.kind, self.operations, self.locations, self.contract, self.documented),)
-            if self.kind in RUNTIME_KINDS
+            if kind_of(self.kind).observable
             else ()
         )
         return own + self.manifests

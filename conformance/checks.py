@@ -9,6 +9,7 @@ classifier can match them exactly against the catalogue.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -18,9 +19,10 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
-from .findings import Deviation, json_type
-from .specs import Operation, Spec
-from .transport import BODY_TOO_LARGE, MAX_BODY_BYTES
+from .findings import Deviation
+from .kinds import BODY_TOO_LARGE, json_type
+from .specs import Operation, Spec, assumption_of, schema_assumption
+from .transport import MAX_BODY_BYTES
 
 _OFFSETLESS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
@@ -61,7 +63,20 @@ class ResponseContext:
         value = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
         return value.split(";")[0].strip().lower() if value else None
 
-    def deviation(self, location: str, kind: str, expected: Any, observed: Any, message: str) -> Deviation:
+    @cached_property
+    def assumption(self) -> str | None:
+        """Why the spec documents this response, when no vendor document does."""
+        return assumption_of(self.documented)
+
+    def deviation(
+        self,
+        location: str,
+        kind: str,
+        expected: Any,
+        observed: Any,
+        message: str,
+        assumption: str | None = None,
+    ) -> Deviation:
         return Deviation(
             api=self.spec.api.name,
             operation=self.operation.id,
@@ -71,6 +86,7 @@ class ResponseContext:
             expected=expected,
             observed=observed,
             message=message,
+            assumption=assumption or self.assumption,
         )
 
 
@@ -120,6 +136,7 @@ def status_code_documented(ctx: ResponseContext) -> Iterator[Deviation]:
             ctx.status_code,
             f"status {ctx.status_code} is not documented for {ctx.operation.label} (documented: "
             f"{', '.join(documented)})",
+            ctx.operation.status_assumption,
         )
 
 
@@ -180,8 +197,13 @@ def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
         )
         return
     pointer = f"{ctx.response_pointer}/content/{media.replace('~', '~0').replace('/', '~1')}/schema"
-    errors = [_leaf(error) for error in ctx.spec.validator(pointer).iter_errors(instance)]
-    yield from explain_errors(ctx, errors)
+    validator = ctx.spec.validator(pointer)
+    errors = [_leaf(error) for error in validator.iter_errors(instance)]
+    # Members an open object allows but does not declare: additive drift, paired with missing
+    # fields so that a rename on an open object is still a rename.
+    undeclared = (_leaf(error) for error in ctx.spec.validator(pointer, closed=True).iter_errors(instance))
+    errors += [error for error in undeclared if error.validator == "additionalProperties"]
+    yield from explain_errors(ctx, errors, validator.schema)
 
 
 def _json_problem(body: bytes, error: ValueError) -> str:
@@ -216,15 +238,21 @@ def location_of(path: Iterable[Any]) -> str:
     )
 
 
-def explain_errors(ctx: ResponseContext, errors: list[ValidationError]) -> Iterator[Deviation]:
-    """Turn raw JSON Schema errors into explained deviations, pairing renames."""
+def explain_errors(
+    ctx: ResponseContext, errors: list[ValidationError], schema: Any = None
+) -> Iterator[Deviation]:
+    """Turn raw JSON Schema errors into explained deviations, pairing renames; a deviation from a
+    part of ``schema`` marked ``x-assumption`` carries the reason."""
     missing: dict[str, list[str]] = {}
     extra: dict[str, list[str]] = {}
+    assumed: dict[str, str | None] = {}
     for error in errors:
         where = location_of(error.absolute_path)
+        reason = schema_assumption(schema, error.absolute_schema_path) if schema is not None else None
         if error.validator == "required" and isinstance(error.instance, dict):
             names = [n for n in error.validator_value if n not in error.instance]
             missing.setdefault(where, []).extend(names)
+            assumed[where] = assumed.get(where) or reason
         elif error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(
             error.instance, dict
         ):
@@ -232,10 +260,11 @@ def explain_errors(ctx: ResponseContext, errors: list[ValidationError]) -> Itera
             patterns = [re.compile(p) for p in (error.schema.get("patternProperties") or {})]
             names = [n for n in error.instance if n not in known and not any(p.search(n) for p in patterns)]
             extra.setdefault(where, []).extend(names)
+            assumed[where] = assumed.get(where) or reason
         else:
-            yield _explain_value(ctx, error, where)
+            yield _explain_value(ctx, error, where, reason)
     for where in sorted(set(missing) | set(extra)):
-        yield from _explain_fields(ctx, where, missing.get(where, []), extra.get(where, []))
+        yield from _explain_fields(ctx, where, missing.get(where, []), extra.get(where, []), assumed[where])
 
 
 def _similar(a: str, b: str) -> float:
@@ -246,7 +275,7 @@ def _similar(a: str, b: str) -> float:
 
 
 def _explain_fields(
-    ctx: ResponseContext, where: str, missing: list[str], extra: list[str]
+    ctx: ResponseContext, where: str, missing: list[str], extra: list[str], assumption: str | None
 ) -> Iterator[Deviation]:
     missing, extra = list(dict.fromkeys(missing)), list(dict.fromkeys(extra))
     pairs = sorted(((_similar(m, e), m, e) for m in missing for e in extra), reverse=True)
@@ -261,18 +290,22 @@ def _explain_fields(
             documented_name,
             seen_name,
             f"field {documented_name!r} arrives as {seen_name!r}",
+            assumption,
         )
     for name in missing:
         yield ctx.deviation(
-            f"{where}/{name}", "missing-field", name, None, f"required field {name!r} is missing"
+            f"{where}/{name}", "missing-field", name, None, f"required field {name!r} is missing", assumption
         )
     for name in extra:
         yield ctx.deviation(
-            f"{where}/{name}", "extra-field", None, name, f"field {name!r} is not in the contract"
+            f"{where}/{name}", "extra-field", None, name, f"field {name!r} is not in the contract", assumption
         )
 
 
-def _explain_value(ctx: ResponseContext, error: ValidationError, where: str) -> Deviation:
+def _explain_value(
+    ctx: ResponseContext, error: ValidationError, where: str, assumption: str | None
+) -> Deviation:
+    deviation = functools.partial(ctx.deviation, assumption=assumption)
     value, validator, expected = error.instance, error.validator, error.validator_value
     if validator in ("enum", "const"):
         members = expected if validator == "enum" else [expected]
@@ -280,41 +313,37 @@ def _explain_value(ctx: ResponseContext, error: ValidationError, where: str) -> 
             m for m in members if isinstance(m, str) and isinstance(value, str) and m.lower() == value.lower()
         ]
         if folded:
-            return ctx.deviation(
-                where, "enum-casing", folded[0], value, f"{value!r} is {folded[0]!r} re-cased"
-            )
-        return ctx.deviation(
-            where, "unknown-enum-value", members, value, f"{value!r} is not one of {members}"
-        )
+            return deviation(where, "enum-casing", folded[0], value, f"{value!r} is {folded[0]!r} re-cased")
+        return deviation(where, "unknown-enum-value", members, value, f"{value!r} is not one of {members}")
     if validator == "type":
         types = expected if isinstance(expected, list) else [expected]
         if value is None:
-            return ctx.deviation(
+            return deviation(
                 where, "unexpected-null", types, None, f"null where the contract requires {types}"
             )
         if value == "":
-            return ctx.deviation(
+            return deviation(
                 where, "empty-string-for-null", None, "", 'empty string "" where a value or null belongs'
             )
-        return ctx.deviation(
+        return deviation(
             where, "type-mismatch", types, value, f"{json_type(value)} where the contract requires {types}"
         )
     if validator == "format" and expected == "date-time":
         if value == "":
-            return ctx.deviation(
+            return deviation(
                 where, "empty-string-for-null", None, "", 'empty string "" where a timestamp or null belongs'
             )
         if isinstance(value, str) and _OFFSETLESS_TIMESTAMP.match(value):
-            return ctx.deviation(
+            return deviation(
                 where,
                 "timestamp-without-offset",
                 "date-time",
                 value,
                 f"timestamp {value!r} has no UTC offset",
             )
-        return ctx.deviation(
+        return deviation(
             where, "invalid-timestamp", "date-time", value, f"{value!r} is not an RFC 3339 timestamp"
         )
-    return ctx.deviation(
+    return deviation(
         where, "constraint-violation", f"{validator}: {expected}", value, error.message.splitlines()[0][:200]
     )

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -41,7 +42,8 @@ def progress_bar(apis: list[str]) -> Iterator[ProgressHook]:
 
 def print_summary(document: dict[str, Any], report_dir: str) -> None:
     table = Table(title="Conformance", title_justify="left")
-    for column in ("API", "target", "operations", "cases", "score", "known", "new", "errors"):
+    columns = ("API", "target", "operations", "cases", "score", "known", "assumption", "breaking", "additive")
+    for column in (*columns, "errors"):
         table.add_column(column, justify="right" if column not in ("API", "target") else "left")
     for api in document["apis"]:
         target = f"{api['mock_mode']} mock" if api["mock_mode"] else api["base_url"]
@@ -52,23 +54,49 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
             str(api["cases"]),
             f"{api['score']:.1f}%",
             str(api["known"]),
-            f"[bold red]{api['new']}[/]" if api["new"] else "0",
+            str(api["assumption"]),
+            f"[bold red]{api['breaking']}[/]" if api["breaking"] else "0",
+            f"[yellow]{api['additive']}[/]" if api["additive"] else "0",
             str(len(api["errors"])),
         )
     stdout.print(table)
+    new = [f for f in document["findings"] if f["classification"] == "new"]
+    for severity, colour in (("breaking", "red"), ("additive", "yellow")):
+        for finding in (f for f in new if f["severity"] == severity):
+            stdout.print(f"[{colour}]new {severity}[/] {_finding_line(finding)}", soft_wrap=True)
     for finding in document["findings"]:
-        if finding["classification"] == "new":
+        if finding["classification"] == "assumption":
             stdout.print(
-                f"[red]new[/] {finding['api']} {finding['operation']} {finding['location'] or '(body)'}: "
-                f"{finding['kind']} — {finding['message']}",
-                markup=True,
+                f"[cyan]assumption[/] {_finding_line(finding)} (the spec assumed: "
+                f"{escape(finding['assumption'] or '')})",
                 soft_wrap=True,
             )
     for error in document["errors"]:
-        stdout.print(f"[yellow]error[/] {error}", soft_wrap=True)
+        stdout.print(f"[yellow]error[/] {escape(error)}", soft_wrap=True)
     summary = document["summary"]
-    verdict = {0: "no new drift", 1: "NEW DRIFT", 2: "could not run everything"}[document["exit_code"]]
+    verdict = _verdict(document)
     stdout.print(
-        f"{verdict}: {summary['cases']} cases, {summary['known']} known, {summary['new']} new, "
-        f"{summary['errors']} errors — report in {report_dir}"
+        f"{verdict}: {summary['cases']} cases, {summary['known']} known, {summary['assumption']} assumption, "
+        f"{summary['new']} new ({summary['breaking']} breaking, {summary['additive']} additive), "
+        f"{summary['errors']} errors — report in {escape(report_dir)}",
+        soft_wrap=True,
+    )
+
+
+def _verdict(document: dict[str, Any]) -> str:
+    summary, code = document["summary"], document["exit_code"]
+    if code == 2:
+        return "could not run everything"
+    if code == 1:
+        return "deviations fail this strict run" if document["fail_on"] == "strict" else "NEW DRIFT"
+    if summary["new"]:
+        return f"no breaking drift ({summary['additive']} additive; they fail only with --fail-on any)"
+    return "no new drift"
+
+
+def _finding_line(finding: dict[str, Any]) -> str:
+    """One finding for the terminal; server text is escaped, never read as markup."""
+    where = finding["location"] or "(body)"
+    return escape(
+        f"{finding['api']} {finding['operation']} {where}: {finding['kind']} — {finding['message']}"
     )

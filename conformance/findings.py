@@ -2,53 +2,17 @@
 
 A *deviation* is one observed difference between a response and the spec, explained
 (``field-name-alias``, ``enum-casing``, ...). A *finding* is a deviation after
-classification against the catalogue, merged with its identical twins.
+classification against the catalogue and the spec's assumptions, merged with its
+identical twins.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
 
-Classification = Literal["known", "new"]
-
-#: Kinds whose observed value varies from call to call; they are compared by shape.
-SHAPED_KINDS = frozenset({"timestamp-without-offset", "invalid-timestamp"})
-#: Kinds compared by the JSON type of the observed value rather than the value.
-TYPED_KINDS = frozenset({"type-mismatch"})
-
-
-def json_type(value: Any) -> str:
-    """The JSON Schema type name of a decoded JSON value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def signature(kind: str, value: Any) -> str:
-    """The part of a value that must match exactly for a deviation to be a known quirk.
-
-    Timestamps are compared by shape (every digit becomes ``9``), so a server that keeps
-    the documented offset-less format is known on every call, while one that switches to
-    another format is new. Type mismatches are compared by the observed JSON type.
-    """
-    if kind in SHAPED_KINDS and isinstance(value, str):
-        return re.sub(r"\d", "9", value)
-    if kind in TYPED_KINDS:
-        return json_type(value)
-    return json.dumps(value, sort_keys=True)
+from .kinds import Classification, Severity, kind_of, signature
 
 
 @dataclass(frozen=True)
@@ -63,6 +27,8 @@ class Deviation:
     expected: Any
     observed: Any
     message: str = ""
+    #: Why the spec says what it says here, when no document does (its ``x-assumption``).
+    assumption: str | None = None
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -77,6 +43,10 @@ class Deviation:
             signature(self.kind, self.observed),
         )
 
+    @property
+    def severity(self) -> Severity:
+        return kind_of(self.kind).severity
+
 
 @dataclass
 class Finding:
@@ -90,16 +60,36 @@ class Finding:
     expected: Any
     observed: Any
     classification: Classification
+    severity: Severity
     quirk: str | None
     doc: str | None
     message: str = ""
     count: int = 1
     request: str | None = None
     source: str = "check"
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: The spec's reason for the statement this finding contradicts, when it is an assumption.
+    assumption: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        if not data["extra"]:
-            del data["extra"]
+        data["classification"] = str(self.classification)
+        data["severity"] = str(self.severity)
         return data
+
+    def fails(self, fail_on: str) -> bool:
+        """Whether this finding fails a run under ``--fail-on`` (``strict``: any deviation)."""
+        if fail_on == "strict":
+            return True
+        if self.classification is not Classification.NEW:
+            return False
+        return fail_on == "any" or self.severity is Severity.BREAKING
+
+
+def tally(findings: Iterable[Finding]) -> dict[str, int]:
+    """Counts every report shows: by classification, and new drift by severity."""
+    counts = {str(c): 0 for c in Classification} | {str(s): 0 for s in Severity}
+    for finding in findings:
+        counts[str(finding.classification)] += 1
+        if finding.classification is Classification.NEW:
+            counts[str(finding.severity)] += 1
+    return counts

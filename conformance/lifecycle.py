@@ -22,11 +22,10 @@ import httpx
 from .apis import ApiInfo
 from .checks import check_response
 from .findings import Deviation
+from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR
 from .specs import Operation, Spec
 from .transport import (
-    BODY_TOO_LARGE,
     MAX_BODY_BYTES,
-    TRANSPORT_ERROR,
     BodyTooLarge,
     ResponseTooSlow,
     read_bounded,

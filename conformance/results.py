@@ -16,10 +16,12 @@ from typing import Any
 
 from . import __version__
 from .errors import UsageError
+from .findings import Finding, tally
+from .kinds import Classification
 from .runner import RunResult, check_settings
 from .specs import load_spec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -59,8 +61,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
                 "operations_covered": len(api.covered),
                 "cases": api.cases,
                 "checks": sum(api.checks.values()),
-                "known": api.count("known"),
-                "new": api.count("new"),
+                **api.counts(),
                 "score": api.score,
                 "errors": api.errors,
                 "adjusted_checks": {
@@ -73,12 +74,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
                         "operation": op.id,
                         "label": op.label,
                         "cases": api.stats[op.id].cases,
-                        "known": sum(
-                            1 for f in api.findings if f.operation == op.id and f.classification == "known"
-                        ),
-                        "new": sum(
-                            1 for f in api.findings if f.operation == op.id and f.classification == "new"
-                        ),
+                        **api.counts(op.id),
                     }
                     for op in api.operations.values()
                 ],
@@ -91,12 +87,12 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "finished_at": result.finished_at.isoformat(),
         "duration_s": round((result.finished_at - result.started_at).total_seconds(), 2),
         "strict": result.options.strict,
+        "fail_on": result.fail_on,
         "exit_code": result.exit_code,
         "summary": {
             "cases": sum(api.cases for api in result.results),
             "checks": sum(sum(api.checks.values()) for api in result.results),
-            "known": sum(1 for f in findings if f.classification == "known"),
-            "new": sum(1 for f in findings if f.classification == "new"),
+            **tally(findings),
             "errors": len(result.errors),
             "complete": result.complete,
             "apis": len(result.results),
@@ -122,7 +118,7 @@ def junit_document(result: RunResult) -> str:
                 found = by_case.get((operation.id, check), [])
                 testcase = ET.SubElement(suite, "testcase", classname=f"{api.api}.{operation.id}", name=check)
                 tests += 1
-                drift = [f for f in found if result.options.strict or f.classification == "new"]
+                drift = [f for f in found if f.fails(result.fail_on)]
                 if drift:
                     failures += 1
                     failure = ET.SubElement(
@@ -131,10 +127,10 @@ def junit_document(result: RunResult) -> str:
                     failure.text = "\n".join(
                         f"{f.kind} at {f.location or '(body)'}: {f.message}" for f in drift
                     )
-                known = [f for f in found if f.classification == "known"]
-                if known:
+                passing = [f for f in found if not f.fails(result.fail_on)]
+                if passing:
                     out = ET.SubElement(testcase, "system-out")
-                    out.text = "\n".join(f"known quirk {f.quirk}: {f.kind} at {f.location}" for f in known)
+                    out.text = "\n".join(_passing_line(f) for f in passing)
         for error in api.errors:
             testcase = ET.SubElement(suite, "testcase", classname=api.api, name="run")
             ET.SubElement(testcase, "error", message=error)
@@ -144,6 +140,16 @@ def junit_document(result: RunResult) -> str:
         suite.set("errors", str(len(api.errors)))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _passing_line(finding: Finding) -> str:
+    """A finding that does not fail the run, as the testcase's output lists it."""
+    where = f"{finding.kind} at {finding.location or '(body)'}"
+    if finding.classification is Classification.KNOWN:
+        return f"known quirk {finding.quirk}: {where}"
+    if finding.classification is Classification.ASSUMPTION:
+        return f"assumption: {where}: {finding.message} (the spec assumed: {finding.assumption})"
+    return f"new {finding.severity} drift: {where}: {finding.message}"
 
 
 def write_results(result: RunResult, directory: Path) -> dict[str, Any]:

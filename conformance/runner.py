@@ -30,15 +30,14 @@ from .catalogue import Catalogue, load_catalogue
 from .checks import check_response
 from .classify import FindingSet
 from .errors import ServerUnreachable, UsageError
-from .findings import Deviation, Finding
+from .findings import Deviation, Finding, tally
+from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR, Classification
 from .lifecycle import probe_credentials, run_lifecycle
 from .mocks.process import MockProcess
 from .redact import Redactor
 from .specs import Operation, Spec, load_spec
 from .transport import (
-    BODY_TOO_LARGE,
     MAX_BODY_BYTES,
-    TRANSPORT_ERROR,
     BodyTooLarge,
     bounded_body_hook,
     failed_request_curl,
@@ -47,6 +46,7 @@ from .transport import (
 )
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
+FAIL_ON = ("breaking", "any")
 #: Schemathesis' response-conformance checks are replaced by the project check, which explains
 #: each difference so that documented quirks can be told from drift (5xx: ``server-error``).
 REPLACED_CHECKS = [
@@ -70,6 +70,8 @@ class RunOptions:
     phases: tuple[str, ...] = PHASES
     workers: int = 1
     strict: bool = False
+    #: New drift that fails the run: ``breaking`` (default) or ``any`` (additive too).
+    fail_on: str = "breaking"
     mock_mode: str = "faithful"
     #: Seconds for each read, and for a whole body once its headers have arrived.
     request_timeout: float = 10.0
@@ -85,6 +87,8 @@ class RunOptions:
             raise UsageError("--max-examples and --workers must be at least 1")
         if self.request_timeout <= 0 or self.max_body_bytes < 1:
             raise UsageError("--request-timeout and --max-body-mb must be positive")
+        if self.fail_on not in FAIL_ON:
+            raise UsageError(f"--fail-on must be one of: {', '.join(FAIL_ON)}")
         if self.mock_mode not in ("faithful", "strict"):
             raise UsageError("--mock-mode must be faithful or strict")
 
@@ -124,8 +128,9 @@ class ApiResult:
         cases = self.cases
         return round(100.0 * sum(s.conforming for s in self.stats.values()) / cases, 1) if cases else 0.0
 
-    def count(self, classification: str) -> int:
-        return sum(1 for f in self.findings if f.classification == classification)
+    def counts(self, operation: str | None = None) -> dict[str, int]:
+        """Findings by classification and new drift by severity, of the API or one operation."""
+        return tally(f for f in self.findings if operation is None or f.operation == operation)
 
 
 @dataclass
@@ -145,11 +150,15 @@ class RunResult:
         return [f"{result.api}: {error}" for result in self.results for error in result.errors]
 
     @property
+    def fail_on(self) -> str:
+        """What fails this run: ``strict`` (any deviation), ``any`` new drift, or ``breaking``."""
+        return "strict" if self.options.strict else self.options.fail_on
+
+    @property
     def exit_code(self) -> int:
         if self.errors or not self.complete:
             return 2
-        drift = [f for f in self.findings if self.options.strict or f.classification == "new"]
-        return 1 if drift else 0
+        return 1 if any(finding.fails(self.fail_on) for finding in self.findings) else 0
 
 
 class ApiSession:
@@ -180,7 +189,7 @@ class ApiSession:
             new = False
             for deviation in deviations:
                 finding = self.findings.add(deviation, request and self.redactor.text(request), source=source)
-                new = new or finding.classification == "new"
+                new = new or finding.classification is Classification.NEW
             if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
                 return  # no response: nothing was judged, so it is no case
             stats = self.stats[operation.id]

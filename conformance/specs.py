@@ -8,6 +8,7 @@ of schemas.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -66,7 +67,12 @@ class Operation:
 
     @property
     def documented_statuses(self) -> list[str]:
-        return sorted(self.definition.get("responses", {}))
+        return sorted(key for key in self.definition.get("responses", {}) if not key.startswith("x-"))
+
+    @property
+    def status_assumption(self) -> str | None:
+        """Why the spec lists these statuses, when no document does (``responses.x-assumption``)."""
+        return assumption_of(self.definition.get("responses"))
 
     def response_key(self, status_code: int) -> str | None:
         """The ``responses`` key that documents ``status_code``: exact, ``2XX`` style, or ``default``."""
@@ -181,9 +187,14 @@ class Spec:
             node = self._registry.resolver(self._uri).lookup(node["$ref"]).contents
         return node
 
-    def validator(self, pointer: str) -> Draft202012Validator:
-        """A compiled validator for the schema at ``pointer`` inside the document (cached)."""
-        return _compiled(self, pointer)
+    def validator(self, pointer: str, *, closed: bool = False) -> Draft202012Validator:
+        """A compiled validator for the schema at ``pointer`` inside the document (cached).
+
+        ``closed`` compiles a variant in which every object that declares its ``properties`` and
+        leaves the rest open rejects other members: it finds the undeclared members that an open
+        object allows, which a run reports as additive drift.
+        """
+        return _compiled(self, pointer, closed)
 
     def ref(self, pointer: str) -> str:
         return f"{self._uri}#{pointer}"
@@ -194,13 +205,52 @@ class Spec:
 
 
 @cache
-def _compiled(spec: Spec, pointer: str) -> Draft202012Validator:
+def _compiled(spec: Spec, pointer: str, closed: bool) -> Draft202012Validator:
     """A validator for the schema at ``pointer`` with its local references inlined: validating
     then never goes through the registry, which was a third of a replay's time."""
-    schema = spec.resolve({"$ref": f"#{pointer}"})
+    schema = _inline(spec, spec.resolve({"$ref": f"#{pointer}"}), frozenset())
     return Draft202012Validator(
-        _inline(spec, schema, frozenset()), registry=spec.registry, format_checker=FORMAT_CHECKER
+        _close(schema) if closed else schema, registry=spec.registry, format_checker=FORMAT_CHECKER
     )
+
+
+def _close(node: Any) -> Any:
+    """``node`` with every open object that declares ``properties`` closed to other members."""
+    if isinstance(node, list):
+        return [_close(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    closed = {key: _close(value) for key, value in node.items()}
+    types = node.get("type")
+    is_object = types == "object" or (isinstance(types, list) and "object" in types)
+    open_keywords = ("additionalProperties", "unevaluatedProperties", "patternProperties", "allOf")
+    if is_object and "properties" in node and not any(key in node for key in open_keywords):
+        closed["additionalProperties"] = False
+    return closed
+
+
+def assumption_of(node: Any) -> str | None:
+    """The reason a spec node gives for saying what no document says (its ``x-assumption``)."""
+    reason = node.get("x-assumption") if isinstance(node, dict) else None
+    return str(reason) if reason else None
+
+
+def schema_assumption(schema: Any, schema_path: Iterable[Any]) -> str | None:
+    """The first ``x-assumption`` on the way from ``schema`` down ``schema_path``: an assumed
+    node covers everything below it."""
+    node = schema
+    for part in (None, *schema_path):
+        if part is not None:
+            if (isinstance(node, dict) and part in node) or (
+                isinstance(node, list) and isinstance(part, int) and part < len(node)
+            ):
+                node = node[part]
+            else:
+                return None
+        reason = assumption_of(node)
+        if reason:
+            return reason
+    return None
 
 
 def _inline(spec: Spec, node: Any, expanding: frozenset[str]) -> Any:

@@ -20,8 +20,6 @@ import httpx
 import requests
 import urllib3
 
-TRANSPORT_ERROR = "transport-error"
-BODY_TOO_LARGE = "body-too-large"
 #: Bodies are read up to this size; contract responses of these APIs are a few kilobytes.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 

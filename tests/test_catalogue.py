@@ -8,10 +8,11 @@ import pytest
 import yaml
 
 from conformance.apis import APIS
-from conformance.catalogue import RUNTIME_KINDS, load_catalogue, load_catalogue_file, parse_catalogue
+from conformance.catalogue import load_catalogue, load_catalogue_file, parse_catalogue
 from conformance.classify import FindingSet
 from conformance.errors import CatalogueError
 from conformance.findings import Deviation
+from conformance.kinds import kind_of
 from conformance.specs import load_spec
 
 ENTRY = {
@@ -117,7 +118,7 @@ def test_bundled_catalogues_point_at_real_operations_and_seeds(api: str) -> None
     assert cat.quirks, f"{api} catalogue is empty"
     for quirk in cat.quirks:
         assert set(quirk.operations) <= set(spec.operations), quirk.id
-        if quirk.kind in RUNTIME_KINDS:
+        if kind_of(quirk.kind).observable:
             assert quirk.operations and quirk.locations, (
                 f"{quirk.id} can be seen at run time but says nowhere"
             )

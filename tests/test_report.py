@@ -20,7 +20,16 @@ PLANTED = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2
 
 def _operations(*specs: tuple[str, str, int, int, int]) -> list[dict[str, Any]]:
     return [
-        {"operation": op, "label": label, "cases": cases, "known": known, "new": new}
+        {
+            "operation": op,
+            "label": label,
+            "cases": cases,
+            "known": known,
+            "assumption": 0,
+            "new": new,
+            "breaking": new,
+            "additive": 0,
+        }
         for op, label, cases, known, new in specs
     ]
 
@@ -36,7 +45,10 @@ def _api(name: str, title: str, score: float, operations: list[dict[str, Any]]) 
         "cases": sum(op["cases"] for op in operations),
         "checks": 11 * sum(op["cases"] for op in operations),
         "known": sum(op["known"] for op in operations),
+        "assumption": 0,
         "new": sum(op["new"] for op in operations),
+        "breaking": sum(op["new"] for op in operations),
+        "additive": 0,
         "score": score,
         "errors": [],
         "duration_s": 1.5,
@@ -54,6 +66,8 @@ def _finding(api: str, operation: str, classification: str, **fields: Any) -> di
         "expected": ["queued", "running", "completed"],
         "observed": "Completed",
         "classification": classification,
+        "severity": "breaking",
+        "assumption": None,
         "quirk": None,
         "doc": None,
         "message": "'Completed' is not one of the documented values",
@@ -187,18 +201,22 @@ def report_document() -> dict[str, Any]:
         ),
     ]
     return {
-        "version": 1,
+        "version": 2,
         "tool": "conformance 0.1.0",
         "started_at": "2026-11-24T02:00:00+00:00",
         "finished_at": "2026-11-24T02:03:12+00:00",
         "duration_s": 192.0,
         "strict": False,
+        "fail_on": "breaking",
         "exit_code": 1,
         "summary": {
             "cases": sum(api["cases"] for api in apis),
             "checks": sum(api["checks"] for api in apis),
             "known": sum(1 for f in findings if f["classification"] == "known"),
+            "assumption": 0,
             "new": sum(1 for f in findings if f["classification"] == "new"),
+            "breaking": sum(1 for f in findings if f["classification"] == "new"),
+            "additive": 0,
             "errors": 0,
             "complete": True,
             "apis": len(apis),
@@ -214,11 +232,11 @@ def clean_document() -> dict[str, Any]:
     document = copy.deepcopy(report_document())
     document["findings"] = [f for f in document["findings"] if f["classification"] == "known"]
     for api in document["apis"]:
-        api["new"] = 0
+        api["new"] = api["breaking"] = 0
         api["score"] = 100.0
         for operation in api["operations"]:
-            operation["new"] = 0
-    document["summary"]["new"] = 0
+            operation["new"] = operation["breaking"] = 0
+    document["summary"]["new"] = document["summary"]["breaking"] = 0
     document["exit_code"] = 0
     document["finished_at"] = "2026-11-25T02:03:12+00:00"
     return document
@@ -248,7 +266,7 @@ def test_page_forbids_network_loads_and_unsigned_scripts() -> None:
 
 
 def test_verdict_names_the_drifted_apis_and_says_when_nothing_drifted() -> None:
-    assert _verdict(render_report(report_document(), [])) == "drift: New drift in robocorp, kognitos"
+    assert _verdict(render_report(report_document(), [])) == "drift: Breaking drift in robocorp, kognitos"
     assert _verdict(render_report(clean_document(), [])) == "clean: No new drift"
 
 
@@ -331,7 +349,7 @@ def test_report_command_rerenders_without_touching_history(
         (None, "no such results file"),
         ("{not json", "invalid JSON at line 1 column 2"),
         ("[1, 2]", "not a conformance results document: expected a JSON object"),
-        ('{"version": 1}', "not a conformance results document: no 'finished_at' field"),
+        ('{"version": 2}', "not a conformance results document: no 'finished_at' field"),
     ],
     ids=["missing", "invalid-json", "not-an-object", "not-results"],
 )

@@ -20,7 +20,8 @@ from ..catalogue import load_catalogue
 from ..checks import ResponseContext, check_response, location_of
 from ..classify import classify
 from ..errors import UsageError
-from ..findings import Finding, json_type, signature
+from ..findings import Finding
+from ..kinds import json_type, signature
 from ..specs import Spec
 from .cassette import ApiResolver, CassetteError, InteractionError, cassette_files, load_cassette
 

@@ -74,13 +74,14 @@ class TrendChart:
     last: str
 
 
-def api_state(new: int, known: int, errors: int) -> str:
-    """One word per API for colour: new drift outranks errors, which outrank known quirks."""
-    if new:
+def api_state(api: dict[str, Any]) -> str:
+    """One word per API for colour: breaking drift outranks errors, which outrank the deviations
+    that do not fail a run (known quirks, assumptions, additive drift)."""
+    if api.get("breaking", api["new"]):
         return "drift"
-    if errors:
+    if api["errors"]:
         return "error"
-    return "known" if known else "clean"
+    return "known" if api["known"] or api["new"] or api.get("assumption") else "clean"
 
 
 def score_chart(apis: list[dict[str, Any]]) -> ScoreChart:
@@ -91,7 +92,7 @@ def score_chart(apis: list[dict[str, Any]]) -> ScoreChart:
             score=api["score"],
             y=index * row_height,
             width=round(bar_width * max(0.0, min(api["score"], 100.0)) / 100.0, 1),
-            state=api_state(api["new"], api["known"], len(api["errors"])),
+            state=api_state(api),
         )
         for index, api in enumerate(apis)
     ]

@@ -23,11 +23,12 @@ from .history import summary_line
 _DOCUMENT_KEYS = ("version", "finished_at", "exit_code", "summary", "apis", "findings", "errors")
 _API_KEYS = (
     "api", "title", "base_url", "mock_mode", "operations_total", "operations_covered",
-    "cases", "checks", "known", "new", "score", "errors", "operations",
+    "cases", "checks", "known", "assumption", "new", "breaking", "additive", "score", "errors",
+    "operations",
 )  # fmt: skip
 _FINDING_KEYS = (
     "api", "operation", "status_code", "location", "kind", "expected", "observed",
-    "classification", "quirk", "doc", "message", "count", "request",
+    "classification", "severity", "quirk", "doc", "message", "count", "request", "assumption",
 )  # fmt: skip
 
 
@@ -51,6 +52,8 @@ class FindingView:
     location: str
     kind: str
     classification: str
+    severity: str
+    assumption: str | None
     expected: str
     observed: str
     message: str
@@ -99,20 +102,29 @@ def as_json(value: Any) -> str:
 
 
 def verdict(document: dict[str, Any]) -> Verdict:
-    drifted = [api["api"] for api in document["apis"] if api["new"]]
     summary = document["summary"]
     detail = (
-        f"{summary.get('new', 0)} new · {summary.get('known', 0)} known deviations · "
-        f"{summary.get('cases', 0)} cases · exit code {document['exit_code']}"
+        f"{summary['breaking']} breaking · {summary['additive']} additive · "
+        f"{summary['assumption']} assumption · {summary['known']} known · "
+        f"{summary['cases']} cases · exit code {document['exit_code']}"
     )
-    if drifted:
-        return Verdict("drift", f"New drift in {', '.join(drifted)}", detail)
-    if document["exit_code"] == 1:
-        failing = [api["api"] for api in document["apis"] if api["known"]]
-        return Verdict("drift", f"Strict run failed on known deviations in {', '.join(failing)}", detail)
-    if document["exit_code"] != 0:
+    if document["exit_code"] == 2:
         count = len(document["errors"])
         return Verdict("error", f"Run incomplete: {count} error{'s' if count != 1 else ''}", detail)
+    if document["exit_code"] == 1:
+        rule = document["fail_on"]
+        failing = [api["api"] for api in document["apis"] if api["breaking"]] if rule == "breaking" else []
+        failing = failing or [api["api"] for api in document["apis"] if api["new"]]
+        if failing:
+            return Verdict(
+                "drift",
+                f"{'Breaking drift' if rule == 'breaking' else 'New drift'} in {', '.join(failing)}",
+                detail,
+            )
+        failing = [api["api"] for api in document["apis"] if api["known"] or api["assumption"]]
+        return Verdict("drift", f"Strict run failed on deviations in {', '.join(failing)}", detail)
+    if summary["new"]:
+        return Verdict("clean", f"No breaking drift ({summary['additive']} additive)", detail)
     return Verdict("clean", "No new drift", detail)
 
 
@@ -129,7 +141,8 @@ def finding_views(document: dict[str, Any]) -> list[FindingView]:
         key=lambda f: (
             api_rank.get(f["api"], (0, len(api_rank))),
             f["api"],
-            f["classification"] != "new",
+            ("new", "assumption", "known").index(f["classification"]),
+            f["severity"] != "breaking",
             -f["count"],
         ),
     )
@@ -142,6 +155,8 @@ def finding_views(document: dict[str, Any]) -> list[FindingView]:
             location=f["location"] or "(body)",
             kind=f["kind"],
             classification=f["classification"],
+            severity=f["severity"],
+            assumption=f["assumption"],
             expected=as_json(f["expected"]),
             observed=as_json(f["observed"]),
             message=f["message"],

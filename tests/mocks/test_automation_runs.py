@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from conformance.apis import get_api
-from conformance.catalogue import RUNTIME_KINDS, load_catalogue
+from conformance.catalogue import load_catalogue
 from conformance.checks import check_response
 from conformance.findings import Deviation
+from conformance.kinds import kind_of
 from conformance.lifecycle import LifecycleDriver, pointer_get
 from conformance.mocks.automation_runs import (
     CANCELLED_RUN_ID,
@@ -96,7 +97,7 @@ def test_catalogue_loads_with_runtime_kinds_for_every_reproduced_entry() -> None
     assert [quirk.id for quirk in catalogue.quirks] == [f"AR-{n:03d}" for n in range(1, 20)]
     reproduced = [quirk for quirk in catalogue.quirks if quirk.reproduced]
     assert {quirk.id for quirk in reproduced} == {"AR-009", "AR-010", "AR-015"}
-    assert all(quirk.kind in RUNTIME_KINDS for quirk in reproduced)
+    assert all(kind_of(quirk.kind).observable for quirk in reproduced)
 
 
 # -- happy paths ---------------------------------------------------------------------------

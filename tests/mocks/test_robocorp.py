@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from conformance.apis import get_api
-from conformance.catalogue import RUNTIME_KINDS, load_catalogue
+from conformance.catalogue import load_catalogue
 from conformance.checks import check_response
 from conformance.findings import Deviation
+from conformance.kinds import kind_of
 from conformance.lifecycle import parse_timestamp, run_lifecycle
 from conformance.mocks import Mode
 from conformance.specs import load_spec
@@ -114,7 +115,7 @@ def test_catalogue_loads_with_cited_entries() -> None:
     assert [quirk.id for quirk in catalogue.quirks] == [f"RC-{n:03d}" for n in range(1, 16)]
     assert all(quirk.citations for quirk in catalogue.quirks)
     # Robocorp's responses match their schemas: every entry lives in the documents only.
-    assert [quirk.id for quirk in catalogue.quirks if quirk.kind in RUNTIME_KINDS] == []
+    assert [quirk.id for quirk in catalogue.quirks if kind_of(quirk.kind).observable] == []
     assert not any(quirk.reproduced for quirk in catalogue.quirks)
 
 
@@ -526,5 +527,5 @@ def test_faithful_deviations_are_all_catalogued(faithful: Served) -> None:
     deviations, _ = deviations_of(faithful)
     assert [d for d in deviations if catalogue.match(d) is None] == []
     matched = {catalogue.match(d).id for d in deviations}  # type: ignore[union-attr]
-    reproduced_at_runtime = {q.id for q in catalogue.quirks if q.reproduced and q.kind in RUNTIME_KINDS}
+    reproduced_at_runtime = {q.id for q in catalogue.quirks if q.reproduced and kind_of(q.kind).observable}
     assert reproduced_at_runtime <= matched

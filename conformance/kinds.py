@@ -1,0 +1,162 @@
+"""Every kind of finding the suite knows, in one table.
+
+A kind says what went wrong (a renamed field, a re-cased enum value, a lost run, ...). Its
+row decides how two observations of it compare (so identical ones merge and a catalogue entry
+matches), whether a catalogue entry can match it in traffic or only in the documents, and how
+severe a new one is. The checks, the lifecycle, the transport layer, the catalogue schema and
+the reports all read this table rather than keeping lists of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """How a new finding affects a client written to the vendor's documents.
+
+    The split is the one schema-diff tools make (oasdiff's breaking changes vs the rest): an
+    undocumented extra member cannot break such a client, so it is *additive*; anything else
+    that contradicts the documents is *breaking*.
+    """
+
+    ADDITIVE = "additive"
+    BREAKING = "breaking"
+
+
+class Classification(StrEnum):
+    """Where a deviation stands against the documents."""
+
+    #: A catalogue entry documents it: the vendor's own documents contradict themselves here.
+    KNOWN = "known"
+    #: It contradicts only a statement the spec had to make where every document is silent.
+    ASSUMPTION = "assumption"
+    #: It contradicts the documents: the vendor changed its contract.
+    NEW = "new"
+
+
+class Compare(StrEnum):
+    """Which part of the expected and observed values must be equal for two findings to be one."""
+
+    VALUE = "value"  # the values themselves
+    SHAPE = "shape"  # every digit ignored (timestamps vary from call to call)
+    TYPE = "type"  # the JSON type of the observed value
+    LOCATION = "location"  # the location alone (it ends in the field's name)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    title: str
+    #: Seen in traffic (a response check, the lifecycle, transport); else it lives in documents only.
+    observable: bool = True
+    compare: Compare = Compare.VALUE
+    severity: Severity = Severity.BREAKING
+
+
+_TABLE = (
+    # response checks
+    Kind("field-name-alias", "A field arrives under another name"),
+    Kind("missing-field", "A required field is missing", compare=Compare.LOCATION),
+    Kind(
+        "extra-field",
+        "A field the contract does not declare",
+        compare=Compare.LOCATION,
+        severity=Severity.ADDITIVE,
+    ),
+    Kind("enum-casing", "An enum value arrives re-cased"),
+    Kind("unknown-enum-value", "A value outside the documented set"),
+    Kind("empty-string-for-null", "An empty string where null belongs"),
+    Kind("unexpected-null", "null where the contract requires a value"),
+    Kind("timestamp-without-offset", "A timestamp without UTC offset", compare=Compare.SHAPE),
+    Kind("invalid-timestamp", "A value that is not an RFC 3339 timestamp", compare=Compare.SHAPE),
+    Kind("type-mismatch", "A value of another JSON type", compare=Compare.TYPE),
+    Kind("constraint-violation", "A value outside a documented bound"),
+    Kind("undocumented-status", "A status code the operation does not document"),
+    Kind("content-type", "An undocumented content type"),
+    Kind("missing-header", "A required response header is missing"),
+    Kind("invalid-json", "A body that is not valid JSON"),
+    Kind("server-error", "The server failed (5xx)"),
+    # transport
+    Kind("transport-error", "No response"),
+    Kind("body-too-large", "A body larger than the read limit"),
+    # lifecycle and credentials
+    Kind("invalid-transition", "A run moved along an undocumented transition"),
+    Kind("timestamp-order", "A run ended before it started"),
+    Kind("duration-mismatch", "A duration that disagrees with its timestamps"),
+    Kind("lifecycle-timeout", "A run did not reach a terminal state in time"),
+    Kind("lifecycle-start-failed", "A run could not be started"),
+    Kind("lost-run", "A run the API just returned cannot be found"),
+    Kind("auth-not-enforced", "An operation answered without credentials"),
+    # documents only
+    *(
+        Kind(name, title, observable=False)
+        for name, title in (
+            ("path-casing", "A path spelled with other casing"),
+            ("stale-path", "A path from an older version of the documents"),
+            ("parameter-name", "A parameter named differently"),
+            ("wrong-enum-literal", "An enum literal that is not in the documented set"),
+            ("wrong-description", "A description that contradicts the contract"),
+            ("wrong-example", "An example that contradicts the contract"),
+            ("example-mismatch", "An example that does not match its schema"),
+            ("malformed-example", "An example that is not valid"),
+            ("undocumented-response", "A response the documents show but do not define"),
+            ("missing-enum-values", "An enumeration whose values are not listed"),
+            ("auth-scheme", "Authentication documented inconsistently"),
+            ("stale-field", "A field from an older version of the documents"),
+            ("stale-name", "A name from an older version of the documents"),
+            ("type-representation", "A type written differently"),
+            ("self-contradiction", "A document that contradicts itself"),
+        )
+    ),
+)
+KINDS: dict[str, Kind] = {kind.name: kind for kind in _TABLE}
+
+TRANSPORT_ERROR = KINDS["transport-error"].name
+BODY_TOO_LARGE = KINDS["body-too-large"].name
+
+
+def kind_of(name: str) -> Kind:
+    """The row of ``name``; a schemathesis check (``negative_data_rejection``, ...) is its own,
+    breaking kind compared by value."""
+    return KINDS.get(name) or Kind(name, name.replace("_", " ").capitalize())
+
+
+def observable_kinds() -> list[str]:
+    return sorted(name for name, kind in KINDS.items() if kind.observable)
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a decoded JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def signature(kind: str, value: Any) -> str:
+    """The part of a value that must match exactly for two observations of ``kind`` to be one.
+
+    Timestamps are compared by shape (every digit becomes ``9``), so a server that keeps the
+    documented offset-less format is known on every call, while one that switches to another
+    format is new. Type mismatches are compared by the observed JSON type.
+    """
+    compare = kind_of(kind).compare
+    if compare is Compare.SHAPE and isinstance(value, str):
+        return re.sub(r"\d", "9", value)
+    if compare is Compare.TYPE:
+        return json_type(value)
+    return json.dumps(value, sort_keys=True, default=str)
