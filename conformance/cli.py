@@ -15,8 +15,10 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from . import config
 from .apis import APIS, resolve_apis
 from .errors import ConformanceError, UsageError
+from .options import FAIL_ON, PHASES, RunOptions
 
 DEFAULT_REPORT_DIR = Path("reports/latest")
 
@@ -38,21 +40,51 @@ def _parser() -> argparse.ArgumentParser:
         "--token", help="credential the mock accepts (default: $CONFORMANCE_MOCK_TOKEN or demo)"
     )
 
-    run = commands.add_parser("run", help="check APIs against their contracts")
+    run = commands.add_parser(
+        "run",
+        help="check APIs against their contracts",
+        argument_default=argparse.SUPPRESS,
+        description="Settings also come from conformance.toml ([run] and [run.<api>]); options here win.",
+    )
     run.add_argument("apis", nargs="*", metavar="API", help=f"any of: {', '.join(APIS)} (default: all)")
+    run.add_argument("--config", type=Path, help="settings file (default: ./conformance.toml if present)")
     run.add_argument("--base-url", help="a real server to check (one API); default: embedded mocks")
     run.add_argument("--token", help="credential (default: the API's environment variable)")
-    run.add_argument("--max-examples", type=int, default=10)
-    run.add_argument("--seed", type=int)
-    run.add_argument("--phases", default="examples,coverage,fuzzing,stateful", help="comma-separated")
-    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--max-examples", type=int, help="hypothesis examples per operation and phase (10)")
+    run.add_argument("--seed", type=int, help="a seed, to repeat a run exactly")
+    run.add_argument("--phases", help=f"comma-separated subset of {','.join(PHASES)} (all)")
+    run.add_argument("--workers", type=int, help="schemathesis workers per API (1)")
     run.add_argument("--strict", action="store_true", help="any deviation, known or new, fails the run")
-    run.add_argument("--mock-mode", choices=["faithful", "strict"])
-    run.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
     run.add_argument(
-        "--request-timeout", type=float, default=10.0, help="seconds per read, and for a whole body"
+        "--fail-on",
+        choices=FAIL_ON,
+        help="new drift that fails the run: breaking (default) or any (additive too)",
     )
-    run.add_argument("--max-body-mb", type=float, default=10.0, help="larger bodies are not read (a finding)")
+    run.add_argument("--mock-mode", choices=["faithful", "strict"], help="embedded mocks' mode (faithful)")
+    run.add_argument("--report-dir", type=Path, help=f"where reports go ({DEFAULT_REPORT_DIR})")
+    run.add_argument("--request-timeout", type=float, help="seconds per read, and for a whole body (10)")
+    run.add_argument("--max-body-mb", type=float, help="larger bodies are not read, a finding (10)")
+    run.add_argument(
+        "--lifecycle-timeout", type=float, help="seconds a started run may take (600 real server, 30 mocks)"
+    )
+    run.add_argument("--rate-limit", type=float, help="requests per second per API (unlimited)")
+    run.add_argument(
+        "--header",
+        action="append",
+        metavar="'NAME: VALUE'",
+        help="sent with every request (repeatable; credential-shaped values are redacted)",
+    )
+    run.add_argument("--proxy", help="proxy URL for every request")
+    run.add_argument(
+        "--tls-verify", action=argparse.BooleanOptionalAction, help="verify TLS certificates (default: yes)"
+    )
+    run.add_argument("--cacert", help="CA bundle to verify TLS certificates against")
+    run.add_argument(
+        "--include-operation", action="append", metavar="OPERATION_ID", help="check only these (repeatable)"
+    )
+    run.add_argument(
+        "--exclude-operation", action="append", metavar="OPERATION_ID", help="do not check these (repeatable)"
+    )
 
     commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")
 
@@ -120,43 +152,46 @@ def _interruptible() -> Iterator[list[int]]:
 
 
 def _max_body_bytes(megabytes: float) -> int:
-    if megabytes <= 0:
-        raise UsageError("--max-body-mb must be positive")
-    return int(megabytes * 1024 * 1024)
+    return config.megabytes(megabytes)
+
+
+#: ``conformance run`` arguments that are not settings of the run itself.
+_RUN_ONLY = ("command", "config", "report_dir", "apis", "token")
+
+
+def run_options(args: argparse.Namespace) -> tuple[RunOptions, Path]:
+    """The run's options and report directory: defaults, then conformance.toml, then the command line."""
+    given = {key: value for key, value in vars(args).items() if key not in _RUN_ONLY}
+    command_line = dict(
+        config.convert(key.replace("_", "-"), value, "command line") for key, value in given.items()
+    )
+    command_line |= {key: getattr(args, key) for key in ("apis", "token") if hasattr(args, key)}
+    settings = config.load_config(getattr(args, "config", None))
+    report_dir = getattr(args, "report_dir", None) or Path(settings.pop("report-dir", DEFAULT_REPORT_DIR))
+    if "base_url" in command_line and "mock_mode" in command_line:
+        raise UsageError("--mock-mode applies to the embedded mocks; it cannot be combined with --base-url")
+    options = config.run_options(command_line, settings)
+    options.validate()
+    return options, report_dir
 
 
 def _run(args: argparse.Namespace) -> int:
     from .console import print_summary, progress_bar
     from .report import write_report
     from .results import ensure_writable, write_results
-    from .runner import RunOptions, run
+    from .runner import run
 
-    if args.base_url and args.mock_mode:
-        raise UsageError("--mock-mode applies to the embedded mocks; it cannot be combined with --base-url")
-    options = RunOptions(
-        apis=args.apis,
-        base_url=args.base_url,
-        token=args.token,
-        max_examples=args.max_examples,
-        seed=args.seed,
-        phases=tuple(p.strip() for p in args.phases.split(",") if p.strip()),
-        workers=args.workers,
-        strict=args.strict,
-        mock_mode=args.mock_mode or "faithful",
-        request_timeout=args.request_timeout,
-        max_body_bytes=_max_body_bytes(args.max_body_mb),
-    )
-    options.validate()
-    ensure_writable(args.report_dir)
+    options, report_dir = run_options(args)
+    ensure_writable(report_dir)
     with _interruptible() as received:
-        with progress_bar([api.name for api in resolve_apis(args.apis)]) as hook:
+        with progress_bar([api.name for api in resolve_apis(options.apis)]) as hook:
             result = run(options, hook)
-        document = write_results(result, args.report_dir)
-        write_report(document, args.report_dir)
-    print_summary(document, str(args.report_dir))
+        document = write_results(result, report_dir)
+        write_report(document, report_dir)
+    print_summary(document, str(report_dir))
     if received:
         name = signal.Signals(received[0]).name
-        print(f"conformance: interrupted by {name}; partial results in {args.report_dir}", file=sys.stderr)
+        print(f"conformance: interrupted by {name}; partial results in {report_dir}", file=sys.stderr)
         return 130 if received[0] == signal.SIGINT else 2
     return result.exit_code
 

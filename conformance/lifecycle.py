@@ -12,8 +12,10 @@ import json
 import re
 import shlex
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,21 +23,48 @@ import httpx
 
 from .apis import ApiInfo
 from .checks import check_response
+from .errors import ConformanceError
 from .findings import Deviation
 from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR
 from .specs import Operation, Spec
 from .transport import (
-    MAX_BODY_BYTES,
+    DEFAULT_POLICY,
     BodyTooLarge,
+    RequestPolicy,
     ResponseTooSlow,
     read_bounded,
     transport_cause,
 )
 
 Step = tuple[Operation, list[Deviation], str]
-POLL_LIMIT = 60
-POLL_INTERVAL = 0.1
 DURATION_TOLERANCE = 1.0
+
+
+@dataclass(frozen=True)
+class Polling:
+    """How a run is followed: the first wait, doubling up to ``cap``, for at most ``timeout`` seconds.
+
+    Real runs take minutes and a vendor's rate limits are shared with its customers, so a real
+    server is polled from 1 s doubling to 30 s; the embedded mocks answer at once and are polled
+    fast. ``sleep`` and ``clock`` are what tests replace to follow a long run without waiting.
+    """
+
+    first: float = 1.0
+    cap: float = 30.0
+    timeout: float = 600.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
+
+    def waits(self) -> Iterator[float]:
+        """The pauses between polls, until the next one would end past the deadline."""
+        deadline, wait = self.clock() + self.timeout, self.first
+        while self.clock() + wait <= deadline:
+            yield wait
+            wait = min(self.cap, wait * 2)
+
+
+#: Against the embedded mocks: they walk a run a state per poll, so polls need not wait long.
+MOCK_POLLING = Polling(first=0.05, cap=0.5, timeout=30.0)
 
 
 def curl_line(method: str, url: str, headers: dict[str, str], body: Any = None) -> str:
@@ -80,8 +109,8 @@ def parse_timestamp(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class LifecycleDriver:
-    """Drives runs of one API over HTTP and reports what the documents do not allow."""
+class ApiCaller:
+    """Calls one API's documented operations, each response judged against the contract."""
 
     def __init__(
         self,
@@ -90,14 +119,11 @@ class LifecycleDriver:
         base_url: str,
         token: str,
         client: httpx.Client,
-        max_body_bytes: int = MAX_BODY_BYTES,
+        policy: RequestPolicy = DEFAULT_POLICY,
+        polling: Polling = MOCK_POLLING,
     ) -> None:
         self.api, self.spec, self.base_url, self.token, self.client = api, spec, base_url, token, client
-        self.max_body_bytes = max_body_bytes
-        if spec.lifecycle is None:
-            raise ValueError(f"{spec.source} has no x-lifecycle to drive")
-        self.lifecycle = spec.lifecycle
-        self.plan = spec.lifecycle.plan
+        self.policy, self.polling = policy, polling
 
     def call(
         self, step: dict[str, Any], run_id: str | None = None, *, credentials: bool = True
@@ -116,7 +142,7 @@ class LifecycleDriver:
         url = self.base_url + path
         headers = self.api.auth_headers(self.token) if credentials else {}
         if self.api.token_query and any(
-            p.get("name") == self.api.token_query for p in self._params(operation)
+            p.get("name") == self.api.token_query for p in self.spec.parameters(operation)
         ):
             if credentials:
                 query[self.api.token_query] = self.token
@@ -129,7 +155,7 @@ class LifecycleDriver:
         try:
             streamed = self.client.send(outgoing, stream=True)
             try:
-                response = read_bounded(streamed, self.max_body_bytes, self.client.timeout.read or 10.0)
+                response = read_bounded(streamed, self.policy.max_body_bytes, self.policy.timeout)
             finally:
                 streamed.close()
         except BodyTooLarge as exc:
@@ -142,18 +168,53 @@ class LifecycleDriver:
             failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
             return operation, None, (operation, [failure], request)
         deviations = check_response(
-            self.spec, operation, response.status_code, response.headers, response.content
+            self.spec,
+            operation,
+            response.status_code,
+            response.headers,
+            response.content,
+            self.policy.max_body_bytes,
         )
         return operation, response, (operation, deviations, request)
 
-    def _params(self, operation: Operation) -> list[dict[str, Any]]:
-        return [self.spec.resolve(p) for p in operation.definition.get("parameters", [])]
+    def example_step(self, operation: Operation) -> dict[str, Any]:
+        """A call of ``operation`` with the documented example of each path and required query parameter."""
+        parameters = {
+            p["name"]: example_value(p, self.spec)
+            for p in self.spec.parameters(operation)
+            if p["in"] == "path" or (p["in"] == "query" and p.get("required"))
+        }
+        return {"operation": operation.id, "parameters": parameters}
 
     def deviation(
-        self, operation: Operation, status: int | None, location: str, kind: str, expected: Any, observed: Any
+        self,
+        operation: Operation,
+        status: int | None,
+        location: str,
+        kind: str,
+        expected: Any,
+        observed: Any,
+        assumed: str | None = None,
     ) -> Deviation:
+        """A lifecycle deviation; ``assumed`` names the part of ``x-lifecycle`` it contradicts, whose
+        reason (from ``x-lifecycle.assumptions``) makes it an assumption rather than drift."""
         message = f"lifecycle: expected {expected}, observed {observed}"
-        return Deviation(self.api.name, operation.id, status, location, kind, expected, observed, message)
+        assumptions = self.spec.lifecycle.plan.get("assumptions") or {} if self.spec.lifecycle else {}
+        reason = assumptions.get(assumed) if assumed else None
+        return Deviation(
+            self.api.name, operation.id, status, location, kind, expected, observed, message, reason
+        )
+
+
+class LifecycleDriver(ApiCaller):
+    """Drives runs of one API over HTTP and reports what the documents do not allow."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.spec.lifecycle is None:
+            raise ValueError(f"{self.spec.source} has no x-lifecycle to drive")
+        self.lifecycle = self.spec.lifecycle
+        self.plan = self.spec.lifecycle.plan
 
     def start(self) -> Iterator[Step | str]:
         """Start a run; yields the checked step, then the run id (a ``str``) if it started."""
@@ -168,6 +229,11 @@ class LifecycleDriver:
         run_id = pointer_get(response.json() if _is_json(response) else None, start.get("id"))
         if run_id is None and not start.get("id"):
             run_id = start.get("parameters", {}).get(self.plan["poll"]["run_id"])
+        if response.status_code in (401, 403):
+            raise CredentialRefused(
+                f"{self.api.name} refused to start a run ({response.status_code} on {operation.id}): "
+                f"check that {self.api.credential_env} may start runs"
+            )
         if response.is_success and isinstance(run_id, str):
             yield run_id
         else:
@@ -181,18 +247,21 @@ class LifecycleDriver:
                         "lifecycle-start-failed",
                         "a started run",
                         response.status_code,
+                        "start",
                     )
                 ],
                 step[2],
             )
 
-    def lost(self, operation: Operation, response: httpx.Response | None, request: str) -> Iterator[Step]:
+    def lost(
+        self, operation: Operation, response: httpx.Response | None, request: str, assumed: str | None = None
+    ) -> Iterator[Step]:
         """A run the API itself just returned must not be missing from its own endpoints."""
         if response is not None and response.status_code in (404, 410):
             status = response.status_code
             yield (
                 operation,
-                [self.deviation(operation, status, "status", "lost-run", "2xx", status)],
+                [self.deviation(operation, status, "status", "lost-run", "2xx", status, assumed)],
                 request,
             )
 
@@ -216,7 +285,7 @@ class LifecycleDriver:
     def settle(self, run_id: str) -> Iterator[Step]:
         """Wait until a run that is started in place (by its own id) can be started again."""
         poll = self.plan["poll"]
-        for _ in range(POLL_LIMIT):
+        for wait in self.polling.waits():
             _, response, step = self.call(poll, run_id)
             yield step
             if response is None or not response.is_success or not _is_json(response):
@@ -228,14 +297,15 @@ class LifecycleDriver:
                 or self.lifecycle.is_initial(state)
             ):
                 return
-            time.sleep(POLL_INTERVAL)
+            self.polling.sleep(wait)
 
     def follow(self, run_id: str, seen: list[str]) -> Iterator[Step]:
         """Poll until a terminal state; then judge transitions and timestamps."""
         poll = self.plan["poll"]
         last: httpx.Response | None = None
         operation = self.spec.operations[poll["operation"]]
-        for _ in range(POLL_LIMIT):
+        step: Step | None = None
+        for wait in self.polling.waits():
             operation, response, step = self.call(poll, run_id)
             yield step
             if response is not None and not response.is_success:
@@ -249,22 +319,20 @@ class LifecycleDriver:
                 seen.append(state)
             if isinstance(state, str) and self.lifecycle.is_terminal(state):
                 break
-            time.sleep(POLL_INTERVAL)
+            self.polling.sleep(wait)
         else:
-            yield (
+            timeout = self.deviation(
                 operation,
-                [
-                    self.deviation(
-                        operation,
-                        None,
-                        poll["state"],
-                        "lifecycle-timeout",
-                        f"a terminal state within {POLL_LIMIT} polls",
-                        seen[-1:],
-                    )
-                ],
-                step[2],
+                None,
+                poll["state"],
+                "lifecycle-timeout",
+                f"a terminal state within {self.polling.timeout:g} s",
+                seen[-1:],
+                "terminal",
             )
+            yield (operation, [timeout], step[2] if step else "")
+            return
+        if step is None:
             return
         extra = self.judge_transitions(operation, seen) + self.judge_times(
             operation, last.json() if last else None
@@ -273,16 +341,17 @@ class LifecycleDriver:
             yield (operation, extra, step[2])
 
     def judge_transitions(self, operation: Operation, seen: list[str]) -> list[Deviation]:
-        def invalid(expected: Any, observed: str) -> Deviation:
+        def invalid(expected: Any, observed: str, assumed: str) -> Deviation:
             pointer = self.plan["poll"]["state"]
-            return self.deviation(operation, 200, pointer, "invalid-transition", expected, observed)
+            return self.deviation(operation, 200, pointer, "invalid-transition", expected, observed, assumed)
 
         problems = []
         if seen and not any(self.lifecycle.reachable(i, seen[0]) for i in self.lifecycle.initial):
-            problems.append(invalid(f"start in {self.plan['initial']}", f"(start) -> {seen[0]}"))
+            problems.append(invalid(f"start in {self.plan['initial']}", f"(start) -> {seen[0]}", "initial"))
         for before, after in itertools.pairwise(seen):
             if not self.lifecycle.reachable(before, after):
-                problems.append(invalid(self.plan["transitions"].get(before, []), f"{before} -> {after}"))
+                expected = self.plan["transitions"].get(before, [])
+                problems.append(invalid(expected, f"{before} -> {after}", "transitions"))
         return problems
 
     def judge_times(self, operation: Operation, body: Any) -> list[Deviation]:
@@ -300,6 +369,7 @@ class LifecycleDriver:
                     "timestamp-order",
                     f"not before {started.isoformat()}",
                     finished.isoformat(),
+                    "timestamps",
                 )
             ]
         duration = pointer_get(body, pointers.get("duration"))
@@ -309,7 +379,13 @@ class LifecycleDriver:
         ):
             return [
                 self.deviation(
-                    operation, 200, pointers["duration"], "duration-mismatch", round(actual, 3), duration
+                    operation,
+                    200,
+                    pointers["duration"],
+                    "duration-mismatch",
+                    round(actual, 3),
+                    duration,
+                    "timestamps",
                 )
             ]
         return []
@@ -323,6 +399,58 @@ def _is_json(response: httpx.Response) -> bool:
     return True
 
 
+class CredentialRefused(ConformanceError):
+    """The server refuses the run's credential: a configuration error, not drift."""
+
+
+class WrongBaseUrl(ConformanceError):
+    """No documented path answers at the base URL: a configuration error, not drift."""
+
+
+def check_configuration(
+    api: ApiInfo, spec: Spec, base_url: str, token: str, policy: RequestPolicy = DEFAULT_POLICY
+) -> None:
+    """Before anything is judged, read every documented ``GET`` once with the credential.
+
+    When every one is refused (401/403) the credential is wrong; when every one answers a 404
+    that is not the operation's documented "not found" the base URL does not lead to the API.
+    Either would otherwise read as drift on every operation of a red night.
+    """
+    gets = [op for op in spec.operations.values() if op.method == "get"]
+    with policy.client() as client:
+        caller = ApiCaller(api, spec, base_url, token, client, policy)
+        answers = [(op, caller.call(caller.example_step(op))) for op in gets]
+    statuses = [(op, response, step) for op, (_, response, step) in answers if response is not None]
+    if not statuses:
+        return
+    count = len(statuses)
+    refused = Counter(
+        response.status_code for _, response, _ in statuses if response.status_code in (401, 403)
+    )
+    if sum(refused.values()) == count:
+        status = refused.most_common(1)[0][0]
+        raise CredentialRefused(
+            f"{api.name} refused the credential ({status} on {count}/{count} operations): "
+            f"check {api.credential_env} (or --token)"
+        )
+    # A documented 404 (the example id is not in this tenant) is the API answering; any other
+    # 404 (an HTML page, another service's error, an undocumented status) is not.
+    missing = [
+        op
+        for op, response, (_, deviations, _) in statuses
+        if response.status_code == 404 and (op.response_key(404) is None or deviations)
+    ]
+    if len(missing) == count:
+        hint = (
+            f"is the base URL missing {spec.base_path}?"
+            if spec.base_path and not httpx.URL(base_url).path.rstrip("/").endswith(spec.base_path)
+            else f"check the base URL (documented: {spec.document['servers'][0]['url']})"
+        )
+        raise WrongBaseUrl(
+            f"no documented path of {api.name} answered at {base_url} (404 on {count}/{count}): {hint}"
+        )
+
+
 def example_value(parameter: dict[str, Any], spec: Spec) -> Any:
     """A documented value for a parameter: its example, its schema's example, else a placeholder."""
     schema = spec.resolve(parameter.get("schema", {}))
@@ -334,14 +462,14 @@ def example_value(parameter: dict[str, Any], spec: Spec) -> Any:
 
 @contextmanager
 def driving(
-    api: ApiInfo, spec: Spec, base_url: str, token: str, timeout: float, max_body_bytes: int
+    api: ApiInfo, spec: Spec, base_url: str, token: str, policy: RequestPolicy, polling: Polling
 ) -> Iterator[LifecycleDriver | None]:
     """A driver with its own HTTP client for the block; ``None`` when the spec has no lifecycle."""
     if spec.lifecycle is None:
         yield None
         return
-    with httpx.Client(timeout=timeout) as client:
-        yield LifecycleDriver(api, spec, base_url, token, client, max_body_bytes)
+    with policy.client() as client:
+        yield LifecycleDriver(api, spec, base_url, token, client, policy, polling)
 
 
 def probe_credentials(
@@ -349,23 +477,16 @@ def probe_credentials(
     spec: Spec,
     base_url: str,
     token: str,
-    timeout: float = 10.0,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    policy: RequestPolicy = DEFAULT_POLICY,
 ) -> Iterator[Step]:
     """Call every operation without credentials: the refusal is judged like any response (its
     status and error body), and an operation that answers 2xx although it declares security
     does not enforce authentication."""
-    with driving(api, spec, base_url, token, timeout, max_body_bytes) as driver:
+    with driving(api, spec, base_url, token, policy, MOCK_POLLING) as driver:
         if driver is None:
             return
         for operation in spec.operations.values():
-            parameters = {
-                p["name"]: example_value(p, spec)
-                for p in driver._params(operation)
-                if p["in"] == "path" or (p["in"] == "query" and p.get("required"))
-            }
-            step = {"operation": operation.id, "parameters": parameters}
-            _, response, checked = driver.call(step, credentials=False)
+            _, response, checked = driver.call(driver.example_step(operation), credentials=False)
             yield checked
             secured = operation.definition.get("security", spec.document.get("security", []))
             if response is not None and response.is_success and secured:
@@ -385,11 +506,11 @@ def run_lifecycle(
     spec: Spec,
     base_url: str,
     token: str,
-    timeout: float = 10.0,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    policy: RequestPolicy = DEFAULT_POLICY,
+    polling: Polling = MOCK_POLLING,
 ) -> Iterator[Step]:
     """Start a run and follow it to the end; start another and cancel it (where the API can)."""
-    with driving(api, spec, base_url, token, timeout, max_body_bytes) as driver:
+    with driving(api, spec, base_url, token, policy, polling) as driver:
         if driver is None:
             return
         plans = ["complete", "cancel"] if "cancel" in driver.plan else ["complete"]
@@ -406,7 +527,7 @@ def run_lifecycle(
             if plan == "cancel":
                 operation, response, step = driver.call(driver.plan["cancel"], run_id)
                 yield step
-                yield from driver.lost(operation, response, step[2])
+                yield from driver.lost(operation, response, step[2], "cancel")
             else:
                 yield from driver.read_back(run_id)
             yield from driver.follow(run_id, seen)

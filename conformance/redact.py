@@ -28,6 +28,15 @@ SECRET_KEYS = frozenset(
         "password",
     }
 )
+_SECRET_NAME_PART = re.compile(r"(?i)auth|token|key|secret|passw|session|cookie|signature")
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header is credential-shaped: a known credential header, or a name that says so
+    (``X-Tenant-Token``, ``X-Api-Key``); its value is then redacted wherever it could show."""
+    return name.lower() in SECRET_HEADERS or bool(_SECRET_NAME_PART.search(name))
+
+
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:" + "|".join(sorted(SECRET_KEYS)) + r")=)[^&#\s'\"]*")
 _HEADER_SECRET = re.compile(r"(?i)((?:" + "|".join(sorted(SECRET_HEADERS)) + r")\s*:\s*)[^'\"\r\n]*")
 
@@ -47,7 +56,7 @@ class Redactor:
 
     def header(self, name: str, value: str) -> str:
         """A header value as it may be written: credential headers lose their value entirely."""
-        return PLACEHOLDER if name.lower() in SECRET_HEADERS else self.text(value)
+        return PLACEHOLDER if is_secret_header(name) else self.text(value)
 
     def json(self, value: Any) -> Any:
         """A decoded JSON document with every credential-named member replaced, at any depth."""

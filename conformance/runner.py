@@ -13,10 +13,11 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -29,24 +30,31 @@ from .apis import ApiInfo, resolve_apis
 from .catalogue import Catalogue, load_catalogue
 from .checks import check_response
 from .classify import FindingSet
-from .errors import ServerUnreachable, UsageError
+from .errors import ConformanceError, ServerUnreachable, UsageError
 from .findings import Deviation, Finding, tally
 from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR, Classification
-from .lifecycle import probe_credentials, run_lifecycle
+from .lifecycle import (
+    MOCK_POLLING,
+    CredentialRefused,
+    Polling,
+    check_configuration,
+    probe_credentials,
+    run_lifecycle,
+)
 from .mocks.process import MockProcess
-from .redact import Redactor
+from .options import RunOptions
+from .redact import Redactor, is_secret_header
 from .specs import Operation, Spec, load_spec
 from .transport import (
-    MAX_BODY_BYTES,
+    DEFAULT_POLICY,
     BodyTooLarge,
+    RequestPolicy,
     bounded_body_hook,
     failed_request_curl,
     is_transport_error,
     transport_cause,
 )
 
-PHASES = ("examples", "coverage", "fuzzing", "stateful")
-FAIL_ON = ("breaking", "any")
 #: Schemathesis' response-conformance checks are replaced by the project check, which explains
 #: each difference so that documented quirks can be told from drift (5xx: ``server-error``).
 REPLACED_CHECKS = [
@@ -56,41 +64,6 @@ REPLACED_CHECKS = [
     "response_headers_conformance",
     "response_schema_conformance",
 ]
-
-
-@dataclass
-class RunOptions:
-    """Everything ``conformance run`` accepts; defaults are the nightly defaults."""
-
-    apis: list[str] = field(default_factory=list)
-    base_url: str | None = None
-    token: str | None = None
-    max_examples: int = 10
-    seed: int | None = None
-    phases: tuple[str, ...] = PHASES
-    workers: int = 1
-    strict: bool = False
-    #: New drift that fails the run: ``breaking`` (default) or ``any`` (additive too).
-    fail_on: str = "breaking"
-    mock_mode: str = "faithful"
-    #: Seconds for each read, and for a whole body once its headers have arrived.
-    request_timeout: float = 10.0
-    max_body_bytes: int = MAX_BODY_BYTES
-
-    def validate(self) -> None:
-        unknown = [p for p in self.phases if p not in PHASES]
-        if unknown:
-            raise UsageError(f"unknown phase {unknown[0]!r}; choose from: {', '.join(PHASES)}")
-        if self.base_url and len(resolve_apis(self.apis)) != 1:
-            raise UsageError("--base-url points at one server: name exactly one API with it")
-        if self.max_examples < 1 or self.workers < 1:
-            raise UsageError("--max-examples and --workers must be at least 1")
-        if self.request_timeout <= 0 or self.max_body_bytes < 1:
-            raise UsageError("--request-timeout and --max-body-mb must be positive")
-        if self.fail_on not in FAIL_ON:
-            raise UsageError(f"--fail-on must be one of: {', '.join(FAIL_ON)}")
-        if self.mock_mode not in ("faithful", "strict"):
-            raise UsageError("--mock-mode must be faithful or strict")
 
 
 @dataclass
@@ -169,14 +142,15 @@ class ApiSession:
         spec: Spec,
         catalogue: Catalogue,
         redactor: Redactor,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        request_timeout: float = 10.0,
+        policy: RequestPolicy = DEFAULT_POLICY,
+        operations: Iterable[str] | None = None,
     ) -> None:
         self.spec = spec
-        self.max_body_bytes, self.request_timeout = max_body_bytes, request_timeout
+        self.policy = policy
         self.findings = FindingSet(catalogue)
         self.redactor = redactor
-        self.stats: dict[str, OperationStats] = {op: OperationStats() for op in spec.operations}
+        self.operations = {op: spec.operations[op] for op in (operations or spec.operations)}
+        self.stats: dict[str, OperationStats] = {op: OperationStats() for op in self.operations}
         self.by_label = {op.label: op for op in spec.operations.values()}
         self.checks: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -220,7 +194,7 @@ class ApiSession:
             title=api.title,
             base_url=base_url,
             mock_mode=mock_mode,
-            operations=self.spec.operations,
+            operations=self.operations,
             stats=self.stats,
             findings=list(self.findings),
             checks=self.checks,
@@ -248,7 +222,7 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
         response.status_code,
         _flat_headers(response),
         response.content,
-        session.max_body_bytes,
+        session.policy.max_body_bytes,
     )
     session.record(operation, deviations, case.as_curl_command(), "contract")
 
@@ -258,7 +232,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """Bound every body the engine reads for a conformance run: size and total time."""
     session = _SESSIONS.get(id(case.operation.schema))
     if session is not None:
-        kwargs["hooks"] = {"response": [bounded_body_hook(session.max_body_bytes, session.request_timeout)]}
+        policy = session.policy
+        kwargs["hooks"] = {"response": [bounded_body_hook(policy.max_body_bytes, policy.timeout)]}
 
 
 def _flat_headers(response: Any) -> dict[str, str]:
@@ -285,10 +260,24 @@ def check_statuses(spec: Spec) -> dict[str, list[str]]:
 
 @dataclass
 class Target:
+    """One API to check: where it answers, with which credential, under which options."""
+
     api: ApiInfo
     base_url: str
     token: str
     mock_mode: str | None
+    options: RunOptions
+
+    @cached_property
+    def policy(self) -> RequestPolicy:
+        return self.options.policy()
+
+    @property
+    def polling(self) -> Polling:
+        """Real runs are followed politely for minutes; the embedded mocks' within seconds."""
+        base = MOCK_POLLING if self.mock_mode else Polling()
+        timeout = self.options.lifecycle_timeout
+        return replace(base, timeout=timeout) if timeout else base
 
 
 def resolve_token(api: ApiInfo, explicit: str | None) -> str | None:
@@ -297,32 +286,33 @@ def resolve_token(api: ApiInfo, explicit: str | None) -> str | None:
 
 @contextmanager
 def targets(options: RunOptions) -> Iterator[list[Target]]:
-    """The servers to check: the one given by ``--base-url``, or an embedded mock per API."""
+    """The servers to check: each API's base URL (``--base-url`` or its config section), else an
+    embedded mock, started for the block and stopped after."""
     apis = resolve_apis(options.apis)
-    if options.base_url:
-        api = apis[0]
-        token = resolve_token(api, options.token)
-        if not token:
-            raise UsageError(f"no credential for {api.name}: pass --token or set {api.credential_env}")
-        yield [Target(api, options.base_url.rstrip("/"), token, None)]
-        return
-    token = options.token or secrets.token_urlsafe(18)
+    mock_token = options.token or secrets.token_urlsafe(18)
     with ExitStack() as stack:
-        mocks = [MockProcess(api.name, options.mock_mode, token) for api in apis]
-        for mock in mocks:
-            stack.enter_context(mock)
-        yield [
-            Target(api, mock.base_url, token, options.mock_mode)
-            for api, mock in zip(apis, mocks, strict=True)
-        ]
+        selected = []
+        for api in apis:
+            settings = options.for_api(api.name)
+            if settings.base_url is None:
+                mock = stack.enter_context(MockProcess(api.name, options.mock_mode, mock_token))
+                selected.append(Target(api, mock.base_url, mock_token, options.mock_mode, settings))
+                continue
+            token = resolve_token(api, settings.token)
+            if not token:
+                raise UsageError(f"no credential for {api.name}: pass --token or set {api.credential_env}")
+            selected.append(Target(api, settings.base_url.rstrip("/"), token, None, settings))
+        yield selected
 
 
 ProgressHook = Callable[[str, int, int], None]
 
 
-def check_reachable(target: Target, timeout: float) -> None:
+def check_reachable(target: Target) -> None:
+    """The server answers at all (its headers; the body is not read)."""
     try:
-        httpx.get(target.base_url, timeout=timeout)
+        with target.policy.client() as client, client.stream("GET", target.base_url):
+            pass
     except httpx.HTTPError as exc:
         raise ServerUnreachable(
             f"cannot reach {target.api.name} at {target.base_url}: {type(exc).__name__}"
@@ -337,7 +327,7 @@ class RunInterrupted(Exception):
         self.partial = partial
 
 
-def run_api(target: Target, options: RunOptions, progress: ProgressHook | None = None) -> ApiResult:
+def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
     """Run the schemathesis phases and the lifecycle checks against one API.
 
     An interruption (``KeyboardInterrupt``, which the CLI also raises on SIGTERM) raises
@@ -345,16 +335,18 @@ def run_api(target: Target, options: RunOptions, progress: ProgressHook | None =
     """
     started = time.monotonic()
     spec = load_spec(target.api.name)
+    options = target.options
+    secrets_sent = [target.token, *(value for name, value in options.headers if is_secret_header(name))]
     session = ApiSession(
         spec,
         load_catalogue(target.api.name),
-        Redactor([target.token]),
-        options.max_body_bytes,
-        options.request_timeout,
+        Redactor(secrets_sent),
+        target.policy,
+        [op for op in spec.operations if options.selects(op)],
     )
     errors: list[str] = []
     try:
-        finished = _exercise(target, options, session, errors, progress)
+        finished = _exercise(target, session, errors, progress)
     except KeyboardInterrupt:
         finished = False
     if not finished:
@@ -365,29 +357,34 @@ def run_api(target: Target, options: RunOptions, progress: ProgressHook | None =
     return result
 
 
-def _exercise(
-    target: Target,
-    options: RunOptions,
-    session: ApiSession,
-    errors: list[str],
-    progress: ProgressHook | None,
-) -> bool:
+def _exercise(target: Target, session: ApiSession, errors: list[str], progress: ProgressHook | None) -> bool:
     """Drive one API into ``session``; ``False`` when the engine reports an interruption."""
-    spec = session.spec
+    spec, options = session.spec, target.options
     try:
-        check_reachable(target, options.request_timeout)
-    except ServerUnreachable as exc:
-        errors.append(str(exc))
+        check_reachable(target)
+        check_configuration(target.api, spec, target.base_url, target.token, target.policy)
+    except ConformanceError as exc:
+        errors.append(session.redactor.text(str(exc)))
+        return True
+    if not session.operations:
+        errors.append("--include-operation / --exclude-operation left no operation to check")
         return True
 
     schema = schemathesis.openapi.from_dict(spec.document, config=schemathesis.Config())
+    if options.include_operations:
+        schema = schema.include(operation_id=list(options.include_operations))
+    if options.exclude_operations:
+        schema = schema.exclude(operation_id=list(options.exclude_operations))
     schema.config.update(
         base_url=target.base_url,
-        headers=target.api.auth_headers(target.token),
+        headers={**dict(options.headers), **target.api.auth_headers(target.token)},
         workers=options.workers,
         request_timeout=options.request_timeout,
         parameters=target.api.credential_parameters(target.token),
         suppress_health_check=[HealthCheck.all],
+        proxy=options.proxy,
+        tls_verify=options.cacert or options.tls_verify,
+        rate_limit=_schemathesis_rate(options.rate_limit),
     )
     schema.config.phases.update(phases=list(options.phases))
     schema.config.checks.update(excluded_check_names=REPLACED_CHECKS + sorted(skipped_checks(spec)))
@@ -398,7 +395,7 @@ def _exercise(
     )
     if options.seed is not None:
         schema.config.seed = options.seed
-    total = len(spec.operations) * len([p for p in options.phases if p != "stateful"]) + (
+    total = len(session.operations) * len([p for p in options.phases if p != "stateful"]) + (
         "stateful" in options.phases
     )
     done = 0
@@ -421,21 +418,43 @@ def _exercise(
         del _SESSIONS[id(schema)]
     if interrupted:
         return False
-    steps = run_lifecycle(
-        target.api, spec, target.base_url, target.token, options.request_timeout, options.max_body_bytes
-    )
-    for operation, deviations, request in steps:
-        session.record(operation, deviations, request, "lifecycle")
-    probes = probe_credentials(
-        target.api, spec, target.base_url, target.token, options.request_timeout, options.max_body_bytes
-    )
-    for operation, deviations, request in probes:
-        session.record(operation, deviations, request, "auth")
+    _follow_runs(target, session, errors)
     if progress:
         progress(target.api.name, total, total)
     if not any(stats.cases for stats in session.stats.values()):
         errors.append(f"no response from {target.base_url} could be judged")
     return True
+
+
+def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None:
+    """The lifecycle (when every operation it needs is selected) and the credential-less probes."""
+    spec = session.spec
+    plan = spec.lifecycle.plan if spec.lifecycle else {}
+    needed = {plan[step]["operation"] for step in ("start", "poll", "cancel") if step in plan}
+    if needed <= set(session.operations):
+        try:
+            for operation, deviations, request in run_lifecycle(
+                target.api, spec, target.base_url, target.token, target.policy, target.polling
+            ):
+                session.record(operation, deviations, request, "lifecycle")
+        except CredentialRefused as refused:
+            errors.append(session.redactor.text(str(refused)))
+    for operation, deviations, request in probe_credentials(
+        target.api, spec, target.base_url, target.token, target.policy
+    ):
+        if operation.id in session.operations:
+            session.record(operation, deviations, request, "auth")
+
+
+def _schemathesis_rate(per_second: float | None) -> str | None:
+    """``--rate-limit`` in schemathesis' notation (whole requests per second or per minute)."""
+    if per_second is None:
+        return None
+    return (
+        f"{int(per_second)}/s"
+        if per_second >= 1 and per_second == int(per_second)
+        else f"{max(1, round(per_second * 60))}/m"
+    )
 
 
 def _record_error(session: ApiSession, event: events.NonFatalError, errors: list[str]) -> None:
@@ -502,7 +521,7 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
             # APIs run one after another: CPython 3.11 can fail with "AST constructor recursion depth
             # mismatch" when hypothesis compiles strategies in several threads at once.
             for target in selected:
-                results.append(run_api(target, options, progress))
+                results.append(run_api(target, progress))
     except RunInterrupted as interruption:
         results.append(interruption.partial)
     except KeyboardInterrupt:  # between APIs, or while the mocks start

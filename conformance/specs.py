@@ -181,6 +181,16 @@ class Spec:
                 return operation, dict(zip(names, match.groups(), strict=True))
         return None
 
+    def parameters(self, operation: Operation) -> list[dict[str, Any]]:
+        """Path-level and operation-level parameters, resolved; the operation's win on the same
+        name and place."""
+        shared = self.document["paths"][operation.path].get("parameters", [])
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        for raw in [*shared, *operation.definition.get("parameters", [])]:
+            parameter = self.resolve(raw)
+            merged[(parameter["name"], parameter["in"])] = parameter
+        return list(merged.values())
+
     def resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (one level at a time until a non-reference)."""
         while isinstance(node, dict) and "$ref" in node:

@@ -8,12 +8,17 @@ kind ``transport-error`` (no response, with a short stable cause as its observed
 
 from __future__ import annotations
 
+import email.utils
 import errno
 import http.client
 import shlex
 import socket
+import ssl
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -170,3 +175,98 @@ def read_bounded(response: httpx.Response, limit: int, timeout: float) -> httpx.
     return httpx.Response(
         response.status_code, headers=headers, content=b"".join(chunks), request=response.request
     )
+
+
+class RateLimiter:
+    """At most ``per_second`` requests a second, spaced evenly, across every thread that shares it."""
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval, self.clock = 1.0 / per_second, clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self, sleep: Callable[[float], None]) -> None:
+        with self._lock:
+            now = self.clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            sleep(start - now)
+
+
+def retry_after(response: httpx.Response, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (delta-seconds or an HTTP date), if any."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - now())
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """How every request of a run is sent and read: one object, applied where clients are made.
+
+    Bounds (``timeout``, ``max_body_bytes``), what travels with each request (``headers``,
+    ``proxy``, ``verify``), and politeness (``rate_limit`` requests a second, ``Retry-After``
+    honoured on 429 and 503 up to ``max_retry_wait`` seconds).
+    """
+
+    timeout: float = 10.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    headers: tuple[tuple[str, str], ...] = ()
+    proxy: str | None = None
+    #: ``False`` skips TLS verification; a string is a CA bundle to verify against.
+    verify: bool | str = True
+    rate_limit: float | None = None
+    max_retry_wait: float = 60.0
+    retries: int = 3
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+
+    @cached_property
+    def limiter(self) -> RateLimiter | None:
+        return RateLimiter(self.rate_limit) if self.rate_limit else None
+
+    def client(self) -> httpx.Client:
+        """An ``httpx`` client that sends under this policy (rate limit and ``Retry-After`` included)."""
+        inner = httpx.HTTPTransport(verify=self._ssl_context(), proxy=self.proxy)
+        return httpx.Client(
+            timeout=self.timeout, transport=_PoliteTransport(inner, self), headers=dict(self.headers)
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        if isinstance(self.verify, str):
+            return ssl.create_default_context(cafile=self.verify)
+        return self.verify
+
+
+class _PoliteTransport(httpx.BaseTransport):
+    """Waits its turn under the rate limit, and waits and retries when a server says ``Retry-After``."""
+
+    def __init__(self, inner: httpx.BaseTransport, policy: RequestPolicy) -> None:
+        self.inner, self.policy = inner, policy
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        attempts = 0
+        while True:
+            if self.policy.limiter:
+                self.policy.limiter.wait(self.policy.sleep)
+            response = self.inner.handle_request(request)
+            wait = retry_after(response) if response.status_code in (429, 503) else None
+            if wait is None or wait > self.policy.max_retry_wait or attempts >= self.policy.retries:
+                return response
+            attempts += 1
+            response.close()
+            self.policy.sleep(wait)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+#: Bounds of a run that sets none: 10 s, 10 MiB, no rate limit.
+DEFAULT_POLICY = RequestPolicy()

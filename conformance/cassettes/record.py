@@ -99,7 +99,7 @@ class Recording:
         """Send ``operation`` once, with the documented example of each parameter and body."""
         path, query = operation.path, {}
         headers = self.api.auth_headers(self.token)
-        for parameter in self._parameters(operation):
+        for parameter in self.spec.parameters(operation):
             name, value = parameter["name"], example_value(parameter)
             if parameter["in"] == "query" and name.lower() in SECRET_KEYS:
                 query[name] = self.token  # the credential travels in the URL (robocorp's integrations)
@@ -116,15 +116,6 @@ class Recording:
         url = self.base_url + path + (f"?{urlencode(query, doseq=True)}" if query else "")
         with httpx.Client(timeout=10.0) as client:
             return client.request(operation.method.upper(), url, headers=headers, json=self._body(operation))
-
-    def _parameters(self, operation: Operation) -> list[dict[str, Any]]:
-        """Path-level and operation-level parameters; the operation's win on the same name and place."""
-        shared = self.spec.document["paths"][operation.path].get("parameters", [])
-        merged = {}
-        for raw in [*shared, *operation.definition.get("parameters", [])]:
-            parameter = self.spec.resolve(raw)
-            merged[(parameter["name"], parameter["in"])] = parameter
-        return list(merged.values())
 
     def _body(self, operation: Operation) -> Any:
         body = self.spec.resolve(operation.definition.get("requestBody") or {})

@@ -18,7 +18,7 @@ from ..catalogue import load_catalogue
 from ..checks import check_response
 from ..redact import Redactor
 from ..runner import ApiSession, RunOptions, RunResult
-from ..transport import MAX_BODY_BYTES
+from ..transport import MAX_BODY_BYTES, RequestPolicy
 from .cassette import ApiResolver, CassetteError, InteractionError, cassette_files, load_cassette
 
 #: The ``source`` a replayed response is recorded under: the live run's contract check.
@@ -42,7 +42,10 @@ class Replay:
             from ..specs import load_spec
 
             self.sessions[api] = ApiSession(
-                load_spec(api), load_catalogue(api), self.redactor, self.max_body_bytes
+                load_spec(api),
+                load_catalogue(api),
+                self.redactor,
+                RequestPolicy(max_body_bytes=self.max_body_bytes),
             )
         return self.sessions[api]
 
@@ -91,6 +94,7 @@ def replay(
     api: str | None = None,
     *,
     strict: bool = False,
+    fail_on: str = "breaking",
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> tuple[RunResult, list[str]]:
     """Judge every interaction under ``paths``; also returns the errors no API could own."""
@@ -105,6 +109,6 @@ def replay(
         )
         for name, session in sorted(state.sessions.items())
     ]
-    options = RunOptions(apis=sorted(state.sessions), strict=strict)
+    options = RunOptions(apis=sorted(state.sessions), strict=strict, fail_on=fail_on)
     finished_at = datetime.now(UTC)
     return RunResult(options, results, started_at, finished_at, not state.unattributed), state.unattributed

@@ -1,0 +1,135 @@
+"""What ``conformance run`` accepts, checked before anything starts: no test engine here, so the
+command line, the config file and the reports can read options without loading it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+
+from .apis import get_api, resolve_apis
+from .errors import UsageError
+from .transport import MAX_BODY_BYTES, RequestPolicy
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+FAIL_ON = ("breaking", "any")
+#: Settings a config file may set for one API alone (its ``[run.<api>]`` section).
+PER_API_SETTINGS = (
+    "base_url",
+    "headers",
+    "include_operations",
+    "exclude_operations",
+    "rate_limit",
+    "lifecycle_timeout",
+    "request_timeout",
+    "max_examples",
+)
+
+
+@dataclass
+class RunOptions:
+    """Everything ``conformance run`` accepts; defaults are the nightly defaults."""
+
+    apis: list[str] = field(default_factory=list)
+    base_url: str | None = None
+    token: str | None = None
+    max_examples: int = 10
+    seed: int | None = None
+    phases: tuple[str, ...] = PHASES
+    workers: int = 1
+    strict: bool = False
+    #: New drift that fails the run: ``breaking`` (default) or ``any`` (additive too).
+    fail_on: str = "breaking"
+    mock_mode: str = "faithful"
+    #: Seconds for each read, and for a whole body once its headers have arrived.
+    request_timeout: float = 10.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    #: Seconds a started run may take to end (default: 600 against a server, 30 against the mocks).
+    lifecycle_timeout: float | None = None
+    #: Requests per second per API (schemathesis' and the lifecycle's together).
+    rate_limit: float | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    proxy: str | None = None
+    tls_verify: bool = True
+    cacert: str | None = None
+    include_operations: tuple[str, ...] = ()
+    exclude_operations: tuple[str, ...] = ()
+    #: Settings of single APIs (from a config file), over the ones above.
+    per_api: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if not self.phases:
+            raise UsageError("--phases is empty; choose from: " + ", ".join(PHASES))
+        unknown = [p for p in self.phases if p not in PHASES]
+        if unknown:
+            raise UsageError(f"unknown phase {unknown[0]!r}; choose from: {', '.join(PHASES)}")
+        if self.base_url is not None and len(resolve_apis(self.apis)) != 1:
+            raise UsageError("--base-url points at one server: name exactly one API with it")
+        if self.fail_on not in FAIL_ON:
+            raise UsageError(f"--fail-on must be one of: {', '.join(FAIL_ON)}")
+        if self.mock_mode not in ("faithful", "strict"):
+            raise UsageError("--mock-mode must be faithful or strict")
+        for name, settings in self.per_api.items():
+            get_api(name)
+            unknown = sorted(set(settings) - set(PER_API_SETTINGS))
+            if unknown:
+                raise UsageError(f"[run.{name}]: unknown setting {unknown[0]!r}")
+        for api in resolve_apis(self.apis):
+            self.for_api(api.name)._validate_values()
+
+    def _validate_values(self) -> None:
+        if self.base_url is not None:
+            _check_base_url(self.base_url)
+        if self.max_examples < 1 or self.workers < 1:
+            raise UsageError("--max-examples and --workers must be at least 1")
+        if not _positive(self.request_timeout) or self.max_body_bytes < 1:
+            raise UsageError("--request-timeout and --max-body-mb must be positive")
+        for name, value in (
+            ("--lifecycle-timeout", self.lifecycle_timeout),
+            ("--rate-limit", self.rate_limit),
+        ):
+            if value is not None and not _positive(value):
+                raise UsageError(f"{name} must be a positive number of seconds or requests")
+        for operations in (self.include_operations, self.exclude_operations):
+            for operation in operations:
+                if not operation.strip():
+                    raise UsageError("--include-operation and --exclude-operation need an operationId")
+
+    def for_api(self, name: str) -> RunOptions:
+        """These options with the API's own section applied."""
+        return replace(self, **self.per_api.get(name, {})) if name in self.per_api else self
+
+    def policy(self) -> RequestPolicy:
+        """How this run sends and reads each request."""
+        verify: bool | str = self.cacert or self.tls_verify
+        return RequestPolicy(
+            timeout=self.request_timeout,
+            max_body_bytes=self.max_body_bytes,
+            headers=self.headers,
+            proxy=self.proxy,
+            verify=verify,
+            rate_limit=self.rate_limit,
+        )
+
+    def selects(self, operation_id: str) -> bool:
+        """Whether ``--include-operation`` / ``--exclude-operation`` keep an operation."""
+        if self.include_operations and operation_id not in self.include_operations:
+            return False
+        return operation_id not in self.exclude_operations
+
+
+def _positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def _check_base_url(url: str) -> None:
+    if not url.strip():
+        raise UsageError("--base-url is empty: give the server's URL, or leave it out to use the mocks")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise UsageError(f"--base-url {url!r} is not a URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UsageError(f"--base-url {url!r} is not an http(s) URL with a host")
