@@ -412,9 +412,9 @@ def check_configuration(
 ) -> None:
     """Before anything is judged, read every documented ``GET`` once with the credential.
 
-    When every one is refused (401/403) the credential is wrong; when every one answers a 404
-    that is not the operation's documented "not found" the base URL does not lead to the API.
-    Either would otherwise read as drift on every operation of a red night.
+    When every one is refused (401/403) the credential is wrong; when every one answers 404 (a
+    collection among them) the base URL does not lead to the API, or the examples name ids the
+    tenant does not have. Either would otherwise read as drift on every operation of a red night.
     """
     gets = [op for op in spec.operations.values() if op.method == "get"]
     with policy.client() as client:
@@ -433,18 +433,11 @@ def check_configuration(
             f"{api.name} refused the credential ({status} on {count}/{count} operations): "
             f"check {api.credential_env} (or --token)"
         )
-    # A documented 404 (the example id is not in this tenant) is the API answering; any other
-    # 404 (an HTML page, another service's error, an undocumented status) is not.
-    missing = [
-        op
-        for op, response, (_, deviations, _) in statuses
-        if response.status_code == 404 and (op.response_key(404) is None or deviations)
-    ]
-    if len(missing) == count:
+    if all(response.status_code == 404 for _, response, _ in statuses):
         hint = (
             f"is the base URL missing {spec.base_path}?"
             if spec.base_path and not httpx.URL(base_url).path.rstrip("/").endswith(spec.base_path)
-            else f"check the base URL (documented: {spec.document['servers'][0]['url']})"
+            else "check the base URL and the ids the spec's examples name"
         )
         raise WrongBaseUrl(
             f"no documented path of {api.name} answered at {base_url} (404 on {count}/{count}): {hint}"

@@ -93,11 +93,13 @@ class Run:
         self.index += 1
         self.history.append(state)
 
-    def observe(self, now: datetime, *, running: set[str], terminal: set[str]) -> None:
-        """Advance by one state per poll, or per ``step_seconds`` of clock time, whichever is further."""
+    def observe(self, now: datetime, *, running: set[str], terminal: set[str], per_poll: bool = True) -> None:
+        """Advance by one state per ``step_seconds`` of clock time, or (``per_poll``, the embedded
+        mocks' default, so runs end fast) by one state per poll when that is further."""
         self.polls += 1
         elapsed = (now - self.created_at).total_seconds()
-        target = min(len(self.path) - 1, max(self.polls - 1, int(elapsed / self.step_seconds)))
+        by_time = int(elapsed / self.step_seconds)
+        target = min(len(self.path) - 1, max(self.polls - 1, by_time) if per_poll else by_time)
         while self.index < target:
             self.index += 1
             self.history.append(self.state)
@@ -167,8 +169,10 @@ class VendorMock:
     name: ClassVar[str]
     validation_status: ClassVar[int] = 400
     auth_status: ClassVar[int] = 403
-    #: Paths matched regardless of case (a documented quirk of some vendors).
-    case_insensitive_paths: ClassVar[bool] = False
+    #: Runs advance a state per poll (fast runs for the demo); ``False``: by clock time alone, as a
+    #: real vendor's runs do (``run_step_seconds`` a state), to test how a run is followed.
+    advance_per_poll: bool = True
+    run_step_seconds: float | None = None
 
     def __init__(
         self, mode: Mode = Mode.FAITHFUL, token: str | None = None, clock: Clock | None = None
@@ -209,7 +213,14 @@ class VendorMock:
         return set(self.lifecycle.terminal)
 
     def observe(self, run: Run) -> Run:
-        run.observe(self.clock.now(), running=self.running_states, terminal=self.terminal_states)
+        if self.run_step_seconds is not None:
+            run.step_seconds = self.run_step_seconds
+        run.observe(
+            self.clock.now(),
+            running=self.running_states,
+            terminal=self.terminal_states,
+            per_poll=self.advance_per_poll,
+        )
         return run
 
     def move(self, run: Run, state: str) -> None:
@@ -244,8 +255,6 @@ class VendorMock:
             ],
             exception_handlers={404: self._routing_error, 405: self._routing_error},
         )
-        if self.case_insensitive_paths:
-            return CaseInsensitivePaths(app, [self.spec.base_path + p for p in routes])
         return app
 
     async def _routing_error(self, request: Request, exc: Exception) -> Response:
