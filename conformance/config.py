@@ -45,7 +45,7 @@ def header(text: str) -> tuple[str, str]:
 def megabytes(value: Any) -> int:
     number = float(value)
     if not math.isfinite(number) or number <= 0:
-        raise UsageError("--max-body-mb must be a positive number")
+        raise UsageError("--max-body-mb must be positive")
     return int(number * 1024 * 1024)
 
 

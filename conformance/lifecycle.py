@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import jsonpointer
 
 from .apis import ApiInfo
 from .checks import check_response
@@ -78,19 +79,13 @@ def curl_line(method: str, url: str, headers: dict[str, str], body: Any = None) 
 
 
 def pointer_get(document: Any, pointer: str | None) -> Any:
-    """Resolve a JSON pointer; ``None`` where any step is missing."""
+    """Resolve a JSON pointer; ``None`` where any step is missing (or no pointer is given)."""
     if not pointer:
         return None
-    node = document
-    for token in pointer.lstrip("/").split("/"):
-        token = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return None
-    return node
+    try:
+        return jsonpointer.resolve_pointer(document, pointer, None)
+    except jsonpointer.JsonPointerException:
+        return None
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -219,10 +214,16 @@ class LifecycleDriver(ApiCaller):
     def start(self) -> Iterator[Step | str]:
         """Start a run; yields the checked step, then the run id (a ``str``) if it started."""
         start = self.plan["start"]
+        source = None
+        for found in self.find(start.get("find", [])):
+            if isinstance(found, str):
+                source = found
+            else:
+                yield found
         fixed_id = None if start.get("id") else start.get("parameters", {}).get(self.plan["poll"]["run_id"])
         if fixed_id is not None:
             yield from self.settle(fixed_id)
-        operation, response, step = self.call(start)
+        operation, response, step = self.call(start, source)
         yield step
         if response is None:
             return
@@ -252,6 +253,18 @@ class LifecycleDriver(ApiCaller):
                 ],
                 step[2],
             )
+
+    def find(self, searches: list[dict[str, Any]]) -> Iterator[Step | str]:
+        """The run a start works on (a retry needs a failed run), looked up in the server's own
+        lists rather than taken from a document's example id, which a real tenant does not have:
+        the first search whose ``id`` pointer yields a string wins."""
+        for search in searches:
+            _, response, step = self.call(search)
+            yield step
+            found = pointer_get(response.json(), search["id"]) if response and _is_json(response) else None
+            if isinstance(found, str):
+                yield found
+                return
 
     def lost(
         self, operation: Operation, response: httpx.Response | None, request: str, assumed: str | None = None

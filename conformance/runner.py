@@ -55,6 +55,9 @@ from .transport import (
     transport_cause,
 )
 
+#: Schemathesis checks that judge the server by what the spec says it accepts: where the spec
+#: assumed that (``x-assumption`` in a request body or parameter), a failure contradicts the assumption.
+REQUEST_CHECKS = frozenset({"positive_data_acceptance", "negative_data_rejection"})
 #: Schemathesis' response-conformance checks are replaced by the project check, which explains
 #: each difference so that documented quirks can be told from drift (5xx: ``server-error``).
 REPLACED_CHECKS = [
@@ -497,6 +500,9 @@ def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished)
                 expected=failure.title,
                 observed=status,
                 message=session.redactor.text(_one_line(failure.message or failure.title or node.name)),
+                assumption=session.spec.request_assumption(operation)
+                if node.name in REQUEST_CHECKS
+                else None,
             )
             with session.lock:
                 session.findings.add(

@@ -191,6 +191,16 @@ class Spec:
             merged[(parameter["name"], parameter["in"])] = parameter
         return list(merged.values())
 
+    def request_assumption(self, operation: Operation) -> str | None:
+        """The first ``x-assumption`` anywhere in what the operation accepts (body and parameters):
+        a request that schemathesis judged by an assumed rule contradicts only that assumption."""
+        body = self.resolve(operation.definition.get("requestBody"))
+        for node in (body, *self.parameters(operation)):
+            reason = _first_assumption(self, node, frozenset())
+            if reason:
+                return reason
+        return None
+
     def resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (one level at a time until a non-reference)."""
         while isinstance(node, dict) and "$ref" in node:
@@ -243,6 +253,19 @@ def assumption_of(node: Any) -> str | None:
     """The reason a spec node gives for saying what no document says (its ``x-assumption``)."""
     reason = node.get("x-assumption") if isinstance(node, dict) else None
     return str(reason) if reason else None
+
+
+def _first_assumption(spec: Spec, node: Any, seen: frozenset[str]) -> str | None:
+    if isinstance(node, list):
+        return next((r for item in node if (r := _first_assumption(spec, item, seen))), None)
+    if not isinstance(node, dict):
+        return None
+    reference = node.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#") and reference not in seen:
+        return _first_assumption(spec, spec.resolve(node), seen | {reference})
+    return assumption_of(node) or next(
+        (r for value in node.values() if (r := _first_assumption(spec, value, seen))), None
+    )
 
 
 def schema_assumption(schema: Any, schema_path: Iterable[Any]) -> str | None:

@@ -392,7 +392,7 @@ def coerce(raw: Any, schema: dict[str, Any]) -> Any:
                 return float(raw) if any(c in raw for c in ".eE") else int(raw)
             if kind == "boolean" and raw in ("true", "false"):
                 return raw == "true"
-            if kind == "null" and raw in ("", "null"):
+            if kind == "null" and raw == "null":  # an empty value is a string, not null
                 return None
         except (TypeError, ValueError):
             continue

@@ -144,8 +144,8 @@ def test_one_unreachable_api_does_not_stop_the_others(
         @contextmanager
         def two_targets(options: RunOptions) -> Iterator[list[runner.Target]]:
             yield [
-                runner.Target(APIS["kognitos"], f"http://127.0.0.1:{dead}/v2", TOKEN, "faithful"),
-                runner.Target(APIS["robocorp"], live.base_url, TOKEN, "faithful"),
+                runner.Target(APIS["kognitos"], f"http://127.0.0.1:{dead}/v2", TOKEN, "faithful", options),
+                runner.Target(APIS["robocorp"], live.base_url, TOKEN, "faithful", options),
             ]
 
         monkeypatch.setattr(runner, "targets", two_targets)

@@ -383,3 +383,12 @@ def test_faithful_mode_deviates_only_as_catalogued() -> None:
         ("getRun", "/created_at"),
         ("listRuns", "/items/*/created_at"),
     }
+
+
+def test_an_empty_limit_is_rejected_every_time_as_the_spec_says(served: Served) -> None:
+    """``limit=`` is the empty string, not null: schemathesis sends it as negative data and the mock
+    must reject it on every call (the page's explicit ``null`` stays null)."""
+    for _ in range(3):
+        response = served.client.get("/runs", params={**PROCESS, "limit": ""})
+        assert response.status_code == 422
+        assert response.json()["details"]
