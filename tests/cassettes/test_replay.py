@@ -23,7 +23,7 @@ def test_mock_cassettes_cover_every_operation_and_replay_without_drift(mock_cass
     assert {api.api for api in result.results} == set(APIS)
     for api in result.results:
         assert sorted(api.covered) == sorted(load_spec(api.api).operations), api.api
-        assert api.count("new") == 0 and not api.errors, api.api
+        assert api.counts()["new"] == 0 and not api.errors, api.api
     assert result.exit_code == 0
 
 
@@ -57,13 +57,13 @@ def test_documented_cassettes_hit_every_traffic_observable_catalogue_entry(
 
 def test_documented_solvexia_examples_replay_with_no_new_drift(documented_cassettes: Path) -> None:
     result, _ = replay([documented_cassettes / "solvexia.yaml"])
-    assert result.results[0].count("new") == 0 and result.exit_code == 0
+    assert result.results[0].counts()["new"] == 0 and result.exit_code == 0
 
 
 @pytest.mark.parametrize("api", ["automation_runs", "kognitos"])
 def test_documented_examples_replay_with_no_new_drift(documented_cassettes: Path, api: str) -> None:
     result, _ = replay([documented_cassettes / f"{api}.yaml"])
-    assert result.results[0].count("new") == 0
+    assert result.results[0].counts()["new"] == 0
 
 
 def test_every_documented_interaction_cites_its_seed_section(documented_cassettes: Path) -> None:
