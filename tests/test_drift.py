@@ -85,21 +85,32 @@ def drifted(request: pytest.FixtureRequest) -> Iterator[str]:
 def test_drift_is_new_at_the_right_place(drifted: str, expected: tuple) -> None:
     operation, location, kind, contract, observed = expected
     result = run(RunOptions(apis=["kognitos"], base_url=drifted, token=TOKEN, phases=("examples",), seed=1))
-    # an undocumented extra member cannot break a client written to the documents: additive drift
-    additive = kind == "extra-field" and location == "/debug_trace_id"
-    assert result.exit_code == (0 if additive else 1)
     new = [f for f in result.findings if f.classification == "new"]
     matching = [f for f in new if (f.operation, f.location, f.kind) == (operation, location, kind)]
     seen = [(f.operation, f.location, f.kind) for f in new]
     assert matching, f"expected a new {kind} at {operation} {location}, got {seen}"
-    assert matching[0].observed == observed
+    # An undeclared extra member cannot break a client written to the documents: it is additive
+    # drift; everything else is breaking, and only breaking new drift fails the run by default.
     assert matching[0].severity == ("additive" if kind == "extra-field" else "breaking")
+    assert result.exit_code == (1 if any(f.severity == "breaking" for f in new) else 0)
+    assert matching[0].observed == observed
     if contract is not None:
         assert matching[0].expected == contract
     assert matching[0].quirk is None and matching[0].request
     assert TOKEN not in matching[0].request
     # the documented offset-less timestamp is still recognised as the known quirk it is
     assert any(f.classification == "known" and f.quirk == "KG-001" for f in result.findings)
+
+
+def test_an_undeclared_extra_member_alone_fails_a_run_only_under_fail_on_any() -> None:
+    drift = Drift("GET", GET_RUN, add_field("/debug_trace_id", "abc"))
+    mock = create_mock("kognitos", "faithful", TOKEN)
+    with MockServer(DriftMiddleware(mock.app(), [drift]), mock.spec.base_path) as server:
+        options = {"apis": ["kognitos"], "base_url": server.base_url, "token": TOKEN, "seed": 1}
+        default = run(RunOptions(phases=("examples",), **options))
+        strict = run(RunOptions(phases=("examples",), fail_on="any", **options))
+    assert [f.kind for f in default.findings if f.classification == "new"] == ["extra-field"]
+    assert (default.exit_code, strict.exit_code) == (0, 1)
 
 
 @pytest.mark.parametrize(

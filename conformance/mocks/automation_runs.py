@@ -4,7 +4,8 @@ The store holds the seed's run ``497f6eca-…`` (pending) and one run in each ot
 the contract. Retrying a failed or cancelled run starts a new run that walks
 pending → running → completed as it is polled. ``faithful`` mode answers as the reference
 page shows (an empty ``error: {}`` on runs and steps without an error, and the event stream
-as ``application/json`` ``null``); ``strict`` mode answers the contract.
+as ``application/json`` ``null``); ``strict`` mode answers the contract. Like FastAPI, a retry
+body that cannot be read at all (not UTF-8) is a 400, while JSON that cannot be decoded is a 422.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +21,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .base import Call, Clock, Mode, RequestRejected, Run, VendorMock, handles, iso, json_response
+from ..specs import Operation
+from .base import (
+    Call,
+    Clock,
+    Handler,
+    Mode,
+    RequestRejected,
+    Run,
+    VendorMock,
+    handles,
+    iso,
+    json_response,
+)
 
 PENDING_RUN_ID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 RUNNING_RUN_ID = "5c0f3b8e-2d4a-4c1e-9b7f-8a6d2e1f4c30"
@@ -33,6 +47,12 @@ DOCUMENT_TIME = datetime(2019, 8, 24, 14, 15, 22, tzinfo=UTC)
 StepProgress = tuple[str, datetime | None, datetime | None, dict[str, Any] | None]
 RETRYABLE_STATES = frozenset({"failed", "cancelled"})
 STEP_STATES = ("completed", "failed", "pending", "running")
+#: FastAPI's answer (400) to a request body it cannot read at all.
+UNREADABLE_BODY = "There was an error parsing the body"
+
+
+class UnreadableBody(Exception):
+    """A request body that is not UTF-8: FastAPI answers 400, not a validation error."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +186,27 @@ class Mock(VendorMock):
             return json_response({"detail": "Not authenticated"}, status, {"WWW-Authenticate": "Bearer"})
         return json_response({"detail": message}, status)
 
+    def _endpoint(
+        self, by_method: dict[str, tuple[Operation, Handler]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        validated = super()._endpoint(by_method)
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await validated(request)
+            except UnreadableBody:
+                return self.error(400, UNREADABLE_BODY)
+
+        return endpoint
+
+    async def _body(self, request: Request, operation: Operation, problems: list[dict[str, Any]]) -> Any:
+        if operation.definition.get("requestBody"):  # FastAPI reads only the bodies it expects
+            try:
+                (await request.body()).decode("utf-8")
+            except UnicodeDecodeError:
+                raise UnreadableBody from None
+        return await super()._body(request, operation, problems)
+
     # -- rendering -----------------------------------------------------------------------
     def _no_error(self) -> dict[str, Any] | None:
         """The page shows ``error: {}`` where there is none; the contract says null."""
@@ -273,7 +314,7 @@ class Mock(VendorMock):
             key=lambda run: (run.created_at, run.id),
             reverse=True,
         )
-        page = matching[offset : offset + limit]
+        page = matching[offset : offset + max(limit, 0)]  # the page sets no lower bound on limit
         return json_response({"items": [self.run_body(run) for run in page], "total": len(matching)})
 
     @handles("getAutomationRun")
