@@ -7,6 +7,7 @@ Anything that stops a run is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -253,6 +254,11 @@ def _list(_: argparse.Namespace) -> int:
         print(f"{name}: {api.title} — {len(spec.operations)} operations, {len(catalogue.quirks)} catalogued")
         for operation in spec.operations.values():
             print(f"  {operation.id:<28} {operation.label}")
+        assumptions = spec.assumptions()
+        print(f"  assumptions where the documents are silent: {len(assumptions)}")
+        for reason, pointers in assumptions.items():
+            where = pointers[0] + (f" and {len(pointers) - 1} more" if len(pointers) > 1 else "")
+            print(f"    - {' '.join(reason.split())} [{where}]")
     return 0
 
 
@@ -274,3 +280,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `conformance list | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

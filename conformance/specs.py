@@ -191,6 +191,27 @@ class Spec:
             merged[(parameter["name"], parameter["in"])] = parameter
         return list(merged.values())
 
+    def assumptions(self) -> dict[str, list[str]]:
+        """Every statement the spec makes where no document does: reason -> JSON pointers where
+        it is made (``x-assumption`` anywhere, and ``x-lifecycle.assumptions``)."""
+        found: dict[str, list[str]] = {}
+
+        def walk(node: Any, pointer: str) -> None:
+            if isinstance(node, dict):
+                reason = assumption_of(node)
+                if reason:
+                    found.setdefault(reason, []).append(pointer or "/")
+                for key, value in node.items():
+                    walk(value, f"{pointer}/{_escape(str(key))}")
+            elif isinstance(node, list):
+                for index, item in enumerate(node):
+                    walk(item, f"{pointer}/{index}")
+
+        walk(self.document, "")
+        for part, reason in ((self.document.get("x-lifecycle") or {}).get("assumptions") or {}).items():
+            found.setdefault(str(reason), []).append(f"/x-lifecycle/{part}")
+        return found
+
     def request_assumption(self, operation: Operation) -> str | None:
         """The first ``x-assumption`` anywhere in what the operation accepts (body and parameters):
         a request that schemathesis judged by an assumed rule contradicts only that assumption."""

@@ -433,3 +433,11 @@ def test_tls_is_verified_against_the_given_ca_or_not_at_all(
     assert unverified.returncode == 2 and "cannot reach kognitos" in unverified.stdout
     assert cli(*common, "--cacert", str(cafile)).returncode == 0
     assert cli(*common, "--no-tls-verify").returncode == 0
+
+
+def test_list_shows_each_apis_assumptions() -> None:
+    completed = cli("list")
+    assert completed.returncode == 0
+    section = completed.stdout.split("automation_runs:", 1)[1]
+    assert "assumptions where the documents are silent:" in section
+    assert "[/x-lifecycle/transitions]" in section and "whether the body may be left out" in section
