@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
+
+if TYPE_CHECKING:
+    from .findings import Deviation
 
 PLACEHOLDER = "[REDACTED]"
 
@@ -57,6 +61,16 @@ class Redactor:
     def header(self, name: str, value: str) -> str:
         """A header value as it may be written: credential headers lose their value entirely."""
         return PLACEHOLDER if is_secret_header(name) else self.text(value)
+
+    def deviation(self, deviation: Deviation) -> Deviation:
+        """A deviation whose values and message can be written: a server that echoes the
+        credential in a body field must not put it into a report."""
+        return replace(
+            deviation,
+            expected=self.json(deviation.expected),
+            observed=self.json(deviation.observed),
+            message=self.text(deviation.message),
+        )
 
     def json(self, value: Any) -> Any:
         """A decoded JSON document with every credential-named member replaced, at any depth."""

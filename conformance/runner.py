@@ -165,14 +165,24 @@ class ApiSession:
             self.checks[source] += 1
             new = False
             for deviation in deviations:
-                finding = self.findings.add(deviation, request and self.redactor.text(request), source=source)
-                new = new or finding.classification is Classification.NEW
+                new = self.add(deviation, request, source).classification is Classification.NEW or new
             if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
                 return  # no response: nothing was judged, so it is no case
             stats = self.stats[operation.id]
             stats.cases += 1
             if not new:
                 stats.conforming += 1
+
+    def add(self, deviation: Deviation, request: str | None, source: str) -> Finding:
+        """The one door a finding leaves the run by: whatever came from the server or the user (values,
+        message, the reproducing request) is redacted here, so no report, console line or JUnit
+        file can show a credential. Callers hold ``lock``."""
+        clean = self.redactor.deviation(deviation)
+        return self.findings.add(clean, request and self.redactor.text(request), source=source)
+
+    def error(self, text: str) -> str:
+        """An error line of this API, redacted and on one line."""
+        return self.redactor.text(_one_line(text))
 
     def record_failed_request(self, operation: Operation, error: BaseException, request: str | None) -> None:
         """A request the engine sent that got no response, or one too large to read."""
@@ -185,7 +195,7 @@ class ApiSession:
             )
         else:
             status, kind, expected, observed = None, TRANSPORT_ERROR, "a response", transport_cause(error)
-        message = self.redactor.text(_one_line(f"{operation.label}: {observed}: {error}"))
+        message = _one_line(f"{operation.label}: {observed}: {error}")
         deviation = Deviation(self.spec.api.name, operation.id, status, "", kind, expected, observed, message)
         self.record(operation, [deviation], request, "contract")
 
@@ -367,7 +377,7 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         check_reachable(target)
         check_configuration(target.api, spec, target.base_url, target.token, target.policy)
     except ConformanceError as exc:
-        errors.append(session.redactor.text(str(exc)))
+        errors.append(session.error(str(exc)))
         return True
     if not session.operations:
         errors.append("--include-operation / --exclude-operation left no operation to check")
@@ -414,7 +424,7 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
             elif isinstance(event, events.NonFatalError):
                 _record_error(session, event, errors)
             elif isinstance(event, events.FatalError):
-                errors.append(session.redactor.text(_one_line(str(event.exception))))
+                errors.append(session.error(str(event.exception)))
             elif isinstance(event, events.Interrupted):
                 interrupted = True
     finally:
@@ -441,7 +451,7 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
             ):
                 session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
-            errors.append(session.redactor.text(str(refused)))
+            errors.append(session.error(str(refused)))
     for operation, deviations, request in probe_credentials(
         target.api, spec, target.base_url, target.token, target.policy
     ):
@@ -470,7 +480,7 @@ def _record_error(session: ApiSession, event: events.NonFatalError, errors: list
     if operation is not None and is_transport_error(event.value):
         session.record_failed_request(operation, event.value, failed_request_curl(event.value))
     elif not isinstance(event.value, ServerUnavailable):
-        errors.append(session.redactor.text(f"{event.label}: {_one_line(event.info.message)}"))
+        errors.append(session.error(f"{event.label}: {event.info.message}"))
 
 
 def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished) -> None:
@@ -499,15 +509,13 @@ def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished)
                 kind=node.name,
                 expected=failure.title,
                 observed=status,
-                message=session.redactor.text(_one_line(failure.message or failure.title or node.name)),
+                message=_one_line(failure.message or failure.title or node.name),
                 assumption=session.spec.request_assumption(operation)
                 if node.name in REQUEST_CHECKS
                 else None,
             )
             with session.lock:
-                session.findings.add(
-                    deviation, session.redactor.text(node.failure_info.code_sample), source=node.name
-                )
+                session.add(deviation, node.failure_info.code_sample, node.name)
 
 
 def _one_line(text: str) -> str:

@@ -441,3 +441,46 @@ def test_list_shows_each_apis_assumptions() -> None:
     section = completed.stdout.split("automation_runs:", 1)[1]
     assert "assumptions where the documents are silent:" in section
     assert "[/x-lifecycle/transitions]" in section and "whether the body may be left out" in section
+
+
+# -- limits and secrets at their boundaries -------------------------------------------------------------
+@pytest.mark.parametrize("kognitos", [[Drift("GET", GET_RUN, set_value("/stage", TOKEN))]], indirect=True)
+def test_a_credential_the_server_echoes_in_a_body_reaches_no_output(kognitos: str, tmp_path: Path) -> None:
+    completed = cli(
+        "run", "kognitos", "--base-url", kognitos, "--token", TOKEN, *FAST, "--report-dir", str(tmp_path)
+    )  # fmt: skip
+    assert completed.returncode == 1  # the echoed value is still drift: an unknown stage
+    echoed = [f for f in results(tmp_path)["findings"] if f["location"] == "/stage"]
+    assert echoed and echoed[0]["observed"] == "[REDACTED]"
+    written = [p.read_text() for p in tmp_path.iterdir() if p.is_file()]
+    assert all(TOKEN not in text for text in [*written, completed.stdout, completed.stderr])
+
+
+LARGE = 12 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "kognitos", [[Drift("GET", GET_RUN, add_field("/padding", "x" * LARGE))]], indirect=True
+)
+def test_max_body_mb_applies_to_every_request_of_the_run(kognitos: str, tmp_path: Path) -> None:
+    """A 12 MB run body is read under ``--max-body-mb 20`` by schemathesis and by the lifecycle
+    alike, and is ``body-too-large`` under the default 10 MB, naming the limit in force."""
+    args = [
+        "run",
+        "kognitos",
+        "--base-url",
+        kognitos,
+        "--token",
+        TOKEN,
+        "--phases",
+        "examples",
+        "--seed",
+        "1",
+    ]
+    larger = cli(*args, "--max-examples", "1", "--max-body-mb", "20", "--report-dir", str(tmp_path / "20"))
+    assert larger.returncode == 0, larger.stdout + larger.stderr
+    assert not [f for f in results(tmp_path / "20")["findings"] if f["kind"] == "body-too-large"]
+    default = cli(*args, "--max-examples", "1", "--report-dir", str(tmp_path / "10"))
+    too_large = [f for f in results(tmp_path / "10")["findings"] if f["kind"] == "body-too-large"]
+    assert default.returncode == 1 and too_large
+    assert {f["expected"] for f in too_large} == {f"at most {10 * 1024 * 1024} bytes"}
