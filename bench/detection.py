@@ -129,6 +129,8 @@ class Verdict:
     detected: bool
     located: bool
     findings: list[str] = field(default_factory=list)
+    #: How the located findings were graded: breaking, additive (new drift) or assumption.
+    grades: Counter[str] = field(default_factory=Counter)
 
 
 # --- mutant derivation ---------------------------------------------------------------------
@@ -399,8 +401,9 @@ class Served:
         self.server.stop()
 
 
-def conformance_new(api: str, base_url: str, budget: Budget) -> set[tuple[str, str, str]]:
-    """``(operation, location, kind)`` of every finding a run calls new."""
+def conformance_new(api: str, base_url: str, budget: Budget) -> set[tuple[str, str, str, str]]:
+    """``(operation, location, kind, grade)`` of every finding a run reports as drift: new (its
+    severity, ``breaking`` or ``additive``) or contradicting an assumption of the spec."""
     options = RunOptions(
         apis=[api],
         base_url=base_url,
@@ -409,7 +412,11 @@ def conformance_new(api: str, base_url: str, budget: Budget) -> set[tuple[str, s
         max_examples=budget.max_examples,
         seed=budget.seed,
     )
-    return {(f.operation, f.location, f.kind) for f in run(options).findings if f.classification == "new"}
+    return {
+        (f.operation, f.location, f.kind, str(f.severity) if f.classification == "new" else "assumption")
+        for f in run(options).findings
+        if f.classification in ("new", "assumption")
+    }
 
 
 def st_failures(api: str, base_url: str, budget: Budget, scratch: Path) -> set[tuple[str, str]]:
@@ -446,7 +453,7 @@ def label_of(spec: Spec, operation_id: str) -> str:
 @dataclass
 class ApiOutcome:
     api: str
-    clean_new: set[tuple[str, str, str]]
+    clean_new: set[tuple[str, str, str, str]]
     clean_st: set[tuple[str, str]]
     mutants: list[Mutant]
     skipped: list[str]
@@ -474,9 +481,14 @@ def judge_api(api: str, budget: Budget, with_st: bool) -> ApiOutcome:
         with Served(api, [mutant.drift]) as served:
             served.recorder.recording = False
             found = conformance_new(api, served.server.base_url, budget) - clean_new
-        named = {(op, loc) for op, loc, _ in found}
+        located = [f for f in found if (f[0], f[1]) in mutant.locations]
         conformance_verdicts.append(
-            Verdict(bool(found), bool(named & mutant.locations), sorted(" ".join(f) for f in found))
+            Verdict(
+                bool(found),
+                bool(located),
+                sorted(" ".join(f) for f in found),
+                Counter(grade for *_, grade in located),
+            )
         )
         if not with_st:
             continue
@@ -497,6 +509,7 @@ def rate(part: int, whole: int) -> str:
 
 def report(outcomes: list[ApiOutcome], with_st: bool, verbose: bool) -> None:
     per_class: dict[str, Counter[str]] = defaultdict(Counter)
+    grades: dict[str, Counter[str]] = defaultdict(Counter)
     for outcome in outcomes:
         for index, mutant in enumerate(outcome.mutants):
             tally = per_class[mutant.drift_class]
@@ -504,6 +517,7 @@ def report(outcomes: list[ApiOutcome], with_st: bool, verbose: bool) -> None:
             verdict = outcome.conformance[index]
             tally["detected"] += verdict.detected
             tally["located"] += verdict.located
+            grades[mutant.drift_class].update(verdict.grades)
             if with_st:
                 tally["st"] += outcome.st[index].detected
             if verbose or not verdict.detected or not verdict.located:
@@ -514,7 +528,7 @@ def report(outcomes: list[ApiOutcome], with_st: bool, verbose: bool) -> None:
                 )
     print()
     header = f"{'class':32} {'mutants':>7}  {'conformance new':>16}  {'located':>16}"
-    print(header + (f"  {'st run failed':>16}" if with_st else ""))
+    print(header + (f"  {'st run failed':>16}" if with_st else "") + "  graded (located findings)")
     totals: Counter[str] = Counter()
     for drift_class in CLASSES:
         tally = per_class.get(drift_class, Counter())
@@ -523,7 +537,8 @@ def report(outcomes: list[ApiOutcome], with_st: bool, verbose: bool) -> None:
             f"{drift_class:32} {tally['mutants']:>7}  {rate(tally['detected'], tally['mutants']):>16}"
             f"  {rate(tally['located'], tally['detected']):>16}"
         )
-        print(line + (f"  {rate(tally['st'], tally['mutants']):>16}" if with_st else ""))
+        graded = ", ".join(f"{grade} {count}" for grade, count in sorted(grades[drift_class].items()))
+        print(line + (f"  {rate(tally['st'], tally['mutants']):>16}" if with_st else "") + f"  {graded}")
     line = (
         f"{'all':32} {totals['mutants']:>7}  {rate(totals['detected'], totals['mutants']):>16}"
         f"  {rate(totals['located'], totals['detected']):>16}"
