@@ -186,7 +186,7 @@ class Mock(VendorMock):
             {
                 "id": f"{run.id}-output-{number}",
                 "created_at": iso(run.ended_at),
-                "process": self._process_reference(run),
+                "process": {"id": run.data["process_id"]},  # the vendor's reference names only id
                 "process_run": {"id": run.id},
                 "payload": payload,
                 "files": [],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
@@ -110,9 +111,69 @@ def test_spec_loads_with_the_seven_operations_and_a_runnable_lifecycle() -> None
     assert spec.operations["startProcessRunQsAuth"].definition["security"] == []
 
 
+def test_every_operation_records_the_permission_the_vendor_document_requires() -> None:
+    permissions = {op.id: op.definition["x-permissions"] for op in load_spec(API).operations.values()}
+    assert permissions == {
+        "listProcessRuns": ["Processes.read_runs"],
+        "startProcessRun": ["Processes.trigger_processes"],
+        "startProcessRunQsAuth": ["Processes.trigger_processes"],
+        "getProcessRun": ["Processes.read_processes"],
+        "deleteProcessRun": ["Processes.read_runs"],  # a read permission for a delete (RC-016)
+        "stopProcessRun": ["Processes.trigger_processes"],
+        "listProcessRunOutputs": ["Processes.read_work_items"],
+    }
+
+
+def judged(operation_id: str, status: int, body: Any) -> list[tuple[str, str, bool]]:
+    """(kind, location, assumed?) of each deviation of an answer of ``operation_id``."""
+    spec = load_spec(API)
+    content = json.dumps(body).encode()
+    deviations = check_response(
+        spec, spec.operations[operation_id], status, {"content-type": "application/json"}, content
+    )
+    return sorted((d.kind, d.location, d.assumption is not None) for d in deviations)
+
+
+OUTPUT = {
+    "id": "output-1",
+    "created_at": "2024-05-02T09:01:02.500Z",
+    "process": {"id": "process_id_example"},
+    "process_run": {"id": RUN},
+    "payload": None,
+    "files": [{"id": "file-1", "size": 2048, "name": "invoice.pdf"}],
+}
+
+
+def outputs(**changes: Any) -> dict[str, Any]:
+    return {"next": None, "has_more": False, "data": [{**OUTPUT, **changes}]}
+
+
+def test_objects_are_open_and_only_the_vendor_documents_requirements_are_required() -> None:
+    assert judged("listProcessRunOutputs", 200, outputs()) == []
+    # an output's process requires only its id; members the vendor does not declare are additive
+    named = {"id": "process_id_example", "name": "Process example"}
+    assert judged("listProcessRunOutputs", 200, outputs(process=named)) == [
+        ("extra-field", "/data/*/process/name", False)
+    ]
+    assert judged("listProcessRunOutputs", 200, outputs(process={})) == [
+        ("missing-field", "/data/*/process/id", False)
+    ]
+    # a work-item file requires id, size and name
+    assert judged("listProcessRunOutputs", 200, outputs(files=[{"id": "f", "name": "a.pdf"}])) == [
+        ("missing-field", "/data/*/files/*/size", False)
+    ]
+    error = {"error": {"code": "forbidden", "message": "no", "request_id": "r-1"}}
+    assert judged("getProcessRun", 403, error) == [("extra-field", "/error/request_id", False)]
+    # the 400 of a list operation is this suite's assumption (RC-014): its shape is not drift
+    assert judged("listProcessRuns", 400, {"message": "bad state"}) == [
+        ("extra-field", "/message", True),
+        ("missing-field", "/error", True),
+    ]
+
+
 def test_catalogue_loads_with_cited_entries() -> None:
     catalogue = load_catalogue(API)
-    assert [quirk.id for quirk in catalogue.quirks] == [f"RC-{n:03d}" for n in range(1, 16)]
+    assert [quirk.id for quirk in catalogue.quirks] == [f"RC-{n:03d}" for n in range(1, 21)]
     assert all(quirk.citations for quirk in catalogue.quirks)
     # Robocorp's responses match their schemas: every entry lives in the documents only.
     assert [quirk.id for quirk in catalogue.quirks if kind_of(quirk.kind).observable] == []
@@ -163,6 +224,7 @@ def test_outputs_of_the_example_run(served: Served) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
     outputs = response.json()["data"]
     assert [output["payload"] for output in outputs] == [{"invoice_id": "INV-1001"}]
+    assert outputs[0]["process"] == {"id": "process_id_example"}  # the vendor's reference: id only
     assert outputs[0]["process_run"] == {"id": RUN} and outputs[0]["files"] == []
     unresolved = served.client.get(f"{WS}/process-runs/{UNRESOLVED_RUN}/outputs").json()
     assert unresolved["data"] == []
@@ -174,6 +236,22 @@ def test_start_answers_with_the_id_and_the_cors_header(served: Served) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
     run = served.get(response.json()["id"])
     assert run["state"] == "new" and run["started_at"] is None and run["duration"] is None
+
+
+def test_start_accepts_a_null_body_as_no_work_items(served: Served) -> None:
+    response = served.client.post(START, content=b"null", headers={"Content-Type": "application/json"})
+    assert response.status_code == 200 and response.json()["started"] is True
+    served.poll_to_terminal(response.json()["id"])
+    outputs = served.client.get(f"{WS}/process-runs/{response.json()['id']}/outputs").json()["data"]
+    assert [output["payload"] for output in outputs] == [None]
+
+
+def test_start_accepts_members_the_vendor_does_not_declare(served: Served) -> None:
+    run_id = served.start({"type": "with_payloads", "payloads": [1], "priority": "high"})
+    served.poll_to_terminal(run_id)
+    assert [
+        o["payload"] for o in served.client.get(f"{WS}/process-runs/{run_id}/outputs").json()["data"]
+    ] == [1]
 
 
 def test_start_with_payloads_gives_one_output_per_payload(served: Served) -> None:
@@ -429,6 +507,13 @@ def test_stop_requires_both_flags(served: Served, body: Any) -> None:
 def test_integrations_start_requires_a_json_body(served: Served) -> None:
     empty = httpx.post(served.base_url + START_QS, params={"token": TOKEN})
     assert_error(empty, 400, "bad_request")
+    null = httpx.post(
+        served.base_url + START_QS,
+        params={"token": TOKEN},
+        content=b"null",
+        headers={"Content-Type": "application/json"},
+    )
+    assert_error(null, 400, "bad_request")  # anyValidJson has no null, unlike the start body
     broken = httpx.post(
         served.base_url + START_QS,
         params={"token": TOKEN},
