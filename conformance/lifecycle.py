@@ -266,15 +266,14 @@ class LifecycleDriver(ApiCaller):
                 yield found
                 return
 
-    def lost(
-        self, operation: Operation, response: httpx.Response | None, request: str, assumed: str | None = None
-    ) -> Iterator[Step]:
-        """A run the API itself just returned must not be missing from its own endpoints."""
+    def lost(self, operation: Operation, response: httpx.Response | None, request: str) -> Iterator[Step]:
+        """A run the API itself just returned must not be missing from its own endpoints (never an
+        assumption: the API's own answer is what it contradicts)."""
         if response is not None and response.status_code in (404, 410):
             status = response.status_code
             yield (
                 operation,
-                [self.deviation(operation, status, "status", "lost-run", "2xx", status, assumed)],
+                [self.deviation(operation, status, "status", "lost-run", "2xx", status)],
                 request,
             )
 
@@ -533,7 +532,7 @@ def run_lifecycle(
             if plan == "cancel":
                 operation, response, step = driver.call(driver.plan["cancel"], run_id)
                 yield step
-                yield from driver.lost(operation, response, step[2], "cancel")
+                yield from driver.lost(operation, response, step[2])
             else:
                 yield from driver.read_back(run_id)
             yield from driver.follow(run_id, seen)
