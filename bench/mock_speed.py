@@ -148,7 +148,8 @@ def main() -> None:
     for label, api, path in ENDPOINTS:
         spec = load_spec(api)
         info = spec.api
-        header = f"{info.auth_header}: {info.auth_prefix}{TOKEN}"
+        [(name, value)] = info.auth_headers(TOKEN).items()
+        header = f"{name}: {value}"
         with ours(api) as url:
             conformance = measure(url, path, header, args)
         with prism(spec.source) as url:

@@ -135,12 +135,11 @@ class ApiCaller:
             else:
                 query[name] = value
         url = self.base_url + path
-        headers = self.api.auth_headers(self.token) if credentials else {}
-        if self.api.token_query and any(
-            p.get("name") == self.api.token_query for p in self.spec.parameters(operation)
-        ):
-            if credentials:
-                query[self.api.token_query] = self.token
+        names = {p["name"] for p in self.spec.parameters(operation)}
+        headers, carried = self.api.credentials(self.token, names)
+        if credentials:
+            query.update(carried)
+        else:
             headers = {}
         body = step.get("body")
         request = curl_line(operation.method, str(httpx.URL(url, params=query)), headers, body)

@@ -5,44 +5,55 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
+
+from .apis import credential_names
 
 if TYPE_CHECKING:
     from .findings import Deviation
 
 PLACEHOLDER = "[REDACTED]"
 
-#: Header names whose values are credentials, lower-case.
-SECRET_HEADERS = frozenset(
-    {"authorization", "x-api-key", "cookie", "set-cookie", "proxy-authorization", "x-hook-secret"}
-)
-#: Query parameters and JSON keys whose values are credentials, lower-case.
-SECRET_KEYS = frozenset(
-    {
-        "token",
-        "access_token",
-        "refresh_token",
-        "client_secret",
-        "secret",
-        "api_key",
-        "apikey",
-        "vai_token",
-        "password",
-    }
+#: Header names whose values are credentials in any API, lower-case; vendors declare theirs.
+GENERIC_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
+#: Query parameters and JSON keys whose values are credentials in any API (OAuth's among them).
+GENERIC_KEYS = frozenset(
+    {"token", "access_token", "refresh_token", "client_secret", "secret", "api_key", "apikey", "password"}
 )
 _SECRET_NAME_PART = re.compile(r"(?i)auth|token|key|secret|passw|session|cookie|signature")
+
+
+@dataclass(frozen=True)
+class SecretNames:
+    """Where credentials sit: these header names, and these query parameters and JSON members."""
+
+    headers: frozenset[str]
+    keys: frozenset[str]
+
+    @cached_property
+    def in_query(self) -> re.Pattern[str]:
+        return re.compile(r"(?i)([?&](?:" + "|".join(map(re.escape, sorted(self.keys))) + r")=)[^&#\s'\"]*")
+
+    @cached_property
+    def in_header_line(self) -> re.Pattern[str]:
+        names = "|".join(map(re.escape, sorted(self.headers)))
+        return re.compile(r"(?i)((?:" + names + r")\s*:\s*)[^'\"\r\n]*")
+
+
+@cache
+def secret_names() -> SecretNames:
+    """The generic names and every registered vendor's declared ones."""
+    vendors = credential_names()
+    return SecretNames(GENERIC_HEADERS | vendors, GENERIC_KEYS | vendors)
 
 
 def is_secret_header(name: str) -> bool:
     """Whether a header is credential-shaped: a known credential header, or a name that says so
     (``X-Tenant-Token``, ``X-Api-Key``); its value is then redacted wherever it could show."""
-    return name.lower() in SECRET_HEADERS or bool(_SECRET_NAME_PART.search(name))
-
-
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:" + "|".join(sorted(SECRET_KEYS)) + r")=)[^&#\s'\"]*")
-_HEADER_SECRET = re.compile(r"(?i)((?:" + "|".join(sorted(SECRET_HEADERS)) + r")\s*:\s*)[^'\"\r\n]*")
+    return name.lower() in secret_names().headers or bool(_SECRET_NAME_PART.search(name))
 
 
 class Redactor:
@@ -55,8 +66,9 @@ class Redactor:
     def text(self, value: str) -> str:
         for secret in self.secrets:
             value = value.replace(secret, PLACEHOLDER)
-        value = _QUERY_SECRET.sub(rf"\g<1>{PLACEHOLDER}", value)
-        return _HEADER_SECRET.sub(rf"\g<1>{PLACEHOLDER}", value)
+        names = secret_names()
+        value = names.in_query.sub(rf"\g<1>{PLACEHOLDER}", value)
+        return names.in_header_line.sub(rf"\g<1>{PLACEHOLDER}", value)
 
     def header(self, name: str, value: str) -> str:
         """A header value as it may be written: credential headers lose their value entirely."""
@@ -77,7 +89,7 @@ class Redactor:
         if isinstance(value, dict):
             return {
                 key: PLACEHOLDER
-                if isinstance(key, str) and key.lower() in SECRET_KEYS and value[key] is not None
+                if isinstance(key, str) and key.lower() in secret_names().keys and value[key] is not None
                 else self.json(item)
                 for key, item in value.items()
             }
@@ -115,7 +127,10 @@ class Redactor:
             pairs = parse_qsl(text, keep_blank_values=True)
             if pairs:
                 return urlencode(
-                    [(k, PLACEHOLDER if k.lower() in SECRET_KEYS else self.text(v)) for k, v in pairs],
+                    [
+                        (k, PLACEHOLDER if k.lower() in secret_names().keys else self.text(v))
+                        for k, v in pairs
+                    ],
                     safe="[]",
                 )
         return self.text(text)

@@ -25,6 +25,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from ..apis import APIS, load_object
 from ..redact import Redactor
 from ..specs import load_spec
 from .cassette import SOURCE_HEADER, write_cassette
@@ -192,19 +193,14 @@ def kognitos_examples(seeds: Path) -> Iterator[Example]:
     )
 
 
-BUILDERS = {
-    "solvexia": solvexia_examples,
-    "kognitos": kognitos_examples,
-    "automation_runs": automation_runs_examples,
-}
-
-
 def build(seeds: Path, out_dir: Path) -> dict[str, int]:
     """Write ``<out>/<api>.yaml`` for every API whose seeds hold examples; interactions per API."""
     redactor = Redactor()
     written = {}
-    for api, examples in BUILDERS.items():
-        interactions = [example.interaction(redactor) for example in examples(seeds)]
+    for api, info in APIS.items():
+        if info.examples is None:
+            continue
+        interactions = [example.interaction(redactor) for example in load_object(info.examples)(seeds)]
         write_cassette(out_dir / f"{api}.yaml", interactions)
         written[api] = len(interactions)
     return written

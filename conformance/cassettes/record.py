@@ -28,8 +28,9 @@ from vcr.request import Request
 
 from ..apis import ApiInfo, get_api
 from ..errors import UsageError
-from ..redact import PLACEHOLDER, SECRET_HEADERS, SECRET_KEYS, Redactor
+from ..redact import PLACEHOLDER, Redactor, secret_names
 from ..specs import Operation, Spec, load_spec
+from ..transport import DEFAULT_POLICY, RequestPolicy
 from .cassette import CassetteError, parse_document, write_cassette
 
 SUITE = Path(__file__).with_name("suite.py")
@@ -57,8 +58,8 @@ def redacting_vcr_config(redactor: Redactor, record_mode: str) -> dict[str, Any]
 
     return {
         "record_mode": record_mode,
-        "filter_headers": [(name, PLACEHOLDER) for name in sorted(SECRET_HEADERS)],
-        "filter_query_parameters": [(name, PLACEHOLDER) for name in sorted(SECRET_KEYS)],
+        "filter_headers": [(name, PLACEHOLDER) for name in sorted(secret_names().headers)],
+        "filter_query_parameters": [(name, PLACEHOLDER) for name in sorted(secret_names().keys)],
         "before_record_request": request_hook,
         "before_record_response": response_hook,
         "decode_compressed_response": True,
@@ -75,6 +76,7 @@ class Recording:
     record_mode: str
     cassette: Path
     scratch: Path
+    policy: RequestPolicy = DEFAULT_POLICY
     redactor: Redactor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -97,24 +99,20 @@ class Recording:
 
     def call(self, operation: Operation) -> httpx.Response:
         """Send ``operation`` once, with the documented example of each parameter and body."""
-        path, query = operation.path, {}
-        headers = self.api.auth_headers(self.token)
-        for parameter in self.spec.parameters(operation):
+        path, parameters = operation.path, self.spec.parameters(operation)
+        headers, query = self.api.credentials(self.token, {p["name"] for p in parameters})
+        for parameter in parameters:
             name, value = parameter["name"], example_value(parameter)
-            if parameter["in"] == "query" and name.lower() in SECRET_KEYS:
-                query[name] = self.token  # the credential travels in the URL (robocorp's integrations)
-                if operation.definition.get("security") == []:
-                    headers = {}
-            elif value is None:
+            if value is None or name in query:
                 continue
-            elif parameter["in"] == "path":
+            if parameter["in"] == "path":
                 path = path.replace("{" + name + "}", str(value))
             elif parameter["in"] == "query":
                 query[name] = value
             elif parameter["in"] == "header":
                 headers.setdefault(name, str(value))
         url = self.base_url + path + (f"?{urlencode(query, doseq=True)}" if query else "")
-        with httpx.Client(timeout=10.0) as client:
+        with self.policy.client() as client:
             return client.request(operation.method.upper(), url, headers=headers, json=self._body(operation))
 
     def _body(self, operation: Operation) -> Any:

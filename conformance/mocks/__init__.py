@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from ..apis import get_api
 from .base import DEFAULT_TOKEN, Clock, Mode, VendorMock, mock_token
 from .server import MockServer
@@ -24,8 +22,8 @@ def create_mock(
     api: str, mode: Mode | str = Mode.FAITHFUL, token: str | None = None, clock: Clock | None = None
 ) -> VendorMock:
     """A fresh mock of ``api`` with its store seeded from the documents' examples."""
-    module = import_module(f"{__name__}.{get_api(api).name}")
-    return module.Mock(Mode(mode), token, clock)
+    mock: VendorMock = get_api(api).create_mock(Mode(mode), token, clock)
+    return mock
 
 
 def start_mock(
