@@ -1,0 +1,83 @@
+"""A team's own vendor, declared outside this package (spec, catalogue and mock in ``acme_jobs/``,
+registered by the ``acme-jobs`` distribution's entry point), works with every command: run,
+serve, record, replay, diff, report and list, with its credential in no output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+TOKEN = "canary-acme-key-7c41e2"
+
+
+def conformance(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(HERE), "ACME_API_KEY": TOKEN}
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``conformance serve acme``, as a team would start it for its own tests."""
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    command = [sys.executable, "-m", "conformance", "serve", "acme", "--port", "0", "--token", TOKEN]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    try:
+        assert line.startswith("serving acme at "), line + (process.stderr.read() if process.stderr else "")
+        yield line.removeprefix("serving acme at ").split()[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_every_command_works_on_a_vendor_plugged_in_from_outside(served: str, tmp_path: Path) -> None:
+    outputs: list[str] = []
+
+    listed = conformance("list", cwd=tmp_path)
+    assert listed.returncode == 0 and "acme: Acme Jobs API — 4 operations, 1 catalogued" in listed.stdout
+
+    run = conformance("run", "acme", "--max-examples", "3", "--report-dir", "mocks", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    document = json.loads((tmp_path / "mocks" / "results.json").read_text())
+    assert {f["quirk"] for f in document["findings"]} == {"AC-001"} and document["summary"]["new"] == 0
+
+    real = conformance(
+        "run", "acme", "--base-url", served, "--max-examples", "3", "--report-dir", "real", cwd=tmp_path
+    )
+    assert real.returncode == 0, real.stdout + real.stderr
+
+    recorded = conformance("record", "acme", "--base-url", served, "--out", "cassettes", cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    cassette = tmp_path / "cassettes" / "acme.yaml"
+    assert "interactions of acme" in recorded.stdout and cassette.stat().st_size > 0
+
+    replayed = conformance("replay", str(cassette), "--report-dir", "replayed", cwd=tmp_path)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    replay_document = json.loads((tmp_path / "replayed" / "results.json").read_text())
+    assert [api["api"] for api in replay_document["apis"]] == ["acme"]
+    assert replay_document["apis"][0]["known"] >= 1 and replay_document["summary"]["new"] == 0
+
+    diffed = conformance("diff", str(cassette), str(cassette), cwd=tmp_path)
+    assert diffed.returncode == 0, diffed.stdout + diffed.stderr
+
+    rendered = conformance("report", "mocks/results.json", "--out", "rendered", cwd=tmp_path)
+    assert rendered.returncode == 0 and (tmp_path / "rendered" / "index.html").is_file()
+
+    outputs += [c.stdout + c.stderr for c in (listed, run, real, recorded, replayed, diffed, rendered)]
+    written = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
+    assert not [text for text in [*outputs, *written] if TOKEN in text]
