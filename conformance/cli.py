@@ -7,6 +7,7 @@ Anything that stops a run is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -68,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--lifecycle-timeout", type=float, help="seconds a started run may take (600 real server, 30 mocks)"
     )
+    run.add_argument(
+        "--poll-interval",
+        type=float,
+        help="first wait between polls of a run, doubling to 30 s (1; mocks 0.05)",
+    )
     run.add_argument("--rate-limit", type=float, help="requests per second per API (unlimited)")
     run.add_argument(
         "--header",
@@ -95,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--token", help="credential (default: the API's environment variable)")
     record.add_argument("--out", type=Path, help="cassette directory (default: cassettes/<api>/)")
     record.add_argument("--record-mode", choices=["all", "none"], default="all", help="none: replay only")
+    record.add_argument(
+        "--poll-interval",
+        type=float,
+        default=1.0,
+        help="first wait between polls of the run, doubling to 30 s",
+    )
+    record.add_argument("--lifecycle-timeout", type=float, default=600.0, help="seconds the run may take")
 
     replay = commands.add_parser("replay", help="judge recorded cassettes as a run judges live traffic")
     replay.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="cassette files or directories")
@@ -206,11 +219,24 @@ def _report(args: argparse.Namespace) -> int:
 
 def _record(args: argparse.Namespace) -> int:
     from .cassettes.record import record
+    from .lifecycle import Polling
     from .runner import resolve_token
 
     token = resolve_token(APIS[args.api], args.token)
+    for name, value in (
+        ("--poll-interval", args.poll_interval),
+        ("--lifecycle-timeout", args.lifecycle_timeout),
+    ):
+        if not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{name} must be a positive number of seconds")
+    polling = Polling(first=args.poll_interval, timeout=args.lifecycle_timeout)
     outcome = record(
-        args.api, args.base_url, token, args.out or Path("cassettes") / args.api, record_mode=args.record_mode
+        args.api,
+        args.base_url,
+        token,
+        args.out or Path("cassettes") / args.api,
+        record_mode=args.record_mode,
+        polling=polling,
     )
     verb = "recorded" if args.record_mode == "all" else "replayed"
     print(f"{verb} {outcome.interactions} interactions of {args.api} in {outcome.cassette}")

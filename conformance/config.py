@@ -85,6 +85,7 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "request-timeout": ("request_timeout", _number),
     "max-body-mb": ("max_body_bytes", megabytes),
     "lifecycle-timeout": ("lifecycle_timeout", _number),
+    "poll-interval": ("poll_interval", _number),
     "rate-limit": ("rate_limit", _number),
     "header": ("headers", lambda values: tuple(header(v) for v in _names_keep(values))),
     "proxy": ("proxy", str),

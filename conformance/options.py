@@ -23,6 +23,7 @@ PER_API_SETTINGS = (
     "exclude_operations",
     "rate_limit",
     "lifecycle_timeout",
+    "poll_interval",
     "request_timeout",
     "max_examples",
 )
@@ -48,6 +49,9 @@ class RunOptions:
     max_body_bytes: int = MAX_BODY_BYTES
     #: Seconds a started run may take to end (default: 600 against a server, 30 against the mocks).
     lifecycle_timeout: float | None = None
+    #: The first wait between polls of a started run, doubling up to 30 s (default: 1 s against a
+    #: server, 0.05 s against the mocks).
+    poll_interval: float | None = None
     #: Requests per second per API (schemathesis' and the lifecycle's together).
     rate_limit: float | None = None
     headers: tuple[tuple[str, str], ...] = ()
@@ -88,6 +92,7 @@ class RunOptions:
             raise UsageError("--request-timeout and --max-body-mb must be positive")
         for name, value in (
             ("--lifecycle-timeout", self.lifecycle_timeout),
+            ("--poll-interval", self.poll_interval),
             ("--rate-limit", self.rate_limit),
         ):
             if value is not None and not _positive(value):

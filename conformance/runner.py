@@ -288,9 +288,12 @@ class Target:
     @property
     def polling(self) -> Polling:
         """Real runs are followed politely for minutes; the embedded mocks' within seconds."""
-        base = MOCK_POLLING if self.mock_mode else Polling()
-        timeout = self.options.lifecycle_timeout
-        return replace(base, timeout=timeout) if timeout else base
+        polling = MOCK_POLLING if self.mock_mode else Polling()
+        if self.options.lifecycle_timeout:
+            polling = replace(polling, timeout=self.options.lifecycle_timeout)
+        if self.options.poll_interval:
+            polling = replace(polling, first=self.options.poll_interval)
+        return polling
 
 
 def resolve_token(api: ApiInfo, explicit: str | None) -> str | None:

@@ -104,7 +104,11 @@ def drifted(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
 def test_drift_is_new_at_the_right_place(drifted: tuple[str, str], expected: tuple) -> None:
     operation, location, kind, contract, observed = expected
     api, base_url = drifted
-    result = run(RunOptions(apis=[api], base_url=base_url, token=TOKEN, phases=("examples",), seed=1))
+    result = run(
+        RunOptions(
+            apis=[api], base_url=base_url, token=TOKEN, phases=("examples",), seed=1, poll_interval=0.05
+        )
+    )
     new = [f for f in result.findings if f.classification == "new"]
     matching = [f for f in new if (f.operation, f.location, f.kind) == (operation, location, kind)]
     seen = [(f.operation, f.location, f.kind) for f in new]
@@ -134,7 +138,11 @@ def test_drift_from_what_only_the_spec_assumed_is_an_assumption(
     """Kognitos' page documents no error response and no status but 200: a change there
     contradicts only the spec's x-assumption, so it is reported as such and fails nothing."""
     api, base_url = drifted
-    result = run(RunOptions(apis=[api], base_url=base_url, token=TOKEN, phases=("examples",), seed=1))
+    result = run(
+        RunOptions(
+            apis=[api], base_url=base_url, token=TOKEN, phases=("examples",), seed=1, poll_interval=0.05
+        )
+    )
     matching = [f for f in result.findings if (f.operation, f.location, f.kind) == expected]
     assert matching, [(f.operation, f.location, f.kind, f.classification) for f in result.findings]
     assert all(f.classification == "assumption" and f.assumption for f in matching)
@@ -146,7 +154,13 @@ def test_an_undeclared_extra_member_alone_fails_a_run_only_under_fail_on_any() -
     drift = Drift("GET", GET_RUN, add_field("/debug_trace_id", "abc"))
     mock = create_mock("kognitos", "faithful", TOKEN)
     with MockServer(DriftMiddleware(mock.app(), [drift]), mock.spec.base_path) as server:
-        options = {"apis": ["kognitos"], "base_url": server.base_url, "token": TOKEN, "seed": 1}
+        options = {
+            "apis": ["kognitos"],
+            "base_url": server.base_url,
+            "token": TOKEN,
+            "seed": 1,
+            "poll_interval": 0.05,
+        }
         default = run(RunOptions(phases=("examples",), **options))
         strict = run(RunOptions(phases=("examples",), fail_on="any", **options))
     assert [f.kind for f in default.findings if f.classification == "new"] == ["extra-field"]
@@ -169,7 +183,14 @@ def test_a_documented_404_for_a_run_the_api_just_returned_is_a_lost_run(
     drift = Drift(method, path, answer(404, json.loads(not_found.body)), statuses=(200,))
     with MockServer(DriftMiddleware(mock.app(), [drift]), mock.spec.base_path) as server:
         result = run(
-            RunOptions(apis=[api], base_url=server.base_url, token=TOKEN, phases=("examples",), seed=1)
+            RunOptions(
+                apis=[api],
+                base_url=server.base_url,
+                token=TOKEN,
+                phases=("examples",),
+                seed=1,
+                poll_interval=0.05,
+            )
         )
     lost = [f for f in result.findings if f.kind == "lost-run"]
     assert [(f.operation, f.location, f.observed, f.classification) for f in lost] == [

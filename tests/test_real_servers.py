@@ -33,7 +33,7 @@ from conformance.transport import RequestPolicy
 
 TOKEN = "real-server-token-5f1c"
 GET_RUN = r"/v2/runs/[^/]+$"
-FAST = ["--phases", "examples", "--seed", "1", "--max-examples", "3"]
+FAST = ["--phases", "examples", "--seed", "1", "--max-examples", "3", "--poll-interval", "0.05"]
 
 
 def cli(

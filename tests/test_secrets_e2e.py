@@ -163,7 +163,17 @@ def test_no_credential_reaches_a_file_or_the_terminal_across_the_commands(tmp_pa
         served = ["run", "robocorp", "--base-url", base_urls["robocorp"], *budget, "--report-dir", "served"]
         assert cli(*served, env=env) == 0, cli.outputs
         recordings = [
-            cli.start("record", api, "--base-url", base_urls[api], "--out", "cassettes", env=env)
+            cli.start(
+                "record",
+                api,
+                "--base-url",
+                base_urls[api],
+                "--out",
+                "cassettes",
+                "--poll-interval",
+                "0.05",
+                env=env,
+            )
             for api in APIS
         ]
         assert [cli.finish(recording) for recording in recordings] == [0] * len(APIS), cli.outputs

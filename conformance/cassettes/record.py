@@ -28,6 +28,7 @@ from vcr.request import Request
 
 from ..apis import ApiInfo, get_api
 from ..errors import UsageError
+from ..lifecycle import Polling
 from ..redact import PLACEHOLDER, Redactor, secret_names
 from ..specs import Operation, Spec, load_spec
 from ..transport import DEFAULT_POLICY, RequestPolicy
@@ -77,6 +78,8 @@ class Recording:
     cassette: Path
     scratch: Path
     policy: RequestPolicy = DEFAULT_POLICY
+    #: How the recorded run is followed: politely, as ``conformance run`` follows a real server's.
+    polling: Polling = field(default_factory=Polling)
     redactor: Redactor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -172,6 +175,7 @@ def record(
     out_dir: Path,
     *,
     record_mode: str = "all",
+    polling: Polling | None = None,
     echo: Callable[[str], None] = print,
 ) -> RecordOutcome:
     """Exercise every operation and the lifecycle of ``api`` at ``base_url``; write ``<out>/<api>.yaml``."""
@@ -187,6 +191,8 @@ def record(
         recording = Recording(
             info, base_url.rstrip("/"), token or PLACEHOLDER, record_mode, cassette, Path(scratch)
         )
+        if polling is not None:
+            recording.polling = polling
         failures = _run_suite(recording)
         if record_mode == "all":
             interactions = _join(Path(scratch), cassette, recording)

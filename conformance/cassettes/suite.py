@@ -48,6 +48,15 @@ def test_operation(recording: Recording, operation_id: str) -> None:
 
 @pytest.mark.vcr
 def test_lifecycle(recording: Recording) -> None:
-    steps = list(run_lifecycle(recording.api, recording.spec, recording.base_url, recording.token))
+    steps = list(
+        run_lifecycle(
+            recording.api,
+            recording.spec,
+            recording.base_url,
+            recording.token,
+            recording.policy,
+            recording.polling,
+        )
+    )
     transport_failures = [d for _, deviations, _ in steps for d in deviations if d.kind == "transport-error"]
     assert not transport_failures, f"{len(transport_failures)} lifecycle requests got no response"

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from conformance.cassettes.record import record, redacting_vcr_config
 from conformance.cli import main
+from conformance.lifecycle import MOCK_POLLING
 from conformance.mocks import start_mock
 from conformance.mocks.server import MockServer
 from conformance.redact import Redactor
@@ -102,7 +103,7 @@ def test_recorder_writes_and_prints_no_credential(tmp_path: Path, capsys: pytest
     for api in ("kognitos", "robocorp"):
         server = start_mock(api, "faithful", TOKEN)
         try:
-            outcome = record(api, server.base_url, TOKEN, tmp_path / api)
+            outcome = record(api, server.base_url, TOKEN, tmp_path / api, polling=MOCK_POLLING)
         finally:
             server.stop()
         assert outcome.interactions > 0 and outcome.failures == []

@@ -12,6 +12,7 @@ from conformance.cassettes.record import record
 from conformance.cassettes.replay import replay
 from conformance.catalogue import load_catalogue
 from conformance.cli import main
+from conformance.lifecycle import MOCK_POLLING
 from conformance.specs import load_spec
 
 APIS = ("solvexia", "robocorp", "kognitos", "automation_runs")
@@ -32,7 +33,9 @@ def test_recording_suite_replays_in_record_mode_none_without_network(mock_casset
     """CI mode: the pytest-recording suite runs against the committed cassette, network blocked."""
     recorded = parse_document(mock_cassettes / f"{api}.yaml")["interactions"][0]["request"]["uri"]
     base_url = recorded[: recorded.index(load_spec(api).base_path) + len(load_spec(api).base_path)]
-    outcome = record(api, base_url, None, mock_cassettes, record_mode="none", echo=lambda _: None)
+    outcome = record(
+        api, base_url, None, mock_cassettes, record_mode="none", polling=MOCK_POLLING, echo=lambda _: None
+    )
     assert outcome.failures == []
 
 

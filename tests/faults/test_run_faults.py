@@ -43,6 +43,7 @@ def run_through(upstream: MockServer, fault_list: list[Fault], report_dir: Path)
             max_examples=3,
             seed=1,
             request_timeout=TIMEOUT,
+            poll_interval=0.05,
         )
         result = run(options)
     document = write_results(result, report_dir)
@@ -117,7 +118,9 @@ def test_connection_refused_before_the_run_is_exit_2_with_one_cause(tmp_path: Pa
     with socket.socket() as probe:  # a port that was free a moment ago and has no listener now
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = run(RunOptions(apis=["kognitos"], base_url=f"http://127.0.0.1:{port}/v2", token=TOKEN))
+    result = run(
+        RunOptions(apis=["kognitos"], base_url=f"http://127.0.0.1:{port}/v2", token=TOKEN, poll_interval=0.05)
+    )
     document = write_results(result, tmp_path)
     assert result.exit_code == 2 and result.findings == []
     assert document["errors"] == [

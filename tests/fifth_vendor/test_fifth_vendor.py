@@ -57,11 +57,23 @@ def test_every_command_works_on_a_vendor_plugged_in_from_outside(served: str, tm
     assert {f["quirk"] for f in document["findings"]} == {"AC-001"} and document["summary"]["new"] == 0
 
     real = conformance(
-        "run", "acme", "--base-url", served, "--max-examples", "3", "--report-dir", "real", cwd=tmp_path
+        "run",
+        "acme",
+        "--base-url",
+        served,
+        "--max-examples",
+        "3",
+        "--poll-interval",
+        "0.05",
+        "--report-dir",
+        "real",
+        cwd=tmp_path,
     )
     assert real.returncode == 0, real.stdout + real.stderr
 
-    recorded = conformance("record", "acme", "--base-url", served, "--out", "cassettes", cwd=tmp_path)
+    recorded = conformance(
+        "record", "acme", "--base-url", served, "--out", "cassettes", "--poll-interval", "0.05", cwd=tmp_path
+    )
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
     cassette = tmp_path / "cassettes" / "acme.yaml"
     assert "interactions of acme" in recorded.stdout and cassette.stat().st_size > 0

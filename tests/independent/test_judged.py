@@ -18,7 +18,7 @@ from .automation_runs_service import create_app
 from .serving import serve
 
 TOKEN = "independent-service-token"
-OPTIONS = {"max_examples": 5, "seed": 1, "lifecycle_timeout": 30.0}
+OPTIONS = {"max_examples": 5, "seed": 1, "lifecycle_timeout": 30.0, "poll_interval": 0.05}
 
 #: (operation, kind) of every finding the service may produce, and why it is not drift.
 ASSUMPTIONS = {

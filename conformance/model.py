@@ -1,0 +1,177 @@
+"""The result model: what a run or a replay judged, per API, as results, reports and the
+console read it. The test engine lives in ``runner``; nothing here imports it, so re-rendering
+a report or replaying a cassette never loads schemathesis."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .catalogue import Catalogue
+from .classify import FindingSet
+from .findings import Deviation, Finding, tally
+from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR, Classification
+from .redact import Redactor
+from .specs import Operation, Spec
+from .transport import DEFAULT_POLICY, BodyTooLarge, RequestPolicy, transport_cause
+
+#: Called as APIs progress: (api, scenarios done, scenarios in all).
+ProgressHook = Callable[[str, int, int], None]
+
+
+def one_line(text: str) -> str:
+    """Server or engine text as one short line."""
+    return " ".join(str(text).split())[:300]
+
+
+@dataclass
+class OperationStats:
+    cases: int = 0
+    conforming: int = 0
+
+
+@dataclass
+class ApiResult:
+    """What one API's run produced."""
+
+    api: str
+    title: str
+    base_url: str
+    mock_mode: str | None
+    operations: dict[str, Operation]
+    stats: dict[str, OperationStats]
+    findings: list[Finding]
+    checks: Counter[str]
+    errors: list[str]
+    duration: float
+    #: schemathesis checks the spec adjusts, with the documented reason (``x-conformance.checks``).
+    adjusted_checks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cases(self) -> int:
+        return sum(s.cases for s in self.stats.values())
+
+    @property
+    def covered(self) -> list[str]:
+        return [op for op, s in self.stats.items() if s.cases]
+
+    @property
+    def score(self) -> float:
+        """Share of responses that conform to the contract or deviate only in documented ways."""
+        cases = self.cases
+        return round(100.0 * sum(s.conforming for s in self.stats.values()) / cases, 1) if cases else 0.0
+
+    def counts(self, operation: str | None = None) -> dict[str, int]:
+        """Findings by classification and new drift by severity, of the API or one operation."""
+        return tally(f for f in self.findings if operation is None or f.operation == operation)
+
+
+@dataclass
+class RunResult:
+    """A whole run (or replay): every API's result, and the rule that decides its exit code."""
+
+    #: What fails the run: ``strict`` (any deviation), ``any`` new drift, or ``breaking``.
+    fail_on: str
+    results: list[ApiResult]
+    started_at: datetime
+    finished_at: datetime
+    complete: bool
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [finding for result in self.results for finding in result.findings]
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{result.api}: {error}" for result in self.results for error in result.errors]
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors or not self.complete:
+            return 2
+        return 1 if any(finding.fails(self.fail_on) for finding in self.findings) else 0
+
+
+class ApiSession:
+    """Per-API state the registered check writes into while the engine runs."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        catalogue: Catalogue,
+        redactor: Redactor,
+        policy: RequestPolicy = DEFAULT_POLICY,
+        operations: Iterable[str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.policy = policy
+        self.findings = FindingSet(catalogue)
+        self.redactor = redactor
+        self.operations = {op: spec.operations[op] for op in (operations or spec.operations)}
+        self.stats: dict[str, OperationStats] = {op: OperationStats() for op in self.operations}
+        self.by_label = {op.label: op for op in spec.operations.values()}
+        self.checks: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def record(
+        self, operation: Operation, deviations: list[Deviation], request: str | None, source: str
+    ) -> None:
+        with self.lock:
+            self.checks[source] += 1
+            new = False
+            for deviation in deviations:
+                new = self.add(deviation, request, source).classification is Classification.NEW or new
+            if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
+                return  # no response: nothing was judged, so it is no case
+            stats = self.stats[operation.id]
+            stats.cases += 1
+            if not new:
+                stats.conforming += 1
+
+    def add(self, deviation: Deviation, request: str | None, source: str) -> Finding:
+        """The one door a finding leaves the run by: whatever came from the server or the user (values,
+        message, the reproducing request) is redacted here, so no report, console line or JUnit
+        file can show a credential. Callers hold ``lock``."""
+        clean = self.redactor.deviation(deviation)
+        return self.findings.add(clean, request and self.redactor.text(request), source=source)
+
+    def error(self, text: str) -> str:
+        """An error line of this API, redacted and on one line."""
+        return self.redactor.text(one_line(text))
+
+    def record_failed_request(self, operation: Operation, error: BaseException, request: str | None) -> None:
+        """A request the engine sent that got no response, or one too large to read."""
+        if isinstance(error, BodyTooLarge):
+            status: int | None = error.status_code
+            kind, expected, observed = (
+                BODY_TOO_LARGE,
+                f"at most {error.limit} bytes",
+                f"more than {error.limit} bytes",
+            )
+        else:
+            status, kind, expected, observed = None, TRANSPORT_ERROR, "a response", transport_cause(error)
+        message = one_line(f"{operation.label}: {observed}: {error}")
+        deviation = Deviation(self.spec.api.name, operation.id, status, "", kind, expected, observed, message)
+        self.record(operation, [deviation], request, "contract")
+
+    def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:
+        """Freeze what was recorded into an ``ApiResult`` (run and replay share this)."""
+        api = self.spec.api
+        return ApiResult(
+            api=api.name,
+            title=api.title,
+            base_url=base_url,
+            mock_mode=mock_mode,
+            operations=self.operations,
+            stats=self.stats,
+            findings=list(self.findings),
+            checks=self.checks,
+            errors=errors,
+            duration=duration,
+            adjusted_checks={name: s.get("reason", "") for name, s in self.spec.check_settings.items()},
+        )
+
+
