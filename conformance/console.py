@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .runner import ProgressHook
+from .model import ProgressHook
 
 stdout = Console(highlight=False)
 if not stdout.is_terminal:  # logs and CI: wide enough that the table does not wrap

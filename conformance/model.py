@@ -173,5 +173,3 @@ class ApiSession:
             duration=duration,
             adjusted_checks={name: s.get("reason", "") for name, s in self.spec.check_settings.items()},
         )
-
-

@@ -18,8 +18,7 @@ from . import __version__
 from .errors import UsageError
 from .findings import Finding, tally
 from .kinds import Classification
-from .runner import RunResult, check_settings
-from .specs import load_spec
+from .model import RunResult
 
 SCHEMA_VERSION = 2
 
@@ -64,10 +63,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
                 **api.counts(),
                 "score": api.score,
                 "errors": api.errors,
-                "adjusted_checks": {
-                    name: setting.get("reason", "")
-                    for name, setting in check_settings(load_spec(api.api)).items()
-                },
+                "adjusted_checks": api.adjusted_checks,
                 "duration_s": round(api.duration, 2),
                 "operations": [
                     {
@@ -86,7 +82,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "started_at": result.started_at.isoformat(),
         "finished_at": result.finished_at.isoformat(),
         "duration_s": round((result.finished_at - result.started_at).total_seconds(), 2),
-        "strict": result.options.strict,
+        "strict": result.fail_on == "strict",
         "fail_on": result.fail_on,
         "exit_code": result.exit_code,
         "summary": {

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -27,12 +25,10 @@ from schemathesis.engine import events, from_schema
 from schemathesis.engine.errors import ServerUnavailable
 
 from .apis import ApiInfo, resolve_apis
-from .catalogue import Catalogue, load_catalogue
+from .catalogue import load_catalogue
 from .checks import check_response
-from .classify import FindingSet
 from .errors import ConformanceError, ServerUnreachable, UsageError
-from .findings import Deviation, Finding, tally
-from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR, Classification
+from .findings import Deviation
 from .lifecycle import (
     MOCK_POLLING,
     CredentialRefused,
@@ -42,17 +38,15 @@ from .lifecycle import (
     run_lifecycle,
 )
 from .mocks.process import MockProcess
+from .model import ApiResult, ApiSession, ProgressHook, RunResult, one_line
 from .options import RunOptions
 from .redact import Redactor, is_secret_header
-from .specs import Operation, Spec, load_spec
+from .specs import Spec, load_spec
 from .transport import (
-    DEFAULT_POLICY,
-    BodyTooLarge,
     RequestPolicy,
     bounded_body_hook,
     failed_request_curl,
     is_transport_error,
-    transport_cause,
 )
 
 #: Schemathesis checks that judge the server by what the spec says it accepts: where the spec
@@ -67,153 +61,6 @@ REPLACED_CHECKS = [
     "response_headers_conformance",
     "response_schema_conformance",
 ]
-
-
-@dataclass
-class OperationStats:
-    cases: int = 0
-    conforming: int = 0
-
-
-@dataclass
-class ApiResult:
-    """What one API's run produced."""
-
-    api: str
-    title: str
-    base_url: str
-    mock_mode: str | None
-    operations: dict[str, Operation]
-    stats: dict[str, OperationStats]
-    findings: list[Finding]
-    checks: Counter[str]
-    errors: list[str]
-    duration: float
-
-    @property
-    def cases(self) -> int:
-        return sum(s.cases for s in self.stats.values())
-
-    @property
-    def covered(self) -> list[str]:
-        return [op for op, s in self.stats.items() if s.cases]
-
-    @property
-    def score(self) -> float:
-        """Share of responses that conform to the contract or deviate only in documented ways."""
-        cases = self.cases
-        return round(100.0 * sum(s.conforming for s in self.stats.values()) / cases, 1) if cases else 0.0
-
-    def counts(self, operation: str | None = None) -> dict[str, int]:
-        """Findings by classification and new drift by severity, of the API or one operation."""
-        return tally(f for f in self.findings if operation is None or f.operation == operation)
-
-
-@dataclass
-class RunResult:
-    options: RunOptions
-    results: list[ApiResult]
-    started_at: datetime
-    finished_at: datetime
-    complete: bool
-
-    @property
-    def findings(self) -> list[Finding]:
-        return [finding for result in self.results for finding in result.findings]
-
-    @property
-    def errors(self) -> list[str]:
-        return [f"{result.api}: {error}" for result in self.results for error in result.errors]
-
-    @property
-    def fail_on(self) -> str:
-        """What fails this run: ``strict`` (any deviation), ``any`` new drift, or ``breaking``."""
-        return "strict" if self.options.strict else self.options.fail_on
-
-    @property
-    def exit_code(self) -> int:
-        if self.errors or not self.complete:
-            return 2
-        return 1 if any(finding.fails(self.fail_on) for finding in self.findings) else 0
-
-
-class ApiSession:
-    """Per-API state the registered check writes into while the engine runs."""
-
-    def __init__(
-        self,
-        spec: Spec,
-        catalogue: Catalogue,
-        redactor: Redactor,
-        policy: RequestPolicy = DEFAULT_POLICY,
-        operations: Iterable[str] | None = None,
-    ) -> None:
-        self.spec = spec
-        self.policy = policy
-        self.findings = FindingSet(catalogue)
-        self.redactor = redactor
-        self.operations = {op: spec.operations[op] for op in (operations or spec.operations)}
-        self.stats: dict[str, OperationStats] = {op: OperationStats() for op in self.operations}
-        self.by_label = {op.label: op for op in spec.operations.values()}
-        self.checks: Counter[str] = Counter()
-        self.lock = threading.Lock()
-
-    def record(
-        self, operation: Operation, deviations: list[Deviation], request: str | None, source: str
-    ) -> None:
-        with self.lock:
-            self.checks[source] += 1
-            new = False
-            for deviation in deviations:
-                new = self.add(deviation, request, source).classification is Classification.NEW or new
-            if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
-                return  # no response: nothing was judged, so it is no case
-            stats = self.stats[operation.id]
-            stats.cases += 1
-            if not new:
-                stats.conforming += 1
-
-    def add(self, deviation: Deviation, request: str | None, source: str) -> Finding:
-        """The one door a finding leaves the run by: whatever came from the server or the user (values,
-        message, the reproducing request) is redacted here, so no report, console line or JUnit
-        file can show a credential. Callers hold ``lock``."""
-        clean = self.redactor.deviation(deviation)
-        return self.findings.add(clean, request and self.redactor.text(request), source=source)
-
-    def error(self, text: str) -> str:
-        """An error line of this API, redacted and on one line."""
-        return self.redactor.text(_one_line(text))
-
-    def record_failed_request(self, operation: Operation, error: BaseException, request: str | None) -> None:
-        """A request the engine sent that got no response, or one too large to read."""
-        if isinstance(error, BodyTooLarge):
-            status: int | None = error.status_code
-            kind, expected, observed = (
-                BODY_TOO_LARGE,
-                f"at most {error.limit} bytes",
-                f"more than {error.limit} bytes",
-            )
-        else:
-            status, kind, expected, observed = None, TRANSPORT_ERROR, "a response", transport_cause(error)
-        message = _one_line(f"{operation.label}: {observed}: {error}")
-        deviation = Deviation(self.spec.api.name, operation.id, status, "", kind, expected, observed, message)
-        self.record(operation, [deviation], request, "contract")
-
-    def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:
-        """Freeze what was recorded into an ``ApiResult`` (run and replay share this)."""
-        api = self.spec.api
-        return ApiResult(
-            api=api.name,
-            title=api.title,
-            base_url=base_url,
-            mock_mode=mock_mode,
-            operations=self.operations,
-            stats=self.stats,
-            findings=list(self.findings),
-            checks=self.checks,
-            errors=errors,
-            duration=duration,
-        )
 
 
 _SESSIONS: dict[int, ApiSession] = {}
@@ -255,19 +102,15 @@ def _flat_headers(response: Any) -> dict[str, str]:
     }
 
 
-def check_settings(spec: Spec) -> dict[str, dict[str, Any]]:
-    return (spec.document.get("x-conformance") or {}).get("checks") or {}
-
-
 def skipped_checks(spec: Spec) -> set[str]:
     """Standard checks a spec turns off, each with a documented reason (``x-conformance.checks``)."""
-    return {name for name, setting in check_settings(spec).items() if setting.get("enabled") is False}
+    return {name for name, setting in spec.check_settings.items() if setting.get("enabled") is False}
 
 
 def check_statuses(spec: Spec) -> dict[str, list[str]]:
     """Expected statuses a spec sets for standard checks, where the vendor documents other codes."""
     return {
-        name: s["expected_statuses"] for name, s in check_settings(spec).items() if "expected_statuses" in s
+        name: s["expected_statuses"] for name, s in spec.check_settings.items() if "expected_statuses" in s
     }
 
 
@@ -319,9 +162,6 @@ def targets(options: RunOptions) -> Iterator[list[Target]]:
                 raise UsageError(f"no credential for {api.name}: pass --token or set {api.credential_env}")
             selected.append(Target(api, settings.base_url.rstrip("/"), token, None, settings))
         yield selected
-
-
-ProgressHook = Callable[[str, int, int], None]
 
 
 def check_reachable(target: Target) -> None:
@@ -512,17 +352,13 @@ def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished)
                 kind=node.name,
                 expected=failure.title,
                 observed=status,
-                message=_one_line(failure.message or failure.title or node.name),
+                message=one_line(failure.message or failure.title or node.name),
                 assumption=session.spec.request_assumption(operation)
                 if node.name in REQUEST_CHECKS
                 else None,
             )
             with session.lock:
                 session.add(deviation, node.failure_info.code_sample, node.name)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:300]
 
 
 def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
@@ -544,5 +380,9 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
     except KeyboardInterrupt:  # between APIs, or while the mocks start
         pass
     else:
-        return RunResult(options, results, started_at, datetime.now(UTC), complete=True)
-    return RunResult(options, results, started_at, datetime.now(UTC), complete=False)
+        return RunResult(_fail_on(options), results, started_at, datetime.now(UTC), complete=True)
+    return RunResult(_fail_on(options), results, started_at, datetime.now(UTC), complete=False)
+
+
+def _fail_on(options: RunOptions) -> str:
+    return "strict" if options.strict else options.fail_on

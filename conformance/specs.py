@@ -159,6 +159,12 @@ class Spec:
                     self.operations[op_id] = Operation(op_id, method, path, definition, pointer)
 
     @cached_property
+    def check_settings(self) -> dict[str, dict[str, Any]]:
+        """How the spec adjusts schemathesis' standard checks (``x-conformance.checks``), each with
+        the documented reason."""
+        return (self.document.get("x-conformance") or {}).get("checks") or {}
+
+    @cached_property
     def lifecycle(self) -> Lifecycle | None:
         raw = self.document.get("x-lifecycle")
         return Lifecycle.from_extension(raw) if raw else None

@@ -16,8 +16,8 @@ from pathlib import Path
 from ..apis import APIS
 from ..catalogue import load_catalogue
 from ..checks import check_response
+from ..model import ApiSession, RunResult
 from ..redact import Redactor
-from ..runner import ApiSession, RunOptions, RunResult
 from ..transport import MAX_BODY_BYTES, RequestPolicy
 from .cassette import ApiResolver, CassetteError, InteractionError, cassette_files, load_cassette
 
@@ -109,6 +109,7 @@ def replay(
         )
         for name, session in sorted(state.sessions.items())
     ]
-    options = RunOptions(apis=sorted(state.sessions), strict=strict, fail_on=fail_on)
+
     finished_at = datetime.now(UTC)
-    return RunResult(options, results, started_at, finished_at, not state.unattributed), state.unattributed
+    fail_rule = "strict" if strict else fail_on
+    return RunResult(fail_rule, results, started_at, finished_at, not state.unattributed), state.unattributed

@@ -20,7 +20,17 @@ from ..results import SCHEMA_VERSION
 from .charts import api_state, score_chart, trend_chart
 from .history import summary_line
 
-_DOCUMENT_KEYS = ("version", "finished_at", "exit_code", "summary", "apis", "findings", "errors")
+_DOCUMENT_KEYS = (
+    "version",
+    "finished_at",
+    "strict",
+    "fail_on",
+    "exit_code",
+    "summary",
+    "apis",
+    "findings",
+    "errors",
+)
 _API_KEYS = (
     "api", "title", "base_url", "mock_mode", "operations_total", "operations_covered",
     "cases", "checks", "known", "assumption", "new", "breaking", "additive", "score", "errors",

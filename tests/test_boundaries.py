@@ -1,0 +1,52 @@
+"""Small declared surfaces: the result model, reports, console and replay do without the test
+engine, so re-rendering a report or replaying a cassette never loads schemathesis."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conformance.catalogue import _ENTRY_SCHEMA
+from conformance.kinds import KINDS, Severity, kind_of, observable_kinds
+from conformance.model import RunResult
+from conformance.results import write_results
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["conformance.report", "conformance.results", "conformance.console", "conformance.cassettes.replay"],
+)
+def test_reading_results_does_not_import_the_test_engine(module: str) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = [line.rsplit("|", 1)[-1].strip() for line in completed.stderr.splitlines()]
+    assert not [name for name in imported if name.startswith("schemathesis")]
+    assert f"{module}".rsplit(".", 1)[-1] in " ".join(imported)
+
+
+def test_rerendering_a_report_does_not_load_schemathesis(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    moment = datetime(2026, 12, 1, 3, 17, tzinfo=UTC)
+    write_results(RunResult("breaking", [], moment, moment, complete=True), tmp_path)
+    script = (
+        "import sys; from conformance.cli import main; code = main(['report', sys.argv[1]]); "
+        "print(code, 'schemathesis' in sys.modules)"
+    )
+    completed = subprocess.run([sys.executable, "-c", script, str(results)], capture_output=True, text=True)
+    assert completed.stdout.splitlines()[-1] == "0 False", completed.stdout + completed.stderr
+
+
+def test_the_kinds_table_is_what_the_catalogue_accepts() -> None:
+    entry = _ENTRY_SCHEMA["properties"]["quirks"]["items"]["properties"]
+    assert entry["kind"]["enum"] == sorted(KINDS)
+    assert entry["manifests"]["items"]["properties"]["kind"]["enum"] == observable_kinds()
+    assert [name for name, kind in KINDS.items() if kind.severity is Severity.ADDITIVE] == ["extra-field"]
+    assert kind_of("negative_data_rejection").severity is Severity.BREAKING
