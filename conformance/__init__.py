@@ -1,7 +1,29 @@
 """Contract-testing and conformance suite for process-run APIs.
 
-The Python API the CLI is a thin shell over: ``run`` checks APIs and returns a
-``RunResult``; ``write_results`` turns it into ``results.json`` and ``junit.xml``.
+The Python API the CLI is a thin shell over: ``run(RunOptions(...))`` checks APIs and returns a
+``RunResult``; ``replay`` judges recorded cassettes the same way; ``write_results`` turns either
+into ``results.json`` and ``junit.xml``. They are imported on first use, so ``import conformance``
+stays light (the test engine loads only with ``run``).
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 __version__ = "0.1.0"
+__all__ = ["RunOptions", "RunResult", "__version__", "replay", "run", "write_results"]
+
+_EXPORTS = {
+    "RunOptions": "conformance.options",
+    "RunResult": "conformance.model",
+    "run": "conformance.runner",
+    "replay": "conformance.cassettes.replay",
+    "write_results": "conformance.results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'conformance' has no attribute {name!r}")

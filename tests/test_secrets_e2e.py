@@ -26,13 +26,9 @@ from conformance.mocks.automation_runs import PENDING_RUN_ID
 
 from .canary import leaks
 
-#: The credential each vendor's mock accepts, given to ``record`` through the vendor's variable.
-VENDOR_TOKENS = {
-    "solvexia": "canary-solvexia-bearer-3f9a",  # Authorization: Bearer
-    "robocorp": "canary-robocorp-wskey-8d21",  # Authorization: RC-WSKEY, and the token query parameter
-    "kognitos": "canary-kognitos-x-api-key-5e70",  # x-api-key
-    "automation_runs": "canary-automation-runs-key-c4b6",  # Bearer, X-API-Key, the vai_token cookie
-}
+#: The credential each vendor's mock accepts, given to ``record`` through the vendor's variable
+#: and carried where its declaration says (Bearer, RC-WSKEY and the token query, x-api-key, ...).
+VENDOR_TOKENS = {api: f"canary-{api}-credential-{index}f3a9" for index, api in enumerate(APIS)}
 RUN_TOKEN = "canary-run-token-1a7d"  # conformance run --token, to the embedded mocks
 #: Credential-shaped values that travel in bodies and webhook headers rather than in the auth scheme.
 BODY_CANARIES = {

@@ -1,16 +1,13 @@
 """Reading and writing vcrpy cassettes, and telling which API an interaction belongs to.
 
-Reading must be fast (a night of traffic is tens of thousands of interactions) and must
-survive any file: a bad file or interaction becomes one line naming it, never a traceback.
-Plain cassettes are parsed with ``yaml-rs``; a file with explicit YAML tags (``!!binary``
-bodies, vcrpy's ``!!python/...`` request bodies) goes through vcrpy's own safe loader,
-which understands those tags, so both paths read a cassette exactly as vcrpy would.
+Reading must survive any file: a bad file or interaction becomes one line naming it, never a
+traceback. Cassettes are parsed with vcrpy's own safe loader, which understands the explicit
+tags vcrpy writes (``!!binary`` bodies), so a cassette reads exactly as vcrpy would read it.
 """
 
 from __future__ import annotations
 
 import gzip
-import re
 import shlex
 import zlib
 from collections.abc import Iterator, Mapping
@@ -27,17 +24,10 @@ from ..errors import ConformanceError
 from ..redact import Redactor
 from ..specs import Operation, Spec, load_spec
 
-try:
-    import yaml_rs
-except ImportError:  # pragma: no cover - the fallback keeps replay correct, only slower
-    yaml_rs = None
-
 #: Request header that carries, in documented cassettes, the seed section an example comes from.
 SOURCE_HEADER = "X-Conformance-Source"
 CASSETTE_SUFFIXES = (".yaml", ".yml")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-#: An explicit tag anywhere in the text (``!!binary``, ``!!python/object/...``, ``!custom``).
-_EXPLICIT_TAG = re.compile(r"(?:^|[\s:\-\[{,])!", re.MULTILINE)
 
 
 class CassetteError(ConformanceError):
@@ -77,10 +67,6 @@ class Interaction:
         return shlex.join(parts)
 
 
-class _Reparse(Exception):
-    """yaml-rs read a scalar with YAML 1.2 rules where vcrpy wrote YAML 1.1: use PyYAML."""
-
-
 def cassette_files(paths: list[Path]) -> Iterator[Path]:
     """Cassette files named directly, or found (sorted) under named directories."""
     for path in paths:
@@ -100,16 +86,10 @@ def parse_document(path: Path) -> Any:
         raise CassetteError(f"{path}: not a text file (cassettes are UTF-8 YAML)") from None
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return _parse_text(path, text, fast=yaml_rs is not None and not _EXPLICIT_TAG.search(text))
+    return _parse_text(path, text)
 
 
-def _parse_text(path: Path, text: str, *, fast: bool) -> Any:
-    if fast:
-        try:
-            return yaml_rs.loads(text, parse_datetime=False)
-        except (ValueError, TypeError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
-            raise CassetteError(f"{path}: invalid YAML: {first}") from None
+def _parse_text(path: Path, text: str) -> Any:
     try:
         return yamlserializer.deserialize(text)
     except yaml.YAMLError as exc:
@@ -120,11 +100,7 @@ def _parse_text(path: Path, text: str, *, fast: bool) -> Any:
 
 def load_cassette(path: Path) -> tuple[list[Interaction], list[str]]:
     """The interactions of a cassette, and one line per interaction that could not be read."""
-    text_document = parse_document(path)
-    try:
-        return _interactions(path, text_document)
-    except _Reparse:
-        return _interactions(path, _parse_text(path, path.read_text(encoding="utf-8"), fast=False))
+    return _interactions(path, parse_document(path))
 
 
 def _interactions(path: Path, document: Any) -> tuple[list[Interaction], list[str]]:
@@ -167,7 +143,7 @@ def _interaction(path: Path, index: int, raw: Any) -> Interaction:
     elif isinstance(body, str):
         body = body.encode("utf-8")
     elif not isinstance(body, bytes):
-        raise _Reparse
+        raise InteractionError("response.body.string is not text")
     request = raw["request"]
     response_headers = _headers(raw["response"].get("headers"), "response.headers")
     return Interaction(
@@ -193,7 +169,7 @@ def _headers(raw: Any, where: str) -> dict[str, str]:
     for name, values in raw.items():
         value = values[0] if isinstance(values, list) and values else values
         if not isinstance(value, str):
-            raise _Reparse if isinstance(value, int | float | bool) else InteractionError(f"{where}.{name}")
+            raise InteractionError(f"{where}.{name}")
         headers[str(name)] = value
     return headers
 
