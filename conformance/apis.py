@@ -68,6 +68,11 @@ class ApiInfo:
         return (self.specs or specs_dir()) / "quirks" / f"{self.name}.yaml"
 
     @property
+    def base_url_env(self) -> str:
+        """The variable a nightly job reads a real server's base URL from."""
+        return f"{self.name.upper()}_BASE_URL"
+
+    @property
     def query_carrier(self) -> str | None:
         return next((c.name for c in self.carriers if c.where == "query"), None)
 

@@ -7,6 +7,7 @@ Anything that stops a run is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import signal
@@ -93,7 +94,10 @@ def _parser() -> argparse.ArgumentParser:
         "--exclude-operation", action="append", metavar="OPERATION_ID", help="do not check these (repeatable)"
     )
 
-    commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")
+    listing = commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")
+    listing.add_argument(
+        "--json", action="store_true", help="the vendors as a JSON list (api, title, credential, base_url)"
+    )
 
     record = commands.add_parser("record", help="record every operation of an API into a redacted cassette")
     record.add_argument("api", choices=list(APIS))
@@ -271,9 +275,17 @@ def _diff(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def _list(_: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> int:
     from .catalogue import load_catalogue
     from .specs import load_spec
+
+    if args.json:  # the nightly workflow's vendor matrix
+        vendors = [
+            {"api": name, "title": api.title, "credential": api.credential_env, "base_url": api.base_url_env}
+            for name, api in APIS.items()
+        ]
+        print(json.dumps(vendors))
+        return 0
 
     for name, api in APIS.items():
         spec, catalogue = load_spec(name), load_catalogue(name)

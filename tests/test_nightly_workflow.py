@@ -3,8 +3,11 @@ and calls the command line with arguments the command line accepts."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +58,22 @@ def test_mocks_job_runs_make_demo_on_python_311_and_uploads_reports(workflow: di
 
 
 def test_vendor_job_covers_each_api_with_its_own_credential(workflow: dict[str, Any]) -> None:
-    job = workflow["jobs"]["vendor"]
-    matrix = {entry["api"]: entry for entry in job["strategy"]["matrix"]["include"]}
+    """The matrix is what ``conformance list --json`` prints: every registered vendor's declaration."""
+    listing = workflow["jobs"]["vendors"]
+    step = next(step for step in steps(listing) if step.get("id") == "list")
+    command = shlex.split(step["run"].split("$(", 1)[1].split(")", 1)[0])
+    assert command[0] == ".venv/bin/conformance" and _parser().parse_args(command[1:]).json
+    completed = subprocess.run(
+        [sys.executable, "-m", "conformance", *command[1:]], capture_output=True, text=True, check=True
+    )
+    matrix = {entry["api"]: entry for entry in json.loads(completed.stdout)}
     assert set(matrix) == set(APIS)
     for api, entry in matrix.items():
         assert entry["credential"] == APIS[api].credential_env
         assert entry["base_url"] == f"{api.upper()}_BASE_URL"
+    job = workflow["jobs"]["vendor"]
+    assert job["needs"] == "vendors"
+    assert job["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.vendors.outputs.matrix) }}"
     assert job["env"]["TOKEN"] == "${{ secrets[matrix.credential] }}"
     assert job["strategy"]["fail-fast"] is False
 
