@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonpointer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.apis import get_api, resolve_apis
@@ -137,7 +138,7 @@ class Verdict:
 
 
 def pointer_of(path: tuple[Any, ...]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return "".join("/" + jsonpointer.escape(str(p)) for p in path)
 
 
 def location_of(path: tuple[Any, ...]) -> str:
@@ -270,7 +271,7 @@ def body_schema_pointer(spec: Spec, operation: Operation, status: int, media: st
     content = spec.resolve(raw).get("content") or {}
     if media not in content or "schema" not in content[media]:
         return None
-    return f"{base}/content/{media.replace('/', '~1')}/schema"
+    return f"{base}/content/{jsonpointer.escape(media)}/schema"
 
 
 def operation_regex(spec: Spec, operation: Operation) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import jsonpointer
 from jsonschema.exceptions import ValidationError, best_match
 
 from .findings import Deviation
@@ -197,7 +198,7 @@ def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
             "", "invalid-json", "JSON", problem, f"the body ({len(ctx.body)} bytes) is {problem}"
         )
         return
-    pointer = f"{ctx.response_pointer}/content/{media.replace('~', '~0').replace('/', '~1')}/schema"
+    pointer = f"{ctx.response_pointer}/content/{jsonpointer.escape(media)}/schema"
     validator = ctx.spec.validator(pointer)
     errors = [_leaf(error) for error in validator.iter_errors(instance)]
     # Members an open object allows but does not declare: additive drift, paired with missing
@@ -234,9 +235,7 @@ def _leaf(error: ValidationError) -> ValidationError:
 
 def location_of(path: Iterable[Any]) -> str:
     """A JSON pointer with array indices generalised to ``*`` so that items merge."""
-    return "".join(
-        "/*" if isinstance(p, int) else "/" + str(p).replace("~", "~0").replace("/", "~1") for p in path
-    )
+    return "".join("/*" if isinstance(p, int) else "/" + jsonpointer.escape(str(p)) for p in path)
 
 
 def explain_errors(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonpointer
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate as validate_openapi
@@ -332,7 +333,7 @@ def _inline(spec: Spec, node: Any, expanding: frozenset[str]) -> Any:
 
 
 def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
+    return jsonpointer.escape(token)
 
 
 def load_spec_file(api: ApiInfo, path: Path) -> Spec:

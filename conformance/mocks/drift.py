@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jsonpointer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Mutation = Callable[[int, Any], tuple[int, Any]]
@@ -27,7 +28,8 @@ class Raw:
 
 
 def _parent(body: Any, pointer: str) -> tuple[Any, str]:
-    *parents, last = pointer.lstrip("/").split("/")
+    """The object or array that holds the member ``pointer`` names, and that member's name."""
+    *parents, last = jsonpointer.JsonPointer(pointer).parts
     node = body
     for token in parents:
         node = node[int(token)] if isinstance(node, list) else node[token]
