@@ -249,15 +249,17 @@ def explain_errors(
     for error in errors:
         where = location_of(error.absolute_path)
         reason = schema_assumption(schema, error.absolute_schema_path) if schema is not None else None
+        keyword: Any = error.validator_value
+        schema_node: Any = error.schema
         if error.validator == "required" and isinstance(error.instance, dict):
-            names = [n for n in error.validator_value if n not in error.instance]
+            names = [n for n in keyword if n not in error.instance]
             missing.setdefault(where, []).extend(names)
             assumed[where] = assumed.get(where) or reason
         elif error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(
             error.instance, dict
         ):
-            known = set((error.schema.get("properties") or {}).keys())
-            patterns = [re.compile(p) for p in (error.schema.get("patternProperties") or {})]
+            known = set((schema_node.get("properties") or {}).keys())
+            patterns = [re.compile(p) for p in (schema_node.get("patternProperties") or {})]
             names = [n for n in error.instance if n not in known and not any(p.search(n) for p in patterns)]
             extra.setdefault(where, []).extend(names)
             assumed[where] = assumed.get(where) or reason
@@ -306,7 +308,8 @@ def _explain_value(
     ctx: ResponseContext, error: ValidationError, where: str, assumption: str | None
 ) -> Deviation:
     deviation = functools.partial(ctx.deviation, assumption=assumption)
-    value, validator, expected = error.instance, error.validator, error.validator_value
+    expected: Any = error.validator_value
+    value, validator = error.instance, error.validator
     if validator in ("enum", "const"):
         members = expected if validator == "enum" else [expected]
         folded = [

@@ -20,9 +20,11 @@ from typing import Any
 
 import httpx
 import schemathesis
-from schemathesis.config import HealthCheck
+from schemathesis import GenerationMode
+from schemathesis.config import CheckConfig, HealthCheck
 from schemathesis.engine import events, from_schema
 from schemathesis.engine.errors import ServerUnavailable
+from schemathesis.schemas import BaseSchema
 
 from .apis import ApiInfo, resolve_apis
 from .catalogue import load_catalogue
@@ -226,7 +228,7 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         errors.append("--include-operation / --exclude-operation left no operation to check")
         return True
 
-    schema = schemathesis.openapi.from_dict(spec.document, config=schemathesis.Config())
+    schema: BaseSchema = schemathesis.openapi.from_dict(spec.document, config=schemathesis.Config())
     if options.include_operations:
         schema = schema.include(operation_id=list(options.include_operations))
     if options.exclude_operations:
@@ -245,9 +247,13 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
     schema.config.phases.update(phases=list(options.phases))
     schema.config.checks.update(excluded_check_names=REPLACED_CHECKS + sorted(skipped_checks(spec)))
     for name, statuses in check_statuses(spec).items():
-        schema.config.checks.get_by_name(name=name).expected_statuses = statuses
+        check = schema.config.checks.get_by_name(name=name)
+        if isinstance(check, CheckConfig):
+            check.expected_statuses = statuses
     schema.config.generation.update(
-        modes=["positive", "negative"], max_examples=options.max_examples, database="none"
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        max_examples=options.max_examples,
+        database="none",
     )
     if options.seed is not None:
         schema.config.seed = options.seed

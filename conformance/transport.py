@@ -99,7 +99,8 @@ def failed_request_curl(error: BaseException) -> str | None:
         return None
     parts = ["curl", "-X", request.method, request.url]
     for name, value in request.headers.items():
-        parts += ["-H", f"{name}: {value}"]
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        parts += ["-H", f"{name}: {text}"]
     if request.body:
         body = request.body
         parts += ["-d", body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)]

@@ -135,7 +135,7 @@ def _json(body: bytes) -> Any:
 
 def _response_schema(ctx: ResponseContext) -> Any:
     content = ctx.documented.get("content") or {}
-    media = content.get(ctx.media_type or "") or next(iter(content.values()), {})
+    media: dict[str, Any] = content.get(ctx.media_type or "") or next(iter(content.values()), {})
     return media.get("schema")
 
 
@@ -199,10 +199,16 @@ def _changes(before: Profile, after: Profile) -> list[Change]:
     def add(key: FieldKey, what: str, old: Any, new: Any, message: str) -> None:
         api, operation, status, location = key
         found = after.findings.get(key, [])
-        drift = [f for f in found if f.classification == "new"]
+        drift = [f for f in found if f.fails("breaking")]
+        additive = [f for f in found if f.classification == "new"]
+        assumed = [f for f in found if f.classification == "assumption"]
         known = [f for f in found if f.classification == "known"]
         if drift:
             classification, quirk, why = "new", None, drift[0].message
+        elif additive:
+            classification, quirk, why = "additive", None, f"additive: {additive[0].message}"
+        elif assumed:
+            classification, quirk, why = "assumption", None, f"the spec assumed: {assumed[0].assumption}"
         elif known:
             classification, quirk, why = "known", known[0].quirk, f"catalogued as {known[0].quirk}"
         else:
@@ -214,35 +220,45 @@ def _changes(before: Profile, after: Profile) -> list[Change]:
         )
 
     for api_op in sorted(set(before.statuses) | set(after.statuses)):
-        old, new = before.statuses.get(api_op, set()), after.statuses.get(api_op, set())
-        for status in sorted(new - old):
+        seen_before, seen_after = before.statuses.get(api_op, set()), after.statuses.get(api_op, set())
+        for status in sorted(seen_after - seen_before):
             add(
-                (*api_op, status, "status"), "status-appeared", sorted(old), status, f"status {status} is new"
+                (*api_op, status, "status"),
+                "status-appeared",
+                sorted(seen_before),
+                status,
+                f"status {status} is new",
             )
-        for status in sorted(old - new):
+        for status in sorted(seen_before - seen_after):
             add(
                 (*api_op, status, "status"),
                 "status-vanished",
                 status,
-                sorted(new),
+                sorted(seen_after),
                 f"status {status} not seen",
             )
     shared = sorted(set(before.media) & set(after.media))
-    for key in shared:
-        for media in sorted(after.media[key] - before.media[key]):
-            add((*key, "header:content-type"), "content-type-appeared", None, media, f"content type {media}")
-        for media in sorted(before.media[key] - after.media[key]):
-            add((*key, "header:content-type"), "content-type-vanished", media, None, f"{media} not seen")
+    for response in shared:
+        for media in sorted(after.media[response] - before.media[response]):
+            add(
+                (*response, "header:content-type"),
+                "content-type-appeared",
+                None,
+                media,
+                f"content type {media}",
+            )
+        for media in sorted(before.media[response] - after.media[response]):
+            add((*response, "header:content-type"), "content-type-vanished", media, None, f"{media} not seen")
     both = {key[:3] for key in before.fields} & {key[:3] for key in after.fields}
     for key in sorted(set(before.fields) | set(after.fields)):
         if key[:3] not in both:
             continue
         old, new = before.fields.get(key), after.fields.get(key)
-        if old is None:
+        if old is None and new is not None:
             add(key, "field-appeared", None, sorted(new), f"field {key[3] or '(body)'} appeared")
-        elif new is None:
+        elif new is None and old is not None:
             add(key, "field-vanished", sorted(old), None, f"field {key[3] or '(body)'} vanished")
-        elif old != new:
+        elif old is not None and new is not None and old != new:
             add(
                 key,
                 "type-changed",

@@ -293,6 +293,7 @@ class Mock(VendorMock):
         """One ``status`` event per status entered, stamped with when it was entered."""
         events = []
         for number, state in enumerate(run.history, start=1):
+            moment: datetime | None
             if state in self.lifecycle.initial:
                 moment = run.created_at
             elif state in self.running_states:

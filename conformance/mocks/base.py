@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from jsonschema import Draft202012Validator
 from starlette.applications import Starlette
@@ -121,12 +121,14 @@ class Call:
 
 
 Handler = Callable[["VendorMock", Call], Awaitable[Response]]
+#: A vendor mock's own handler method (its ``self`` is the vendor's subclass).
+AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[Response]])
 
 
-def handles(operation_id: str) -> Callable[[Handler], Handler]:
+def handles(operation_id: str) -> Callable[[AnyHandler], AnyHandler]:
     """Mark a ``VendorMock`` method as the handler of ``operation_id``."""
 
-    def mark(function: Handler) -> Handler:
+    def mark(function: AnyHandler) -> AnyHandler:
         function.operation_id = operation_id  # type: ignore[attr-defined]
         return function
 

@@ -27,7 +27,9 @@ class MockProcess:
             command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
         )
         line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self._process.stdout.readline()), daemon=True)
+        stdout = self._process.stdout
+        assert stdout is not None  # stdout=PIPE
+        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(self.startup_timeout)
         first = line[0].strip() if line else ""

@@ -238,8 +238,10 @@ class Mock(VendorMock):
 
     def process_run(self, record: dict[str, Any]) -> dict[str, Any]:
         """A Process Run; the faithful dates have seven fraction digits and no offset, as documented."""
-        stamp = {"offset": False, "digits": 7} if self.faithful else {}
-        dates = {key: iso(record[key], **stamp) for key in ("dateModified", "dateCreated")}
+        dates = {
+            key: iso(record[key], offset=False, digits=7) if self.faithful else iso(record[key])
+            for key in ("dateModified", "dateCreated")
+        }
         return {**record, **dates}
 
     def data_step(self, step: Step) -> dict[str, Any]:
