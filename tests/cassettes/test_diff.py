@@ -39,7 +39,8 @@ def test_altered_recording_reports_each_change_classified(mock_cassettes: Path, 
     new = _altered(mock_cassettes / "solvexia.yaml", tmp_path / "tonight.yaml", drift)
     outcome = diff(mock_cassettes / "solvexia.yaml", new)
     seen = {(c.operation, c.what, c.location): c.classification for c in outcome.changes}
-    assert seen[("getProcessRunStatus", "field-appeared", "/queuePosition")] == "new"
+    # a field that appeared is additive drift: reported, but it cannot break a client
+    assert seen[("getProcessRunStatus", "field-appeared", "/queuePosition")] == "additive"
     assert seen[("getProcessRunStatus", "field-vanished", "/dateFinished")] == "new"
     assert seen[("getProcessRunStatus", "type-changed", "/runDurationInSeconds")] == "new"
     assert seen[("getProcessRunStatus", "enum-value-seen", "/status")] == "new"
