@@ -220,16 +220,27 @@ def _json_problem(body: bytes, error: ValueError) -> str:
     return "not JSON"
 
 
+_MEMBER_KEYWORDS = frozenset({"additionalProperties", "unevaluatedProperties"})
+
+
 def _leaf(error: ValidationError) -> ValidationError:
-    """For ``anyOf``/``oneOf`` failures, descend into the branch the body comes closest to (fewest
-    errors), then to its most relevant error: one wrong value in the intended branch must not be
-    reported as a sibling branch's complaints about fields it never had."""
+    """For ``anyOf``/``oneOf`` failures, descend into the branch the body comes closest to, then to
+    its most relevant error: one wrong value in the intended branch must not be reported as a
+    sibling branch's complaints about fields it never had. Closest means fewest errors other than
+    undeclared members, then fewest errors: a body whose only fault is extra members inside an
+    object belongs to that object's branch, not to a ``null`` beside it."""
     while error.context:
         branches: dict[Any, list[ValidationError]] = {}
         for sub in error.context:
             branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-        fewest = min(len(errors) for errors in branches.values())
-        error = best_match(sub for errors in branches.values() if len(errors) == fewest for sub in errors)
+
+        def distance(errors: list[ValidationError]) -> tuple[int, int]:
+            return sum(1 for e in errors if e.validator not in _MEMBER_KEYWORDS), len(errors)
+
+        closest = min(distance(errors) for errors in branches.values())
+        error = best_match(
+            sub for errors in branches.values() if distance(errors) == closest for sub in errors
+        )
     return error
 
 
@@ -246,11 +257,15 @@ def explain_errors(
     missing: dict[str, list[str]] = {}
     extra: dict[str, list[str]] = {}
     assumed: dict[str, str | None] = {}
+    #: The object at each location and its documented members, the evidence a rename needs.
+    objects: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for error in errors:
         where = location_of(error.absolute_path)
         reason = schema_assumption(schema, error.absolute_schema_path) if schema is not None else None
         keyword: Any = error.validator_value
         schema_node: Any = error.schema
+        if isinstance(error.instance, dict) and isinstance(schema_node, dict):
+            objects.setdefault(where, (error.instance, schema_node.get("properties") or {}))
         if error.validator == "required" and isinstance(error.instance, dict):
             names = [n for n in keyword if n not in error.instance]
             missing.setdefault(where, []).extend(names)
@@ -266,23 +281,53 @@ def explain_errors(
         else:
             yield _explain_value(ctx, error, where, reason)
     for where in sorted(set(missing) | set(extra)):
-        yield from _explain_fields(ctx, where, missing.get(where, []), extra.get(where, []), assumed[where])
+        instance, members = objects.get(where, ({}, {}))
+        yield from _explain_fields(
+            ctx, where, missing.get(where, []), extra.get(where, []), assumed[where], instance, members
+        )
+
+
+#: How alike two names must be for a missing and an extra member to be one renamed field. A random
+#: member name (``amet80`` for ``name``) can reach 0.6 by chance; a real rename (re-cased,
+#: shortened, ``_`` dropped) scores 0.8 or more.
+RENAME_SIMILARITY = 0.8
 
 
 def _similar(a: str, b: str) -> float:
     norm_a, norm_b = re.sub(r"[^a-z0-9]", "", a.lower()), re.sub(r"[^a-z0-9]", "", b.lower())
-    if norm_a == norm_b or norm_a.startswith(norm_b) or norm_b.startswith(norm_a):
+    short, long = sorted((norm_a, norm_b), key=len)
+    if norm_a == norm_b or (len(short) >= 4 and 2 * len(short) >= len(long) and long.startswith(short)):
         return 1.0
     return difflib.SequenceMatcher(None, norm_a, norm_b).ratio()
 
 
+def _fits(value: Any, schema: Any) -> bool:
+    """Whether ``value`` is of a JSON type the documented member allows (no type stated: any)."""
+    types = schema.get("type") if isinstance(schema, dict) else None
+    if types is None:
+        return True
+    allowed = {types} if isinstance(types, str) else set(types)
+    actual = json_type(value)
+    return actual in allowed or (actual == "integer" and "number" in allowed)
+
+
 def _explain_fields(
-    ctx: ResponseContext, where: str, missing: list[str], extra: list[str], assumption: str | None
+    ctx: ResponseContext,
+    where: str,
+    missing: list[str],
+    extra: list[str],
+    assumption: str | None,
+    instance: dict[str, Any],
+    members: dict[str, Any],
 ) -> Iterator[Deviation]:
+    """Missing and extra members; a pair is a renamed field only on evidence: names alike well
+    beyond chance, and the value seen of a type the documented member allows."""
     missing, extra = list(dict.fromkeys(missing)), list(dict.fromkeys(extra))
     pairs = sorted(((_similar(m, e), m, e) for m in missing for e in extra), reverse=True)
     for score, documented_name, seen_name in pairs:
-        if score < 0.6 or documented_name not in missing or seen_name not in extra:
+        if score < RENAME_SIMILARITY or documented_name not in missing or seen_name not in extra:
+            continue
+        if seen_name in instance and not _fits(instance[seen_name], members.get(documented_name)):
             continue
         missing.remove(documented_name)
         extra.remove(seen_name)

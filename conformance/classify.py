@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import Any
 
 from .catalogue import Catalogue
 from .findings import Deviation, Finding
-from .kinds import Classification
+from .kinds import Classification, Compare, kind_of
 
 
 def classify(deviation: Deviation, catalogue: Catalogue | None, *, source: str = "check") -> Finding:
@@ -63,8 +65,63 @@ class FindingSet:
     def __iter__(self) -> Iterator[Finding]:
         return iter(sorted(self._findings.values(), key=_order))
 
+    def grouped(self) -> list[Finding]:
+        """The findings, with those that differ only in a varying part gathered into groups."""
+        return sorted(group_findings(self._findings.values()), key=_order)
+
     def __len__(self) -> int:
         return len(self._findings)
+
+
+#: The location part that stands for whichever member a group gathered.
+ANY_MEMBER = "<any extra member>"
+#: A group keeps this many of its distinct values as samples (its counts stay exact).
+GROUP_SAMPLES = 10
+
+
+def group_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per pattern: findings of one operation, status, kind and classification whose
+    location differs only in its last member name (an extra or missing member), or that share a
+    location but not a value, become one finding with the pattern, the total count, the distinct
+    values (the first ``GROUP_SAMPLES``) and the first one's reproducing request. A server that adds
+    random members to every object then reads as a few lines, not a thousand. Known quirks stay
+    one finding each: every one is a catalogue entry of its own."""
+    buckets: dict[tuple[str, ...], list[Finding]] = {}
+    kept: list[Finding] = []
+    for finding in findings:
+        if finding.classification is Classification.KNOWN:
+            kept.append(finding)
+            continue
+        location = finding.location
+        if kind_of(finding.kind).compare is Compare.LOCATION:
+            location = f"{location.rsplit('/', 1)[0]}/{ANY_MEMBER}"
+        identity = (finding.api, finding.operation, str(finding.status_code), finding.kind)
+        buckets.setdefault((*identity, str(finding.classification), location), []).append(finding)
+    for key, members in buckets.items():
+        if len(members) == 1:
+            kept.append(members[0])
+            continue
+        values = list(dict.fromkeys(_varying(member) for member in members))
+        first = members[0]
+        shown = ", ".join(str(value) for value in values[:3]) + (", ..." if len(values) > 3 else "")
+        kept.append(
+            replace(
+                first,
+                location=key[-1],
+                observed=values[:GROUP_SAMPLES],
+                count=sum(member.count for member in members),
+                message=f"{len(values)} distinct: {shown} ({first.message})",
+                group={"distinct": len(values), "values": values[:GROUP_SAMPLES]},
+            )
+        )
+    return kept
+
+
+def _varying(finding: Finding) -> Any:
+    """What differs between the members of a group: the member name, else the observed value."""
+    if kind_of(finding.kind).compare is Compare.LOCATION:
+        return finding.location.rsplit("/", 1)[-1]
+    return finding.observed
 
 
 _RANK = {Classification.NEW: 0, Classification.ASSUMPTION: 1, Classification.KNOWN: 2}

@@ -17,6 +17,8 @@ stdout = Console(highlight=False)
 if not stdout.is_terminal:  # logs and CI: wide enough that the table does not wrap
     stdout.width = 120
 stderr = Console(stderr=True, highlight=False)
+#: Findings printed before the rest is left to the report: a screenful, one line per group.
+MAX_FINDING_LINES = 30
 
 
 @contextmanager
@@ -60,17 +62,22 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
             str(len(api["errors"])),
         )
     stdout.print(table)
-    new = [f for f in document["findings"] if f["classification"] == "new"]
-    for severity, colour in (("breaking", "red"), ("additive", "yellow")):
-        for finding in (f for f in new if f["severity"] == severity):
-            stdout.print(f"[{colour}]new {severity}[/] {_finding_line(finding)}", soft_wrap=True)
-    for finding in document["findings"]:
-        if finding["classification"] == "assumption":
-            stdout.print(
-                f"[cyan]assumption[/] {_finding_line(finding)} (the spec assumed: "
-                f"{escape(finding['assumption'] or '')})",
-                soft_wrap=True,
-            )
+    lines = [
+        f"[{colour}]new {severity}[/] {_finding_line(f)}"
+        for severity, colour in (("breaking", "red"), ("additive", "yellow"))
+        for f in document["findings"]
+        if f["classification"] == "new" and f["severity"] == severity
+    ] + [
+        f"[cyan]assumption[/] {_finding_line(f)} (the spec assumed: {escape(f['assumption'] or '')})"
+        for f in document["findings"]
+        if f["classification"] == "assumption"
+    ]
+    for line in lines[:MAX_FINDING_LINES]:
+        stdout.print(line, soft_wrap=True)
+    if len(lines) > MAX_FINDING_LINES:
+        stdout.print(
+            f"... and {len(lines) - MAX_FINDING_LINES} more findings: see the report", soft_wrap=True
+        )
     for error in document["errors"]:
         stdout.print(f"[yellow]error[/] {escape(error)}", soft_wrap=True)
     summary = document["summary"]
@@ -95,8 +102,10 @@ def _verdict(document: dict[str, Any]) -> str:
 
 
 def _finding_line(finding: dict[str, Any]) -> str:
-    """One finding for the terminal; server text is escaped, never read as markup."""
+    """One finding (or group) for the terminal; server text is escaped, never read as markup."""
     where = finding["location"] or "(body)"
+    if finding.get("group"):
+        where += f" ({finding['count']} times)"
     return escape(
         f"{finding['api']} {finding['operation']} {where}: {finding['kind']} — {finding['message']}"
     )

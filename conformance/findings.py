@@ -69,6 +69,9 @@ class Finding:
     source: str = "check"
     #: The spec's reason for the statement this finding contradicts, when it is an assumption.
     assumption: str | None = None
+    #: When the finding stands for many that differ only in a varying part (member names,
+    #: values): ``{"distinct": N, "values": [the first few]}``; its location is then a pattern.
+    group: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -167,7 +167,7 @@ class ApiSession:
             mock_mode=mock_mode,
             operations=self.operations,
             stats=self.stats,
-            findings=list(self.findings),
+            findings=self.findings.grouped(),
             checks=self.checks,
             errors=errors,
             duration=duration,

@@ -6,7 +6,9 @@ reported as ``new`` at the right operation and location.
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +65,31 @@ def set_value(pointer: str, value: Any | Callable[[Any], Any]) -> Mutation:
         parent, name = _parent(body, pointer)
         if isinstance(parent, dict) and name in parent:
             parent[name] = value(parent[name]) if callable(value) else value
+        return status, body
+
+    return mutate
+
+
+_WORDS = ("lorem", "ipsum", "dolor", "amet", "velit", "culpa", "magna", "minim")
+
+
+def add_random_members(per_object: int = 2, seed: int = 0) -> Mutation:
+    """Add ``per_object`` members with random names to every object of the body, as a server that
+    invents data does (Prism's dynamic mode serving a vendor document). Every name is new."""
+    rng, serial = random.Random(seed), itertools.count()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for value in list(node.values()):
+                walk(value)
+            for _ in range(per_object):
+                node[f"{rng.choice(_WORDS)}{next(serial)}"] = rng.choice([rng.random(), "x", True, None])
+
+    def mutate(status: int, body: Any) -> tuple[int, Any]:
+        walk(body)
         return status, body
 
     return mutate

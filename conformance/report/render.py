@@ -71,6 +71,8 @@ class FindingView:
     request: str | None
     quirk: str | None
     citations: list[str]
+    #: For a group: how many distinct values it gathered, and which are shown.
+    group: str | None = None
 
 
 def check_document(document: Any) -> None:
@@ -174,9 +176,17 @@ def finding_views(document: dict[str, Any]) -> list[FindingView]:
             request=f["request"],
             quirk=f["quirk"],
             citations=[part for part in (f["doc"] or "").split("; ") if part],
+            group=_group_text(f.get("group")),
         )
         for f in ordered
     ]
+
+
+def _group_text(group: Any) -> str | None:
+    if not isinstance(group, dict):
+        return None
+    values = group.get("values") or []
+    return f"{group.get('distinct', len(values))} distinct values, the first {len(values)} shown as observed"
 
 
 def _environment() -> Environment:
