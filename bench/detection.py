@@ -412,7 +412,10 @@ def conformance_new(api: str, base_url: str, budget: Budget) -> set[tuple[str, s
         phases=budget.phases,
         max_examples=budget.max_examples,
         seed=budget.seed,
-        poll_interval=0.05,  # the mocks answer at once: detection, not a vendor's pace, is measured
+        # the mocks answer at once and end a run in a few polls: detection, not a vendor's pace, is
+        # measured (a mutated state never ends: its run is given up after 10 s, not 10 minutes)
+        poll_interval=0.05,
+        lifecycle_timeout=10.0,
     )
     return {
         (f.operation, f.location, f.kind, str(f.severity) if f.classification == "new" else "assumption")

@@ -81,7 +81,7 @@ GROUP_SAMPLES = 10
 
 def group_findings(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per pattern: findings of one operation, status, kind and classification whose
-    location differs only in its last member name (an extra or missing member), or that share a
+    location differs only in the name of a member the server sent (an extra member), or that share a
     location but not a value, become one finding with the pattern, the total count, the distinct
     values (the first ``GROUP_SAMPLES``) and the first one's reproducing request. A server that adds
     random members to every object then reads as a few lines, not a thousand. Known quirks stay
@@ -93,7 +93,7 @@ def group_findings(findings: Iterable[Finding]) -> list[Finding]:
             kept.append(finding)
             continue
         location = finding.location
-        if kind_of(finding.kind).compare is Compare.LOCATION:
+        if _member_seen(finding):
             location = f"{location.rsplit('/', 1)[0]}/{ANY_MEMBER}"
         identity = (finding.api, finding.operation, str(finding.status_code), finding.kind)
         buckets.setdefault((*identity, str(finding.classification), location), []).append(finding)
@@ -117,11 +117,15 @@ def group_findings(findings: Iterable[Finding]) -> list[Finding]:
     return kept
 
 
+def _member_seen(finding: Finding) -> bool:
+    """A finding about a member the server sent (an extra one), named by the last location part:
+    those vary with what the server invents. Missing members come from the spec and stay apart."""
+    return kind_of(finding.kind).compare is Compare.LOCATION and finding.observed is not None
+
+
 def _varying(finding: Finding) -> Any:
     """What differs between the members of a group: the member name, else the observed value."""
-    if kind_of(finding.kind).compare is Compare.LOCATION:
-        return finding.location.rsplit("/", 1)[-1]
-    return finding.observed
+    return finding.location.rsplit("/", 1)[-1] if _member_seen(finding) else finding.observed
 
 
 _RANK = {Classification.NEW: 0, Classification.ASSUMPTION: 1, Classification.KNOWN: 2}

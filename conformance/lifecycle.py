@@ -326,9 +326,11 @@ class LifecycleDriver(ApiCaller):
                 return
             last = response
             state = pointer_get(response.json(), poll["state"])
-            if isinstance(state, str) and (not seen or seen[-1] != state):
+            if not isinstance(state, str):
+                return  # no state to follow: the contract check already says why
+            if not seen or seen[-1] != state:
                 seen.append(state)
-            if isinstance(state, str) and self.lifecycle.is_terminal(state):
+            if self.lifecycle.is_terminal(state):
                 break
             self.polling.sleep(wait)
         else:
