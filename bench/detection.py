@@ -182,12 +182,18 @@ def http_date(value: str) -> str:
 
 
 def first_breaking(
-    spec: Spec, schema_pointer: str, body: Any, candidates: Iterator[tuple[str, Mutation, set[str]]]
+    spec: Spec,
+    schema_pointer: str,
+    body: Any,
+    candidates: Iterator[tuple[str, Mutation, set[str]]],
+    *,
+    closed: bool = False,
 ) -> tuple[str, Mutation, set[str]] | None:
     """The first candidate mutation that plain JSON Schema rejects where it accepted the original
     (a faithful body may already break the contract elsewhere, in documented ways). Its locations
-    are the candidate's own and wherever the new schema errors point."""
-    validator = spec.validator(schema_pointer)
+    are the candidate's own and wherever the new schema errors point. ``closed`` judges against the
+    documented members alone (objects closed), the reading under which an extra member differs."""
+    validator = spec.validator(schema_pointer, closed=closed)
 
     def errors(instance: Any) -> dict[tuple[Any, ...], set[str]]:
         found: dict[tuple[Any, ...], set[str]] = {}
@@ -357,6 +363,7 @@ def derive_mutants(spec: Spec, exchanges: list[Exchange], not_found: Any) -> tup
                         schema,
                         json.loads(exchange.body),
                         field_candidates(drift_class, json.loads(exchange.body)),
+                        closed=drift_class == "undocumented extra field",
                     )
                     if hit:
                         found_one = (*hit, exchange.status)
