@@ -82,15 +82,15 @@ GROUP_SAMPLES = 10
 def group_findings(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per pattern: findings of one operation, status, kind and classification whose
     location differs only in the name of a member the server sent (an extra member), or that share a
-    location but not a value, become one finding with the pattern, the total count, the distinct
+    body location but not a value, become one finding with the pattern, the total count, the distinct
     values (the first ``GROUP_SAMPLES``) and the first one's reproducing request. A server that adds
     random members to every object then reads as a few lines, not a thousand. Known quirks stay
     one finding each: every one is a catalogue entry of its own."""
     buckets: dict[tuple[str, ...], list[Finding]] = {}
     kept: list[Finding] = []
     for finding in findings:
-        if finding.classification is Classification.KNOWN:
-            kept.append(finding)
+        if finding.classification is Classification.KNOWN or not finding.location.startswith("/"):
+            kept.append(finding)  # statuses, headers and transport causes are few: each stays one
             continue
         location = finding.location
         if _member_seen(finding):
