@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from . import config
+from . import __version__, config
 from .apis import APIS, resolve_apis
 from .errors import ConformanceError, UsageError
 from .options import FAIL_ON, PHASES, RunOptions
@@ -33,6 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="conformance", description="Contract tests for process-run APIs.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     serve = commands.add_parser("serve", help="serve an embedded mock")
@@ -302,7 +303,11 @@ def _list(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        if not (sys.argv[1:] if argv is None else argv):  # bare `conformance`: what it can do
+            sys.stderr.write(parser.format_help())
+            return 2
+        args = parser.parse_args(argv)
         return {
             "serve": _serve,
             "run": _run,
