@@ -120,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--strict", action="store_true", help="any deviation, known or new, fails")
     replay.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
     replay.add_argument(
+        "--skip-unknown",
+        action="store_true",
+        help="count calls to other services (hosts or paths outside every contract) as skipped, not errors",
+    )
+    replay.add_argument(
         "--max-body-mb", type=float, default=10.0, help="larger bodies are not read (a finding)"
     )
 
@@ -256,13 +261,19 @@ def _replay(args: argparse.Namespace) -> int:
 
     ensure_writable(args.report_dir)
     result, unattributed = replay(
-        args.paths, args.api, strict=args.strict, max_body_bytes=_max_body_bytes(args.max_body_mb)
+        args.paths,
+        args.api,
+        strict=args.strict,
+        max_body_bytes=_max_body_bytes(args.max_body_mb),
+        skip_unknown=args.skip_unknown,
     )
     for error in unattributed:
         print(f"conformance: error: {error}", file=sys.stderr)
     document = write_results(result, args.report_dir)
     write_report(document, args.report_dir)
     print_summary(document, str(args.report_dir))
+    if result.skipped:
+        print(f"skipped {result.skipped} recorded calls outside the contracts (--skip-unknown)")
     return result.exit_code
 
 

@@ -79,6 +79,8 @@ class RunResult:
     started_at: datetime
     finished_at: datetime
     complete: bool
+    #: Recorded calls outside every contract that a replay skipped (``--skip-unknown``).
+    skipped: int = 0
 
     @property
     def findings(self) -> list[Finding]:

@@ -92,6 +92,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
             "errors": len(result.errors),
             "complete": result.complete,
             "apis": len(result.results),
+            "skipped": result.skipped,
         },
         "errors": result.errors,
         "apis": apis,
