@@ -132,12 +132,22 @@ def replay(
 
     finished_at = datetime.now(UTC)
     fail_rule = "strict" if strict else fail_on
+    options = {
+        "command": "replay",
+        "paths": [str(path) for path in paths],
+        "api": api,
+        "strict": strict,
+        "fail_on": fail_on,
+        "max_body_bytes": max_body_bytes,
+        "skip_unknown": skip_unknown,
+    }
     result = RunResult(
         fail_rule,
         results,
         started_at,
         finished_at,
         not state.unattributed,
+        options=options,
         skipped=state.skipped,
     )
     return result, state.unattributed
