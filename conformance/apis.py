@@ -20,7 +20,11 @@ from typing import Any, Literal
 from .errors import UsageError
 
 ENTRY_POINT_GROUP = "conformance.vendors"
-SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+#: The specs, catalogues and cassettes the suite ships: inside the package, in an installed wheel as
+#: in a checkout (where ``conformance/_data/`` links to the repository's ``specs/`` and ``cassettes/``).
+DATA_DIR = Path(__file__).resolve().parent / "_data"
+SPECS_DIR = DATA_DIR / "specs"
+CASSETTES_DIR = DATA_DIR / "cassettes"
 #: Points the suite at another copy of ``specs/`` (a spec under review, a broken one in a test).
 SPECS_DIR_ENV = "CONFORMANCE_SPECS_DIR"
 

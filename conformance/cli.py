@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from . import config
+from . import __version__, config
 from .apis import APIS, resolve_apis
 from .errors import ConformanceError, UsageError
 from .options import FAIL_ON, PHASES, RunOptions
@@ -33,6 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="conformance", description="Contract tests for process-run APIs.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     serve = commands.add_parser("serve", help="serve an embedded mock")
@@ -118,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--api", choices=list(APIS), help="default: inferred from each request URL")
     replay.add_argument("--strict", action="store_true", help="any deviation, known or new, fails")
     replay.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
+    replay.add_argument(
+        "--skip-unknown",
+        action="store_true",
+        help="count calls to other services (hosts or paths outside every contract) as skipped, not errors",
+    )
     replay.add_argument(
         "--max-body-mb", type=float, default=10.0, help="larger bodies are not read (a finding)"
     )
@@ -255,13 +261,19 @@ def _replay(args: argparse.Namespace) -> int:
 
     ensure_writable(args.report_dir)
     result, unattributed = replay(
-        args.paths, args.api, strict=args.strict, max_body_bytes=_max_body_bytes(args.max_body_mb)
+        args.paths,
+        args.api,
+        strict=args.strict,
+        max_body_bytes=_max_body_bytes(args.max_body_mb),
+        skip_unknown=args.skip_unknown,
     )
     for error in unattributed:
         print(f"conformance: error: {error}", file=sys.stderr)
     document = write_results(result, args.report_dir)
     write_report(document, args.report_dir)
     print_summary(document, str(args.report_dir))
+    if result.skipped:
+        print(f"skipped {result.skipped} recorded calls outside the contracts (--skip-unknown)")
     return result.exit_code
 
 
@@ -302,7 +314,11 @@ def _list(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        if not (sys.argv[1:] if argv is None else argv):  # bare `conformance`: what it can do
+            sys.stderr.write(parser.format_help())
+            return 2
+        args = parser.parse_args(argv)
         return {
             "serve": _serve,
             "run": _run,

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .catalogue import Catalogue
 from .classify import FindingSet
@@ -79,6 +80,12 @@ class RunResult:
     started_at: datetime
     finished_at: datetime
     complete: bool
+    #: The seed the engine used (drawn when none was given), so that the run can be repeated.
+    seed: int | None = None
+    #: Every option the run or replay was given, credentials left out (``results.json``).
+    options: dict[str, Any] = field(default_factory=dict)
+    #: Recorded calls outside every contract that a replay skipped (``--skip-unknown``).
+    skipped: int = 0
 
     @property
     def findings(self) -> list[Finding]:

@@ -85,6 +85,8 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "strict": result.fail_on == "strict",
         "fail_on": result.fail_on,
         "exit_code": result.exit_code,
+        "seed": result.seed,
+        "options": result.options,
         "summary": {
             "cases": sum(api.cases for api in result.results),
             "checks": sum(sum(api.checks.values()) for api in result.results),
@@ -92,6 +94,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
             "errors": len(result.errors),
             "complete": result.complete,
             "apis": len(result.results),
+            "skipped": result.skipped,
         },
         "errors": result.errors,
         "apis": apis,

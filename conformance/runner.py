@@ -42,6 +42,7 @@ from .lifecycle import (
 from .mocks.process import MockProcess
 from .model import ApiResult, ApiSession, ProgressHook, RunResult, one_line
 from .options import RunOptions
+from .provenance import draw_seed, recorded_options
 from .redact import Redactor, is_secret_header
 from .specs import Spec, load_spec
 from .transport import (
@@ -370,6 +371,8 @@ def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished)
 def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
     """Check every selected API and gather the results."""
     options.validate()
+    if options.seed is None:  # drawn here, so that results.json can name it and the run be repeated
+        options = replace(options, seed=draw_seed())
     for api in resolve_apis(options.apis):  # a broken spec or catalogue stops the run before it starts
         load_spec(api.name)
         load_catalogue(api.name)
@@ -386,8 +389,20 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
     except KeyboardInterrupt:  # between APIs, or while the mocks start
         pass
     else:
-        return RunResult(_fail_on(options), results, started_at, datetime.now(UTC), complete=True)
-    return RunResult(_fail_on(options), results, started_at, datetime.now(UTC), complete=False)
+        return _result(options, results, started_at, complete=True)
+    return _result(options, results, started_at, complete=False)
+
+
+def _result(options: RunOptions, results: list[ApiResult], started_at: datetime, complete: bool) -> RunResult:
+    return RunResult(
+        _fail_on(options),
+        results,
+        started_at,
+        datetime.now(UTC),
+        complete,
+        seed=options.seed,
+        options=recorded_options(options),
+    )
 
 
 def _fail_on(options: RunOptions) -> str:

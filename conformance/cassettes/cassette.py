@@ -120,6 +120,11 @@ class InteractionError(Exception):
     """One interaction cannot be judged: a key is missing, a value is malformed, no API fits."""
 
 
+class UnknownCall(InteractionError):
+    """A call outside every contract: to another service's host, or to a path no operation has
+    (``replay --skip-unknown`` counts it as skipped)."""
+
+
 def _get(node: Any, *keys: str) -> Any:
     for depth, key in enumerate(keys):
         if not isinstance(node, dict) or key not in node:
@@ -235,7 +240,7 @@ class ApiResolver:
         elif host in LOOPBACK_HOSTS:
             candidates = list(self.specs)
         else:
-            raise InteractionError(f"unknown host {host!r}: no vendor's host; pass --api to judge it")
+            raise UnknownCall(f"unknown host {host!r}: no vendor's host; pass --api to judge it")
         matches = []
         for name in candidates:
             spec = self.specs[name]
@@ -247,6 +252,6 @@ class ApiResolver:
             return matches[0]
         if not matches:
             scope = candidates[0] if len(candidates) == 1 else "any API"
-            raise InteractionError(f"{method} {path} is no operation of {scope}")
+            raise UnknownCall(f"{method} {path} is no operation of {scope}")
         names = ", ".join(m.spec.api.name for m in matches)
         raise InteractionError(f"{method} {path} matches several APIs ({names}); pass --api")

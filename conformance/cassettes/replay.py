@@ -19,7 +19,14 @@ from ..checks import check_response
 from ..model import ApiSession, RunResult
 from ..redact import Redactor
 from ..transport import MAX_BODY_BYTES, RequestPolicy
-from .cassette import ApiResolver, CassetteError, InteractionError, cassette_files, load_cassette
+from .cassette import (
+    ApiResolver,
+    CassetteError,
+    InteractionError,
+    UnknownCall,
+    cassette_files,
+    load_cassette,
+)
 
 #: The ``source`` a replayed response is recorded under: the live run's contract check.
 CHECK_SOURCE = "contract"
@@ -36,6 +43,9 @@ class Replay:
     unattributed: list[str] = field(default_factory=list)
     redactor: Redactor = field(default_factory=Redactor)
     max_body_bytes: int = MAX_BODY_BYTES
+    #: Calls outside every contract are counted here instead of being errors.
+    skip_unknown: bool = False
+    skipped: int = 0
 
     def session(self, api: str) -> ApiSession:
         if api not in self.sessions:
@@ -71,6 +81,12 @@ class Replay:
         for interaction in interactions:
             try:
                 target = self.resolver.resolve(interaction)
+            except UnknownCall as exc:
+                if self.skip_unknown:
+                    self.skipped += 1
+                else:
+                    self.error(f"{interaction.where}: {exc}", path)
+                continue
             except InteractionError as exc:
                 self.error(f"{interaction.where}: {exc}", path)
                 continue
@@ -96,10 +112,14 @@ def replay(
     strict: bool = False,
     fail_on: str = "breaking",
     max_body_bytes: int = MAX_BODY_BYTES,
+    skip_unknown: bool = False,
 ) -> tuple[RunResult, list[str]]:
-    """Judge every interaction under ``paths``; also returns the errors no API could own."""
+    """Judge every interaction under ``paths``; also returns the errors no API could own.
+
+    ``skip_unknown``: a call to a host no vendor has, or to a path that is no operation (a team's
+    cassettes record other services too), is counted as skipped instead of being an error."""
     started_at, started = datetime.now(UTC), time.monotonic()
-    state = Replay(ApiResolver(api), max_body_bytes=max_body_bytes)
+    state = Replay(ApiResolver(api), max_body_bytes=max_body_bytes, skip_unknown=skip_unknown)
     for path in cassette_files(paths):
         state.judge_file(path)
     duration = time.monotonic() - started
@@ -112,4 +132,22 @@ def replay(
 
     finished_at = datetime.now(UTC)
     fail_rule = "strict" if strict else fail_on
-    return RunResult(fail_rule, results, started_at, finished_at, not state.unattributed), state.unattributed
+    options = {
+        "command": "replay",
+        "paths": [str(path) for path in paths],
+        "api": api,
+        "strict": strict,
+        "fail_on": fail_on,
+        "max_body_bytes": max_body_bytes,
+        "skip_unknown": skip_unknown,
+    }
+    result = RunResult(
+        fail_rule,
+        results,
+        started_at,
+        finished_at,
+        not state.unattributed,
+        options=options,
+        skipped=state.skipped,
+    )
+    return result, state.unattributed

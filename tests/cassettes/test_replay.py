@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import pytest
 
-from conformance.cassettes.cassette import parse_document
+from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.cassettes.record import record
 from conformance.cassettes.replay import replay
 from conformance.catalogue import load_catalogue
@@ -98,3 +99,30 @@ def test_api_is_inferred_from_vendor_hosts_and_forced_by_flag(documented_cassett
     result, _ = replay([documented_cassettes / "kognitos.yaml"], "kognitos")
     assert [api.api for api in result.results] == ["kognitos"]
     assert result.results[0].base_url == "https://rest-api.app.kognitos.com/v2"
+
+
+def test_skip_unknown_counts_calls_to_other_services_instead_of_stopping(
+    mock_cassettes: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A team's cassette records other services too: with --skip-unknown they are counted as
+    skipped and the vendor's calls are judged; without it they are errors (exit 2)."""
+    document = parse_document(mock_cassettes / "kognitos.yaml")
+    foreign = []
+    for uri in ("https://billing.example.test/v1/invoices", "http://127.0.0.1:9/internal/health"):
+        interaction = copy.deepcopy(document["interactions"][0])
+        interaction["request"]["uri"] = uri
+        foreign.append(interaction)
+    team = tmp_path / "team.yaml"
+    write_cassette(team, [*foreign, *document["interactions"]])
+
+    assert main(["replay", str(team), "--report-dir", str(tmp_path / "strict")]) == 2
+    assert "unknown host 'billing.example.test'" in capsys.readouterr().err
+
+    assert main(["replay", str(team), "--skip-unknown", "--report-dir", str(tmp_path / "skip")]) == 0
+    out = capsys.readouterr().out
+    assert "skipped 2 recorded calls outside the contracts" in out
+    results = json.loads((tmp_path / "skip" / "results.json").read_text())
+    assert results["summary"]["skipped"] == 2 and results["summary"]["complete"] is True
+    assert results["apis"][0]["api"] == "kognitos" and results["apis"][0]["cases"] == len(
+        document["interactions"]
+    )

@@ -1,0 +1,94 @@
+"""results.json is what ``docs/results.schema.json`` publishes, and it records the seed the engine
+used and every option, so that a red night is re-run exactly from its ``options.rerun``."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from conformance.apis import CASSETTES_DIR
+from conformance.cassettes.replay import replay
+from conformance.cli import _parser, run_options
+from conformance.options import RunOptions
+from conformance.provenance import recorded_options
+from conformance.results import write_results
+from conformance.runner import run
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "docs" / "results.schema.json").read_text())
+QUICK = {"apis": ["kognitos"], "phases": ("fuzzing",), "max_examples": 2}
+
+
+def validate(document: dict[str, Any]) -> None:
+    Draft202012Validator.check_schema(SCHEMA)
+    validator = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
+    assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]
+
+
+@pytest.fixture(scope="module")
+def unseeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A run given no seed, as written to disk."""
+    directory = tmp_path_factory.mktemp("run")
+    write_results(run(RunOptions(**QUICK)), directory)  # type: ignore[arg-type]
+    return json.loads((directory / "results.json").read_text())
+
+
+def test_a_run_is_what_the_schema_publishes(unseeded: dict[str, Any]) -> None:
+    validate(unseeded)
+
+
+def test_a_run_given_no_seed_records_the_one_it_drew_and_reruns_the_same(
+    unseeded: dict[str, Any], tmp_path: Path
+) -> None:
+    seed = unseeded["seed"]
+    assert isinstance(seed, int) and unseeded["options"]["seed"] == seed
+    rerun = shlex.split(unseeded["options"]["rerun"])
+    assert rerun[:3] == ["conformance", "run", "kognitos"] and f"--seed {seed}" in shlex.join(rerun)
+    options, _ = run_options(_parser().parse_args(rerun[1:]))
+    assert options == RunOptions(**QUICK, seed=seed)  # type: ignore[arg-type]
+    again = write_results(run(options), tmp_path)
+    assert again["seed"] == seed
+    assert again["summary"]["cases"] == unseeded["summary"]["cases"]
+    assert [op["cases"] for op in again["apis"][0]["operations"]] == [
+        op["cases"] for op in unseeded["apis"][0]["operations"]
+    ]
+
+
+def test_a_replay_is_what_the_schema_publishes(tmp_path: Path) -> None:
+    result, unattributed = replay([CASSETTES_DIR / "mocks" / "kognitos.yaml"], skip_unknown=True)
+    document = write_results(result, tmp_path)
+    validate(json.loads((tmp_path / "results.json").read_text()))
+    assert unattributed == [] and document["seed"] is None
+    assert document["options"]["command"] == "replay" and document["options"]["skip_unknown"] is True
+
+
+def test_recorded_options_hold_every_option_and_no_credential() -> None:
+    options = RunOptions(
+        apis=["robocorp"],
+        base_url="https://vendor.test/api",
+        token="tok-3141592653",
+        seed=5,
+        headers=(("X-Tenant-Token", "hdr-2718281828"), ("X-Trace", "night")),
+        include_operations=("listRuns",),
+        per_api={"robocorp": {"headers": (("Authorization", "Bearer per-api-1618"),)}},
+        tls_verify=False,
+    )
+    recorded = recorded_options(options)
+    text = json.dumps(recorded)
+    for secret in ("3141592653", "2718281828", "1618"):
+        assert secret not in text
+    assert recorded["token"] == "[REDACTED]"
+    assert recorded["headers"] == [["X-Tenant-Token", "[REDACTED]"], ["X-Trace", "night"]]
+    assert set(recorded) >= {field for field in vars(RunOptions()) if not field.startswith("_")}
+    rerun = shlex.split(recorded["rerun"])
+    parsed, _ = run_options(_parser().parse_args(rerun[1:]))
+    expected = replace(
+        options, token=None, per_api={}, headers=(("X-Tenant-Token", "[REDACTED]"), ("X-Trace", "night"))
+    )
+    assert parsed == expected
