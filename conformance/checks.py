@@ -253,7 +253,7 @@ class _NonFinite(float):
     spelling: str
 
 
-class _DuplicatedKeys(dict):  # type: ignore[type-arg]
+class _DuplicatedKeys(dict[str, Any]):
     """An object in which some keys came more than once (the last value won, as in most readers)."""
 
     duplicated: list[str]
