@@ -176,7 +176,9 @@ def test_a_oneof_deviation_is_located_in_the_branch_the_body_comes_closest_to() 
 
 # -- strict JSON: what only a lenient reader accepts ----------------------------------------------
 def explain_bytes(body: bytes, headers: dict[str, str] = JSON) -> list[tuple[str, str, object]]:
-    return sorted((d.kind, d.location, d.observed) for d in check_response(SPEC, OPERATION, 200, headers, body))
+    return sorted(
+        (d.kind, d.location, d.observed) for d in check_response(SPEC, OPERATION, 200, headers, body)
+    )
 
 
 def test_a_byte_order_mark_is_a_finding_and_the_body_is_still_judged() -> None:
