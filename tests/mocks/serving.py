@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,8 +10,10 @@ from typing import Any
 
 import httpx
 
+from conformance.checks import check_response
 from conformance.mocks import Clock, MockServer, Mode, create_mock
 from conformance.mocks.base import VendorMock
+from conformance.specs import load_spec
 
 
 @dataclass
@@ -48,3 +51,15 @@ def serve(
         httpx.Client(base_url=server.base_url, headers=headers, **client_options) as client,
     ):
         yield served_type(mock, clock, client, server.base_url)
+
+
+def judged(
+    api: str, operation_id: str, status: int, body: Any, media_type: str = "application/json"
+) -> list[tuple[str, str, bool]]:
+    """(kind, location, assumed?) of each deviation of one answer (``body`` as JSON, or bytes)."""
+    spec = load_spec(api)
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    deviations = check_response(
+        spec, spec.operations[operation_id], status, {"content-type": media_type}, content
+    )
+    return sorted((d.kind, d.location, d.assumption is not None) for d in deviations)

@@ -27,6 +27,7 @@ from conformance.mocks.automation_runs import (
 )
 from conformance.specs import load_spec
 
+from . import serving
 from .serving import Served
 from .serving import serve as serve_mock
 
@@ -134,9 +135,7 @@ def run_body(**changes: Any) -> bytes:
 
 def judged(status: int, body: bytes, media_type: str = "application/json") -> list[tuple[str, str, bool]]:
     """(kind, location, assumed?) of each deviation of a getAutomationRun answer."""
-    operation = SPEC.operations["getAutomationRun"]
-    deviations = check_response(SPEC, operation, status, {"content-type": media_type}, body)
-    return sorted((d.kind, d.location, d.assumption is not None) for d in deviations)
+    return serving.judged(API, "getAutomationRun", status, body, media_type)
 
 
 def test_what_the_page_leaves_open_is_an_assumption_and_what_it_shows_is_not() -> None:

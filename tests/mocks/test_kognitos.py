@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
@@ -16,6 +15,7 @@ from conformance.findings import Deviation
 from conformance.mocks import Mode
 from conformance.specs import load_spec
 
+from . import serving
 from .serving import Served
 from .serving import serve as serve_mock
 
@@ -371,16 +371,7 @@ def deviations_of(served: Served) -> list[Deviation]:
 
 
 def judged(operation_id: str, status: int, body: Any) -> list[tuple[str, str, bool]]:
-    """(kind, location, assumed?) of each deviation of an answer of ``operation_id``."""
-    spec = load_spec(API)
-    deviations = check_response(
-        spec,
-        spec.operations[operation_id],
-        status,
-        {"content-type": "application/json"},
-        json.dumps(body).encode(),
-    )
-    return sorted((d.kind, d.location, d.assumption is not None) for d in deviations)
+    return serving.judged(API, operation_id, status, body)
 
 
 RUN = {
