@@ -1,0 +1,174 @@
+"""The pytest plugin, as a team's own test suite uses it (pytester): mocks as fixtures, and the
+cassettes its tests recorded or replayed judged against the contracts when the session ends."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conformance.apis import CASSETTES_DIR
+from conformance.cassettes.cassette import parse_document, write_cassette
+
+pytest_plugins = ["pytester"]
+#: The inner sessions run in this process, where conformance is imported already.
+INNER = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
+
+
+def refused(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as sock:
+        return sock.connect_ex((parts.hostname, parts.port)) != 0
+
+
+def test_mocks_are_served_for_a_test_or_the_session_and_stopped_after(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import httpx
+        import pytest
+
+        RUN = "b4fznghynbdemslfd5k044fgd"  # a run the kognitos mock is seeded with
+
+        @pytest.mark.conformance_mock("kognitos", token="team-token")
+        def test_one_test(conformance_mock):
+            assert conformance_mock.headers == {"x-api-key": "team-token"}
+            run = conformance_mock + "/runs/" + RUN
+            assert httpx.get(run, headers=conformance_mock.headers).status_code == 200
+            assert httpx.get(run).status_code == 401
+            open("urls.txt", "a").write(conformance_mock + "\\n")
+
+        @pytest.mark.parametrize("conformance_mock", [("robocorp", "strict")], indirect=True)
+        def test_parametrized(conformance_mock):
+            assert (conformance_mock.api, conformance_mock.mode) == ("robocorp", "strict")
+            open("urls.txt", "a").write(conformance_mock + "\\n")
+
+        def test_session(conformance_mocks):
+            first = conformance_mocks("kognitos")
+            assert conformance_mocks("kognitos") is first and first.token == "conformance-demo"
+            assert httpx.get(first + "/runs/" + RUN, headers=first.headers).status_code == 200
+            open("urls.txt", "a").write(first + "\\n")
+
+        def test_unnamed(conformance_mock):
+            pass
+        """
+    )
+    result = pytester.runpytest(*INNER)
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*name the mock, e.g. @pytest.mark.conformance_mock(*"])
+    urls = (pytester.path / "urls.txt").read_text().split()
+    assert len(urls) == 3 and all(refused(url) for url in urls)
+
+
+def test_the_judge_passes_what_the_session_recorded_and_skips_other_services(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import httpx
+        import pytest
+
+        RUN = "b4fznghynbdemslfd5k044fgd"  # a run the kognitos mock is seeded with
+
+        @pytest.mark.vcr
+        @pytest.mark.conformance_mock("kognitos")
+        def test_records(conformance_mock):
+            run = conformance_mock + "/runs/" + RUN
+            assert httpx.get(run, headers=conformance_mock.headers).status_code == 200
+            # another service of the team's, recorded in the same cassette
+            assert httpx.get(conformance_mock.rsplit("/", 1)[0] + "/internal/health").status_code == 404
+        """
+    )
+    report = tmp_path / "judged"
+    result = pytester.runpytest(
+        *INNER, "--record-mode=once", "--conformance-judge", f"--conformance-report-dir={report}"
+    )
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "*conformance: recorded traffic judged against the contracts*",
+            "1 cassettes; 1 calls to other services skipped",
+            "kognitos: 1 responses, score 100.0%, 0 new (0 breaking)*",
+            "no new drift",
+        ]
+    )
+    [recorded] = pytester.path.glob("cassettes/*/test_records.yaml")  # written by pytest-recording
+    assert len(parse_document(recorded)["interactions"]) == 2
+    results = json.loads((report / "results.json").read_text())
+    assert results["summary"]["skipped"] == 1 and results["options"]["skip_unknown"] is True
+
+
+def drifted_cassette(directory: Path) -> str:
+    """A recorded getRun whose ``id`` became a number, at the vendor's own host; its URI."""
+    interactions = parse_document(CASSETTES_DIR / "mocks" / "kognitos.yaml")["interactions"]
+    interaction = next(
+        i for i in interactions if i["request"]["method"] == "GET" and "/v2/runs/" in i["request"]["uri"]
+    )
+    path = urlsplit(interaction["request"]["uri"]).path
+    interaction["request"]["uri"] = uri = f"https://rest-api.app.kognitos.com{path}"
+    body = json.loads(interaction["response"]["body"]["string"])
+    interaction["response"]["body"]["string"] = json.dumps({**body, "id": 42})
+    write_cassette(directory / "test_replays.yaml", [interaction])
+    return uri
+
+
+def test_the_judge_fails_the_session_on_new_breaking_drift_in_a_replayed_cassette(
+    pytester: pytest.Pytester,
+) -> None:
+    module = pytester.makepyfile(
+        test_team="""
+        import httpx
+        import pytest
+
+        @pytest.mark.vcr
+        def test_replays():
+            assert httpx.get(URI, headers={"x-api-key": "k"}).json()["id"] == 42
+        """
+    )
+    directory = pytester.path / "cassettes" / "test_team"
+    directory.mkdir(parents=True)
+    uri = drifted_cassette(directory)
+    module.write_text(module.read_text().replace("URI", repr(uri)))
+
+    plain = pytester.runpytest(*INNER)
+    plain.assert_outcomes(passed=1)
+    assert plain.ret == 0  # without the option nothing is judged
+
+    judged = pytester.runpytest(*INNER, "--conformance-judge")
+    judged.assert_outcomes(passed=1)  # every test passed; the contract did not
+    assert judged.ret == pytest.ExitCode.TESTS_FAILED
+    judged.stdout.fnmatch_lines(
+        [
+            "kognitos: 1 responses, score 0.0%, 1 new (1 breaking)*",
+            "NEW breaking kognitos getRun /id: *",
+            "drift or errors fail this session",
+        ]
+    )
+
+
+def test_the_readme_example_passes_the_judge(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### In your own pytest suite", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(example.splitlines()) <= 12
+    pytester.makepyfile(test_example=example)
+    result = pytester.runpytest(*INNER, "--record-mode=once", "--conformance-judge")
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["kognitos: 1 responses, score 100.0%, 0 new (0 breaking)*", "no new drift"])
+
+
+def test_the_plugin_imports_nothing_heavy_until_used() -> None:
+    code = (
+        "import sys, conformance.pytest_plugin;"
+        "heavy = [m for m in ('schemathesis', 'hypothesis', 'uvicorn', 'starlette', 'vcr', 'yaml',"
+        " 'conformance.mocks', 'conformance.specs') if m in sys.modules];"
+        "print(heavy)"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"
