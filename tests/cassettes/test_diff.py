@@ -39,7 +39,7 @@ def test_altered_recording_reports_each_change_classified(mock_cassettes: Path, 
     new = _altered(mock_cassettes / "solvexia.yaml", tmp_path / "tonight.yaml", drift)
     outcome = diff(mock_cassettes / "solvexia.yaml", new)
     seen = {(c.operation, c.what, c.location): c.classification for c in outcome.changes}
-    assert seen[("getProcessRunStatus", "field-appeared", "/queuePosition")] == "new"
+    assert seen[("getProcessRunStatus", "field-appeared", "/queuePosition")] == "additive"  # open object
     assert seen[("getProcessRunStatus", "field-vanished", "/dateFinished")] == "new"
     assert seen[("getProcessRunStatus", "type-changed", "/runDurationInSeconds")] == "new"
     assert seen[("getProcessRunStatus", "enum-value-seen", "/status")] == "new"
