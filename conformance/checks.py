@@ -20,6 +20,7 @@ from typing import Any
 import jsonpointer
 from jsonschema.exceptions import ValidationError, best_match
 
+from .bounds import JsonRejected, loads_json
 from .findings import Deviation
 from .kinds import BODY_TOO_LARGE, json_type
 from .specs import Operation, Spec, assumption_of, schema_assumption
@@ -191,7 +192,7 @@ def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
         )
         return
     try:
-        instance = json.loads(ctx.body)
+        instance = loads_json(ctx.body)
     except ValueError as error:
         problem = _json_problem(ctx.body, error)
         yield ctx.deviation(
@@ -212,6 +213,8 @@ def _json_problem(body: bytes, error: ValueError) -> str:
     """Why a body is not JSON, in words that stay the same from call to call (so findings merge)."""
     if isinstance(error, UnicodeDecodeError):
         return "not UTF-8"
+    if isinstance(error, JsonRejected):  # nested too deep, NaN: the bound's own words
+        return error.problem
     cut_short = isinstance(error, json.JSONDecodeError) and (
         error.msg.startswith("Unterminated string") or error.pos >= len(error.doc.rstrip())
     )
