@@ -21,6 +21,7 @@ from typing import Any
 import jsonpointer
 from jsonschema.exceptions import ValidationError, best_match
 
+from .bounds import MAX_JSON_DEPTH, JsonRejected, json_depth, parse_number
 from .findings import Deviation
 from .kinds import BODY_TOO_LARGE, json_type
 from .specs import Operation, Spec, assumption_of, schema_assumption
@@ -308,13 +309,19 @@ def parse_strict(body: bytes) -> StrictJson:
         value.spelling = name
         return value
 
+    too_deep = JsonRejected(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        result.error = too_deep
+        return result
     try:
-        result.value = json.loads(raw.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+        result.value = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant, parse_float=parse_number
+        )
     except ValueError as error:  # UnicodeDecodeError is one too
         result.error = error
         return result
-    except RecursionError:
-        result.error = ValueError("nested too deeply")
+    except RecursionError:  # a stack already deep when called; never a crash
+        result.error = too_deep
         return result
     if flagged:
         _liberties(result.value, "", result)
@@ -369,6 +376,8 @@ def _json_problem(body: bytes, error: ValueError) -> str:
     """Why a body is not JSON, in words that stay the same from call to call (so findings merge)."""
     if isinstance(error, UnicodeDecodeError):
         return "not UTF-8"
+    if isinstance(error, JsonRejected):  # nested too deep, NaN: the bound's own words
+        return error.problem
     cut_short = isinstance(error, json.JSONDecodeError) and (
         error.msg.startswith("Unterminated string") or error.pos >= len(error.doc.rstrip())
     )

@@ -31,6 +31,36 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0..65535)")
+    return port
+
+
+def _megabytes(text: str) -> float:
+    """``--max-body-mb``: a finite positive number (``nan``, ``inf`` and ``0`` are refused)."""
+    try:
+        return config.megabytes(text) / (1024 * 1024)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of megabytes") from None
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="conformance", description="Contract tests for process-run APIs.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -38,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve an embedded mock")
     serve.add_argument("api", choices=list(APIS))
-    serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--port", type=_port, default=0, help="0..65535 (0: a free port)")
+    serve.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     serve.add_argument("--mode", choices=["faithful", "strict"], default="faithful")
     serve.add_argument(
         "--token", help="credential the mock accepts (default: $CONFORMANCE_MOCK_TOKEN or demo)"
@@ -113,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
         help="first wait between polls of the run, doubling to 30 s",
     )
     record.add_argument("--lifecycle-timeout", type=float, default=600.0, help="seconds the run may take")
+    record.add_argument(
+        "--request-timeout", type=_seconds, default=10.0, help="seconds per read, headers, and body (10)"
+    )
+    record.add_argument(
+        "--max-body-mb", type=_megabytes, default=10.0, help="larger bodies are not recorded (10)"
+    )
 
     replay = commands.add_parser("replay", help="judge recorded cassettes as a run judges live traffic")
     replay.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="cassette files or directories")
@@ -125,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
         help="count calls to other services (hosts or paths outside every contract) as skipped, not errors",
     )
     replay.add_argument(
-        "--max-body-mb", type=float, default=10.0, help="larger bodies are not read (a finding)"
+        "--max-body-mb", type=_megabytes, default=10.0, help="larger bodies are not read (a finding)"
     )
 
     diff = commands.add_parser("diff", help="what changed between two recordings (or two results.json)")
@@ -133,15 +170,20 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("new", type=Path, metavar="NEW")
     diff.add_argument("--api", choices=list(APIS), help="default: inferred from each request URL")
     diff.add_argument("--report-dir", type=Path, help="also write diff.json there")
+    diff.add_argument("--max-body-mb", type=_megabytes, default=10.0, help="larger bodies are not read (10)")
 
     report = commands.add_parser("report", help="render the HTML report of a results.json again")
     report.add_argument("results", type=Path, metavar="RESULTS.json")
     report.add_argument("--out", type=Path, help="directory for index.html (default: beside RESULTS.json)")
+    report.add_argument(
+        "--max-body-mb", type=_megabytes, default=10.0, help="results files up to 4x this are read (10)"
+    )
     return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
     from .mocks import create_mock
+    from .mocks.process import exit_with_parent
     from .mocks.server import bind_loopback, uvicorn_server
 
     mock = create_mock(args.api, args.mode, args.token)
@@ -150,8 +192,11 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot listen on port {args.port}: {exc.strerror}") from None
     port = sock.getsockname()[1]
+    server = uvicorn_server(mock.app())
+    if args.exit_with_parent:
+        exit_with_parent(server)
     print(f"serving {args.api} at http://127.0.0.1:{port}{mock.spec.base_path}", flush=True)
-    uvicorn_server(mock.app()).run(sockets=[sock])
+    server.run(sockets=[sock])
     return 0
 
 
@@ -201,17 +246,16 @@ def run_options(args: argparse.Namespace) -> tuple[RunOptions, Path]:
 
 def _run(args: argparse.Namespace) -> int:
     from .console import print_summary, progress_bar
-    from .report import write_report
-    from .results import ensure_writable, write_results
+    from .report import publish_run
+    from .results import ensure_report_dir
     from .runner import run
 
     options, report_dir = run_options(args)
-    ensure_writable(report_dir)
+    ensure_report_dir(report_dir)
     with _interruptible() as received:
         with progress_bar([api.name for api in resolve_apis(options.apis)]) as hook:
             result = run(options, hook)
-        document = write_results(result, report_dir)
-        write_report(document, report_dir)
+        document = publish_run(result, report_dir)
     print_summary(document, str(report_dir))
     if received:
         name = signal.Signals(received[0]).name
@@ -221,18 +265,25 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from .bounds import printable
     from .report import rerender_report
 
-    print(f"report written to {rerender_report(args.results, args.out)}")
+    path = rerender_report(args.results, args.out, _max_body_bytes(args.max_body_mb))
+    print(f"report written to {printable(str(path))}")
     return 0
 
 
 def _record(args: argparse.Namespace) -> int:
+    from .bounds import printable
     from .cassettes.record import record
     from .lifecycle import Polling
+    from .options import check_base_url, check_credential, split_base_url
     from .runner import resolve_token
+    from .transport import RequestPolicy
 
     token = resolve_token(APIS[args.api], args.token)
+    check_base_url(args.base_url)
+    check_credential(token, "--token" if args.token else APIS[args.api].credential_env)
     for name, value in (
         ("--poll-interval", args.poll_interval),
         ("--lifecycle-timeout", args.lifecycle_timeout),
@@ -247,19 +298,32 @@ def _record(args: argparse.Namespace) -> int:
         args.out or Path("cassettes") / args.api,
         record_mode=args.record_mode,
         polling=polling,
+        policy=RequestPolicy(
+            timeout=args.request_timeout,
+            max_body_bytes=_max_body_bytes(args.max_body_mb),
+            params=split_base_url(args.base_url)[1],
+        ),
     )
+    if outcome.failures:
+        print(
+            f"conformance: error: recording {args.api} failed ({len(outcome.failures)} failed step(s)); "
+            f"{printable(str(outcome.cassette))} was left as it was",
+            file=sys.stderr,
+        )
+        return 2
     verb = "recorded" if args.record_mode == "all" else "replayed"
-    print(f"{verb} {outcome.interactions} interactions of {args.api} in {outcome.cassette}")
-    return 2 if outcome.failures else 0
+    print(f"{verb} {outcome.interactions} interactions of {args.api} in {printable(str(outcome.cassette))}")
+    return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from .bounds import printable
     from .cassettes.replay import replay
     from .console import print_summary
-    from .report import write_report
-    from .results import ensure_writable, write_results
+    from .report import publish_run
+    from .results import ensure_report_dir
 
-    ensure_writable(args.report_dir)
+    ensure_report_dir(args.report_dir)
     result, unattributed = replay(
         args.paths,
         args.api,
@@ -268,9 +332,8 @@ def _replay(args: argparse.Namespace) -> int:
         skip_unknown=args.skip_unknown,
     )
     for error in unattributed:
-        print(f"conformance: error: {error}", file=sys.stderr)
-    document = write_results(result, args.report_dir)
-    write_report(document, args.report_dir)
+        print(f"conformance: error: {printable(error)}", file=sys.stderr)
+    document = publish_run(result, args.report_dir)
     print_summary(document, str(args.report_dir))
     if result.skipped:
         print(f"skipped {result.skipped} recorded calls outside the contracts (--skip-unknown)")
@@ -280,10 +343,10 @@ def _replay(args: argparse.Namespace) -> int:
 def _diff(args: argparse.Namespace) -> int:
     from .cassettes.diff import diff, print_diff, write_diff
 
-    outcome = diff(args.old, args.new, args.api)
-    print_diff(outcome)
-    if args.report_dir:
+    outcome = diff(args.old, args.new, args.api, max_body_bytes=_max_body_bytes(args.max_body_mb))
+    if args.report_dir:  # written before anything is printed: the terminal cannot cost the file
         write_diff(outcome, args.report_dir)
+    print_diff(outcome)
     return outcome.exit_code
 
 
@@ -329,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             "report": _report,
         }[args.command](args)
     except ConformanceError as exc:
-        print(f"conformance: error: {exc}", file=sys.stderr)
+        print(f"conformance: error: {_error_line(exc, argv)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)
@@ -337,3 +400,40 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `conformance list | head -1`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except (Exception, RecursionError) as exc:  # a bug, never a traceback in a nightly log
+        if os.environ.get("CONFORMANCE_DEBUG"):
+            raise
+        line = _error_line(exc, argv)
+        print(
+            f"conformance: error: internal error ({type(exc).__name__}: {line}); "
+            "CONFORMANCE_DEBUG=1 shows the traceback",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _error_line(error: BaseException, argv: list[str] | None) -> str:
+    """An error as one line that shows no credential: every secret the command line or the
+    vendors' variables hold (``--token``, the userinfo and query of ``--base-url``, credential
+    headers) is redacted, control characters are escaped, and the line is cut."""
+    from .bounds import clip, printable
+    from .redact import Redactor, is_secret_header, url_secrets
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    secrets: list[str | None] = [os.environ.get(api.credential_env) for api in APIS.values()]
+    names: set[str] = set()
+    for flag, value in zip(args, [*args[1:], ""], strict=True):
+        if flag == "--token":
+            secrets.append(value)
+        elif flag == "--base-url":
+            values, query = url_secrets(value)
+            secrets += values
+            names |= query
+        elif flag == "--header" and is_secret_header(value.partition(":")[0].strip()):
+            secrets.append(value.partition(":")[2].strip())
+    for arg in args:
+        for prefix in ("--token=", "--base-url="):
+            if arg.startswith(prefix):
+                secrets += [arg[len(prefix) :]] + url_secrets(arg[len(prefix) :])[0]
+    text = " ".join(str(error).split()) if not isinstance(error, ConformanceError) else str(error)
+    return clip(printable(Redactor(secrets, names).text(text)), 1000)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .apis import APIS
+from .bounds import printable
 from .errors import UsageError
 from .options import PER_API_SETTINGS, RunOptions
 from .specs import read_text
@@ -37,8 +38,9 @@ MAX_CONFIG_BYTES = 1024 * 1024
 def header(text: str) -> tuple[str, str]:
     """``'Name: value'`` as a header pair."""
     name, separator, value = str(text).partition(":")
-    if not separator or not name.strip() or any(c in text for c in "\r\n"):
-        raise UsageError(f"--header {text!r} is not 'Name: value'")
+    if not separator or not name.strip() or any(ord(c) < 0x20 or c == "\x7f" for c in str(text)):
+        shown = name.strip() if separator else "(no colon)"  # never the value: it may be a credential
+        raise UsageError(f"--header {printable(shown)[:100]!r} is not 'Name: value' on one line")
     return name.strip(), value.strip()
 
 

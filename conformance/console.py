@@ -11,14 +11,21 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .bounds import printable
 from .model import ProgressHook
 
-stdout = Console(highlight=False)
+stdout = Console(highlight=False, emoji=False)
 if not stdout.is_terminal:  # logs and CI: wide enough that the table does not wrap
     stdout.width = 120
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, emoji=False)
 #: Findings printed before the rest is left to the report: a screenful, one line per group.
 MAX_FINDING_LINES = 30
+
+
+def outside(text: object) -> str:
+    """Text from outside (a server, a file, a path, a vendor's name) for a Rich line: control
+    characters escaped and brackets escaped, so it is shown as it is and never read as markup."""
+    return escape(printable(str(text)))
 
 
 @contextmanager
@@ -33,7 +40,7 @@ def progress_bar(apis: list[str]) -> Iterator[ProgressHook]:
         transient=True,
         disable=not stderr.is_terminal,
     )
-    tasks = {api: progress.add_task(api, total=None) for api in apis}
+    tasks = {api: progress.add_task(outside(api), total=None) for api in apis}
 
     def update(api: str, done: int, total: int) -> None:
         progress.update(tasks[api], completed=done, total=total)
@@ -50,8 +57,8 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
     for api in document["apis"]:
         target = f"{api['mock_mode']} mock" if api["mock_mode"] else api["base_url"]
         table.add_row(
-            api["api"],
-            target,
+            outside(api["api"]),
+            outside(target),
             f"{api['operations_covered']}/{api['operations_total']}",
             str(api["cases"]),
             f"{api['score']:.1f}%",
@@ -68,7 +75,7 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
         for f in document["findings"]
         if f["classification"] == "new" and f["severity"] == severity
     ] + [
-        f"[cyan]assumption[/] {_finding_line(f)} (the spec assumed: {escape(f['assumption'] or '')})"
+        f"[cyan]assumption[/] {_finding_line(f)} (the spec assumed: {outside(f['assumption'] or '')})"
         for f in document["findings"]
         if f["classification"] == "assumption"
     ]
@@ -79,13 +86,13 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
             f"... and {len(lines) - MAX_FINDING_LINES} more findings: see the report", soft_wrap=True
         )
     for error in document["errors"]:
-        stdout.print(f"[yellow]error[/] {escape(error)}", soft_wrap=True)
+        stdout.print(f"[yellow]error[/] {outside(error)}", soft_wrap=True)
     summary = document["summary"]
     verdict = _verdict(document)
     stdout.print(
         f"{verdict}: {summary['cases']} cases, {summary['known']} known, {summary['assumption']} assumption, "
         f"{summary['new']} new ({summary['breaking']} breaking, {summary['additive']} additive), "
-        f"{summary['errors']} errors — report in {escape(report_dir)}",
+        f"{summary['errors']} errors — report in {outside(report_dir)}",
         soft_wrap=True,
     )
 
@@ -106,6 +113,6 @@ def _finding_line(finding: dict[str, Any]) -> str:
     where = finding["location"] or "(body)"
     if finding.get("group"):
         where += f" ({finding['count']} times)"
-    return escape(
+    return outside(
         f"{finding['api']} {finding['operation']} {where}: {finding['kind']} — {finding['message']}"
     )

@@ -7,17 +7,20 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from .bounds import MAX_REQUEST_CHARS, printable, stored, stored_text
 from .catalogue import Catalogue
 from .classify import FindingSet
 from .findings import Deviation, Finding, tally
-from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR, Classification
+from .kinds import BODY_TOO_LARGE, KINDS, TRANSPORT_ERROR, Classification
 from .redact import Redactor
 from .specs import Operation, Spec
-from .transport import DEFAULT_POLICY, BodyTooLarge, RequestPolicy, transport_cause
+from .transport import DEFAULT_POLICY, BodyNotJson, BodyTooLarge, RequestPolicy, transport_cause
+
+INVALID_JSON = KINDS["invalid-json"].name
 
 #: Called as APIs progress: (api, scenarios done, scenarios in all).
 ProgressHook = Callable[[str, int, int], None]
@@ -26,6 +29,17 @@ ProgressHook = Callable[[str, int, int], None]
 def one_line(text: str) -> str:
     """Server or engine text as one short line."""
     return " ".join(str(text).split())[:300]
+
+
+def bounded_deviation(deviation: Deviation, redactor: Redactor) -> Deviation:
+    """A deviation as outputs keep it: location, values and message printable and cut."""
+    return replace(
+        deviation,
+        location=stored_text(redactor.text(deviation.location)),
+        expected=stored(deviation.expected),
+        observed=stored(deviation.observed),
+        message=stored_text(deviation.message),
+    )
 
 
 @dataclass
@@ -140,14 +154,17 @@ class ApiSession:
 
     def add(self, deviation: Deviation, request: str | None, source: str) -> Finding:
         """The one door a finding leaves the run by: whatever came from the server or the user (values,
-        message, the reproducing request) is redacted here, so no report, console line or JUnit
-        file can show a credential. Callers hold ``lock``."""
-        clean = self.redactor.deviation(deviation)
-        return self.findings.add(clean, request and self.redactor.text(request), source=source)
+        message, location, the reproducing request) is redacted here, so no report, console line or
+        JUnit file can show a credential, then bounded: control characters escaped and every value
+        cut to ``MAX_STORED_CHARS`` with a marker (a server's 2 MB value is not stored 2 MB long;
+        counts stay exact). Callers hold ``lock``."""
+        clean = bounded_deviation(self.redactor.deviation(deviation), self.redactor)
+        shown = request and stored_text(self.redactor.text(request), MAX_REQUEST_CHARS)
+        return self.findings.add(clean, shown, source=source)
 
     def error(self, text: str) -> str:
-        """An error line of this API, redacted and on one line."""
-        return self.redactor.text(one_line(text))
+        """An error line of this API, redacted, printable and on one line."""
+        return printable(self.redactor.text(one_line(text)))
 
     def record_failed_request(self, operation: Operation, error: BaseException, request: str | None) -> None:
         """A request the engine sent that got no response, or one too large to read."""
@@ -158,6 +175,14 @@ class ApiSession:
                 f"at most {error.limit} bytes",
                 f"more than {error.limit} bytes",
             )
+        elif isinstance(error, BodyNotJson):  # as the contract check words it for a read body
+            status, kind, expected, observed = error.status_code, INVALID_JSON, "JSON", error.problem
+            message = f"the body ({error.size} bytes) is {error.problem}"
+            deviation = Deviation(
+                self.spec.api.name, operation.id, status, "", kind, expected, observed, message
+            )
+            self.record(operation, [deviation], request, "contract")
+            return
         else:
             status, kind, expected, observed = None, TRANSPORT_ERROR, "a response", transport_cause(error)
         message = one_line(f"{operation.label}: {observed}: {error}")
@@ -170,13 +195,13 @@ class ApiSession:
         return ApiResult(
             api=api.name,
             title=api.title,
-            base_url=base_url,
+            base_url=printable(self.redactor.text(base_url)),
             mock_mode=mock_mode,
             operations=self.operations,
             stats=self.stats,
             findings=self.findings.grouped(),
             checks=self.checks,
-            errors=errors,
+            errors=[self.error(error) for error in errors],
             duration=duration,
             adjusted_checks={name: s.get("reason", "") for name, s in self.spec.check_settings.items()},
         )

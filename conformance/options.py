@@ -6,11 +6,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
 from .apis import get_api, resolve_apis
+from .bounds import printable
 from .errors import UsageError
+from .redact import Redactor
 from .transport import MAX_BODY_BYTES, RequestPolicy
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
@@ -84,8 +87,9 @@ class RunOptions:
             self.for_api(api.name)._validate_values()
 
     def _validate_values(self) -> None:
+        check_credential(self.token, "--token")
         if self.base_url is not None:
-            _check_base_url(self.base_url)
+            check_base_url(self.base_url)
         if self.max_examples < 1 or self.workers < 1:
             raise UsageError("--max-examples and --workers must be at least 1")
         if not _positive(self.request_timeout) or self.max_body_bytes < 1:
@@ -110,6 +114,7 @@ class RunOptions:
         """How this run sends and reads each request."""
         verify: bool | str = self.cacert or self.tls_verify
         return RequestPolicy(
+            params=split_base_url(self.base_url)[1] if self.base_url else (),
             timeout=self.request_timeout,
             max_body_bytes=self.max_body_bytes,
             headers=self.headers,
@@ -129,12 +134,36 @@ def _positive(value: float) -> bool:
     return math.isfinite(value) and value > 0
 
 
-def _check_base_url(url: str) -> None:
+def check_base_url(url: str) -> None:
+    """A base URL the suite can append paths to; the message never shows its userinfo or query
+    (they may hold a password or a key)."""
     if not url.strip():
         raise UsageError("--base-url is empty: give the server's URL, or leave it out to use the mocks")
+    shown = printable(Redactor.for_target((), url).text(url))
+    if any(ord(c) < 0x20 or c == "\x7f" or c.isspace() for c in url):
+        raise UsageError(f"--base-url {shown!r} holds a space or a control character")
     try:
         parsed = httpx.URL(url)
+        urlsplit(url).port  # noqa: B018 - a port out of range raises here
     except (httpx.InvalidURL, ValueError) as exc:
-        raise UsageError(f"--base-url {url!r} is not a URL: {exc}") from None
+        raise UsageError(
+            f"--base-url {shown!r} is not a URL: {Redactor.for_target((), url).text(str(exc))}"
+        ) from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise UsageError(f"--base-url {url!r} is not an http(s) URL with a host")
+        raise UsageError(f"--base-url {shown!r} is not an http(s) URL with a host")
+    if parsed.fragment or url.rstrip().endswith("#"):
+        raise UsageError(f"--base-url {shown!r} has a fragment (#...); paths are appended to the URL")
+
+
+def split_base_url(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A base URL without its query (paths are appended to it), and the query's parameters,
+    which are sent with every request instead."""
+    parts = urlsplit(url)
+    params = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit(parts._replace(query="", fragment="")).rstrip("/"), params
+
+
+def check_credential(token: str | None, source: str) -> None:
+    """A credential must fit in a header: no CR, LF or other control character (never shown)."""
+    if token and any(ord(c) < 0x20 or c == "\x7f" for c in token):
+        raise UsageError(f"the credential from {source} holds a control character (CR, LF, ...); fix it")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit
 
 from .apis import credential_names
+from .bounds import loads_json, printable
 
 if TYPE_CHECKING:
     from .findings import Deviation
@@ -56,18 +59,82 @@ def is_secret_header(name: str) -> bool:
     return name.lower() in secret_names().headers or bool(_SECRET_NAME_PART.search(name))
 
 
-class Redactor:
-    """Replaces known secret values, and values in credential-shaped places, by a placeholder."""
+#: The userinfo of any URL (``scheme://user:password@``): a credential wherever it shows.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:(?://|\\/\\/))[^/?#@\s'\"<>\\]+@")
 
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+
+def written_forms(secret: str) -> set[str]:
+    """``secret`` as every output may spell it: raw, JSON- and Python-escaped (a CR/LF in it
+    becomes ``\\r\\n``), percent-encoded, control characters escaped, HTML-escaped."""
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        secret.encode("unicode_escape").decode("ascii"),
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        printable(secret),
+        html.escape(secret),
+        shlex.quote(secret).strip("'"),
+    }
+    return {form for form in forms if form}
+
+
+def url_secrets(url: str | None) -> tuple[list[str], set[str]]:
+    """What a base URL carries that is secret: the values of its userinfo and of its query (and
+    the query's parameter names, which are then credential-shaped everywhere)."""
+    if not url:
+        return [], set()
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:
+        return [], set()
+    values = [form for value in (user, password) if value for form in (value, unquote(value))]
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    return values + [value for _, value in pairs if value], {name.lower() for name, _ in pairs if name}
+
+
+class Redactor:
+    """Replaces known secret values, and values in credential-shaped places, by a placeholder.
+
+    Each secret is replaced in every form an output may spell it (``written_forms``), and the
+    userinfo of any URL is replaced whole. ``names`` are parameter and member names that are
+    credential-shaped for this run only (the query parameters of its base URL).
+    """
+
+    def __init__(self, secrets: Iterable[str | None] = (), names: Iterable[str] = ()) -> None:
+        given = {s for s in secrets if s and len(s) >= 4}
+        forms = {form for secret in given for form in written_forms(secret) if len(form) >= 4}
         # Longest first, so a secret that contains another is replaced whole.
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.secrets = sorted(forms, key=len, reverse=True)
+        self.names = frozenset(name.lower() for name in names)
+        extra = sorted(self.names - secret_names().keys)
+        self._extra_query = (
+            re.compile(r"(?i)([?&](?:" + "|".join(map(re.escape, extra)) + r")=)[^&#\s'\"]*")
+            if extra
+            else None
+        )
+
+    @classmethod
+    def for_target(cls, secrets: Iterable[str | None], base_url: str | None) -> Redactor:
+        """A redactor for a run or recording against ``base_url``: its userinfo and query too."""
+        values, names = url_secrets(base_url)
+        return cls([*secrets, *values], names)
+
+    def is_secret_key(self, key: str) -> bool:
+        return key.lower() in secret_names().keys or key.lower() in self.names
 
     def text(self, value: str) -> str:
         for secret in self.secrets:
             value = value.replace(secret, PLACEHOLDER)
         names = secret_names()
+        value = _URL_USERINFO.sub(rf"\g<1>{PLACEHOLDER}@", value)
         value = names.in_query.sub(rf"\g<1>{PLACEHOLDER}", value)
+        if self._extra_query is not None:
+            value = self._extra_query.sub(rf"\g<1>{PLACEHOLDER}", value)
         return names.in_header_line.sub(rf"\g<1>{PLACEHOLDER}", value)
 
     def header(self, name: str, value: str) -> str:
@@ -89,7 +156,7 @@ class Redactor:
         if isinstance(value, dict):
             return {
                 key: PLACEHOLDER
-                if isinstance(key, str) and key.lower() in secret_names().keys and value[key] is not None
+                if isinstance(key, str) and self.is_secret_key(key) and value[key] is not None
                 else self.json(item)
                 for key, item in value.items()
             }
@@ -115,7 +182,7 @@ class Redactor:
 
     def _body_text(self, text: str) -> str:
         try:
-            document = json.loads(text)
+            document = loads_json(text)
         except ValueError:
             return self._form_or_text(text)
         redacted = self.json(document)
@@ -127,10 +194,7 @@ class Redactor:
             pairs = parse_qsl(text, keep_blank_values=True)
             if pairs:
                 return urlencode(
-                    [
-                        (k, PLACEHOLDER if k.lower() in secret_names().keys else self.text(v))
-                        for k, v in pairs
-                    ],
+                    [(k, PLACEHOLDER if self.is_secret_key(k) else self.text(v)) for k, v in pairs],
                     safe="[]",
                 )
         return self.text(text)

@@ -1,13 +1,23 @@
-"""Machine-readable output: ``results.json`` for tools and ``junit.xml`` for CI dashboards.
+"""Machine-readable output: ``results.json`` for tools and ``junit.xml`` for CI dashboards, and
+how every report file reaches its directory.
 
-Files are written atomically (a temporary file in the same directory, then a rename), so
-an interrupted run never leaves a half-written report over a good one.
+A run's files are published together: they are written into a fresh folder beside the report
+directory (with the directory's other files linked in) and swapped in at once, so a reader
+never sees a new ``results.json`` beside an old ``index.html``, and a killed run leaves the
+earlier set whole. Single files are written atomically (a temporary file, then a rename).
+Temporary files and folders carry their process id: those of a process that is gone (killed,
+out of memory) are removed by the next command that writes there. Outputs are strict JSON and
+well-formed XML: no bare ``NaN``, no control character XML cannot hold.
 """
 
 from __future__ import annotations
 
-import json
+import ctypes
+import errno
 import os
+import re
+import shutil
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -15,18 +25,58 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .bounds import printable, strict_json
 from .errors import UsageError
 from .findings import Finding, tally
 from .kinds import Classification
 from .model import RunResult
 
 SCHEMA_VERSION = 2
+#: The files a report directory holds; anything else there is carried along untouched.
+REPORT_FILES = ("results.json", "junit.xml", "index.html", "history.jsonl", "diff.json")
+#: ``.<name>.<pid>.<random>.<tmp|new|old>``: what a writer leaves while it works.
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?P<random>[A-Za-z0-9_]+)\.(?P<kind>tmp|new|old)$")
+
+
+def process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(directory: Path) -> None:
+    """Remove what killed writers left in ``directory``: temporary files and staging folders of
+    processes that are gone. A report directory that a killed swap had set aside is put back."""
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = _LEFTOVER.match(entry.name)
+        if not match or process_alive(int(match["pid"])):
+            continue
+        original = directory / match["name"]
+        if match["kind"] == "old" and not os.path.lexists(original):
+            os.rename(entry, original)  # the swap was cut between its two renames: undo it
+        elif entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` in one step; on failure the old file is untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    clean_leftovers(path.parent)
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -37,13 +87,331 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def ensure_writable(directory: Path) -> None:
-    """Fail early, before any work, when the report directory cannot be written."""
+    """Fail early, before any work, when a directory cannot be written (or is the root)."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as exc:
         raise UsageError(f"cannot write reports to {directory}: {exc.strerror or exc}") from None
+    resolved = directory.resolve()
+    if resolved == Path(resolved.anchor):
+        raise UsageError(f"cannot write reports to {directory}: it is the root directory")
+
+
+def ensure_report_dir(directory: Path) -> None:
+    """Fail early when ``directory`` cannot take a run's report set: it cannot be written, it is
+    the root, or it holds other folders (``.``, a home), which a report must not replace."""
+    ensure_writable(directory)
+    resolved = directory.resolve()
+    foreign = next((e for e in sorted(resolved.iterdir()) if not _carried(e)), None)
+    if foreign is not None:
+        raise UsageError(
+            f"cannot write reports to {directory}: it holds {printable(foreign.name)!r}, which is no "
+            "report file; give --report-dir a folder of its own"
+        )
+    try:
+        tempfile.TemporaryDirectory(dir=resolved.parent).cleanup()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write reports to {directory}: {resolved.parent}: {exc.strerror or exc}"
+        ) from None
+
+
+def _carried(entry: Path) -> bool:
+    """Whether publishing can carry ``entry`` into the new set: a file or a link (never followed)."""
+    return entry.is_symlink() or entry.is_file() or bool(_LEFTOVER.match(entry.name))
+
+
+def publish(directory: Path, files: dict[str, str]) -> None:
+    """Write ``files`` (name -> text) into ``directory`` together.
+
+    They are written into a fresh folder beside it, with every other file of ``directory``
+    linked in (links are carried, never followed), and the two folders are swapped in one step
+    (``renameat2(RENAME_EXCHANGE)``; elsewhere two renames that the next writer completes).
+    A directory holding other folders is written file by file instead, each atomically.
+    """
+    directory = directory.resolve() if directory.exists() else directory.absolute()
+    parent = directory.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(parent)
+    if directory.is_dir():
+        clean_leftovers(directory)
+        if not all(_carried(entry) for entry in directory.iterdir()):
+            for name, text in files.items():
+                write_atomic(directory / name, text)
+            return
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{directory.name}.{os.getpid()}.", suffix=".new"))
+    try:
+        if directory.is_dir():
+            for entry in directory.iterdir():
+                if entry.name not in files and not _LEFTOVER.match(entry.name):
+                    _carry(entry, staging / entry.name)
+        for name, text in files.items():
+            with open(staging / name, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        os.chmod(staging, 0o777 & ~_umask())
+        _swap(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # after the swap it holds the earlier set
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _carry(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+        else:
+            shutil.copy2(source, target, follow_symlinks=False)
+
+
+def _swap(new: Path, old: Path) -> None:
+    """Put the folder ``new`` where ``old`` is, in one step where the system can."""
+    if not os.path.lexists(old):
+        os.rename(new, old)
+        return
+    if _exchange(new, old):
+        return
+    aside = old.with_name(f".{old.name}.{os.getpid()}.{os.urandom(4).hex()}.old")
+    os.rename(old, aside)  # a kill here is undone by the next writer (clean_leftovers)
+    os.rename(new, old)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2``); ``False`` where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.ENOTSUP, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+_TEXT = {"type": "string"}
+_MAYBE_TEXT = {"type": ["string", "null"]}
+_COUNTS = {name: _COUNT for name in ("known", "assumption", "new", "breaking", "additive")}
+
+#: What the run or replay was given (``options``), so a red night can be repeated exactly.
+_OPTIONS: dict[str, Any] = {
+    "type": "object",
+    "description": "Everything the run or replay was given, credentials redacted ([REDACTED] when one "
+    "was given on the command line, null otherwise).",
+    "required": ["command"],
+    "oneOf": [
+        {
+            "properties": {
+                "command": {"const": "run"},
+                "apis": {"type": "array", "items": {"type": "string"}, "description": "empty: every API"},
+                "base_url": {"type": ["string", "null"]},
+                "token": {"enum": ["[REDACTED]", None]},
+                "max_examples": {"type": "integer", "minimum": 1},
+                "seed": {"type": ["integer", "null"]},
+                "phases": {
+                    "type": "array",
+                    "items": {"enum": ["examples", "coverage", "fuzzing", "stateful"]},
+                },
+                "workers": {"type": "integer", "minimum": 1},
+                "strict": {"type": "boolean"},
+                "fail_on": {"enum": ["breaking", "any"]},
+                "mock_mode": {"enum": ["faithful", "strict"]},
+                "request_timeout": {"type": "number"},
+                "max_body_bytes": {"type": "integer"},
+                "lifecycle_timeout": {"type": ["number", "null"]},
+                "poll_interval": {"type": ["number", "null"]},
+                "rate_limit": {"type": ["number", "null"]},
+                "headers": {
+                    "type": "array",
+                    "items": {
+                        "type": "array",
+                        "prefixItems": [{"type": "string"}, {"type": "string"}],
+                        "minItems": 2,
+                        "maxItems": 2,
+                    },
+                },
+                "proxy": {"type": ["string", "null"]},
+                "tls_verify": {"type": "boolean"},
+                "cacert": {"type": ["string", "null"]},
+                "include_operations": {"type": "array", "items": {"type": "string"}},
+                "exclude_operations": {"type": "array", "items": {"type": "string"}},
+                "per_api": {
+                    "type": "object",
+                    "additionalProperties": {"type": "object"},
+                    "description": "[run.<api>] sections of the config file",
+                },
+                "rerun": {
+                    "type": "string",
+                    "pattern": "^conformance run",
+                    "description": "the command that repeats this run (with per_api, the same config file)",
+                },
+            },
+            "required": [
+                "apis",
+                "base_url",
+                "max_examples",
+                "seed",
+                "phases",
+                "workers",
+                "strict",
+                "fail_on",
+                "mock_mode",
+                "request_timeout",
+                "max_body_bytes",
+                "headers",
+                "include_operations",
+                "exclude_operations",
+                "per_api",
+                "rerun",
+            ],
+        },
+        {
+            "properties": {
+                "command": {"const": "replay"},
+                "paths": {"type": "array", "items": {"type": "string"}},
+                "api": {"type": ["string", "null"]},
+                "strict": {"type": "boolean"},
+                "fail_on": {"enum": ["breaking", "any"]},
+                "max_body_bytes": {"type": "integer"},
+                "skip_unknown": {"type": "boolean"},
+            },
+            "required": ["paths", "api", "strict", "fail_on", "max_body_bytes", "skip_unknown"],
+        },
+    ],
+}
+
+#: ``results.json``, as a JSON Schema: what ``report`` and ``diff`` accept. Published as
+#: ``docs/results.schema.json`` (a test keeps the two the same and checks real runs against it).
+RESULTS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://github.com/conformance/conformance/docs/results.schema.json",
+    "title": "conformance results.json",
+    "type": "object",
+    "required": [
+        "version", "finished_at", "strict", "fail_on", "exit_code", "summary", "apis", "findings", "errors",
+    ],
+    "properties": {
+        "version": {"const": SCHEMA_VERSION},
+        "tool": _TEXT,
+        "started_at": _TEXT,
+        "finished_at": _TEXT,
+        "duration_s": {"type": "number", "minimum": 0},
+        "seed": {"type": ["integer", "null"], "description": "The seed the engine used; null for a replay."},
+        "options": _OPTIONS,
+        "strict": {"type": "boolean"},
+        "fail_on": {"enum": ["breaking", "any", "strict"]},
+        "exit_code": {"enum": [0, 1, 2]},
+        "summary": {
+            "type": "object",
+            "required": ["cases", *_COUNTS],
+            "properties": {
+                "cases": _COUNT,
+                "checks": _COUNT,
+                **_COUNTS,
+                "errors": _COUNT,
+                "complete": {"type": "boolean"},
+                "apis": _COUNT,
+            },
+        },
+        "errors": {"type": "array", "items": _TEXT},
+        "apis": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "api", "title", "base_url", "mock_mode", "operations_total", "operations_covered",
+                    "cases", "checks", *_COUNTS, "score", "errors", "operations",
+                ],
+                "properties": {
+                    "api": _TEXT,
+                    "title": _TEXT,
+                    "base_url": _TEXT,
+                    "mock_mode": _MAYBE_TEXT,
+                    "operations_total": _COUNT,
+                    "operations_covered": _COUNT,
+                    "cases": _COUNT,
+                    "checks": _COUNT,
+                    **_COUNTS,
+                    "score": {"type": "number", "minimum": 0, "maximum": 100},
+                    "errors": {"type": "array", "items": _TEXT},
+                    "adjusted_checks": {"type": "object", "additionalProperties": _TEXT},
+                    "duration_s": {"type": "number", "minimum": 0},
+                    "operations": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["operation", "label", "cases", *_COUNTS],
+                            "properties": {"operation": _TEXT, "label": _TEXT, "cases": _COUNT, **_COUNTS},
+                        },
+                    },
+                },
+            },
+        },
+        "findings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "api", "operation", "status_code", "location", "kind", "expected", "observed",
+                    "classification", "severity", "quirk", "doc", "message", "count", "request",
+                    "assumption",
+                ],
+                "properties": {
+                    "api": _TEXT,
+                    "operation": _TEXT,
+                    "status_code": {"type": ["integer", "null"], "minimum": 100, "maximum": 599},
+                    "location": _TEXT,
+                    "kind": _TEXT,
+                    "expected": True,
+                    "observed": True,
+                    "classification": {"enum": ["known", "assumption", "new"]},
+                    "severity": {"enum": ["additive", "breaking"]},
+                    "quirk": _MAYBE_TEXT,
+                    "doc": _MAYBE_TEXT,
+                    "message": _TEXT,
+                    "count": {"type": "integer", "minimum": 1},
+                    "request": _MAYBE_TEXT,
+                    "source": _TEXT,
+                    "assumption": _MAYBE_TEXT,
+                },
+            },
+        },
+    },
+}  # fmt: skip
+
+
+def check_results(document: Any) -> None:
+    """Refuse a document that is not ``results.json`` as ``RESULTS_SCHEMA`` describes it, in one
+    line naming the first wrong place (never the value itself, which may be huge)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    error = best_match(Draft202012Validator(RESULTS_SCHEMA).iter_errors(document))
+    if error is None:
+        return
+    where = "/" + "/".join(str(part) for part in error.absolute_path)
+    expected = {
+        "type": f"must be of type {error.validator_value}",
+        "required": f"lacks {printable(error.message.split(' is a required', 1)[0])[:100]}",
+        "enum": f"must be one of {error.validator_value}",
+        "const": f"must be {error.validator_value}",
+    }.get(str(error.validator), f"breaks the {error.validator} rule")
+    raise UsageError(f"not a conformance results document: {printable(where)[:200]} {expected}")
 
 
 def results_document(result: RunResult) -> dict[str, Any]:
@@ -137,6 +505,10 @@ def junit_document(result: RunResult) -> str:
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
         suite.set("errors", str(len(api.errors)))
+    for element in suites.iter():  # XML 1.0 cannot hold most control characters, even escaped
+        element.text = element.text and printable(element.text, lines=True)
+        for key, value in element.attrib.items():
+            element.set(key, printable(value))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -151,8 +523,13 @@ def _passing_line(finding: Finding) -> str:
     return f"new {finding.severity} drift: {where}: {finding.message}"
 
 
+def results_text(document: dict[str, Any]) -> str:
+    """``results.json``: strict JSON (non-finite numbers as text, control characters escaped)."""
+    return strict_json(document, indent=2) + "\n"
+
+
 def write_results(result: RunResult, directory: Path) -> dict[str, Any]:
+    """Publish ``results.json`` and ``junit.xml`` together; the results document is returned."""
     document = results_document(result)
-    write_atomic(directory / "results.json", json.dumps(document, indent=2, default=str) + "\n")
-    write_atomic(directory / "junit.xml", junit_document(result))
+    publish(directory, {"results.json": results_text(document), "junit.xml": junit_document(result)})
     return document

@@ -41,15 +41,19 @@ from .lifecycle import (
 )
 from .mocks.process import MockProcess
 from .model import ApiResult, ApiSession, ProgressHook, RunResult, one_line
-from .options import RunOptions
+from .options import RunOptions, check_credential, split_base_url
 from .provenance import draw_seed, recorded_options
 from .redact import Redactor, is_secret_header
 from .specs import Spec, load_spec
 from .transport import (
+    BodyTooLarge,
     RequestPolicy,
+    ResponseTooSlow,
     bounded_body_hook,
+    bounded_headers,
     failed_request_curl,
     is_transport_error,
+    transport_cause,
 )
 
 #: Schemathesis checks that judge the server by what the spec says it accepts: where the spec
@@ -98,6 +102,9 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if session is not None:
         policy = session.policy
         kwargs["hooks"] = {"response": [bounded_body_hook(policy.max_body_bytes, policy.timeout)]}
+        if policy.params:  # the base URL's query travels with every request, as with httpx
+            query = case.query if isinstance(case.query, dict) else {}
+            case.query = {**dict(policy.params), **query}
 
 
 def _flat_headers(response: Any) -> dict[str, str]:
@@ -164,7 +171,8 @@ def targets(options: RunOptions) -> Iterator[list[Target]]:
             token = resolve_token(api, settings.token)
             if not token:
                 raise UsageError(f"no credential for {api.name}: pass --token or set {api.credential_env}")
-            selected.append(Target(api, settings.base_url.rstrip("/"), token, None, settings))
+            check_credential(token, api.credential_env)
+            selected.append(Target(api, split_base_url(settings.base_url)[0], token, None, settings))
         yield selected
 
 
@@ -173,9 +181,9 @@ def check_reachable(target: Target) -> None:
     try:
         with target.policy.client() as client, client.stream("GET", target.base_url):
             pass
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, BodyTooLarge, ResponseTooSlow) as exc:
         raise ServerUnreachable(
-            f"cannot reach {target.api.name} at {target.base_url}: {type(exc).__name__}"
+            f"cannot reach {target.api.name} at {target.base_url}: {transport_cause(exc)}"
         ) from None
 
 
@@ -200,7 +208,7 @@ def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
     session = ApiSession(
         spec,
         load_catalogue(target.api.name),
-        Redactor(secrets_sent),
+        Redactor.for_target(secrets_sent, options.base_url),
         target.policy,
         [op for op in spec.operations if options.selects(op)],
     )
@@ -266,18 +274,19 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
     interrupted = False
     _SESSIONS[id(schema)] = session
     try:
-        for event in from_schema(schema).execute():
-            if isinstance(event, events.ScenarioFinished):
-                _record_standard_checks(session, event)
-                done += 1
-                if progress:
-                    progress(target.api.name, min(done, total), total)
-            elif isinstance(event, events.NonFatalError):
-                _record_error(session, event, errors)
-            elif isinstance(event, events.FatalError):
-                errors.append(session.error(str(event.exception)))
-            elif isinstance(event, events.Interrupted):
-                interrupted = True
+        with bounded_headers():
+            for event in from_schema(schema).execute():
+                if isinstance(event, events.ScenarioFinished):
+                    _record_standard_checks(session, event)
+                    done += 1
+                    if progress:
+                        progress(target.api.name, min(done, total), total)
+                elif isinstance(event, events.NonFatalError):
+                    _record_error(session, event, errors)
+                elif isinstance(event, events.FatalError):
+                    errors.append(session.error(str(event.exception)))
+                elif isinstance(event, events.Interrupted):
+                    interrupted = True
     finally:
         del _SESSIONS[id(schema)]
     if interrupted:

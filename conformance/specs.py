@@ -8,7 +8,7 @@ of schemas.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -18,11 +18,13 @@ from urllib.parse import urlsplit
 import jsonpointer
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
 from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .apis import ApiInfo, get_api
+from .bounds import printable, read_file
 from .errors import SpecError
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -30,14 +32,20 @@ FORMAT_CHECKER = FormatChecker()
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_text(path: Path, error: type[Exception], *, missing: str = "file not found") -> str:
-    """Read a UTF-8 input file, turning every failure into ``error`` with a one-line cause."""
+#: Specs, catalogues and settings files are read up to this size.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
+def read_text(
+    path: Path, error: type[Exception], *, missing: str = "file not found", limit: int = MAX_INPUT_BYTES
+) -> str:
+    """Read a UTF-8 input file of at most ``limit`` bytes, turning every failure into ``error``
+    with a one-line cause."""
+    data = read_file(path, limit, error, missing=missing)
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{path}: {missing}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
 
 
 def load_yaml(path: Path, error: type[Exception]) -> Any:
@@ -48,8 +56,10 @@ def load_yaml(path: Path, error: type[Exception]) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
+        problem = printable(str(getattr(exc, "problem", None) or "invalid YAML"))[:200]
         raise error(f"{path}: invalid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise error(f"{path}: invalid YAML: nested too deeply") from None
 
 
 @dataclass(frozen=True)
@@ -337,15 +347,120 @@ def _escape(token: str) -> str:
 
 
 def load_spec_file(api: ApiInfo, path: Path) -> Spec:
-    """Parse and validate ``path`` as the spec of ``api``; any problem is a ``SpecError``."""
+    """Parse and validate ``path`` as the spec of ``api``; any problem is a ``SpecError``.
+
+    Only references inside the spec resolve (``#/...``): a ``$ref`` to a URL, a ``file://``
+    URI or another file is refused before the validator runs, so reading a spec never fetches
+    anything or reads another file, and the error quotes the reference, never a target."""
     document = load_yaml(path, SpecError)
     if not isinstance(document, dict):
         raise SpecError(f"{path}: not an OpenAPI document (top level is not a mapping)")
+    check_references(document, path)
     try:
         validate_openapi(document)
+    except RecursionError:
+        raise SpecError(f"{path}: invalid OpenAPI: nested too deeply") from None
     except Exception as exc:  # the validator raises several unrelated types, all meaning "invalid"
         raise SpecError(f"{path}: invalid OpenAPI: {_validation_problem(exc)}") from None
+    check_lifecycle(document, path)
     return Spec(api, document, path)
+
+
+def _nodes(document: Any) -> Iterator[tuple[str, Any]]:
+    """Every node of a parsed YAML document with its JSON pointer, without recursion (YAML
+    anchors can nest deeply or loop: each node is visited once)."""
+    pending: list[tuple[str, Any]] = [("", document)]
+    seen: set[int] = set()
+    while pending:
+        pointer, node = pending.pop()
+        if not isinstance(node, dict | list) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield pointer, node
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        pending += [(f"{pointer}/{_escape(str(key))}", value) for key, value in items]
+
+
+def check_references(document: Any, path: Path) -> None:
+    """Refuse any ``$ref`` that leaves the spec: only ``#/...`` pointers into it are allowed."""
+    for pointer, node in _nodes(document):
+        if not isinstance(node, dict) or "$ref" not in node:
+            continue
+        reference = node["$ref"]
+        if not isinstance(reference, str) or not reference.startswith("#"):
+            shown = printable(str(reference))[:200]
+            raise SpecError(
+                f"{path}: $ref {shown!r} at {printable(pointer)[:200] or '/'} leaves the spec; only "
+                "references inside it (#/...) are read, nothing is fetched"
+            )
+
+
+_STATES = {"type": "array", "items": {"type": "string"}}
+_STEP = {
+    "type": "object",
+    "required": ["operation"],
+    "properties": {
+        "operation": {"type": "string"},
+        "parameters": {"type": "object"},
+        "run_id": {"type": "string"},
+        "id": {"type": "string", "pattern": "^(/|$)"},
+        "state": {"type": "string", "pattern": "^(/|$)"},
+        "find": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["operation", "id"],
+                "properties": {
+                    "operation": {"type": "string"},
+                    "parameters": {"type": "object"},
+                    "id": {"type": "string", "pattern": "^(/|$)"},
+                },
+            },
+        },
+    },
+}
+#: ``x-lifecycle``, as the lifecycle checks and the mocks read it.
+LIFECYCLE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["field", "initial", "terminal", "transitions", "start", "poll"],
+    "properties": {
+        "field": {"type": "string"},
+        "initial": {**_STATES, "minItems": 1},
+        "running": _STATES,
+        "terminal": _STATES,
+        "transitions": {"type": "object", "additionalProperties": _STATES},
+        "start": _STEP,
+        "poll": {**_STEP, "required": ["operation", "run_id", "state"]},
+        "cancel": {**_STEP, "required": ["operation", "run_id"]},
+        "timestamps": {"type": "object", "additionalProperties": {"type": "string"}},
+        "assumptions": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+def check_lifecycle(document: dict[str, Any], path: Path) -> None:
+    """``x-lifecycle``, when present, has the shape the lifecycle reads, and names operations the
+    spec has; anything else is one ``SpecError`` line naming the place."""
+    raw = document.get("x-lifecycle")
+    if raw is None:
+        return
+    error = best_match(Draft202012Validator(LIFECYCLE_SCHEMA).iter_errors(raw))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path)
+        rule = f"{error.validator} {printable(str(error.validator_value))[:80]}"
+        raise SpecError(f"{path}: invalid x-lifecycle at /{printable(where)[:200]}: breaks the {rule} rule")
+    ids = {
+        (item.get(method) or {}).get("operationId")
+        for item in (document.get("paths") or {}).values()
+        if isinstance(item, dict)
+        for method in HTTP_METHODS
+        if isinstance(item.get(method), dict)
+    }
+    steps = [raw[s] for s in ("start", "poll", "cancel") if s in raw] + list(raw["start"].get("find", []))
+    for step in steps:
+        if step["operation"] not in ids:
+            shown = printable(step["operation"])[:100]
+            raise SpecError(f"{path}: invalid x-lifecycle: no operation {shown!r} in the spec")
 
 
 def _validation_problem(error: Exception) -> str:

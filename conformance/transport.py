@@ -4,29 +4,50 @@ A nightly run meets servers that refuse, reset, hang, trickle, loop on redirects
 with 50 MB. None of that may crash or stall the run: each such request becomes a finding of
 kind ``transport-error`` (no response, with a short stable cause as its observed value) or
 ``body-too-large`` (a response the checks decline to read past ``max_body_bytes``).
+
+Every request is bounded in time as a whole, not only per read: its status line and headers
+must arrive within ``timeout`` seconds of sending (a server that trickles its headers a byte a
+second, or sends ``100 Continue`` lines forever, is cut off there), and its body within
+``timeout`` more. Both clients are bounded at the socket: ``httpx`` (the lifecycle, the probes,
+``record``) through the network backend of every ``RequestPolicy.client()``, ``requests``
+(schemathesis) through ``bounded_headers()``. Bodies are decompressed here too, within the size
+limit, so a small compressed bomb is ``body-too-large`` instead of gigabytes.
 """
 
 from __future__ import annotations
 
 import email.utils
 import errno
+import heapq
 import http.client
+import itertools
 import shlex
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import httpcore
 import httpx
 import requests
 import urllib3
+import urllib3.connection
+import urllib3.connectionpool
+
+from .bounds import MAX_JSON_DEPTH, json_depth, loads_json
 
 #: Bodies are read up to this size; contract responses of these APIs are a few kilobytes.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+#: The status line and headers must be complete within this many request timeouts of sending
+#: (a silent server is a read timeout after one; a trickling one is cut off here), and the
+#: body within one more: every request ends within ``(HEADERS_WITHIN + 1) * timeout``.
+HEADERS_WITHIN = 2
 
 
 class BodyTooLarge(requests.exceptions.RequestException):
@@ -39,13 +60,29 @@ class BodyTooLarge(requests.exceptions.RequestException):
         self.status_code, self.limit = status_code, limit
 
 
+class BodyNotJson(requests.exceptions.RequestException):
+    """A JSON body that the engine must not parse: nested deeper than the JSON bounds allow."""
+
+    def __init__(self, status_code: int, problem: str, size: int, request: Any = None) -> None:
+        super().__init__(f"status {status_code}: the body is {problem}; not parsed", request=request)
+        self.status_code, self.problem, self.size = status_code, problem, size
+
+
 class ResponseTooSlow(requests.exceptions.Timeout):
     """The body kept arriving, but not within the deadline for the whole response."""
 
 
+class HeadersTooSlow(TimeoutError):
+    """No status line and headers within the deadline: a trickle, or ``100 Continue`` forever."""
+
+
+class _ReadTooSlow(httpcore.ReadTimeout):
+    """The deadline of a whole request passed while ``httpx`` read (httpcore keeps its type)."""
+
+
 #: Stable causes, most specific first: the first type found in an error's chain names it.
 _CAUSES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
-    (ResponseTooSlow, "response too slow"),
+    ((ResponseTooSlow, HeadersTooSlow, _ReadTooSlow), "response too slow"),
     ((requests.exceptions.TooManyRedirects, httpx.TooManyRedirects), "redirect loop"),
     ((requests.exceptions.ConnectTimeout, httpx.ConnectTimeout), "connect timeout"),
     (
@@ -121,19 +158,59 @@ class _BoundedBody:
         self._raw, self._response, self._limit, self._deadline = response.raw, response, limit, deadline
 
     def stream(self, amt: int | None = None, decode_content: bool | None = None) -> Iterator[bytes]:
+        """The body, chunk by chunk; a read still waiting at the deadline is cut off there (the
+        connection's socket is shut down), so the body takes at most ``timeout`` in all."""
+        expired = threading.Event()
+        sock: Any = getattr(getattr(self._raw, "connection", None), "sock", None)
+
+        def expire() -> None:
+            expired.set()
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        remaining = max(0.0, self._deadline - time.monotonic())
+        token = _WATCHDOG.arm(remaining, expire) if sock is not None else None
+        try:
+            yield from self._stream(amt, expired)
+        finally:
+            if token is not None:
+                _WATCHDOG.disarm(token)
+
+    def _too_slow(self, received: int) -> ResponseTooSlow:
+        self._raw.close()
+        return ResponseTooSlow(
+            f"body not complete within the deadline ({received} bytes so far)", request=self._response.request
+        )
+
+    def _stream(self, amt: int | None, expired: threading.Event) -> Iterator[bytes]:
         received = 0
-        while chunk := self._read(amt or 65536):
+        is_json = "json" in self._response.headers.get("content-type", "").lower()
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = self._read(amt or 65536)
+            except requests.exceptions.RequestException:
+                if expired.is_set():
+                    raise self._too_slow(received) from None
+                raise
+            if not chunk:
+                if expired.is_set():
+                    raise self._too_slow(received)
+                break
             received += len(chunk)
             if received > self._limit:
                 self._raw.close()
                 raise BodyTooLarge(self._response.status_code, self._limit, self._response.request)
             if time.monotonic() > self._deadline:
-                self._raw.close()
-                raise ResponseTooSlow(
-                    f"body not complete within the deadline ({received} bytes so far)",
-                    request=self._response.request,
-                )
+                raise self._too_slow(received)
+            if is_json:
+                chunks.append(chunk)
             yield chunk
+        if is_json:  # the engine parses JSON bodies itself, recursively: never a deeper one
+            body = b"".join(chunks)
+            if json_depth(body) > MAX_JSON_DEPTH:
+                problem = f"nested deeper than {MAX_JSON_DEPTH} levels"
+                raise BodyNotJson(self._response.status_code, problem, received, self._response.request)
 
     def _read(self, amount: int) -> bytes:
         """What has arrived; a broken body raises the ``requests`` error, naming the request."""
@@ -173,9 +250,17 @@ def read_bounded(response: httpx.Response, limit: int, timeout: float) -> httpx.
             raise ResponseTooSlow(f"body not complete within the deadline ({received} bytes so far)")
         chunks.append(chunk)
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
-    return httpx.Response(
+    return BoundedResponse(
         response.status_code, headers=headers, content=b"".join(chunks), request=response.request
     )
+
+
+class BoundedResponse(httpx.Response):
+    """A complete response whose ``json()`` parses within the JSON bounds: a body nested past
+    ``MAX_JSON_DEPTH`` is a ``ValueError`` like any other body that is not JSON."""
+
+    def json(self, **kwargs: Any) -> Any:
+        return loads_json(self.content)
 
 
 class RateLimiter:
@@ -214,13 +299,15 @@ class RequestPolicy:
     """How every request of a run is sent and read: one object, applied where clients are made.
 
     Bounds (``timeout``, ``max_body_bytes``), what travels with each request (``headers``,
-    ``proxy``, ``verify``), and politeness (``rate_limit`` requests a second, ``Retry-After``
+    ``params``, ``proxy``, ``verify``), and politeness (``rate_limit`` requests a second, ``Retry-After``
     honoured on 429 and 503 up to ``max_retry_wait`` seconds).
     """
 
     timeout: float = 10.0
     max_body_bytes: int = MAX_BODY_BYTES
     headers: tuple[tuple[str, str], ...] = ()
+    #: Query parameters sent with every request (those of a base URL such as ``...?key=...``).
+    params: tuple[tuple[str, str], ...] = ()
     proxy: str | None = None
     #: ``False`` skips TLS verification; a string is a CA bundle to verify against.
     verify: bool | str = True
@@ -234,10 +321,14 @@ class RequestPolicy:
         return RateLimiter(self.rate_limit) if self.rate_limit else None
 
     def client(self) -> httpx.Client:
-        """An ``httpx`` client that sends under this policy (rate limit and ``Retry-After`` included)."""
-        inner = httpx.HTTPTransport(verify=self._ssl_context(), proxy=self.proxy)
+        """An ``httpx`` client that sends under this policy: rate limit and ``Retry-After``, and
+        every request bounded in time as a whole and its body (decompressed) in size."""
+        inner = _BoundedTransport(self, verify=self._ssl_context(), proxy=self.proxy)
         return httpx.Client(
-            timeout=self.timeout, transport=_PoliteTransport(inner, self), headers=dict(self.headers)
+            timeout=self.timeout,
+            params=list(self.params),
+            transport=_PoliteTransport(inner, self),
+            headers={"accept-encoding": ", ".join(_DECODERS), **dict(self.headers)},
         )
 
     def _ssl_context(self) -> ssl.SSLContext | bool:
@@ -271,3 +362,339 @@ class _PoliteTransport(httpx.BaseTransport):
 
 #: Bounds of a run that sets none: 10 s, 10 MiB, no rate limit.
 DEFAULT_POLICY = RequestPolicy()
+
+
+# Time bounds at the socket. A deadline is per thread: a client sends one request at a time on
+# its thread, and the phase it is in (headers, then body) sets how long its reads may still take.
+
+_deadline = threading.local()
+
+
+def _remaining() -> float | None:
+    deadline = getattr(_deadline, "at", None)
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def _set_deadline(seconds: float | None) -> None:
+    _deadline.at = None if seconds is None else time.monotonic() + seconds
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the thread's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    @staticmethod
+    def _bound(timeout: float | None) -> float | None:
+        remaining = _remaining()
+        if remaining is None:
+            return timeout
+        if remaining <= 0:
+            raise _ReadTooSlow("response too slow") from None
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        bound = self._bound(timeout)
+        try:
+            return self.inner.read(max_bytes, bound)
+        except httpcore.ReadTimeout:
+            if bound is not None and (timeout is None or bound < timeout):  # the deadline cut it
+                raise _ReadTooSlow("response too slow") from None
+            raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, self._bound(timeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, self._bound(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self.inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self.inner.connect_tcp(
+            host, port, _DeadlineStream._bound(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self.inner.connect_unix_socket(path, _DeadlineStream._bound(timeout), socket_options)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+#: Content codings decoded here, within the size limit (and the only ones a client asks for).
+_DECODERS: dict[str, int] = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def _decode(chunks: Iterator[bytes], coding: str) -> Iterator[bytes]:
+    """``chunks`` decoded from ``coding``, in pieces of at most 64 KiB whatever the ratio (a
+    ``deflate`` body without zlib's header, as some servers send it, is read as raw deflate)."""
+    decoder, first = zlib.decompressobj(_DECODERS[coding]), True
+    for chunk in chunks:
+        data = chunk
+        while data:
+            try:
+                piece = decoder.decompress(data, 65536)
+            except zlib.error as exc:
+                if coding == "deflate" and first:
+                    decoder, first = zlib.decompressobj(-zlib.MAX_WBITS), False
+                    continue
+                raise httpx.DecodingError(f"body declared {coding} but cannot be decoded: {exc}") from None
+            first = False
+            yield piece
+            data = decoder.unconsumed_tail
+    yield decoder.flush()
+
+
+class _BoundedBodyStream:
+    """A response body decoded and read within ``limit`` bytes and by ``deadline``."""
+
+    def __init__(self, response: httpcore.Response, codings: list[str], limit: int, timeout: float) -> None:
+        self.response, self.codings, self.limit = response, codings, limit
+        self.deadline = time.monotonic() + timeout
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks: Iterator[bytes] = iter(self.response.stream)  # type: ignore[arg-type]
+        for coding in reversed(self.codings):  # the last coding applied is undone first
+            chunks = _decode(chunks, coding)
+        received = 0
+        for chunk in chunks:
+            received += len(chunk)
+            if received > self.limit:
+                raise BodyTooLarge(self.response.status, self.limit)
+            if time.monotonic() > self.deadline:
+                raise ResponseTooSlow(f"body not complete within the deadline ({received} bytes so far)")
+            if chunk:
+                yield chunk
+
+    def close(self) -> None:
+        self.response.close()
+
+
+class _BoundedPool:
+    """httpcore's pool, each request bounded: headers within ``timeout`` of sending, the body
+    (decoded here, so its content coding is gone from the headers) within ``timeout`` more and
+    ``max_body_bytes``. Recording reads bodies below the client (vcrpy patches the transport), so
+    the bounds must hold here, where every reader gets its bytes."""
+
+    def __init__(self, inner: Any, policy: RequestPolicy) -> None:
+        self.inner, self.policy = inner, policy
+
+    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        _set_deadline(HEADERS_WITHIN * self.policy.timeout)
+        try:
+            response = self.inner.handle_request(request)
+        finally:
+            _set_deadline(None)
+        codings = [
+            c.strip().lower()
+            for name, value in response.headers
+            if name.lower() == b"content-encoding"
+            for c in value.decode("latin-1").split(",")
+            if c.strip() and c.strip().lower() != "identity"
+        ]
+        unknown = [c for c in codings if c not in _DECODERS]
+        if unknown:
+            response.close()
+            raise httpx.DecodingError(f"unsupported content coding {unknown[0]!r} (asked for gzip, deflate)")
+        headers = [(n, v) for n, v in response.headers if not codings or n.lower() not in _CODED_HEADERS]
+        body = _BoundedBodyStream(response, codings, self.policy.max_body_bytes, self.policy.timeout)
+        return httpcore.Response(
+            response.status,
+            headers=headers,
+            content=_DeadlineIterable(body, self.policy.timeout),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __enter__(self) -> _BoundedPool:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.close()
+
+
+#: Headers that describe the coded body, not the decoded one this pool hands on.
+_CODED_HEADERS = (b"content-encoding", b"content-length")
+
+
+class _DeadlineIterable:
+    """Reads of the body run under the body's deadline (set while each chunk is read)."""
+
+    def __init__(self, body: _BoundedBodyStream, timeout: float) -> None:
+        self.body, self.timeout = body, timeout
+
+    def __iter__(self) -> Iterator[bytes]:
+        iterator = iter(self.body)
+        while True:
+            _deadline.at = self.body.deadline
+            try:
+                chunk = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                _deadline.at = None
+            yield chunk
+
+    def close(self) -> None:
+        self.body.close()
+
+
+class _BoundedTransport(httpx.HTTPTransport):
+    """``httpx``'s transport over a ``_BoundedPool`` with deadline-bound connections."""
+
+    def __init__(self, policy: RequestPolicy, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        pool = self._pool
+        if not hasattr(pool, "_network_backend"):  # pragma: no cover - an httpcore we do not know
+            raise RuntimeError("this httpcore version cannot bound requests in time")
+        pool._network_backend = _DeadlineBackend(pool._network_backend)
+        self._pool = _BoundedPool(pool, policy)  # type: ignore[assignment]
+
+
+class _Watchdog:
+    """One thread that runs callbacks at their deadlines; a disarmed one never runs."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._armed: set[int] = set()
+        self._tokens = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, callback: Callable[[], None]) -> int:
+        with self._ready:
+            token = next(self._tokens)
+            heapq.heappush(self._queue, (time.monotonic() + seconds, token, callback))
+            self._armed.add(token)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="request-deadlines", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+            return token
+
+    def disarm(self, token: int) -> None:
+        with self._ready:
+            self._armed.discard(token)
+
+    def _watch(self) -> None:
+        while True:
+            with self._ready:
+                while True:
+                    while self._queue and self._queue[0][1] not in self._armed:
+                        heapq.heappop(self._queue)
+                    if not self._queue:
+                        self._ready.wait()
+                        continue
+                    delay = self._queue[0][0] - time.monotonic()
+                    if delay <= 0:
+                        _, token, callback = heapq.heappop(self._queue)
+                        self._armed.discard(token)
+                        break
+                    self._ready.wait(delay)
+            with suppress(Exception):
+                callback()
+
+
+_WATCHDOG = _Watchdog()
+
+
+@dataclass
+class _Expiry:
+    """The deadline of one request on a ``urllib3`` connection."""
+
+    token: int | None = None
+    expired: bool = False
+
+
+class _HeadersWithinMixin:
+    """A ``urllib3`` connection whose response headers must arrive within its read timeout of
+    sending the request: at the deadline the socket is shut down, and the wait ends."""
+
+    sock: socket.socket | None
+    timeout: Any
+    _expiry: _Expiry | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._disarm()
+        limit = self.timeout if isinstance(self.timeout, int | float) and self.timeout > 0 else None
+        expiry = self._expiry = _Expiry()
+        if limit:
+            expiry.token = _WATCHDOG.arm(HEADERS_WITHIN * limit, lambda: self._expire(expiry))
+        try:
+            super().request(*args, **kwargs)  # type: ignore[misc]
+        except BaseException:
+            self._disarm()
+            raise
+
+    def _expire(self, expiry: _Expiry) -> None:
+        expiry.expired = True
+        if self._expiry is expiry and self.sock is not None:
+            with suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+
+    def getresponse(self) -> Any:
+        expiry = self._expiry
+        try:
+            if expiry is not None and expiry.expired:  # it passed while connecting or sending
+                self._expire(expiry)
+            return super().getresponse()  # type: ignore[misc]
+        except Exception as exc:
+            if expiry is not None and expiry.expired:
+                raise HeadersTooSlow(f"no response headers within {self.timeout:g} s") from exc
+            raise
+        finally:
+            self._disarm()
+
+    def _disarm(self) -> None:
+        expiry, self._expiry = self._expiry, None
+        if expiry is not None and expiry.token is not None:
+            _WATCHDOG.disarm(expiry.token)
+
+
+class _HeadersWithinHTTP(_HeadersWithinMixin, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HeadersWithinHTTPS(_HeadersWithinMixin, urllib3.connection.HTTPSConnection):
+    pass
+
+
+@contextmanager
+def bounded_headers() -> Iterator[None]:
+    """Within the block, every ``urllib3`` connection (``requests``, so schemathesis) must get its
+    response headers within its read timeout of sending: a trickle or endless ``100 Continue``
+    is cut off at the deadline (``response too slow``) instead of holding the run."""
+    http, https = urllib3.connectionpool.HTTPConnectionPool, urllib3.connectionpool.HTTPSConnectionPool
+    previous = http.ConnectionCls, https.ConnectionCls
+    http.ConnectionCls, https.ConnectionCls = _HeadersWithinHTTP, _HeadersWithinHTTPS
+    try:
+        yield
+    finally:
+        http.ConnectionCls, https.ConnectionCls = previous

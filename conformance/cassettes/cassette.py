@@ -7,7 +7,6 @@ tags vcrpy writes (``!!binary`` bodies), so a cassette reads exactly as vcrpy wo
 
 from __future__ import annotations
 
-import gzip
 import shlex
 import zlib
 from collections.abc import Iterator, Mapping
@@ -20,9 +19,11 @@ import yaml
 from vcr.serializers import yamlserializer
 
 from ..apis import APIS
+from ..bounds import FILE_BODIES, describe_size, printable, read_file
 from ..errors import ConformanceError
 from ..redact import Redactor
 from ..specs import Operation, Spec, load_spec
+from ..transport import MAX_BODY_BYTES
 
 #: Request header that carries, in documented cassettes, the seed section an example comes from.
 SOURCE_HEADER = "X-Conformance-Source"
@@ -47,6 +48,8 @@ class Interaction:
     status: int
     response_headers: dict[str, str]
     body: bytes
+    #: The body's size as the cassette stores it (compressed, if it is).
+    stored_size: int = 0
 
     @property
     def where(self) -> str:
@@ -78,14 +81,14 @@ def cassette_files(paths: list[Path]) -> Iterator[Path]:
             raise CassetteError(f"{path}: no such file or directory")
 
 
-def parse_document(path: Path) -> Any:
-    """The parsed YAML of a cassette file; unreadable or invalid YAML is a ``CassetteError``."""
+def parse_document(path: Path, max_body_bytes: int = MAX_BODY_BYTES) -> Any:
+    """The parsed YAML of a cassette file; unreadable, too large (more than ``FILE_BODIES`` times
+    ``max_body_bytes``), too deeply nested or invalid YAML is a ``CassetteError``."""
+    data = read_file(path, FILE_BODIES * max_body_bytes, CassetteError)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise CassetteError(f"{path}: not a text file (cassettes are UTF-8 YAML)") from None
-    except OSError as exc:
-        raise CassetteError(f"{path}: cannot read: {exc.strerror or exc}") from None
     return _parse_text(path, text)
 
 
@@ -95,24 +98,37 @@ def _parse_text(path: Path, text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise CassetteError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+        problem = printable(str(getattr(exc, "problem", None) or exc))[:200]
+        raise CassetteError(f"{path}: invalid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise CassetteError(f"{path}: nested too deeply to be a cassette") from None
 
 
-def load_cassette(path: Path) -> tuple[list[Interaction], list[str]]:
-    """The interactions of a cassette, and one line per interaction that could not be read."""
-    return _interactions(path, parse_document(path))
+def load_cassette(path: Path, max_body_bytes: int = MAX_BODY_BYTES) -> tuple[list[Interaction], list[str]]:
+    """The interactions of a cassette, and one line per interaction that could not be read.
+
+    Bodies are decompressed to at most ``max_body_bytes`` (a longer one is kept cut there, one
+    byte past the limit, so the check reports ``body-too-large``), and the bodies as stored may
+    not add up to more than the file may hold (YAML aliases repeating one large body)."""
+    return _interactions(path, parse_document(path, max_body_bytes), max_body_bytes)
 
 
-def _interactions(path: Path, document: Any) -> tuple[list[Interaction], list[str]]:
+def _interactions(path: Path, document: Any, max_body_bytes: int) -> tuple[list[Interaction], list[str]]:
     if not isinstance(document, dict) or not isinstance(document.get("interactions"), list):
         raise CassetteError(f"{path}: not a vcrpy cassette (no 'interactions' list at the top level)")
     interactions: list[Interaction] = []
     problems: list[str] = []
+    stored, budget = 0, FILE_BODIES * max_body_bytes
     for index, raw in enumerate(document["interactions"], start=1):
         try:
-            interactions.append(_interaction(path, index, raw))
+            interaction = _interaction(path, index, raw, max_body_bytes)
         except InteractionError as exc:
             problems.append(f"{path}: interaction {index}: {exc}")
+            continue
+        stored += interaction.stored_size
+        if stored > budget:
+            raise CassetteError(f"{path}: its bodies add up to more than {describe_size(budget)}; not read")
+        interactions.append(interaction)
     return interactions, problems
 
 
@@ -133,12 +149,19 @@ def _get(node: Any, *keys: str) -> Any:
     return node
 
 
-def _interaction(path: Path, index: int, raw: Any) -> Interaction:
+def _interaction(path: Path, index: int, raw: Any, max_body_bytes: int = MAX_BODY_BYTES) -> Interaction:
     method, uri = _get(raw, "request", "method"), _get(raw, "request", "uri")
     status = _get(raw, "response", "status", "code")
     body = _get(raw, "response", "body", "string")
     if not isinstance(method, str) or not isinstance(uri, str):
         raise InteractionError("request.method and request.uri must be strings")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - an invalid port raises here
+    except ValueError as exc:
+        raise InteractionError(f"request.uri is not a URL ({printable(str(exc))[:100]})") from None
+    if not parts.scheme or not parts.hostname:
+        raise InteractionError(f"request.uri {printable(uri)[:200]!r} is not an absolute URL")
     if isinstance(status, str) and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
@@ -160,7 +183,8 @@ def _interaction(path: Path, index: int, raw: Any) -> Interaction:
         request_body=_text(request.get("body")),
         status=status,
         response_headers=response_headers,
-        body=_decoded(body, response_headers),
+        body=_decoded(body, response_headers, max_body_bytes),
+        stored_size=len(body),
     )
 
 
@@ -185,15 +209,24 @@ def _text(body: Any) -> str | None:
     return body if isinstance(body, str) else None
 
 
-def _decoded(body: bytes, headers: Mapping[str, str]) -> bytes:
-    """Undo a gzip/deflate content encoding the way an HTTP client would before judging the body."""
+def _decoded(body: bytes, headers: Mapping[str, str], limit: int = MAX_BODY_BYTES) -> bytes:
+    """Undo a gzip/deflate content encoding the way an HTTP client would before judging the body,
+    never past ``limit + 1`` bytes: a compressed bomb is cut there (and judged too large)."""
     encoding = next((v.lower() for k, v in headers.items() if k.lower() == "content-encoding"), "")
     if "gzip" not in encoding and "deflate" not in encoding and not body.startswith(b"\x1f\x8b"):
         return body
+    wbits = 16 + zlib.MAX_WBITS if body.startswith(b"\x1f\x8b") else zlib.MAX_WBITS
+    out, data = bytearray(), body
     try:
-        return gzip.decompress(body) if body.startswith(b"\x1f\x8b") else zlib.decompress(body)
-    except (OSError, EOFError, zlib.error):
+        while data and len(out) <= limit:  # member after member, as gzip.decompress reads them
+            decoder = zlib.decompressobj(wbits)
+            out += decoder.decompress(data, limit + 1 - len(out))
+            if not decoder.eof and not decoder.unconsumed_tail and len(out) <= limit:
+                raise zlib.error("truncated")
+            data = decoder.unused_data if decoder.eof else b""
+    except zlib.error:
         raise InteractionError(f"body declared {encoding or 'gzip'} but cannot be decompressed") from None
+    return bytes(out[: limit + 1])
 
 
 def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> None:
@@ -227,10 +260,14 @@ class ApiResolver:
 
     def resolve(self, interaction: Interaction) -> Target:
         """The operation the interaction exercised; ``InteractionError`` with the reason otherwise."""
-        parts = urlsplit(interaction.uri)
-        if not parts.scheme or not parts.hostname:
-            raise InteractionError(f"request.uri {interaction.uri!r} is not an absolute URL")
-        return self._resolve(interaction.method, parts.scheme, parts.netloc, parts.hostname, parts.path)
+        try:
+            parts = urlsplit(interaction.uri)
+            host = parts.hostname
+        except ValueError as exc:
+            raise InteractionError(f"request.uri is not a URL ({printable(str(exc))[:100]})") from None
+        if not parts.scheme or not host:
+            raise InteractionError(f"request.uri {printable(interaction.uri)[:200]!r} is not an absolute URL")
+        return self._resolve(interaction.method, parts.scheme, parts.netloc, host, parts.path)
 
     def _resolve(self, method: str, scheme: str, netloc: str, host: str, path: str) -> Target:
         if self.forced:

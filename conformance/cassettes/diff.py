@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..bounds import FILE_BODIES, loads_json, strict_json
 from ..catalogue import load_catalogue
 from ..checks import ResponseContext, check_response, location_of
 from ..classify import classify
@@ -23,6 +24,7 @@ from ..errors import UsageError
 from ..findings import Finding
 from ..kinds import json_type, signature
 from ..specs import Spec
+from ..transport import MAX_BODY_BYTES
 from .cassette import ApiResolver, CassetteError, InteractionError, cassette_files, load_cassette
 
 ResponseKey = tuple[str, str, int]  # api, operation, status
@@ -71,21 +73,24 @@ class DiffOutcome:
         return 1 if any(change.classification == "new" for change in self.changes) else 0
 
 
-def diff(old: Path, new: Path, api: str | None = None) -> DiffOutcome:
+def diff(
+    old: Path, new: Path, api: str | None = None, *, max_body_bytes: int = MAX_BODY_BYTES
+) -> DiffOutcome:
     """Compare two recordings, or two results.json files, of the same API."""
     kinds = {_is_results(old), _is_results(new)}
     if kinds == {True}:
-        return _diff_results(_load_results(old), _load_results(new))
+        limit = FILE_BODIES * max_body_bytes
+        return _diff_results(_load_results(old, limit), _load_results(new, limit))
     if kinds != {False}:
         raise UsageError("compare two recordings or two results.json files, not one of each")
-    before, after = profile([old], api), profile([new], api)
+    before, after = profile([old], api, max_body_bytes), profile([new], api, max_body_bytes)
     if before.apis and after.apis and before.apis != after.apis:
         old_apis, new_apis = ", ".join(sorted(before.apis)), ", ".join(sorted(after.apis))
         raise UsageError(f"{old} records {old_apis} but {new} records {new_apis}: not the same API")
     return DiffOutcome(_changes(before, after), before.errors + after.errors)
 
 
-def profile(paths: list[Path], api: str | None = None) -> Profile:
+def profile(paths: list[Path], api: str | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> Profile:
     """Reduce the interactions under ``paths`` to a ``Profile``; unreadable parts become errors."""
     resolver, result = ApiResolver(api), Profile()
     try:
@@ -94,7 +99,7 @@ def profile(paths: list[Path], api: str | None = None) -> Profile:
         raise UsageError(str(exc)) from None
     for path in files:
         try:
-            interactions, problems = load_cassette(path)
+            interactions, problems = load_cassette(path, max_body_bytes)
         except CassetteError as exc:
             result.errors.append(str(exc))
             continue
@@ -112,11 +117,13 @@ def profile(paths: list[Path], api: str | None = None) -> Profile:
             if ctx.media_type:
                 result.media[(name, operation.id, status)].add(ctx.media_type)
             catalogue = load_catalogue(name)
-            for deviation in check_response(spec, operation, status, interaction.response_headers, ctx.body):
+            headers = interaction.response_headers
+            for deviation in check_response(spec, operation, status, headers, ctx.body, max_body_bytes):
                 finding = classify(deviation, catalogue)
                 for location in _touched(finding):
                     result.findings[(name, operation.id, status, location)].append(finding)
-            document = _json(ctx.body) if ctx.media_type and "json" in ctx.media_type else _NOT_JSON
+            is_json = ctx.media_type and "json" in ctx.media_type and len(ctx.body) <= max_body_bytes
+            document = _json(ctx.body) if is_json else _NOT_JSON
             if document is not _NOT_JSON:
                 schema = _response_schema(ctx)
                 _walk(spec, schema, document, [], (name, operation.id, status), result)
@@ -128,8 +135,8 @@ _NOT_JSON = object()
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return loads_json(body)
+    except ValueError:  # not JSON, not UTF-8, nested too deep: the check's finding says which
         return _NOT_JSON
 
 
@@ -282,14 +289,11 @@ def _is_results(path: Path) -> bool:
     return path.is_file() and path.suffix == ".json"
 
 
-def _load_results(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: not a readable results.json: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("findings"), list):
-        raise UsageError(f"{path}: not a results.json (no findings list)")
-    return document
+def _load_results(path: Path, limit: int) -> dict[str, Any]:
+    """A results.json as ``report`` reads it: bounded, strict JSON, of the published schema."""
+    from ..report import load_results
+
+    return load_results(path, limit)
 
 
 def _finding_key(finding: dict[str, Any]) -> tuple[str, ...]:
@@ -331,19 +335,22 @@ def _diff_results(old: dict[str, Any], new: dict[str, Any]) -> DiffOutcome:
 
 
 def print_diff(outcome: DiffOutcome) -> None:
-    from ..console import stdout
+    from ..console import outside, stdout
 
     for change in outcome.changes:
         colour = "red" if change.classification == "new" else "green"
+        line = (
+            f"{change.api} {change.operation} {change.status_code} "
+            f"{change.what} {change.location or '(body)'}: {change.message}"
+        )
         stdout.print(
-            f"[{colour}]{change.classification}[/] {change.api} {change.operation} {change.status_code} "
-            f"{change.what} {change.location or '(body)'}: {change.message}",
+            f"[{colour}]{outside(change.classification)}[/] {outside(line)}",
             markup=True,
             soft_wrap=True,
             highlight=False,
         )
     for error in outcome.errors:
-        stdout.print(f"[yellow]error[/] {error}", soft_wrap=True, highlight=False)
+        stdout.print(f"[yellow]error[/] {outside(error)}", soft_wrap=True, highlight=False)
     new = sum(1 for change in outcome.changes if change.classification == "new")
     verdict = {0: "no new drift", 1: "NEW DRIFT", 2: "could not read everything"}[outcome.exit_code]
     stdout.print(f"{verdict}: {len(outcome.changes)} changes, {new} new, {len(outcome.errors)} errors")
@@ -359,5 +366,5 @@ def write_diff(outcome: DiffOutcome, directory: Path) -> Path:
         "changes": [asdict(change) for change in outcome.changes],
         "errors": outcome.errors,
     }
-    write_atomic(path, json.dumps(document, indent=2, default=str) + "\n")
+    write_atomic(path, strict_json(document, indent=2) + "\n")
     return path

@@ -15,23 +15,28 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
 from vcr.request import Request
 
 from ..apis import ApiInfo, get_api
+from ..bounds import printable
 from ..errors import UsageError
 from ..lifecycle import Polling
+from ..options import split_base_url
 from ..redact import PLACEHOLDER, Redactor, secret_names
+from ..results import ensure_writable, process_alive
 from ..specs import Operation, Spec, load_spec
-from ..transport import DEFAULT_POLICY, RequestPolicy
+from ..transport import DEFAULT_POLICY, BodyTooLarge, RequestPolicy, is_transport_error, transport_cause
 from .cassette import CassetteError, parse_document, write_cassette
 
 SUITE = Path(__file__).with_name("suite.py")
@@ -43,7 +48,8 @@ def redacting_vcr_config(redactor: Redactor, record_mode: str) -> dict[str, Any]
     """The ``vcr_config`` of every recording: vcrpy's filters plus the Redactor in both hooks."""
 
     def request_hook(request: Request) -> Request:
-        request.uri = redactor.text(request.uri)
+        parts = urlsplit(request.uri)  # a userinfo is a credential: a cassette keeps none
+        request.uri = redactor.text(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
         for name in list(request.headers):
             request.headers[name] = redactor.header(name, request.headers[name])
         request.body = redactor.body(request.body)
@@ -82,8 +88,11 @@ class Recording:
     polling: Polling = field(default_factory=Polling)
     redactor: Redactor = field(init=False)
 
+    #: The base URL as given: its userinfo and query are secrets to redact too.
+    given_base_url: str | None = None
+
     def __post_init__(self) -> None:
-        self.redactor = Redactor([self.token])
+        self.redactor = Redactor.for_target([self.token], self.given_base_url or self.base_url)
 
     @property
     def spec(self) -> Spec:
@@ -156,9 +165,19 @@ class _RecordingPlugin:
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
+        self.failures: list[str] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[RECORDING_KEY] = self.recording
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+        """One line per failed test: its name and why, never a traceback or a pytest path."""
+        outcome = yield
+        report = outcome.get_result()
+        if report.failed:
+            error = call.excinfo.value if call.excinfo is not None else None
+            self.failures.append(f"{item.name}: {describe_failure(error) if error else 'failed'}")
 
 
 @dataclass
@@ -176,9 +195,14 @@ def record(
     *,
     record_mode: str = "all",
     polling: Polling | None = None,
+    policy: RequestPolicy | None = None,
     echo: Callable[[str], None] = print,
 ) -> RecordOutcome:
-    """Exercise every operation and the lifecycle of ``api`` at ``base_url``; write ``<out>/<api>.yaml``."""
+    """Exercise every operation and the lifecycle of ``api`` at ``base_url``; write ``<out>/<api>.yaml``.
+
+    The cassette is written only when every request got a usable response: a failed or empty
+    recording (an unreachable server, a body over the limit, a stalled stream) never replaces
+    the cassette that is there. Each request is bounded by ``policy`` (time and body size)."""
     info = get_api(api)
     if record_mode not in RECORD_MODES:
         raise UsageError(f"--record-mode must be one of {', '.join(RECORD_MODES)}")
@@ -187,20 +211,44 @@ def record(
     cassette = out_dir / f"{api}.yaml"
     if record_mode == "none" and not cassette.exists():
         raise UsageError(f"{cassette}: no cassette to replay (record it first with --record-mode all)")
-    with tempfile.TemporaryDirectory(prefix="conformance-record-") as scratch:
+    if record_mode == "all":
+        ensure_writable(out_dir)
+    _clean_scratch()
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
         recording = Recording(
-            info, base_url.rstrip("/"), token or PLACEHOLDER, record_mode, cassette, Path(scratch)
+            info,
+            split_base_url(base_url)[0],
+            token or PLACEHOLDER,
+            record_mode,
+            cassette,
+            Path(scratch),
+            given_base_url=base_url,
         )
         if polling is not None:
             recording.polling = polling
+        if policy is not None:
+            recording.policy = policy
         failures = _run_suite(recording)
         if record_mode == "all":
-            interactions = _join(Path(scratch), cassette, recording)
+            interactions = _join(Path(scratch), cassette, recording, write=not failures)
         else:
             interactions = len(parse_document(cassette).get("interactions", []))
+    if record_mode == "all" and not failures and not interactions:
+        failures = ["no interaction was recorded"]
     for failure in failures:
-        echo(f"failed: {failure}")
+        echo(f"failed: {printable(failure)}")
     return RecordOutcome(cassette, interactions, failures)
+
+
+#: Scratch folders of recordings carry their process id; those of a killed one are removed.
+SCRATCH_PREFIX = "conformance-record-"
+
+
+def _clean_scratch() -> None:
+    for entry in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        pid = entry.name[len(SCRATCH_PREFIX) :].partition("-")[0]
+        if pid.isdigit() and entry.is_dir() and not entry.is_symlink() and not process_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _run_suite(recording: Recording) -> list[str]:
@@ -222,15 +270,25 @@ def _run_suite(recording: Recording) -> list[str]:
     if recording.record_mode == "none":
         args.append("--block-network")
     output = io.StringIO()
+    plugin = _RecordingPlugin(recording)
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-        code = pytest.main(args, plugins=[_RecordingPlugin(recording)])
+        code = pytest.main(args, plugins=[plugin])
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        lines = output.getvalue().splitlines()
-        return [recording.redactor.text(line) for line in lines if line.startswith(("FAILED", "E ", "/"))]
+        return [recording.redactor.text(failure) for failure in plugin.failures]
     return [f"the recording suite could not run (pytest exit code {int(code)})"]
 
 
-def _join(scratch: Path, cassette: Path, recording: Recording) -> int:
+def describe_failure(error: BaseException) -> str:
+    """Why a recorded request failed, in the words findings use (never pytest's internals)."""
+    if isinstance(error, BodyTooLarge):
+        return f"body larger than {error.limit} bytes"
+    if is_transport_error(error) or isinstance(error, httpx.HTTPError):
+        return transport_cause(error)
+    first = next(iter(str(error).splitlines()), "") or type(error).__name__
+    return " ".join(first.split())[:200]
+
+
+def _join(scratch: Path, cassette: Path, recording: Recording, *, write: bool = True) -> int:
     """Join the per-test cassettes into one file, the lifecycle first.
 
     In ``none`` mode vcrpy plays the first unplayed interaction that matches a request; with
@@ -243,8 +301,9 @@ def _join(scratch: Path, cassette: Path, recording: Recording) -> int:
         if not path.exists():
             continue
         try:
-            interactions.extend(parse_document(path)["interactions"])
+            interactions.extend(parse_document(path, recording.policy.max_body_bytes)["interactions"])
         except (CassetteError, KeyError, TypeError):
             continue
-    write_cassette(cassette, interactions)
+    if write and interactions:  # an empty or failed recording never replaces a cassette
+        write_cassette(cassette, interactions)
     return len(interactions)

@@ -1,5 +1,10 @@
 """A mock in its own process, the way ``conformance run`` uses them: the mocks then do not
-compete with the test engine for the interpreter lock."""
+compete with the test engine for the interpreter lock.
+
+A mock never outlives the run that started it, however the run ends (SIGKILL and an
+out-of-memory kill included): the child reads a pipe from its parent and exits when the
+pipe closes, which the kernel does when the parent dies.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,28 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from types import TracebackType
+from typing import Any
 
 from ..errors import ConformanceError
+
+
+def exit_with_parent(server: Any, grace: float = 5.0) -> None:
+    """Stop ``server`` (a ``uvicorn.Server``) when stdin reaches its end: the parent that holds
+    the other end of the pipe has exited or was killed. Past ``grace`` seconds the process ends."""
+
+    def watch() -> None:
+        try:
+            while sys.stdin.buffer.read(65536):
+                pass
+        except (OSError, ValueError):
+            pass
+        server.should_exit = True
+        time.sleep(grace)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class MockProcess:
@@ -22,9 +46,17 @@ class MockProcess:
 
     def __enter__(self) -> MockProcess:
         env = {**os.environ, "CONFORMANCE_MOCK_TOKEN": self.token}
-        command = [sys.executable, "-m", "conformance", "serve", self.api, "--port", "0", "--mode", self.mode]
+        command = [
+            *(sys.executable, "-m", "conformance", "serve", self.api),
+            *("--port", "0", "--mode", self.mode, "--exit-with-parent"),
+        ]
         self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+            command,
+            stdin=subprocess.PIPE,  # its end closes when this process dies, however it dies
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
         )
         line: list[str] = []
         stdout = self._process.stdout
@@ -51,5 +83,6 @@ class MockProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        if self._process.stdout:
-            self._process.stdout.close()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream:
+                stream.close()

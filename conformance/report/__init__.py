@@ -2,48 +2,85 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from ..bounds import FILE_BODIES, plain, read_file
 from ..errors import UsageError
-from ..results import ensure_writable, write_atomic
-from ..specs import read_text
-from .history import append_history, read_history
+from ..results import (
+    check_results,
+    ensure_writable,
+    junit_document,
+    publish,
+    results_document,
+    results_text,
+    write_atomic,
+)
+from ..transport import MAX_BODY_BYTES
+from .history import HISTORY_FILE, history_with, read_history
 from .render import check_document, render_report
 
-__all__ = ["load_results", "render_report", "rerender_report", "write_report"]
+__all__ = ["load_results", "publish_run", "render_report", "rerender_report", "write_report"]
 
 REPORT_FILE = "index.html"
 
 
+def _page(document: dict[str, Any], history: list[dict[str, Any]]) -> str:
+    """The page of ``document``: every string in it printable (no control character from a
+    server reaches the HTML), then rendered."""
+    return render_report(plain(document), history)
+
+
 def write_report(document: dict[str, Any], directory: Path) -> Path:
-    """Record this run in ``history.jsonl``, then write ``index.html`` with the trend so far."""
-    append_history(document, directory)
-    path = directory / REPORT_FILE
-    write_atomic(path, render_report(document, read_history(directory)))
-    return path
+    """Publish ``index.html`` with the trend so far and ``history.jsonl`` with this run added."""
+    files = {HISTORY_FILE: history_with(document, directory)}
+    files[REPORT_FILE] = _page(document, read_history(directory, lambda _: None))
+    publish(directory, files)
+    return directory / REPORT_FILE
 
 
-def load_results(path: Path) -> dict[str, Any]:
-    """Read a ``results.json`` for re-rendering; any problem is one ``UsageError`` line."""
-    text = read_text(path, UsageError, missing="no such results file")
+def publish_run(result: Any, directory: Path) -> dict[str, Any]:
+    """A run's (or a replay's) whole report set, published together: ``results.json``,
+    ``junit.xml``, ``index.html`` and ``history.jsonl`` are swapped in at once."""
+    document = results_document(result)
+    history = history_with(document, directory)
+    files = {
+        "results.json": results_text(document),
+        "junit.xml": junit_document(result),
+        REPORT_FILE: _page(document, read_history(directory, lambda _: None)),
+        HISTORY_FILE: history,
+    }
+    publish(directory, files)
+    return document
+
+
+def load_results(path: Path, max_bytes: int = FILE_BODIES * MAX_BODY_BYTES) -> dict[str, Any]:
+    """Read a ``results.json`` for re-rendering; any problem is one ``UsageError`` line: too
+    large, not JSON (``NaN``, nested too deep), or not of the types ``RESULTS_SCHEMA`` states."""
+    from ..bounds import loads_json
+
+    data = read_file(path, max_bytes, UsageError, missing="no such results file")
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}") from None
+        document = loads_json(data)
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    except ValueError as exc:
+        line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+        where = f"at line {line} column {column}" if line else f"({getattr(exc, 'problem', exc)})"
+        raise UsageError(f"{path}: invalid JSON {where}") from None
     try:
         check_document(document)
+        check_results(document)
     except UsageError as exc:
         raise UsageError(f"{path}: {exc}") from None
     return document
 
 
-def rerender_report(results: Path, out: Path | None = None) -> Path:
+def rerender_report(results: Path, out: Path | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> Path:
     """Draw the report of a recorded run again; its history is read, not added to."""
-    document = load_results(results)
+    document = load_results(results, FILE_BODIES * max_body_bytes)
     directory = out or results.parent
     ensure_writable(directory)
     path = directory / REPORT_FILE
-    write_atomic(path, render_report(document, read_history(results.parent)))
+    write_atomic(path, _page(document, read_history(results.parent)))
     return path

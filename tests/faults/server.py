@@ -277,3 +277,69 @@ def trickle(delay: float) -> Action:
 
 async def redirect_loop(exchange: Exchange) -> None:
     await exchange.respond(302, [("location", exchange.target)], b"")
+
+
+def slow_headers(delay: float, seconds: float = 60.0) -> Action:
+    """The status line and headers one byte every ``delay`` seconds: each read is quick, the
+    headers never complete within any sane bound."""
+
+    async def slow(exchange: Exchange) -> None:
+        head = b"HTTP/1.1 200 OK\r\n" + b"x-padding: " + b"a" * int(seconds / delay) + b"\r\n\r\n"
+        for index in range(len(head)):
+            exchange.writer.write(head[index : index + 1])
+            await exchange.writer.drain()
+            await asyncio.sleep(delay)
+
+    return slow
+
+
+async def endless_continue(exchange: Exchange) -> None:
+    """``100 Continue`` informational responses, one every 50 ms, never a final response."""
+    while True:
+        exchange.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        await exchange.writer.drain()
+        await asyncio.sleep(0.05)
+
+
+def json_body(body: bytes, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Action:
+    """Always this body, as ``application/json`` (plus ``headers``)."""
+
+    async def answer(exchange: Exchange) -> None:
+        await exchange.respond(status, [("content-type", "application/json"), *(headers or [])], body)
+
+    return answer
+
+
+def rewritten(change: Callable[[bytes], bytes]) -> Action:
+    """The mock's own answer, its body passed through ``change``."""
+
+    async def answer(exchange: Exchange) -> None:
+        status, headers, body = await exchange.forward()
+        await exchange.respond(status, headers, change(body))
+
+    return answer
+
+
+def gzip_bomb(decoded_bytes: int) -> bytes:
+    """A gzip member that decodes to ``decoded_bytes`` of JSON (``[`` spaces ``]``), a few kB on the wire."""
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    piece = b" " * (1024 * 1024)
+    out = [compressor.compress(b"[")]
+    for _ in range(decoded_bytes // len(piece)):
+        out.append(compressor.compress(piece))
+    out.append(compressor.compress(b"]"))
+    out.append(compressor.flush())
+    return b"".join(out)
+
+
+async def endless_body(exchange: Exchange) -> None:
+    """Headers, then a chunked body that never ends (a kilobyte every 10 ms)."""
+    head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    exchange.writer.write(head.encode("latin-1"))
+    exchange.writer.write(b"1\r\n[\r\n")
+    while True:
+        exchange.writer.write(b"400\r\n" + b" " * 1024 + b"\r\n")
+        await exchange.writer.drain()
+        await asyncio.sleep(0.01)

@@ -124,7 +124,7 @@ def test_connection_refused_before_the_run_is_exit_2_with_one_cause(tmp_path: Pa
     document = write_results(result, tmp_path)
     assert result.exit_code == 2 and result.findings == []
     assert document["errors"] == [
-        f"kognitos: cannot reach kognitos at http://127.0.0.1:{port}/v2: ConnectError"
+        f"kognitos: cannot reach kognitos at http://127.0.0.1:{port}/v2: connection refused"
     ]
 
 

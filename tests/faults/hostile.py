@@ -1,0 +1,123 @@
+"""What the hostile tests share: the command line as a subprocess with its wall time and peak
+memory, canary credentials, and the checks every output must pass (strict JSON, well-formed
+XML, no traceback, no canary in any file written or line printed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..canary import leaks
+
+#: The credential the mocks behind the fault server accept, and other secrets a user may hand the
+#: suite: each is looked for in every file written and every line printed.
+TOKEN = "canary-hostile-token-7c21"
+CANARIES = {
+    "token": TOKEN,
+    "base URL password": "canary-url-password-93ad",
+    "base URL user": "canary-url-user-55e0",
+    "base URL query": "canary-url-query-0b6f",
+}
+
+
+@dataclass
+class Outcome:
+    """A finished command: exit code, what it printed, how long it took, its peak memory."""
+
+    args: tuple[str, ...]
+    code: int
+    out: str
+    err: str
+    seconds: float
+    peak_mb: float
+
+    @property
+    def printed(self) -> str:
+        return self.out + self.err
+
+
+def conformance(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120, stdin: Any = None
+) -> Outcome:
+    """``conformance ARGS`` in a child process, measured: ``os.wait4`` gives its peak RSS."""
+    environment = {k: v for k, v in os.environ.items() if not k.endswith(("_TOKEN", "_API_KEY"))}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "conformance", *args],
+            cwd=cwd,
+            env={**environment, **(env or {})},
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() - started > timeout:
+                process.kill()
+                os.wait4(process.pid, 0)
+                raise AssertionError(f"conformance {' '.join(args)} ran past {timeout} s")
+            time.sleep(0.02)
+        seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Outcome(
+            tuple(args),
+            process.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            seconds,
+            usage.ru_maxrss / 1024,
+        )
+
+
+def one_line_error(outcome: Outcome, *fragments: str) -> None:
+    """Exit 2 with a single ``conformance: error:`` line that says each fragment, no traceback."""
+    assert outcome.code == 2, outcome
+    lines = outcome.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("conformance: error: "), outcome.err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in outcome.printed
+
+
+def strict_json(path: Path) -> Any:
+    """``path`` parsed as strict JSON: ``NaN`` and ``Infinity`` are refused."""
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{path} holds a bare {name}")
+
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+
+
+def valid_outputs(directory: Path) -> dict[str, Any]:
+    """Check a report directory's outputs; returns its results document."""
+    document = strict_json(directory / "results.json")
+    ET.parse(directory / "junit.xml")  # well-formed XML, or this raises
+    html = (directory / "index.html").read_text(encoding="utf-8")
+    assert "\x1b" not in html and "\x07" not in html
+    return document
+
+
+def no_leak(
+    outcomes: Iterable[Outcome], directories: Iterable[Path], canaries: dict[str, str] = CANARIES
+) -> None:
+    printed = {" ".join(outcome.args): outcome.printed for outcome in outcomes}
+    for outcome in printed.values():
+        assert "Traceback" not in outcome, outcome
+    escaped = {
+        f"{place} (escaped)": json.dumps(value)[1:-1] for place, value in canaries.items() if "\r" in value
+    }
+    assert leaks({**canaries, **escaped}, directories, printed) == []
