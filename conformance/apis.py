@@ -45,6 +45,20 @@ class Carrier:
 
 
 @dataclass(frozen=True)
+class OAuth:
+    """A vendor that issues OAuth 2.0 access tokens: a run given no token signs in at the spec's
+    token operation with the client's id and secret (``grant``, client credentials) and refreshes
+    the token before it expires (``conformance.oauth``)."""
+
+    #: The operationId of the token endpoint in the vendor's spec (where it is, and what it answers).
+    token_operation: str
+    #: The environment variables that hold the client's id and secret of a real server.
+    client_id_env: str
+    client_secret_env: str
+    grant: str = "client_credentials"
+
+
+@dataclass(frozen=True)
 class ApiInfo:
     """A vendor API, declared once."""
 
@@ -62,6 +76,8 @@ class ApiInfo:
     specs: Path | None = None
     #: Other headers and members whose values are secrets in this vendor's traffic.
     secret_names: tuple[str, ...] = ()
+    #: Where a run signs in when it is given no token; ``None``: the credential is a fixed key.
+    oauth: OAuth | None = None
 
     @property
     def spec_path(self) -> Path:

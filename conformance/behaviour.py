@@ -269,7 +269,7 @@ def list_honours_its_parameters(ctx: ResponseContext) -> Iterator[Deviation]:
             "limit-exceeded",
             f"at most {limit:g} items",
             len(items),
-            f"`limit={ctx.params[listing.limit]}` returned {len(items)} items",
+            f"`limit={limit:g}` returned {len(items)} items",
             listing.assumption,
         )
     for rule in listing.filters:
@@ -382,7 +382,9 @@ def judge_timing(
 ) -> Iterator[Deviation]:
     reason = assumption_of(timing)
     unit = timing.get("unit", "seconds")
-    duration_at, started_at, finished_at = (timing.get(k) for k in ("duration", "started", "finished"))
+    duration_at, started_at, finished_at = (
+        str(timing.get(k) or "") for k in ("duration", "started", "finished")
+    )
     duration = pointer_get(body, duration_at)
     if isinstance(duration, bool) or not isinstance(duration, int | float) or not math.isfinite(duration):
         duration = None

@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
         "--token", help="credential the mock accepts (default: $CONFORMANCE_MOCK_TOKEN or demo)"
     )
 
+    serve.add_argument(
+        "--client-id", help="OAuth client id its token endpoint accepts ($CONFORMANCE_MOCK_CLIENT_ID or demo)"
+    )
+    serve.add_argument(
+        "--client-secret", help="that client's secret ($CONFORMANCE_MOCK_CLIENT_SECRET or demo)"
+    )
+    serve.add_argument("--token-lifetime", type=float, help="seconds an issued access token lives (600)")
+
     run = commands.add_parser(
         "run",
         help="check APIs against their contracts",
@@ -186,7 +194,20 @@ def _serve(args: argparse.Namespace) -> int:
     from .mocks.process import exit_with_parent
     from .mocks.server import bind_loopback, uvicorn_server
 
-    mock = create_mock(args.api, args.mode, args.token)
+    oauth = {
+        name: value
+        for name in ("client_id", "client_secret", "token_lifetime")
+        if (value := getattr(args, name)) is not None
+    }
+    if oauth and APIS[args.api].oauth is None:
+        raise UsageError(
+            f"{args.api} has no token endpoint: --client-id, --client-secret and --token-lifetime"
+        )
+    if "token_lifetime" in oauth and not (
+        math.isfinite(oauth["token_lifetime"]) and oauth["token_lifetime"] > 0
+    ):
+        raise UsageError("--token-lifetime must be a positive number of seconds")
+    mock = create_mock(args.api, args.mode, args.token, **oauth)
     try:
         sock = bind_loopback(args.port)
     except OSError as exc:

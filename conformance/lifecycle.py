@@ -116,7 +116,7 @@ class ApiCaller:
                 path = path.replace("{" + name + "}", str(value))
             else:
                 query[name] = value
-        url = self.base_url + path
+        url = self.spec.operation_base_url(self.base_url, operation) + path
         names = {p["name"] for p in self.spec.parameters(operation)}
         headers, carried = self.api.credentials(self.token, names)
         if credentials:

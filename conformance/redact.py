@@ -127,6 +127,24 @@ class Redactor:
     def is_secret_key(self, key: str) -> bool:
         return key.lower() in secret_names().keys or key.lower() in self.names
 
+    def add(self, secret: str | None) -> None:
+        """Redact ``secret`` too from now on (an access token issued in the middle of a run)."""
+        if secret and len(secret) >= 4 and secret not in self.secrets:
+            self.secrets = sorted([*self.secrets, secret], key=len, reverse=True)
+
+    def learn(self, document: Any) -> None:
+        """Redact from now on every value ``document`` holds under a credential name, wherever it
+        shows: a documented token request's ``client_secret`` also ends its sample client id."""
+        if isinstance(document, dict):
+            for key, value in document.items():
+                if isinstance(key, str) and key.lower() in secret_names().keys and isinstance(value, str):
+                    self.add(value)
+                else:
+                    self.learn(value)
+        elif isinstance(document, list):
+            for item in document:
+                self.learn(item)
+
     def text(self, value: str) -> str:
         for secret in self.secrets:
             value = value.replace(secret, PLACEHOLDER)

@@ -71,6 +71,8 @@ REPLACED_CHECKS = [
 
 
 _SESSIONS: dict[int, ApiSession] = {}
+#: Operations served outside the API's base path (SolveXia's token endpoint): label -> base URL.
+_BASE_URLS: dict[int, dict[str, str]] = {}
 
 
 @schemathesis.check
@@ -98,13 +100,17 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """Bound every body the engine reads for a conformance run: size and total time."""
-    session = _SESSIONS.get(id(case.operation.schema))
+    schema = id(case.operation.schema)
+    session = _SESSIONS.get(schema)
     if session is not None:
         policy = session.policy
         kwargs["hooks"] = {"response": [bounded_body_hook(policy.max_body_bytes, policy.timeout)]}
         if policy.params:  # the base URL's query travels with every request, as with httpx
             query = case.query if isinstance(case.query, dict) else {}
             case.query = {**dict(policy.params), **query}
+    base_url = _BASE_URLS.get(schema, {}).get(case.operation.label)
+    if base_url is not None:  # the engine sends every operation to the one base URL otherwise
+        case.operation.base_url = base_url
 
 
 def _flat_headers(response: Any) -> dict[str, str]:
@@ -212,6 +218,7 @@ def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
         target.policy,
         [op for op in spec.operations if options.selects(op)],
     )
+    session.redactor.learn(spec.document)  # the documents' sample secrets (a token request's example)
     errors: list[str] = []
     try:
         finished = _exercise(target, session, errors, progress)
@@ -273,6 +280,11 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
     done = 0
     interrupted = False
     _SESSIONS[id(schema)] = session
+    _BASE_URLS[id(schema)] = {
+        op.label: spec.operation_base_url(target.base_url, op)
+        for op in spec.operations.values()
+        if spec.server_path(op) != spec.base_path
+    }
     try:
         with bounded_headers():
             for event in from_schema(schema).execute():
@@ -289,6 +301,7 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
                     interrupted = True
     finally:
         del _SESSIONS[id(schema)]
+        _BASE_URLS.pop(id(schema), None)
     if interrupted:
         return False
     _follow_runs(target, session, errors)

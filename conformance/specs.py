@@ -186,11 +186,49 @@ class Spec:
         servers = self.document.get("servers") or [{"url": "/"}]
         return urlsplit(servers[0]["url"]).path.rstrip("/")
 
+    def server_path(self, operation: Operation) -> str:
+        """The path of the server an operation is served from: its own ``servers`` (on the
+        operation or its path item) where it declares them, else the base path. SolveXia's token
+        endpoint lives at the host root (``/oauth/token``), outside the API's ``/api``."""
+        item = self.document["paths"][operation.path]
+        servers = operation.definition.get("servers") or item.get("servers")
+        if not servers:
+            return self.base_path
+        return urlsplit(servers[0]["url"]).path.rstrip("/")
+
+    def operation_base_url(self, base_url: str, operation: Operation) -> str:
+        """Where ``operation`` answers when the API's base URL (the spec's first server) is
+        ``base_url``: the base path at its end is replaced by the operation's server path, so a run
+        against ``http://host:8080/api`` signs in at ``http://host:8080/oauth/token``."""
+        base_url = base_url.rstrip("/")
+        own = self.server_path(operation)
+        if own == self.base_path:
+            return base_url
+        root = base_url.removesuffix(self.base_path) if self.base_path else base_url
+        if root == base_url and self.base_path:  # a base URL without the base path: its origin
+            parts = urlsplit(base_url)
+            root = f"{parts.scheme}://{parts.netloc}"
+        return root + own
+
+    def locate(self, method: str, path: str) -> tuple[Operation, dict[str, str], str] | None:
+        """Match a request's full URL path to an operation, each under its own server path; also
+        gives that server path (the prefix the base URL ends with)."""
+        method = method.lower()
+        for operation in self.operations.values():
+            prefix = self.server_path(operation)
+            if operation.method != method or not (path.startswith(prefix + "/") or not prefix):
+                continue
+            match = operation.path_pattern.match(path[len(prefix) :])
+            if match:
+                names = re.findall(r"\{([^}]+)\}", operation.path)
+                return operation, dict(zip(names, match.groups(), strict=True)), prefix
+        return None
+
     def find_operation(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
         """Match a concrete request path (relative to the base path) to an operation."""
         method = method.lower()
         for operation in self.operations.values():
-            if operation.method != method:
+            if operation.method != method or self.server_path(operation) != self.base_path:
                 continue
             match = operation.path_pattern.match(path)
             if match:

@@ -3,7 +3,7 @@ under the ``conformance.vendors`` entry point group in ``pyproject.toml``."""
 
 from __future__ import annotations
 
-from .apis import ApiInfo, Carrier
+from .apis import ApiInfo, Carrier, OAuth
 
 _DOCUMENTED = "conformance.cassettes.documented"
 
@@ -14,6 +14,8 @@ SOLVEXIA = ApiInfo(
     (Carrier("header", "Authorization", "Bearer "),),
     mock="conformance.mocks.solvexia:Mock",
     examples=f"{_DOCUMENTED}:solvexia_examples",
+    # a nightly job has a client id and secret: the run asks POST /oauth/token for the bearer token
+    oauth=OAuth("requestToken", "SOLVEXIA_CLIENT_ID", "SOLVEXIA_CLIENT_SECRET"),
 )
 ROBOCORP = ApiInfo(
     "robocorp",

@@ -281,10 +281,9 @@ class ApiResolver:
         matches = []
         for name in candidates:
             spec = self.specs[name]
-            if path.startswith(spec.base_path + "/") or not spec.base_path:
-                found = spec.find_operation(method, path[len(spec.base_path) :])
-                if found:
-                    matches.append(Target(spec, found[0], f"{scheme}://{netloc}{spec.base_path}"))
+            found = spec.locate(method, path)  # each operation under its own server path
+            if found:
+                matches.append(Target(spec, found[0], f"{scheme}://{netloc}{spec.base_path}"))
         if len(matches) == 1:
             return matches[0]
         if not matches:

@@ -15,6 +15,7 @@ Rebuild with ``python -m conformance.cassettes.documented SEEDS_DIR [OUT_DIR]``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..apis import APIS, load_object
 from ..redact import Redactor
@@ -51,8 +53,19 @@ class Example:
     def interaction(self, redactor: Redactor) -> dict[str, Any]:
         spec = load_spec(self.api)
         server = spec.document["servers"][0]["url"].rstrip("/")
-        path = self.url[self.url.index(spec.base_path + "/") + len(spec.base_path) :]
+        if spec.base_path + "/" in self.url:
+            path = self.url[self.url.index(spec.base_path + "/") + len(spec.base_path) :]
+        else:  # an operation outside the base path (SolveXia's token endpoint), on its own server
+            located = spec.locate(self.method, urlsplit(self.url).path)
+            if located is None:
+                raise ValueError(f"{self.source}: {self.method} {self.url} is no operation of {self.api}")
+            operation, _, prefix = located
+            server = spec.operation_base_url(server, operation)
+            path = urlsplit(self.url).path[len(prefix) :]
         headers = {**self.headers, SOURCE_HEADER: self.source}
+        if self.request_body:  # its client_secret, wherever it shows
+            with contextlib.suppress(ValueError):
+                redactor.learn(json.loads(self.request_body))
         return {
             "request": {
                 "method": self.method,
@@ -90,7 +103,8 @@ def _curl(command: str) -> tuple[str, str, dict[str, str], str | None]:
 
 
 def solvexia_examples(seeds: Path) -> Iterator[Example]:
-    """Each "### Example" of the process-run page, and the error body of the response codes page."""
+    """Each "### Example" of the process-run page, each token request of the OAuth page, and the error
+    body of the response codes page."""
     name = "solvexia-process-runs.md"
     text = (seeds / name).read_text(encoding="utf-8")
     for section in re.split(r"(?m)^## ", text)[1:]:
@@ -101,6 +115,19 @@ def solvexia_examples(seeds: Path) -> Iterator[Example]:
         method, url, headers, body = _curl(shell[0])
         source = f"seeds/{name} § {title}{NEXT}Example{NEXT}Response"
         yield Example("solvexia", source, method, url, 200, json.loads(bodies[-1]), headers, body)
+    oauth = "solvexia-schemas/authentication-oauth2.0.md"
+    text = (seeds / oauth).read_text(encoding="utf-8")
+    for section in re.split(r"(?m)^## ", text)[1:]:
+        title = section.splitlines()[0].strip()
+        curls = _fenced(section, "bash") + _fenced(section, "cURL")
+        if not curls or "/oauth/token" not in curls[0]:
+            continue
+        # each grant's curl example, and the response of its section
+        method, url, headers, body = _curl(curls[0])
+        response = json.loads(_fenced(section, "json")[-1])
+        yield Example(
+            "solvexia", f"seeds/{oauth} § {title}{NEXT}Response", method, url, 200, response, headers, body
+        )
     codes = "solvexia-schemas/response_codes.md"
     error = json.loads(_fenced((seeds / codes).read_text(encoding="utf-8"), "javascript")[0])
     # "Supplied step id is not of type Data Step": asking a data step (ds-) for its run status.

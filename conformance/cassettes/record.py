@@ -123,9 +123,12 @@ class Recording:
                 query[name] = value
             elif parameter["in"] == "header":
                 headers.setdefault(name, str(value))
-        url = self.base_url + path + (f"?{urlencode(query, doseq=True)}" if query else "")
+        base_url = self.spec.operation_base_url(self.base_url, operation)
+        url = base_url + path + (f"?{urlencode(query, doseq=True)}" if query else "")
+        body = self._body(operation)
+        self.redactor.learn(body)  # a documented client_secret it sends is a secret it knows
         with self.policy.client() as client:
-            return client.request(operation.method.upper(), url, headers=headers, json=self._body(operation))
+            return client.request(operation.method.upper(), url, headers=headers, json=body)
 
     def _body(self, operation: Operation) -> Any:
         body = self.spec.resolve(operation.definition.get("requestBody") or {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..apis import get_api
 from .base import DEFAULT_TOKEN, Clock, Mode, VendorMock, mock_token
 from .server import MockServer
@@ -19,16 +21,21 @@ __all__ = [
 
 
 def create_mock(
-    api: str, mode: Mode | str = Mode.FAITHFUL, token: str | None = None, clock: Clock | None = None
+    api: str,
+    mode: Mode | str = Mode.FAITHFUL,
+    token: str | None = None,
+    clock: Clock | None = None,
+    **options: Any,
 ) -> VendorMock:
-    """A fresh mock of ``api`` with its store seeded from the documents' examples."""
-    mock: VendorMock = get_api(api).create_mock(Mode(mode), token, clock)
+    """A fresh mock of ``api`` with its store seeded from the documents' examples; ``options`` go
+    to the vendor's mock (SolveXia's OAuth client: ``client_id``, ``client_secret``, ``token_lifetime``)."""
+    mock: VendorMock = get_api(api).create_mock(Mode(mode), token, clock, **options)
     return mock
 
 
 def start_mock(
-    api: str, mode: Mode | str = Mode.FAITHFUL, token: str | None = None, port: int = 0
+    api: str, mode: Mode | str = Mode.FAITHFUL, token: str | None = None, port: int = 0, **options: Any
 ) -> MockServer:
     """Create ``api``'s mock and serve it on loopback; the caller stops it."""
-    mock = create_mock(api, mode, token)
+    mock = create_mock(api, mode, token, **options)
     return MockServer(mock.app(), mock.spec.base_path, port).start()

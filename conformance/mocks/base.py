@@ -35,6 +35,20 @@ def mock_token(explicit: str | None = None) -> str:
     return explicit or os.environ.get("CONFORMANCE_MOCK_TOKEN") or DEFAULT_TOKEN
 
 
+#: The OAuth client a mock with a token endpoint accepts unless told otherwise (``--client-id`` and
+#: ``--client-secret`` of ``conformance serve``, or these variables).
+DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET = "conformance-demo-client", "conformance-demo-secret"
+CLIENT_ID_ENV, CLIENT_SECRET_ENV = "CONFORMANCE_MOCK_CLIENT_ID", "CONFORMANCE_MOCK_CLIENT_SECRET"
+
+
+def mock_client(client_id: str | None = None, client_secret: str | None = None) -> tuple[str, str]:
+    """The client id and secret a mock accepts: explicit, else the variables, else the demo ones."""
+    return (
+        client_id or os.environ.get(CLIENT_ID_ENV) or DEFAULT_CLIENT_ID,
+        client_secret or os.environ.get(CLIENT_SECRET_ENV) or DEFAULT_CLIENT_SECRET,
+    )
+
+
 class Mode(StrEnum):
     FAITHFUL = "faithful"  # reproduce every documented quirk
     STRICT = "strict"  # answer exactly what the spec says
@@ -245,11 +259,12 @@ class VendorMock:
         for operation in self.spec.operations.values():
             if operation.id not in handlers:
                 raise RuntimeError(f"{self.name} mock has no handler for {operation.id}")
-            routes.setdefault(operation.path, []).append(operation)
+            # each operation under its server's path: /api/v1/... but SolveXia's /oauth/token
+            routes.setdefault(self.spec.server_path(operation) + operation.path, []).append(operation)
         app = Starlette(
             routes=[
                 Route(
-                    self.spec.base_path + path,
+                    path,
                     self._endpoint({op.method.upper(): (op, handlers[op.id]) for op in operations}),
                     methods=[op.method.upper() for op in operations],
                 )
@@ -258,6 +273,16 @@ class VendorMock:
             exception_handlers={404: self._routing_error, 405: self._routing_error},
         )
         return app
+
+    def secured(self, operation: Operation) -> bool:
+        """Whether the operation needs the credential: ``security: []`` (a token endpoint) does not."""
+        return bool(operation.definition.get("security", self.spec.document.get("security", [])))
+
+    async def rejection(
+        self, request: Request, operation: Operation, status: int, rejected: RequestRejected
+    ) -> Response:
+        """The answer to a rejected request; the vendor's error object unless an operation has its own."""
+        return self.error(status, rejected.message, rejected.details)
 
     async def _routing_error(self, request: Request, exc: Exception) -> Response:
         """Unknown paths and methods answer in the vendor's error shape too (``Allow`` kept on 405)."""
@@ -273,13 +298,13 @@ class VendorMock:
         async def endpoint(request: Request) -> Response:
             operation, handler = by_method[request.method]
             try:
-                if not self.authenticated(request):
+                if self.secured(operation) and not self.authenticated(request):
                     return self.error(self.auth_status, "missing or invalid credentials")
                 call = await self._validated_call(request, operation)
                 return await handler(self, call)
             except RequestRejected as rejected:
                 status = self.validation_status if rejected.status == 400 else rejected.status
-                return self.error(status, rejected.message, rejected.details)
+                return await self.rejection(request, operation, status, rejected)
 
         return endpoint
 

@@ -41,11 +41,12 @@ def serve(
     token: str,
     headers: dict[str, str],
     served_type: type[Served] = Served,
+    mock_options: dict[str, Any] | None = None,
     **client_options: Any,
 ) -> Iterator[Served]:
-    """Start ``api``'s mock on loopback for the duration of the block."""
+    """Start ``api``'s mock (made with ``mock_options``) on loopback for the duration of the block."""
     clock = Clock()
-    mock = create_mock(api, mode, token, clock)
+    mock = create_mock(api, mode, token, clock, **(mock_options or {}))
     with (
         MockServer(mock.app(), mock.spec.base_path) as server,
         httpx.Client(base_url=server.base_url, headers=headers, **client_options) as client,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +17,11 @@ from conformance.catalogue import load_catalogue
 from conformance.checks import check_response
 from conformance.findings import Deviation
 from conformance.mocks import Mode
+from conformance.mocks.solvexia import Mock
 from conformance.specs import load_spec
 
 from . import serving
+from .vendor_host import vendor_host
 
 API = "solvexia"
 TOKEN = "conformance-demo"
@@ -112,8 +116,12 @@ def moment(value: str) -> datetime:
 # -- spec and catalogue ----------------------------------------------------------------------
 def test_spec_loads_with_every_operation_and_a_drivable_lifecycle() -> None:
     spec = load_spec(API)
-    assert set(spec.operations) == {operation for operation, *_ in REQUESTS}
+    assert set(spec.operations) == {operation for operation, *_ in REQUESTS} | {"requestToken"}
     assert spec.base_path == "/api"
+    # the token endpoint is at the host's root, beside the API's base path
+    token = spec.operations["requestToken"]
+    assert (spec.server_path(token), token.path) == ("", "/oauth/token")
+    assert spec.operation_base_url("https://app.solvexia.com/api", token) == "https://app.solvexia.com"
     assert spec.operations["processRunRequest"].definition["deprecated"] is True
     plan = spec.document["x-lifecycle"]
     for role in ("start", "poll", "cancel"):
@@ -126,7 +134,7 @@ def test_spec_loads_with_every_operation_and_a_drivable_lifecycle() -> None:
 def test_catalogue_loads_and_names_only_documented_operations() -> None:
     catalogue = load_catalogue(API)
     operations = set(load_spec(API).operations)
-    assert len(catalogue.quirks) == 37
+    assert len(catalogue.quirks) == 40
     for quirk in catalogue.quirks:
         assert set(quirk.operations) <= operations, quirk.id
         if quirk.reproduced:
@@ -434,7 +442,25 @@ def exercise_every_operation(served: Served) -> list[tuple[str, httpx.Response]]
     ]
     with httpx.Client(base_url=served.base_url) as anonymous:
         answers += [(operation, anonymous.request(m, p, json=b)) for operation, m, p, b in REQUESTS]
+    mock = served.mock
+    assert isinstance(mock, Mock)
+    client_body = {"client_id": mock.client_id, "client_secret": mock.client_secret}
+    refresh = {"grant_type": "refresh_token", "refresh_token": "sxmock-rt-unknown"}
+    code = {"grant_type": "authorization_code", "code": mock.authorize(mock.client_id)}
+    for body in (
+        {**client_body, "grant_type": "client_credentials", "scope": "process"},
+        {**client_body, **code},  # answers a refresh token too
+        {**client_body, "client_secret": "wrong", "grant_type": "client_credentials"},  # invalid_client
+        {**client_body, "grant_type": "password"},  # unsupported_grant_type
+        {**client_body, **refresh},  # invalid_grant
+        {"grant_type": "client_credentials"},  # invalid_request
+    ):
+        answers.append(("requestToken", httpx.post(token_url(served), json=body)))
     return answers
+
+
+def token_url(served: Served) -> str:
+    return served.base_url.removesuffix("/api") + "/oauth/token"
 
 
 def deviations_of(served: Served) -> list[Deviation]:
@@ -499,33 +525,71 @@ def test_faithful_mode_reproduces_every_catalogued_response_quirk_and_nothing_el
 
 
 # -- the vendor's own SDK --------------------------------------------------------------------
-def test_vendor_sdk_drives_the_faithful_mock(faithful: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vendor_sdk_signs_in_and_drives_the_faithful_mock_unchanged(
+    faithful: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """solvexia-sdk as its README says to use it: an auth file with the client id, secret, scope
+    and environment, ``solvexiaClient(...).get_access_token()``, then its process run calls. Only
+    where its requests go differs: requests' own ``HTTPS_PROXY`` and ``REQUESTS_CA_BUNDLE`` lead
+    ``https://conformance.solvexia.com`` to the mock (``vendor_host``); no SDK code is replaced."""
     sdk_api = pytest.importorskip("solvexia_sdk.api", reason="the vendor SDK solvexia-sdk is not installed")
     processrun = pytest.importorskip("solvexia_sdk.processrun.processrun")
-    # The SDK keeps its endpoint and credentials as module globals, set by solvexiaClient at login.
-    monkeypatch.setattr(sdk_api, "base_url", f"{faithful.base_url}/v1/", raising=False)
-    monkeypatch.setattr(sdk_api, "access_token", {"Authorization": f"Bearer {TOKEN}"}, raising=False)
-    run = processrun.processRuns(RUN)
-
-    assert run.get_process_run()["dateCreated"] == "2020-06-15T02:24:14.2700000"
-    started = sdk_api.api_post("requests", START_RQ)
-    assert (started.status_code, started.json()["status"]) == (200, "Scheduled")
-    assert run.get_process_run_status()["status"] == "Scheduled"
-    cancelled = sdk_api.api_post("requests", CANCEL_RQ)
-    assert cancelled.status_code == 200
-    body = cancelled.json()
-    assert list(body) == ["id", "dateFinished", "dateStarted", "runDurationInSec", "status"]
-    assert (body["id"], body["dateFinished"], body["dateStarted"], body["status"]) == (
-        RUN,
-        None,
-        "",
-        "Cancelled",
+    mock = faithful.mock
+    assert isinstance(mock, Mock)
+    auth_file = tmp_path / "solvexia-auth.json"
+    auth_file.write_text(
+        json.dumps(
+            {
+                "client_id": mock.client_id,
+                "client_secret": mock.client_secret,
+                "env": "conformance",
+                "scope": "process",
+            }
+        )
     )
-    assert run.get_process_run_status()["status"] == "Cancelled"
-    assert run.start_process_run()["status"] == "Scheduled"
-    assert run.cancel_process_run()["status"] == "Cancelled"
-    assert [step["stepOrder"] for step in run.get_process_run_data_steps_list()] == ["1.1", "1.2"]
-    assert run.get_process_run_step_runstatus(ACTION_STEP)["status"] == "cancelled"
-    assert run.restart_process_run_from_step(ACTION_STEP)["status"] == "Running"
-    with pytest.raises(SystemExit):  # the SDK exits on any non-200, here the vendor's 400
-        run.start_process_run()
+    port = int(faithful.base_url.split(":")[-1].split("/")[0])
+    with vendor_host("solvexia.com", port, tmp_path) as host:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTPS_PROXY", host.proxy_url)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(host.ca_file))
+
+        client = sdk_api.solvexiaClient(str(auth_file))
+        client.get_access_token()
+        assert client.access_token.startswith("sxmock-at-")
+        run = processrun.processRuns(RUN)
+        assert run.get_process_run()["dateCreated"] == "2020-06-15T02:24:14.2700000"
+        assert run.start_process_run()["status"] == "Scheduled"
+        polled = [run.get_process_run_status()["status"] for _ in range(MAX_POLLS)]
+        assert polled[:3] == ["Scheduled", "Running", "Finished"]
+        assert [step["stepOrder"] for step in run.get_process_run_data_steps_list()] == ["1.1", "1.2"]
+        assert run.restart_process_run_from_step(DATA_STEPS[1])["status"] == "Running"
+        assert run.cancel_process_run()["status"] == "Cancelled"
+        assert run.get_process_run_step_runstatus(DATA_STEPS[1])["status"] == "cancelled"
+        assert run.restart_process_run_from_step(ACTION_STEP)["status"] == "Running"
+        # its generic call reaches the deprecated endpoint, which answers as its example does
+        cancelled = sdk_api.api_post("requests", CANCEL_RQ)
+        assert cancelled.status_code == 200
+        body = cancelled.json()
+        assert list(body) == ["id", "dateFinished", "dateStarted", "runDurationInSec", "status"]
+        assert (body["id"], body["status"]) == (RUN, "Cancelled")
+        started = sdk_api.api_post("requests", START_RQ)
+        assert (started.status_code, started.json()["status"]) == (200, "Scheduled")
+        with pytest.raises(SystemExit):  # the SDK exits on any non-200, here the vendor's 400
+            run.start_process_run()
+        assert "Error starting process run" in capsys.readouterr().out
+
+        # an expired token gets the documented refusal, and a new sign-in carries on
+        faithful.clock.advance(mock.token_lifetime)
+        with pytest.raises(SystemExit):
+            run.get_process_run_status()
+        assert "the access token has expired" in capsys.readouterr().out
+        client.get_access_token()
+        assert run.get_process_run_status()["status"] == "Finished"  # the run's time moved on too
+
+        # a wrong secret is refused at the token endpoint, where the SDK stops
+        auth_file.write_text(json.dumps({**json.loads(auth_file.read_text()), "client_secret": "wrong"}))
+        with pytest.raises(SystemExit):
+            sdk_api.solvexiaClient(str(auth_file)).get_access_token()
+    assert set(host.tunnels) == {"conformance.solvexia.com"} and host.refused == []
+    assert len(mock.issued["access"]) == 2 and mock.refusals == {"expired": 1}
