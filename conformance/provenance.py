@@ -14,7 +14,7 @@ from dataclasses import fields
 from typing import Any
 
 from .options import RunOptions
-from .redact import PLACEHOLDER, Redactor, is_secret_header
+from .redact import PLACEHOLDER, Redactor, is_secret_header, url_secrets
 
 #: Options that hold a credential: recorded as given or not, never with their value.
 _CREDENTIALS = frozenset({"token", "client_secret"})
@@ -28,9 +28,15 @@ def draw_seed() -> int:
 def recorded_options(options: RunOptions) -> dict[str, Any]:
     """Every field of ``options`` as JSON, with credentials and secret header values redacted."""
     given_secrets = [options.token, *_secret_values(options.headers)]
+    urls = [options.base_url]
     for settings in options.per_api.values():
         given_secrets += _secret_values(settings.get("headers", ()))
+        urls.append(settings.get("base_url"))
     redactor = Redactor(given_secrets)
+    for url in urls:  # the userinfo and query of a base URL are credentials too
+        values, _ = url_secrets(url)
+        for value in values:
+            redactor.add(value)
     record: dict[str, Any] = {"command": "run"}
     for field in fields(options):
         record[field.name] = _clean(field.name, getattr(options, field.name), redactor)

@@ -454,7 +454,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "fail_on": result.fail_on,
         "exit_code": result.exit_code,
         "seed": result.seed,
-        "options": result.options,
+        **({"options": result.options} if result.options else {}),
         "summary": {
             "cases": sum(api.cases for api in result.results),
             "checks": sum(sum(api.checks.values()) for api in result.results),

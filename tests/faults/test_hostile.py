@@ -417,7 +417,7 @@ def test_a_spec_reference_outside_it_is_one_line_and_never_followed(tmp_path: Pa
 
 
 def test_the_published_results_schema_is_the_one_that_is_checked(tmp_path: Path) -> None:
-    published = json.loads((SPECS_DIR.parent / "docs" / "results.schema.json").read_text())
+    published = json.loads((Path(__file__).resolve().parents[2] / "docs" / "results.schema.json").read_text())
     assert published == RESULTS_SCHEMA
     from jsonschema import Draft202012Validator
 
@@ -558,13 +558,16 @@ def test_outputs_stay_valid_and_small_whatever_the_server_sends(upstream: MockSe
     assert outcome.code == 1, outcome
     directory = tmp_path / "report"
     document = valid_outputs(directory)
-    assert ("invalid-json", "NaN is not JSON") in findings(directory, "listRuns")
+    # NaN is read by lenient readers only: its own kind of finding (strict JSON on the wire)
+    assert any(kind == "non-finite-number" for kind, _ in findings(directory, "listRuns"))
     at_get_run = findings(directory)
     stage = next(f for (kind, _), f in at_get_run.items() if f["location"] == "/stage")
     assert stage["observed"] == "1e+400" or stage["observed"] == "1e400"
     status = [f for f in document["findings"] if f["location"] == "/status" and f["status_code"] == 200]
-    assert len(status) >= 2 and all(f["observed"].endswith("[truncated: 2097152 characters]") for f in status)
-    assert all(len(f["observed"]) < 2200 for f in status)
+    # distinct values at one location are one group; each value stored is truncated
+    values = [v for f in status for v in (f["observed"] if f.get("group") else [f["observed"]])]
+    assert values and all(v.endswith("[truncated: 2097152 characters]") for v in values)
+    assert all(len(v) < 2200 for v in values)
     assert any(f["location"] == "/\\x1b[31mred\\x07\\u202e" for f in document["findings"])
     assert "\x1b" not in outcome.out and "\x07" not in outcome.out
     assert document["summary"]["cases"] == sum(api["cases"] for api in document["apis"])
