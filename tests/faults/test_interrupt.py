@@ -67,7 +67,7 @@ def test_a_signal_mid_run_writes_partial_results_and_stops_the_mocks(
         while len(mocks := children(process.pid)) < 2:
             assert process.poll() is None and time.monotonic() < deadline, "the mocks never started"
             time.sleep(0.1)
-        time.sleep(4)  # solvexia is well under way and far from done
+        time.sleep(8)  # solvexia is well under way (it judges before it fuzzes) and far from done
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=60)
     finally:
