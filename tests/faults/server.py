@@ -16,6 +16,7 @@ import struct
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
 Action = Callable[["Exchange"], Awaitable[None]]
@@ -343,3 +344,24 @@ async def endless_body(exchange: Exchange) -> None:
         exchange.writer.write(b"400\r\n" + b" " * 1024 + b"\r\n")
         await exchange.writer.drain()
         await asyncio.sleep(0.01)
+
+
+def children(pid: int) -> set[int]:
+    """Live processes whose parent is ``pid`` (read from /proc, so no extra dependency)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -46,7 +46,7 @@ from .hostile import (
     strict_json,
     valid_outputs,
 )
-from .server import Fault, FaultServer
+from .server import Fault, FaultServer, alive, children
 
 MOCK_CASSETTES = SPECS_DIR.parent / "cassettes" / "mocks"
 GET_RUN = r"/v2/runs/[^/]+$"
@@ -629,25 +629,6 @@ def test_a_report_directory_holding_other_folders_is_refused(tmp_path: Path) -> 
 # -- 10. nothing is left behind by SIGKILL, and a report set is published whole -------------------------
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 def test_mocks_die_with_a_killed_run_and_its_leftovers_are_cleaned(tmp_path: Path) -> None:
     process = subprocess.Popen(
@@ -667,13 +648,13 @@ def test_mocks_die_with_a_killed_run_and_its_leftovers_are_cleaned(tmp_path: Pat
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while not (mocks := _children(process.pid)):
+    while not (mocks := children(process.pid)):
         assert process.poll() is None and time.monotonic() < deadline, "the mock never started"
         time.sleep(0.1)
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     deadline = time.monotonic() + 15
-    while [pid for pid in mocks if _alive(pid)]:
+    while [pid for pid in mocks if alive(pid)]:
         assert time.monotonic() < deadline, "an embedded mock outlived the killed run"
         time.sleep(0.1)
 

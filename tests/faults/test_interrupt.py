@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from .server import alive, children
+
 #: Long enough (500 examples per operation) that a signal after a few seconds lands mid-run.
 RUN = [
     sys.executable,
@@ -28,27 +30,6 @@ RUN = [
     "--seed",
     "1",
 ]
-
-
-def children(pid: int) -> set[int]:
-    """Live processes whose parent is ``pid`` (read from /proc, so no extra dependency)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 2), (signal.SIGINT, 130)])
