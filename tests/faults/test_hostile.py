@@ -303,7 +303,14 @@ def test_endless_files_are_one_line_errors(tmp_path: Path) -> None:
     one_line_error(replayed, "/dev/zero: larger than 40 MB; not read")
     reported = conformance("report", "/dev/zero", "--out", "report", cwd=tmp_path)
     one_line_error(reported, "/dev/zero: larger than 40 MB; not read")
-    for outcome in (replayed, reported):
+    (tmp_path / "endless").mkdir()
+    (tmp_path / "endless" / "kognitos.yaml").symlink_to("/dev/zero")
+    replayed_recording = conformance(
+        "record", "kognitos", "--base-url", "http://127.0.0.1:9/v2", "--token", "t", "--record-mode", "none",
+        "--out", "endless", cwd=tmp_path,
+    )  # fmt: skip
+    one_line_error(replayed_recording, "endless/kognitos.yaml: larger than 40 MB; not read")
+    for outcome in (replayed, reported, replayed_recording):
         assert outcome.peak_mb < 400 and outcome.seconds < 30, outcome
 
 
