@@ -21,7 +21,7 @@ from typing import NoReturn
 from . import __version__, config
 from .apis import APIS, resolve_apis
 from .errors import ConformanceError, UsageError
-from .options import FAIL_ON, PHASES, RunOptions
+from .options import FAIL_ON, MAX_LIFECYCLE_TIMEOUT, MAX_REQUEST_TIMEOUT, PHASES, RunOptions
 
 DEFAULT_REPORT_DIR = Path("reports/latest")
 
@@ -58,6 +58,8 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    if value > MAX_REQUEST_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_REQUEST_TIMEOUT:g} seconds")
     return value
 
 
@@ -305,12 +307,14 @@ def _record(args: argparse.Namespace) -> int:
     token = resolve_token(APIS[args.api], args.token)
     check_base_url(args.base_url)
     check_credential(token, "--token" if args.token else APIS[args.api].credential_env)
-    for name, value in (
-        ("--poll-interval", args.poll_interval),
-        ("--lifecycle-timeout", args.lifecycle_timeout),
+    for name, value, top in (
+        ("--poll-interval", args.poll_interval, MAX_REQUEST_TIMEOUT),
+        ("--lifecycle-timeout", args.lifecycle_timeout, MAX_LIFECYCLE_TIMEOUT),
     ):
         if not (math.isfinite(value) and value > 0):
             raise UsageError(f"{name} must be a positive number of seconds")
+        if value > top:
+            raise UsageError(f"{name} must be at most {top:g}")
     polling = Polling(first=args.poll_interval, timeout=args.lifecycle_timeout)
     outcome = record(
         args.api,

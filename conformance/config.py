@@ -44,10 +44,16 @@ def header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+#: ``--max-body-mb`` at most: a body is held in memory whole.
+MAX_BODY_MB = 1024
+
+
 def megabytes(value: Any) -> int:
     number = float(value)
-    if not math.isfinite(number) or number <= 0:
+    if not math.isfinite(number) or number <= 0 or int(number * 1024 * 1024) < 1:
         raise UsageError("--max-body-mb must be positive")
+    if number > MAX_BODY_MB:
+        raise UsageError(f"--max-body-mb must be at most {MAX_BODY_MB}")
     return int(number * 1024 * 1024)
 
 

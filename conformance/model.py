@@ -18,7 +18,7 @@ from .findings import Deviation, Finding, tally
 from .kinds import BODY_TOO_LARGE, KINDS, TRANSPORT_ERROR, Classification
 from .redact import Redactor
 from .specs import Operation, Spec
-from .transport import DEFAULT_POLICY, BodyNotJson, BodyTooLarge, RequestPolicy, transport_cause
+from .transport import DEFAULT_POLICY, BodyNotJson, BodyTooLarge, RequestPolicy, causes, transport_cause
 
 INVALID_JSON = KINDS["invalid-json"].name
 
@@ -168,6 +168,9 @@ class ApiSession:
 
     def record_failed_request(self, operation: Operation, error: BaseException, request: str | None) -> None:
         """A request the engine sent that got no response, or one too large to read."""
+        too_large = next((e for e in causes(error) if isinstance(e, BodyTooLarge)), None)
+        if too_large is not None:  # urllib3 may wrap it, as a broken body
+            error = too_large
         if isinstance(error, BodyTooLarge):
             status: int | None = error.status_code
             kind, expected, observed = (

@@ -17,6 +17,12 @@ from .redact import Redactor
 from .transport import MAX_BODY_BYTES, RequestPolicy
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
+#: Ranges of the options (beyond them a value is a typo, or overflows a timer or a socket).
+MAX_EXAMPLES = 1_000_000
+MAX_WORKERS = 64
+MAX_REQUEST_TIMEOUT = 3600.0
+MAX_LIFECYCLE_TIMEOUT = 7 * 24 * 3600.0
+MAX_RATE, MIN_RATE = 10_000.0, 1 / 60
 FAIL_ON = ("breaking", "any")
 #: Settings a config file may set for one API alone (its ``[run.<api>]`` section).
 PER_API_SETTINGS = (
@@ -101,6 +107,20 @@ class RunOptions:
         ):
             if value is not None and not _positive(value):
                 raise UsageError(f"{name} must be a positive number of seconds or requests")
+        for name, value, top in (
+            ("--max-examples", self.max_examples, MAX_EXAMPLES),
+            ("--workers", self.workers, MAX_WORKERS),
+            ("--request-timeout", self.request_timeout, MAX_REQUEST_TIMEOUT),
+            ("--lifecycle-timeout", self.lifecycle_timeout, MAX_LIFECYCLE_TIMEOUT),
+            ("--poll-interval", self.poll_interval, MAX_REQUEST_TIMEOUT),
+            ("--rate-limit", self.rate_limit, MAX_RATE),
+        ):
+            if value is not None and value > top:
+                raise UsageError(f"{name} must be at most {top:g}")
+        if self.rate_limit is not None and self.rate_limit < MIN_RATE:
+            raise UsageError(f"--rate-limit must be at least {MIN_RATE:g} (one request a minute)")
+        if self.seed is not None and not 0 <= self.seed < 2**64:
+            raise UsageError("--seed must be a whole number from 0 to 2**64 - 1")
         for operations in (self.include_operations, self.exclude_operations):
             for operation in operations:
                 if not operation.strip():

@@ -104,6 +104,10 @@ def ensure_report_dir(directory: Path) -> None:
     the root, or it holds other folders (``.``, a home), which a report must not replace."""
     ensure_writable(directory)
     resolved = directory.resolve()
+    if resolved == Path.cwd().resolve():
+        raise UsageError(
+            f"cannot write reports to {directory}: it is the current directory; name a folder in it"
+        )
     foreign = next((e for e in sorted(resolved.iterdir()) if not _carried(e)), None)
     if foreign is not None:
         raise UsageError(

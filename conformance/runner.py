@@ -224,6 +224,9 @@ def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
         finished = _exercise(target, session, errors, progress)
     except KeyboardInterrupt:
         finished = False
+    except Exception as exc:  # a bug must still leave a report: what was judged, and this error
+        errors.append(session.error(f"internal error, the API was not finished: {type(exc).__name__}: {exc}"))
+        finished = True
     if not finished:
         errors.append("interrupted before this API was finished")
     result = session.result(target.base_url, target.mock_mode, errors, time.monotonic() - started)
@@ -286,7 +289,7 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         if spec.server_path(op) != spec.base_path
     }
     try:
-        with bounded_headers():
+        with bounded_headers(session.policy.max_body_bytes):
             for event in from_schema(schema).execute():
                 if isinstance(event, events.ScenarioFinished):
                     _record_standard_checks(session, event)

@@ -96,6 +96,11 @@ _CAUSES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str]
 )
 
 
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and every error behind it, nearest first."""
+    return _chain(error)
+
+
 def _chain(error: BaseException) -> Iterator[BaseException]:
     """The error and every error behind it (causes, contexts, urllib3's ``reason``, wrapped args)."""
     pending, seen = [error], set()
@@ -633,20 +638,30 @@ class _Expiry:
     expired: bool = False
 
 
-class _HeadersWithinMixin:
-    """A ``urllib3`` connection whose response headers must arrive within its read timeout of
-    sending the request: at the deadline the socket is shut down, and the wait ends."""
+class _BoundedConnection:
+    """A ``urllib3`` connection whose every response is bounded as a whole, whoever reads it
+    (schemathesis' probes read bodies without any hook): the status line and headers within
+    ``HEADERS_WITHIN`` read timeouts of sending, the body within one more and within
+    ``max_body_bytes`` decoded. At a deadline the socket is shut down, so no wait outlives it."""
 
     sock: socket.socket | None
     timeout: Any
+    max_body_bytes: int = MAX_BODY_BYTES
     _expiry: _Expiry | None = None
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
+    def _seconds(self) -> float | None:
+        return self.timeout if isinstance(self.timeout, int | float) and self.timeout > 0 else None
+
+    def _arm(self, seconds: float | None) -> _Expiry:
         self._disarm()
-        limit = self.timeout if isinstance(self.timeout, int | float) and self.timeout > 0 else None
         expiry = self._expiry = _Expiry()
-        if limit:
-            expiry.token = _WATCHDOG.arm(HEADERS_WITHIN * limit, lambda: self._expire(expiry))
+        if seconds:
+            expiry.token = _WATCHDOG.arm(seconds, lambda: self._expire(expiry))
+        return expiry
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        seconds = self._seconds()
+        self._arm(HEADERS_WITHIN * seconds if seconds else None)
         try:
             super().request(*args, **kwargs)  # type: ignore[misc]
         except BaseException:
@@ -664,13 +679,43 @@ class _HeadersWithinMixin:
         try:
             if expiry is not None and expiry.expired:  # it passed while connecting or sending
                 self._expire(expiry)
-            return super().getresponse()  # type: ignore[misc]
+            response = super().getresponse()  # type: ignore[misc]
         except Exception as exc:
-            if expiry is not None and expiry.expired:
-                raise HeadersTooSlow(f"no response headers within {self.timeout:g} s") from exc
-            raise
-        finally:
             self._disarm()
+            if expiry is not None and expiry.expired:
+                raise HeadersTooSlow(
+                    f"no response headers within {HEADERS_WITHIN * self.timeout:g} s"
+                ) from exc
+            raise
+        body = self._arm(self._seconds())  # the body phase: one more read timeout in all
+        response.stream = self._bounded_stream(response, body)
+        return response
+
+    def _bounded_stream(self, response: Any, expiry: _Expiry) -> Callable[..., Iterator[bytes]]:
+        original, limit = response.stream, self.max_body_bytes
+
+        def stream(amt: int | None = 2**16, decode_content: bool | None = None) -> Iterator[bytes]:
+            received = 0
+            try:
+                for chunk in original(amt, decode_content):
+                    received += len(chunk)
+                    if received > limit:
+                        response.close()
+                        raise BodyTooLarge(response.status, limit)
+                    yield chunk
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                if expiry.expired and not isinstance(exc, BodyTooLarge):
+                    raise ResponseTooSlow(
+                        f"body not complete within the deadline ({received} bytes)"
+                    ) from exc
+                raise
+            finally:
+                if self._expiry is expiry:
+                    self._disarm()
+            if expiry.expired:  # the socket was shut down: what arrived is not the whole body
+                raise ResponseTooSlow(f"body not complete within the deadline ({received} bytes)")
+
+        return stream
 
     def _disarm(self) -> None:
         expiry, self._expiry = self._expiry, None
@@ -678,22 +723,25 @@ class _HeadersWithinMixin:
             _WATCHDOG.disarm(expiry.token)
 
 
-class _HeadersWithinHTTP(_HeadersWithinMixin, urllib3.connection.HTTPConnection):
+class _BoundedHTTP(_BoundedConnection, urllib3.connection.HTTPConnection):
     pass
 
 
-class _HeadersWithinHTTPS(_HeadersWithinMixin, urllib3.connection.HTTPSConnection):
+class _BoundedHTTPS(_BoundedConnection, urllib3.connection.HTTPSConnection):
     pass
 
 
 @contextmanager
-def bounded_headers() -> Iterator[None]:
-    """Within the block, every ``urllib3`` connection (``requests``, so schemathesis) must get its
-    response headers within its read timeout of sending: a trickle or endless ``100 Continue``
-    is cut off at the deadline (``response too slow``) instead of holding the run."""
+def bounded_headers(max_body_bytes: int = MAX_BODY_BYTES) -> Iterator[None]:
+    """Within the block, every ``urllib3`` connection (``requests``, so all of schemathesis: its
+    probes, its cases, its own retries) is a ``_BoundedConnection``: a trickle, endless
+    ``100 Continue``, an endless or huge body is cut off at its bound (``response too slow``,
+    ``body-too-large``) instead of holding the run or its memory."""
     http, https = urllib3.connectionpool.HTTPConnectionPool, urllib3.connectionpool.HTTPSConnectionPool
     previous = http.ConnectionCls, https.ConnectionCls
-    http.ConnectionCls, https.ConnectionCls = _HeadersWithinHTTP, _HeadersWithinHTTPS
+    limit = {"max_body_bytes": max_body_bytes}
+    http.ConnectionCls = type("_BoundedHTTP", (_BoundedHTTP,), limit)
+    https.ConnectionCls = type("_BoundedHTTPS", (_BoundedHTTPS,), limit)
     try:
         yield
     finally:

@@ -214,6 +214,12 @@ def record(
     cassette = out_dir / f"{api}.yaml"
     if record_mode == "none" and not cassette.exists():
         raise UsageError(f"{cassette}: no cassette to replay (record it first with --record-mode all)")
+    limit = (policy or DEFAULT_POLICY).max_body_bytes
+    if record_mode == "none":  # read within bounds before vcrpy reads it whole
+        try:
+            parse_document(cassette, limit)
+        except CassetteError as exc:
+            raise UsageError(str(exc)) from None
     if record_mode == "all":
         ensure_writable(out_dir)
     _clean_scratch()
@@ -235,7 +241,7 @@ def record(
         if record_mode == "all":
             interactions = _join(Path(scratch), cassette, recording, write=not failures)
         else:
-            interactions = len(parse_document(cassette).get("interactions", []))
+            interactions = len(parse_document(cassette, limit).get("interactions", []))
     if record_mode == "all" and not failures and not interactions:
         failures = ["no interaction was recorded"]
     for failure in failures:

@@ -242,6 +242,12 @@ def test_the_reachability_probe_and_record_end_within_the_bound(upstream: MockSe
     no_leak([probed, recorded], [tmp_path / "report"])
 
 
+def test_the_reachability_probe_reads_headers_only(upstream: MockServer, tmp_path: Path) -> None:
+    with front(upstream, Fault("GET", r"^/v2$", faults.endless_body)) as server:
+        outcome = run_against(server.base_url, tmp_path, "--request-timeout", "2")
+    assert outcome.code == 0 and outcome.seconds < 30, outcome  # the endless body was never read
+
+
 # -- 4. every read of a body or a file is bounded --------------------------------------------------------
 
 #: 64 MiB of JSON as a gzip member of about 64 KiB.
@@ -297,7 +303,14 @@ def test_endless_files_are_one_line_errors(tmp_path: Path) -> None:
     one_line_error(replayed, "/dev/zero: larger than 40 MB; not read")
     reported = conformance("report", "/dev/zero", "--out", "report", cwd=tmp_path)
     one_line_error(reported, "/dev/zero: larger than 40 MB; not read")
-    for outcome in (replayed, reported):
+    (tmp_path / "endless").mkdir()
+    (tmp_path / "endless" / "kognitos.yaml").symlink_to("/dev/zero")
+    replayed_recording = conformance(
+        "record", "kognitos", "--base-url", "http://127.0.0.1:9/v2", "--token", "t", "--record-mode", "none",
+        "--out", "endless", cwd=tmp_path,
+    )  # fmt: skip
+    one_line_error(replayed_recording, "endless/kognitos.yaml: larger than 40 MB; not read")
+    for outcome in (replayed, reported, replayed_recording):
         assert outcome.peak_mb < 400 and outcome.seconds < 30, outcome
 
 
@@ -480,6 +493,28 @@ def test_report_and_diff_refuse_results_of_the_wrong_types_in_one_line(
         (["record", "kognitos", "--base-url", "http://[::1:bad/v2", "--token", "t"], "is not a URL"),
         (["run", "kognitos", "--base-url", "http://h:99999/v2"], "is not a URL"),
         (["run", "kognitos", "--report-dir", "/"], "cannot write reports to /: it is the root directory"),
+        (["run", "kognitos", "--max-body-mb", "inf"], "--max-body-mb must be positive"),
+        (["run", "kognitos", "--max-body-mb", "1e300"], "--max-body-mb must be at most 1024"),
+        (
+            ["run", "kognitos", "--request-timeout", "nan"],
+            "--request-timeout and --max-body-mb must be positive",
+        ),
+        (["run", "kognitos", "--request-timeout", "1e308"], "--request-timeout must be at most 3600"),
+        (["run", "kognitos", "--workers", "100000"], "--workers must be at most 64"),
+        (["run", "kognitos", "--seed", "-1"], "--seed must be a whole number"),
+        (
+            [
+                "record",
+                "kognitos",
+                "--base-url",
+                "http://127.0.0.1:9/v2",
+                "--token",
+                "t",
+                "--request-timeout",
+                "inf",
+            ],
+            "must be a positive number of seconds",
+        ),
     ],
 )
 def test_options_out_of_range_are_one_line_errors(tmp_path: Path, args: list[str], message: str) -> None:
@@ -540,7 +575,7 @@ def test_a_cassette_uri_that_is_no_url_is_an_error_line(tmp_path: Path) -> None:
 
 def test_outputs_stay_valid_and_small_whatever_the_server_sends(upstream: MockServer, tmp_path: Path) -> None:
     def hostile(document: dict[str, Any]) -> None:
-        document["status"] = "".join(random.choices(string.ascii_letters, k=2 * 1024 * 1024))
+        document["status"] = "0" + "".join(random.choices(string.ascii_letters, k=2 * 1024 * 1024 - 1))
         document["stage"] = "__1e400__"  # written as the number 1e400: valid JSON, no float
         document["\x1b[31mred\x07\u202e"] = 1
 
