@@ -228,6 +228,8 @@ class RequestPolicy:
     max_retry_wait: float = 60.0
     retries: int = 3
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+    #: Applied to every request (``oauth.RefreshingToken``: a signed-in run's current token).
+    auth: httpx.Auth | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def limiter(self) -> RateLimiter | None:
@@ -237,7 +239,10 @@ class RequestPolicy:
         """An ``httpx`` client that sends under this policy (rate limit and ``Retry-After`` included)."""
         inner = httpx.HTTPTransport(verify=self._ssl_context(), proxy=self.proxy)
         return httpx.Client(
-            timeout=self.timeout, transport=_PoliteTransport(inner, self), headers=dict(self.headers)
+            timeout=self.timeout,
+            transport=_PoliteTransport(inner, self),
+            headers=dict(self.headers),
+            auth=self.auth,
         )
 
     def _ssl_context(self) -> ssl.SSLContext | bool:

@@ -17,7 +17,7 @@ import contextlib
 import io
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +29,7 @@ from vcr.request import Request
 from ..apis import ApiInfo, get_api
 from ..errors import UsageError
 from ..lifecycle import Polling
+from ..oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential
 from ..redact import PLACEHOLDER, Redactor, secret_names
 from ..specs import Operation, Spec, load_spec
 from ..transport import DEFAULT_POLICY, RequestPolicy
@@ -180,13 +181,18 @@ def record(
     record_mode: str = "all",
     polling: Polling | None = None,
     echo: Callable[[str], None] = print,
+    client: ClientCredentials | None = None,
 ) -> RecordOutcome:
-    """Exercise every operation and the lifecycle of ``api`` at ``base_url``; write ``<out>/<api>.yaml``."""
+    """Exercise every operation and the lifecycle of ``api`` at ``base_url``; write ``<out>/<api>.yaml``.
+
+    Without a token, a ``client`` signs in at the API's token endpoint first (``SignInRefused``
+    when it is refused) and the recording's requests carry its current token.
+    """
     info = get_api(api)
     if record_mode not in RECORD_MODES:
         raise UsageError(f"--record-mode must be one of {', '.join(RECORD_MODES)}")
-    if record_mode == "all" and not token:
-        raise UsageError(f"no credential for {api}: pass --token or set {info.credential_env}")
+    if record_mode == "all" and not token and client is None:
+        raise UsageError(missing_credential(info))
     cassette = out_dir / f"{api}.yaml"
     if record_mode == "none" and not cassette.exists():
         raise UsageError(f"{cassette}: no cassette to replay (record it first with --record-mode all)")
@@ -196,6 +202,8 @@ def record(
         )
         if polling is not None:
             recording.polling = polling
+        if not token and client is not None and record_mode == "all":
+            sign_in(recording, client)
         failures = _run_suite(recording)
         if record_mode == "all":
             interactions = _join(Path(scratch), cassette, recording)
@@ -204,6 +212,15 @@ def record(
     for failure in failures:
         echo(f"failed: {failure}")
     return RecordOutcome(cassette, interactions, failures)
+
+
+def sign_in(recording: Recording, client: ClientCredentials) -> None:
+    """Sign the recording in: its token is the first access token, its requests carry the current
+    one, and its redactor hears of the client secret and of every token before it is used."""
+    tokens = TokenSession(recording.api, recording.spec, recording.base_url, client, recording.policy)
+    tokens.listeners.append(recording.redactor.add)
+    recording.token = tokens.sign_in()
+    recording.policy = replace(recording.policy, auth=RefreshingToken(tokens))
 
 
 def _run_suite(recording: Recording) -> list[str]:
