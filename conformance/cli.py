@@ -76,7 +76,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--token", help="credential the mock accepts (default: $CONFORMANCE_MOCK_TOKEN or demo)"
     )
-
     serve.add_argument(
         "--client-id", help="OAuth client id its token endpoint accepts ($CONFORMANCE_MOCK_CLIENT_ID or demo)"
     )
@@ -95,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="settings file (default: ./conformance.toml if present)")
     run.add_argument("--base-url", help="a real server to check (one API); default: embedded mocks")
     run.add_argument("--token", help="credential (default: the API's environment variable)")
+    run.add_argument("--client-id", help="sign in as this OAuth client when no token is given")
+    run.add_argument("--client-secret", help="that client's secret (better: the API's variable)")
     run.add_argument("--max-examples", type=int, help="hypothesis examples per operation and phase (10)")
     run.add_argument("--seed", type=int, help="a seed, to repeat a run exactly")
     run.add_argument("--phases", help=f"comma-separated subset of {','.join(PHASES)} (all)")
@@ -138,13 +139,17 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")
     listing.add_argument(
-        "--json", action="store_true", help="the vendors as a JSON list (api, title, credential, base_url)"
+        "--json",
+        action="store_true",
+        help="the vendors as a JSON list (api, title, credential, base_url; client_id, client_secret)",
     )
 
     record = commands.add_parser("record", help="record every operation of an API into a redacted cassette")
     record.add_argument("api", choices=list(APIS))
     record.add_argument("--base-url", required=True, help="the server to record")
     record.add_argument("--token", help="credential (default: the API's environment variable)")
+    record.add_argument("--client-id", help="sign in as this OAuth client when no token is given")
+    record.add_argument("--client-secret", help="that client's secret (better: the API's variable)")
     record.add_argument("--out", type=Path, help="cassette directory (default: cassettes/<api>/)")
     record.add_argument("--record-mode", choices=["all", "none"], default="all", help="none: replay only")
     record.add_argument(
@@ -248,7 +253,7 @@ def _max_body_bytes(megabytes: float) -> int:
 
 
 #: ``conformance run`` arguments that are not settings of the run itself.
-_RUN_ONLY = ("command", "config", "report_dir", "apis", "token")
+_RUN_ONLY = ("command", "config", "report_dir", "apis", "token", "client_id", "client_secret")
 
 
 def run_options(args: argparse.Namespace) -> tuple[RunOptions, Path]:
@@ -257,7 +262,11 @@ def run_options(args: argparse.Namespace) -> tuple[RunOptions, Path]:
     command_line = dict(
         config.convert(key.replace("_", "-"), value, "command line") for key, value in given.items()
     )
-    command_line |= {key: getattr(args, key) for key in ("apis", "token") if hasattr(args, key)}
+    command_line |= {
+        key: getattr(args, key)
+        for key in ("apis", "token", "client_id", "client_secret")
+        if hasattr(args, key)
+    }
     settings = config.load_config(getattr(args, "config", None))
     report_dir = getattr(args, "report_dir", None) or Path(settings.pop("report-dir", DEFAULT_REPORT_DIR))
     if "base_url" in command_line and "mock_mode" in command_line:
@@ -300,13 +309,18 @@ def _record(args: argparse.Namespace) -> int:
     from .bounds import printable
     from .cassettes.record import record
     from .lifecycle import Polling
+    from .oauth import resolve_client
     from .options import check_base_url, check_credential, split_base_url
     from .runner import resolve_token
     from .transport import RequestPolicy
 
     token = resolve_token(APIS[args.api], args.token)
     check_base_url(args.base_url)
-    check_credential(token, "--token" if args.token else APIS[args.api].credential_env)
+    client = None
+    if not token and args.record_mode == "all":
+        client = resolve_client(APIS[args.api], args.client_id, args.client_secret)
+    if client is None:
+        check_credential(token, "--token" if args.token else APIS[args.api].credential_env)
     for name, value, top in (
         ("--poll-interval", args.poll_interval, MAX_REQUEST_TIMEOUT),
         ("--lifecycle-timeout", args.lifecycle_timeout, MAX_LIFECYCLE_TIMEOUT),
@@ -328,6 +342,7 @@ def _record(args: argparse.Namespace) -> int:
             max_body_bytes=_max_body_bytes(args.max_body_mb),
             params=split_base_url(args.base_url)[1],
         ),
+        client=client,
     )
     if outcome.failures:
         print(
@@ -382,6 +397,12 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:  # the nightly workflow's vendor matrix
         vendors = [
             {"api": name, "title": api.title, "credential": api.credential_env, "base_url": api.base_url_env}
+            # a vendor that issues tokens: the variables of the client a nightly job signs in as
+            | (
+                {"client_id": api.oauth.client_id_env, "client_secret": api.oauth.client_secret_env}
+                if api.oauth
+                else {}
+            )
             for name, api in APIS.items()
         ]
         print(json.dumps(vendors))

@@ -45,6 +45,9 @@ class RunOptions:
     apis: list[str] = field(default_factory=list)
     base_url: str | None = None
     token: str | None = None
+    #: The OAuth client to sign in as when no token is given (default: the vendor's variables).
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     max_examples: int = 10
     seed: int | None = None
     phases: tuple[str, ...] = PHASES

@@ -41,10 +41,18 @@ from .lifecycle import (
 )
 from .mocks.process import MockProcess
 from .model import ApiResult, ApiSession, ProgressHook, RunResult, one_line
+from .oauth import (
+    ClientCredentials,
+    RefreshingToken,
+    TokenSession,
+    missing_credential,
+    resolve_client,
+    schemathesis_auth,
+)
 from .options import RunOptions, check_credential, split_base_url
 from .provenance import draw_seed, recorded_options
 from .redact import Redactor, is_secret_header
-from .specs import Spec, load_spec
+from .specs import Operation, Spec, load_spec
 from .transport import (
     BodyTooLarge,
     RequestPolicy,
@@ -71,6 +79,8 @@ REPLACED_CHECKS = [
 
 
 _SESSIONS: dict[int, ApiSession] = {}
+#: A signed-in API's token session, by the schema object (``id``) its engine runs.
+_TOKENS: dict[int, TokenSession] = {}
 #: Operations served outside the API's base path (SolveXia's token endpoint): label -> base URL.
 _BASE_URLS: dict[int, dict[str, str]] = {}
 
@@ -111,6 +121,9 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     base_url = _BASE_URLS.get(schema, {}).get(case.operation.label)
     if base_url is not None:  # the engine sends every operation to the one base URL otherwise
         case.operation.base_url = base_url
+    tokens = _TOKENS.get(schema)
+    if tokens is not None:  # a case generated a while ago goes out with the current token
+        tokens.refresh_headers(case.headers)
 
 
 def _flat_headers(response: Any) -> dict[str, str]:
@@ -137,13 +150,30 @@ class Target:
 
     api: ApiInfo
     base_url: str
+    #: The credential; a run that signs in (``client``) holds its first access token here.
     token: str
     mock_mode: str | None
     options: RunOptions
+    #: The OAuth client the run signs in as when it was given no token (``ApiInfo.oauth``).
+    client: ClientCredentials | None = None
+
+    @cached_property
+    def tokens(self) -> TokenSession | None:
+        """The sign-in at the API's token endpoint, when the run signs in."""
+        if self.client is None:
+            return None
+        spec = load_spec(self.api.name)
+        return TokenSession(self.api, spec, self.base_url, self.client, self.options.policy())
 
     @cached_property
     def policy(self) -> RequestPolicy:
-        return self.options.policy()
+        policy = self.options.policy()
+        return replace(policy, auth=RefreshingToken(self.tokens)) if self.tokens else policy
+
+    def sign_in(self) -> None:
+        """Ask the token endpoint for the first access token (``SignInRefused`` when refused)."""
+        if self.tokens is not None:
+            self.token = self.tokens.sign_in()
 
     @property
     def polling(self) -> Polling:
@@ -171,14 +201,29 @@ def targets(options: RunOptions) -> Iterator[list[Target]]:
         for api in apis:
             settings = options.for_api(api.name)
             if settings.base_url is None:
-                mock = stack.enter_context(MockProcess(api.name, options.mock_mode, mock_token))
-                selected.append(Target(api, mock.base_url, mock_token, options.mock_mode, settings))
+                # without --token, a vendor that issues tokens is signed in to, as a nightly job does
+                client = None
+                if api.oauth is not None and not options.token:
+                    client = ClientCredentials(f"run-{secrets.token_hex(4)}", secrets.token_urlsafe(18))
+                mock = stack.enter_context(
+                    MockProcess(
+                        api.name,
+                        options.mock_mode,
+                        mock_token,
+                        client=(client.client_id, client.client_secret) if client else None,
+                    )
+                )
+                given = "" if client else mock_token
+                selected.append(Target(api, mock.base_url, given, options.mock_mode, settings, client))
                 continue
             token = resolve_token(api, settings.token)
-            if not token:
-                raise UsageError(f"no credential for {api.name}: pass --token or set {api.credential_env}")
-            check_credential(token, api.credential_env)
-            selected.append(Target(api, split_base_url(settings.base_url)[0], token, None, settings))
+            client = None if token else resolve_client(api, settings.client_id, settings.client_secret)
+            if not token and client is None:
+                raise UsageError(missing_credential(api))
+            if token:
+                check_credential(token, api.credential_env)
+            base_url = split_base_url(settings.base_url)[0]
+            selected.append(Target(api, base_url, token or "", None, settings, client))
         yield selected
 
 
@@ -211,6 +256,8 @@ def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
     spec = load_spec(target.api.name)
     options = target.options
     secrets_sent = [target.token, *(value for name, value in options.headers if is_secret_header(name))]
+    if target.client is not None:
+        secrets_sent.append(target.client.client_secret)
     session = ApiSession(
         spec,
         load_catalogue(target.api.name),
@@ -219,6 +266,9 @@ def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
         [op for op in spec.operations if options.selects(op)],
     )
     session.redactor.learn(spec.document)  # the documents' sample secrets (a token request's example)
+    if target.tokens is not None:  # every token the run is given is redacted, and every answer judged
+        target.tokens.listeners.append(session.redactor.add)
+        target.tokens.exchange_listeners.append(_judge_exchange(session))
     errors: list[str] = []
     try:
         finished = _exercise(target, session, errors, progress)
@@ -240,9 +290,10 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
     spec, options = session.spec, target.options
     try:
         check_reachable(target)
+        target.sign_in()
         check_configuration(target.api, spec, target.base_url, target.token, target.policy)
     except ConformanceError as exc:
-        errors.append(session.error(str(exc)))
+        errors.append(session.error(_what_to_check(target, str(exc))))
         return True
     if not session.operations:
         errors.append("--include-operation / --exclude-operation left no operation to check")
@@ -253,9 +304,12 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         schema = schema.include(operation_id=list(options.include_operations))
     if options.exclude_operations:
         schema = schema.exclude(operation_id=list(options.exclude_operations))
+    tokens = target.tokens
+    if tokens is not None:  # the current token goes on each case instead of one fixed header
+        schema.auth.auth(refresh_interval=None)(schemathesis_auth(tokens, _secured(spec)))
     schema.config.update(
         base_url=target.base_url,
-        headers={**dict(options.headers), **target.api.auth_headers(target.token)},
+        headers={**dict(options.headers), **({} if tokens else target.api.auth_headers(target.token))},
         workers=options.workers,
         request_timeout=options.request_timeout,
         parameters=target.api.credential_parameters(target.token),
@@ -288,6 +342,8 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         for op in spec.operations.values()
         if spec.server_path(op) != spec.base_path
     }
+    if tokens is not None:
+        _TOKENS[id(schema)] = tokens
     try:
         with bounded_headers(session.policy.max_body_bytes):
             for event in from_schema(schema).execute():
@@ -305,6 +361,7 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
     finally:
         del _SESSIONS[id(schema)]
         _BASE_URLS.pop(id(schema), None)
+        _TOKENS.pop(id(schema), None)
     if interrupted:
         return False
     _follow_runs(target, session, errors)
@@ -313,6 +370,46 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
     if not any(stats.cases for stats in session.stats.values()):
         errors.append(f"no response from {target.base_url} could be judged")
     return True
+
+
+def _what_to_check(target: Target, message: str) -> str:
+    """A refusal of a signed-in run's token names the client to check, not the unset token variable."""
+    oauth = target.api.oauth
+    if target.client is None or oauth is None:
+        return message
+    client = f"the client {oauth.client_id_env}"
+    return message.replace(f"{target.api.credential_env} (or --token)", f"{client} (its scopes)").replace(
+        target.api.credential_env, client
+    )
+
+
+def _secured(spec: Spec) -> Any:
+    """Whether a schemathesis API operation needs the credential (``security: []`` does not)."""
+    open_labels = {
+        op.label
+        for op in spec.operations.values()
+        if not op.definition.get("security", spec.document.get("security", []))
+    }
+    return lambda operation: operation.label not in open_labels
+
+
+def _judge_exchange(session: ApiSession) -> Any:
+    """Judge each answer of the token endpoint to the run's own sign-ins like any response."""
+
+    def judge(operation: Operation, response: httpx.Response, request: str) -> None:
+        if operation.id not in session.operations:
+            return
+        deviations = check_response(
+            session.spec,
+            operation,
+            response.status_code,
+            response.headers,
+            response.content,
+            session.policy.max_body_bytes,
+        )
+        session.record(operation, deviations, request, "sign-in")
+
+    return judge
 
 
 def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None:
@@ -327,7 +424,7 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
             ):
                 session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
-            errors.append(session.error(str(refused)))
+            errors.append(session.error(_what_to_check(target, str(refused))))
     for operation, deviations, request in probe_credentials(
         target.api, spec, target.base_url, target.token, target.policy
     ):

@@ -320,6 +320,8 @@ class RequestPolicy:
     max_retry_wait: float = 60.0
     retries: int = 3
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+    #: Applied to every request (``oauth.RefreshingToken``: a signed-in run's current token).
+    auth: httpx.Auth | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def limiter(self) -> RateLimiter | None:
@@ -334,6 +336,7 @@ class RequestPolicy:
             params=list(self.params),
             transport=_PoliteTransport(inner, self),
             headers={"accept-encoding": ", ".join(_DECODERS), **dict(self.headers)},
+            auth=self.auth,
         )
 
     def _ssl_context(self) -> ssl.SSLContext | bool:

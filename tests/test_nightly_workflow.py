@@ -4,6 +4,7 @@ and calls the command line with arguments the command line accepts."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -82,6 +83,53 @@ def test_vendor_job_covers_each_api_with_its_own_credential(workflow: dict[str, 
     assert job["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.vendors.outputs.matrix) }}"
     assert job["env"]["TOKEN"] == "${{ secrets[matrix.credential] }}"
     assert job["strategy"]["fail-fast"] is False
+    # a vendor that issues tokens also names the secrets of the client its job signs in as
+    for api, entry in matrix.items():
+        oauth = APIS[api].oauth
+        assert (entry.get("client_id"), entry.get("client_secret")) == (
+            (oauth.client_id_env, oauth.client_secret_env) if oauth else (None, None)
+        )
+    assert matrix["solvexia"]["client_id"] == "SOLVEXIA_CLIENT_ID"
+    assert "secrets[matrix.client_id]" in job["env"]["CLIENT_ID"]
+    assert "secrets[matrix.client_secret]" in job["env"]["CLIENT_SECRET"]
+
+
+def exported(job: dict[str, Any], step: str, entry: dict[str, str], env: dict[str, str]) -> dict[str, str]:
+    """The variables the named step's script hands to ``conformance``: the script run by bash with
+    the matrix entry filled in and the command replaced by one that prints its environment."""
+    script = next(s["run"] for s in steps(job) if s.get("name") == step)
+    script = re.sub(r"\$\{\{ matrix\.(\w+) \}\}", lambda m: entry.get(m.group(1), ""), script)
+    script = script.replace(".venv/bin/conformance", "env -0 #")
+    clean = {"PATH": os.environ["PATH"]}
+    completed = subprocess.run(
+        ["bash", "-e", "-c", script], env={**clean, **env}, capture_output=True, check=True
+    )
+    variables = dict(item.split("=", 1) for item in completed.stdout.decode().split("\0") if "=" in item)
+    return {
+        name: value for name, value in variables.items() if name not in {*clean, *env, "PWD", "SHLVL", "_"}
+    }
+
+
+@pytest.mark.parametrize("step", ["conformance run", "conformance record"])
+def test_solvexia_signs_in_with_the_client_credentials_and_others_use_their_key(
+    workflow: dict[str, Any], step: str
+) -> None:
+    job = workflow["jobs"]["vendor"]
+    solvexia = {"api": "solvexia", "credential": "SOLVEXIA_TOKEN", "base_url": "SOLVEXIA_BASE_URL",
+                "client_id": "SOLVEXIA_CLIENT_ID", "client_secret": "SOLVEXIA_CLIENT_SECRET"}  # fmt: skip
+    secrets = {
+        "TOKEN": "",
+        "CLIENT_ID": "id-1",
+        "CLIENT_SECRET": "secret-2",
+        "BASE_URL": "https://vendor.test",
+    }
+    assert exported(job, step, solvexia, secrets) == {
+        "SOLVEXIA_CLIENT_ID": "id-1",
+        "SOLVEXIA_CLIENT_SECRET": "secret-2",
+    }
+    kognitos = {"api": "kognitos", "credential": "KOGNITOS_API_KEY", "base_url": "KOGNITOS_BASE_URL"}
+    key = {"TOKEN": "key-3", "CLIENT_ID": "", "CLIENT_SECRET": "", "BASE_URL": "https://vendor.test"}
+    assert exported(job, step, kognitos, key) == {"KOGNITOS_API_KEY": "key-3"}
 
 
 def test_vendor_job_runs_then_records_and_uploads_reports_and_cassettes(workflow: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ import vcr
 
 from conformance.apis import APIS
 from conformance.mocks.automation_runs import PENDING_RUN_ID
+from conformance.mocks.solvexia import ISSUED_PREFIXES
 
 from .canary import leaks
 
@@ -37,7 +38,11 @@ BODY_CANARIES = {
     "callback secret": "canary-callback-secret-6a13",
     "X-Hook-Secret": "canary-hook-secret-d85e",
 }
-CANARIES = {"run --token": RUN_TOKEN, **VENDOR_TOKENS, **BODY_CANARIES}
+#: SolveXia's nightly job signs in with a client id and secret (``SOLVEXIA_CLIENT_*``) rather than a
+#: token: ``serve`` accepts this client, and ``run`` and ``record`` sign in as it.
+CLIENT_ID, CLIENT_SECRET = "canary-solvexia-client-id-4e02", "canary-solvexia-client-secret-b81f"
+SIGN_IN = {"SOLVEXIA_CLIENT_ID": CLIENT_ID, "SOLVEXIA_CLIENT_SECRET": CLIENT_SECRET}
+CANARIES = {"run --token": RUN_TOKEN, **VENDOR_TOKENS, **BODY_CANARIES, "client secret": CLIENT_SECRET}
 #: How those places look in a replayed finding's reproducing curl line.
 REDACTED_IN_REQUESTS = [
     "cookie: [REDACTED]",
@@ -64,7 +69,14 @@ class Cli:
         self.env = {
             key: value
             for key, value in os.environ.items()
-            if key not in {api.credential_env for api in APIS.values()} | {"CONFORMANCE_MOCK_TOKEN"}
+            if key
+            not in {api.credential_env for api in APIS.values()}
+            | {
+                "CONFORMANCE_MOCK_TOKEN",
+                *SIGN_IN,
+                "CONFORMANCE_MOCK_CLIENT_ID",
+                "CONFORMANCE_MOCK_CLIENT_SECRET",
+            }
         }
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -90,8 +102,10 @@ class Cli:
     def serving(self, tokens: dict[str, str]) -> Iterator[dict[str, str]]:
         """``conformance serve`` of each API with its token, side by side; yields their base URLs
         (from each one's first line) and keeps everything they printed."""
+        client = {"solvexia": ["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET]}
         processes = {
-            api: self.start("serve", api, "--port", "0", "--token", token) for api, token in tokens.items()
+            api: self.start("serve", api, "--port", "0", "--token", token, *client.get(api, []))
+            for api, token in tokens.items()
         }
         first_lines: dict[str, str] = {}
         try:
@@ -155,9 +169,21 @@ def test_no_credential_reaches_a_file_or_the_terminal_across_the_commands(tmp_pa
     budget = ["--max-examples", "2", "--seed", "1", "--phases", "examples"]
     embedded = cli.start("run", "--token", RUN_TOKEN, *budget, "--report-dir", "run")
     with cli.serving(VENDOR_TOKENS) as base_urls:
-        env = {APIS[api].credential_env: token for api, token in VENDOR_TOKENS.items()}
+        # every vendor's credential in its variable; SolveXia's a client id and secret instead
+        env = {APIS[api].credential_env: token for api, token in VENDOR_TOKENS.items() if api != "solvexia"}
+        env |= SIGN_IN
         served = ["run", "robocorp", "--base-url", base_urls["robocorp"], *budget, "--report-dir", "served"]
         assert cli(*served, env=env) == 0, cli.outputs
+        signed_in = [
+            "run",
+            "solvexia",
+            "--base-url",
+            base_urls["solvexia"],
+            *budget,
+            "--report-dir",
+            "signed-in",
+        ]
+        assert cli(*signed_in, env=env) == 0, cli.outputs
         recordings = [
             cli.start(
                 "record",
@@ -196,5 +222,10 @@ def test_no_credential_reaches_a_file_or_the_terminal_across_the_commands(tmp_pa
         assert cli("diff", f"cassettes/{api}.yaml", new, "--report-dir", f"diff/{api}") == 1, cli.outputs
     assert cli("diff", "run/results.json", "replay/results.json") in (0, 1), cli.outputs
 
-    assert {"run", "served", "cassettes", "replay", "report", "diff"} <= {p.name for p in out.iterdir()}
+    assert {"run", "served", "signed-in", "cassettes", "replay", "report", "diff"} <= {
+        p.name for p in out.iterdir()
+    }
     assert leaks(CANARIES, [out], cli.outputs) == []
+    # the access tokens the SolveXia mock issued to run and record: unknown here, but recognisable
+    issued = {f"an issued {kind} token": prefix for kind, prefix in ISSUED_PREFIXES.items()}
+    assert leaks(issued, [out], cli.outputs) == []

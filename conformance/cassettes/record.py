@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -32,6 +32,7 @@ from ..apis import ApiInfo, get_api
 from ..bounds import printable
 from ..errors import UsageError
 from ..lifecycle import Polling
+from ..oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential
 from ..options import split_base_url
 from ..redact import PLACEHOLDER, Redactor, secret_names
 from ..results import ensure_writable, process_alive
@@ -200,17 +201,20 @@ def record(
     polling: Polling | None = None,
     policy: RequestPolicy | None = None,
     echo: Callable[[str], None] = print,
+    client: ClientCredentials | None = None,
 ) -> RecordOutcome:
     """Exercise every operation and the lifecycle of ``api`` at ``base_url``; write ``<out>/<api>.yaml``.
 
     The cassette is written only when every request got a usable response: a failed or empty
     recording (an unreachable server, a body over the limit, a stalled stream) never replaces
-    the cassette that is there. Each request is bounded by ``policy`` (time and body size)."""
+    the cassette that is there. Each request is bounded by ``policy`` (time and body size).
+    Without a token, a ``client`` signs in at the API's token endpoint first (``SignInRefused``
+    when it is refused) and the recording's requests carry its current token."""
     info = get_api(api)
     if record_mode not in RECORD_MODES:
         raise UsageError(f"--record-mode must be one of {', '.join(RECORD_MODES)}")
-    if record_mode == "all" and not token:
-        raise UsageError(f"no credential for {api}: pass --token or set {info.credential_env}")
+    if record_mode == "all" and not token and client is None:
+        raise UsageError(missing_credential(info))
     cassette = out_dir / f"{api}.yaml"
     if record_mode == "none" and not cassette.exists():
         raise UsageError(f"{cassette}: no cassette to replay (record it first with --record-mode all)")
@@ -237,6 +241,8 @@ def record(
             recording.polling = polling
         if policy is not None:
             recording.policy = policy
+        if not token and client is not None and record_mode == "all":
+            sign_in(recording, client)
         failures = _run_suite(recording)
         if record_mode == "all":
             interactions = _join(Path(scratch), cassette, recording, write=not failures)
@@ -258,6 +264,15 @@ def _clean_scratch() -> None:
         pid = entry.name[len(SCRATCH_PREFIX) :].partition("-")[0]
         if pid.isdigit() and entry.is_dir() and not entry.is_symlink() and not process_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def sign_in(recording: Recording, client: ClientCredentials) -> None:
+    """Sign the recording in: its token is the first access token, its requests carry the current
+    one, and its redactor hears of the client secret and of every token before it is used."""
+    tokens = TokenSession(recording.api, recording.spec, recording.base_url, client, recording.policy)
+    tokens.listeners.append(recording.redactor.add)
+    recording.token = tokens.sign_in()
+    recording.policy = replace(recording.policy, auth=RefreshingToken(tokens))
 
 
 def _run_suite(recording: Recording) -> list[str]:

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import ConformanceError
+from .base import CLIENT_ID_ENV, CLIENT_SECRET_ENV
 
 
 def exit_with_parent(server: Any, grace: float = 5.0) -> None:
@@ -39,13 +40,24 @@ def exit_with_parent(server: Any, grace: float = 5.0) -> None:
 class MockProcess:
     """``conformance serve`` in a child process; its first stdout line gives the base URL."""
 
-    def __init__(self, api: str, mode: str, token: str, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        api: str,
+        mode: str,
+        token: str,
+        startup_timeout: float = 30.0,
+        client: tuple[str, str] | None = None,
+    ) -> None:
         self.api, self.mode, self.token, self.startup_timeout = api, mode, token, startup_timeout
+        #: The OAuth client id and secret the mock accepts (a vendor with a token endpoint).
+        self.client = client
         self.base_url = ""
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> MockProcess:
         env = {**os.environ, "CONFORMANCE_MOCK_TOKEN": self.token}
+        if self.client is not None:
+            env[CLIENT_ID_ENV], env[CLIENT_SECRET_ENV] = self.client
         command = [
             *(sys.executable, "-m", "conformance", "serve", self.api),
             *("--port", "0", "--mode", self.mode, "--exit-with-parent"),
