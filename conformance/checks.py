@@ -12,8 +12,10 @@ import difflib
 import functools
 import json
 import re
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -62,6 +64,16 @@ class ResponseContext:
     def media_type(self) -> str | None:
         value = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
         return value.split(";")[0].strip().lower() if value else None
+
+    @cached_property
+    def parsed(self) -> StrictJson:
+        """The body read as strict JSON (RFC 8259), with what only a lenient reader would accept."""
+        return parse_strict(self.body)
+
+    @property
+    def instance(self) -> Any:
+        """The decoded body, or ``NOT_JSON``."""
+        return self.parsed.value
 
     @cached_property
     def assumption(self) -> str | None:
@@ -189,14 +201,17 @@ def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
             f"the body ({len(ctx.body)} bytes) is larger than the limit; it was not read",
         )
         return
-    try:
-        instance = json.loads(ctx.body)
-    except ValueError as error:
-        problem = _json_problem(ctx.body, error)
+    if not ctx.body:
+        return  # the empty-body check reports it
+    parsed = ctx.parsed
+    if parsed.error is not None:
+        problem = _json_problem(ctx.body, parsed.error)
         yield ctx.deviation(
             "", "invalid-json", "JSON", problem, f"the body ({len(ctx.body)} bytes) is {problem}"
         )
         return
+    yield from _lenient_json(ctx, parsed)
+    instance = parsed.value
     pointer = f"{ctx.response_pointer}/content/{media.replace('~', '~0').replace('/', '~1')}/schema"
     validator = ctx.spec.validator(pointer)
     errors = [_leaf(error) for error in validator.iter_errors(instance)]
@@ -205,6 +220,148 @@ def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
     undeclared = (_leaf(error) for error in ctx.spec.validator(pointer, closed=True).iter_errors(instance))
     errors += [error for error in undeclared if error.validator == "additionalProperties"]
     yield from explain_errors(ctx, errors, validator.schema)
+
+
+@check
+def body_present(ctx: ResponseContext) -> Iterator[Deviation]:
+    """A response the documents give a body must have one: an empty body is not "no content"."""
+    content = ctx.documented.get("content") or {}
+    if ctx.body or not any("schema" in media for media in content.values()):
+        return
+    yield ctx.deviation(
+        "",
+        "empty-body",
+        sorted(content),
+        "",
+        f"status {ctx.status_code} of {ctx.operation.label} came with an empty body; the documents "
+        f"give it one ({', '.join(sorted(content))})",
+    )
+
+
+class _NotJson:
+    def __repr__(self) -> str:
+        return "NOT_JSON"
+
+
+NOT_JSON: Any = _NotJson()
+_BOM = b"\xef\xbb\xbf"
+
+
+class _NonFinite(float):
+    """``NaN``, ``Infinity`` or ``-Infinity`` as Python reads them, remembering its spelling."""
+
+    spelling: str
+
+
+class _DuplicatedKeys(dict):  # type: ignore[type-arg]
+    """An object in which some keys came more than once (the last value won, as in most readers)."""
+
+    duplicated: list[str]
+
+
+@dataclass
+class StrictJson:
+    """A body read as RFC 8259 JSON: its value, or why it is not JSON, and what a lenient reader
+    accepts but the RFC does not (a leading byte-order mark, repeated keys, NaN and Infinity)."""
+
+    value: Any = NOT_JSON
+    error: ValueError | None = None
+    bom: bool = False
+    #: (JSON pointer of the object, key) for every key that came twice
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    #: (JSON pointer, spelling) for every NaN, Infinity and -Infinity
+    non_finite: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(items)
+    if len(obj) == len(items):
+        return obj
+    _READING.liberty = True
+    marked = _DuplicatedKeys(obj)
+    counts = Counter(key for key, _ in items)
+    marked.duplicated = [key for key, count in counts.items() if count > 1]
+    return marked
+
+
+def _constant(name: str) -> float:
+    _READING.liberty = True
+    value = _NonFinite(name.replace("Infinity", "inf"))
+    value.spelling = name
+    return value
+
+
+#: One decoder for every body (``json.loads`` with hooks builds a new one per call, which costs
+#: more than the parsing); whether the body being read took a liberty is per thread.
+_STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+_READING = threading.local()
+
+
+def parse_strict(body: bytes) -> StrictJson:
+    """Read ``body`` as UTF-8 JSON, noting every liberty a lenient reader would take with it.
+
+    Python's reader, like most, skips a UTF-8 byte-order mark (and guesses UTF-16 or UTF-32),
+    keeps the last of repeated keys and reads ``NaN``/``Infinity``: each of those is a finding
+    here, because another client's reader rejects the body or reads another value.
+    """
+    result = StrictJson(bom=body.startswith(_BOM))
+    raw = body[len(_BOM) :] if result.bom else body
+    _READING.liberty = False
+    try:
+        result.value = _STRICT.decode(raw.decode("utf-8"))
+    except ValueError as error:  # UnicodeDecodeError is one too
+        result.error = error
+        return result
+    except RecursionError:
+        result.error = ValueError("nested too deeply")
+        return result
+    if _READING.liberty:
+        _liberties(result.value, "", result)
+    return result
+
+
+def _liberties(node: Any, pointer: str, found: StrictJson) -> None:
+    if isinstance(node, _DuplicatedKeys):
+        found.duplicates += [(pointer, key) for key in node.duplicated]
+    if isinstance(node, _NonFinite):
+        found.non_finite.append((pointer, node.spelling))
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in children:
+        _liberties(child, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}", found)
+
+
+def _wildcard(pointer: str) -> str:
+    """A pointer with array indices generalised to ``*`` (as ``location_of`` does)."""
+    return re.sub(r"/\d+(?=/|$)", "/*", pointer)
+
+
+def _lenient_json(ctx: ResponseContext, parsed: StrictJson) -> Iterator[Deviation]:
+    if parsed.bom:
+        yield ctx.deviation(
+            "",
+            "byte-order-mark",
+            "UTF-8 without a byte-order mark",
+            "EF BB BF",
+            "the body starts with a UTF-8 byte-order mark, which JSON text must not (RFC 8259 §8.1); "
+            "strict readers reject it",
+        )
+    for pointer, key in parsed.duplicates:
+        yield ctx.deviation(
+            _wildcard(f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"),
+            "duplicate-key",
+            "each key once",
+            key,
+            f"key {key!r} appears more than once in the object at {pointer or '/'}: readers disagree "
+            "on which value wins (RFC 8259 §4)",
+        )
+    for pointer, spelling in parsed.non_finite:
+        yield ctx.deviation(
+            _wildcard(pointer),
+            "non-finite-number",
+            "a JSON number",
+            spelling,
+            f"{spelling} at {pointer or '/'} is not JSON (RFC 8259 §6); strict readers reject the body",
+        )
 
 
 def _json_problem(body: bytes, error: ValueError) -> str:

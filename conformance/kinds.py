@@ -45,7 +45,9 @@ class Compare(StrEnum):
     VALUE = "value"  # the values themselves
     SHAPE = "shape"  # every digit ignored (timestamps vary from call to call)
     TYPE = "type"  # the JSON type of the observed value
-    LOCATION = "location"  # the location alone (it ends in the field's name)
+    #: the location alone: it ends in the field's name, or the values differ from one observation
+    #: to the next while the behaviour at that place is one
+    LOCATION = "location"
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,16 @@ _TABLE = (
     Kind("lifecycle-start-failed", "A run could not be started"),
     Kind("lost-run", "A run the API just returned cannot be found"),
     Kind("auth-not-enforced", "An operation answered without credentials"),
+    # JSON text that only a lenient reader accepts (``checks.parse_strict``)
+    *(
+        Kind(name, title, compare=Compare.LOCATION)
+        for name, title in (
+            ("byte-order-mark", "A JSON body that starts with a byte-order mark"),
+            ("duplicate-key", "A JSON object with the same key twice"),
+            ("non-finite-number", "NaN or Infinity in a JSON body"),
+            ("empty-body", "An empty body where the documents promise one"),
+        )
+    ),
     # documents only
     *(
         Kind(name, title, observable=False)
@@ -152,9 +164,12 @@ def signature(kind: str, value: Any) -> str:
 
     Timestamps are compared by shape (every digit becomes ``9``), so a server that keeps the
     documented offset-less format is known on every call, while one that switches to another
-    format is new. Type mismatches are compared by the observed JSON type.
+    format is new. Type mismatches are compared by the observed JSON type; kinds compared by
+    location have no value part.
     """
     compare = kind_of(kind).compare
+    if compare is Compare.LOCATION:
+        return ""
     if compare is Compare.SHAPE and isinstance(value, str):
         return re.sub(r"\d", "9", value)
     if compare is Compare.TYPE:

@@ -172,3 +172,38 @@ def test_a_oneof_deviation_is_located_in_the_branch_the_body_comes_closest_to() 
     deviations = check_response(spec, spec.operations["startRun"], 200, JSON, body)
     # one wrong value in the started branch, not an "extra" id from the nothing-started branch
     assert [(d.location, d.observed) for d in deviations] == [("/started", "true")]
+
+
+# -- strict JSON: what only a lenient reader accepts ----------------------------------------------
+def explain_bytes(body: bytes, headers: dict[str, str] = JSON) -> list[tuple[str, str, object]]:
+    deviations = check_response(SPEC, OPERATION, 200, headers, body)
+    return sorted((d.kind, d.location, d.observed) for d in deviations)
+
+
+def test_a_byte_order_mark_is_a_finding_and_the_body_is_still_judged() -> None:
+    body = b"\xef\xbb\xbf" + json.dumps({**VALID, "status": "Paused"}).encode()
+    assert explain_bytes(body) == [
+        ("byte-order-mark", "", "EF BB BF"),
+        ("unknown-enum-value", "/status", "Paused"),
+    ]
+
+
+def test_a_key_given_twice_is_a_finding_where_it_is() -> None:
+    body = b'{"id": "r1", "id": "r2", "status": "Running", "runDurationInSeconds": 3,'
+    body += b' "dateStarted": null, "steps": [{"name": "a", "name": "b"}]}'
+    assert explain_bytes(body) == [("duplicate-key", "/id", "id"), ("duplicate-key", "/steps/*/name", "name")]
+
+
+@pytest.mark.parametrize("spelling", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(spelling: str) -> None:
+    body = json.dumps({**VALID, "runDurationInSeconds": 0}).replace(": 0", f": {spelling}").encode()
+    assert explain_bytes(body) == [("non-finite-number", "/runDurationInSeconds", spelling)]
+
+
+@pytest.mark.parametrize("headers", [JSON, {}])
+def test_an_empty_body_where_one_is_documented_is_a_finding_of_its_own(headers: dict[str, str]) -> None:
+    assert explain_bytes(b"", headers) == [("empty-body", "", "")]
+
+
+def test_json_in_another_encoding_than_utf8_is_invalid() -> None:
+    assert explain_bytes(json.dumps(VALID).encode("utf-16")) == [("invalid-json", "", "not UTF-8")]
