@@ -39,6 +39,9 @@ class ResponseContext:
     headers: Mapping[str, str]
     body: bytes
     max_body_bytes: int = MAX_BODY_BYTES
+    #: The request's path and query parameters as sent, where the caller knows them (a run,
+    #: not a replay): the behaviour checks compare the answer with what was asked.
+    params: Mapping[str, Any] | None = None
 
     @cached_property
     def response_key(self) -> str | None:
@@ -119,9 +122,12 @@ def check_response(
     headers: Mapping[str, str],
     body: bytes,
     max_body_bytes: int = MAX_BODY_BYTES,
+    params: Mapping[str, Any] | None = None,
 ) -> list[Deviation]:
-    """Run every registered check on one response; duplicates within the response are dropped."""
-    ctx = ResponseContext(spec, operation, status_code, headers, body, max_body_bytes)
+    """Run every registered check on one response; duplicates within the response are dropped.
+    ``params`` (path and query parameters as sent) lets the behaviour checks judge the answer
+    against the question."""
+    ctx = ResponseContext(spec, operation, status_code, headers, body, max_body_bytes, params)
     seen: dict[tuple[str, ...], Deviation] = {}
     for function in CHECKS:
         for deviation in function(ctx):
@@ -505,3 +511,7 @@ def _explain_value(
     return deviation(
         where, "constraint-violation", f"{validator}: {expected}", value, error.message.splitlines()[0][:200]
     )
+
+
+# The behaviour checks (lists, identity, durations) register themselves when imported.
+from . import behaviour as _behaviour  # noqa: E402, F401

@@ -46,7 +46,7 @@ class Compare(StrEnum):
     SHAPE = "shape"  # every digit ignored (timestamps vary from call to call)
     TYPE = "type"  # the JSON type of the observed value
     #: the location alone: it ends in the field's name, or the values differ from one observation
-    #: to the next while the behaviour at that place is one
+    #: to the next (a run id, a page size) while the behaviour at that place is one
     LOCATION = "location"
 
 
@@ -88,16 +88,24 @@ _TABLE = (
     Kind("body-too-large", "A body larger than the read limit"),
     # lifecycle and credentials
     Kind("invalid-transition", "A run moved along an undocumented transition"),
-    Kind("timestamp-order", "A run ended before it started"),
-    Kind("duration-mismatch", "A duration that disagrees with its timestamps"),
+    Kind("timestamp-order", "Something ended before it started", compare=Compare.LOCATION),
+    Kind("duration-mismatch", "A duration that disagrees with its timestamps", compare=Compare.LOCATION),
     Kind("lifecycle-timeout", "A run did not reach a terminal state in time"),
     Kind("lifecycle-start-failed", "A run could not be started"),
     Kind("lost-run", "A run the API just returned cannot be found"),
     Kind("auth-not-enforced", "An operation answered without credentials"),
-    # JSON text that only a lenient reader accepts (``checks.parse_strict``)
+    # behaviour a well-formed response can hide (``behaviour.py``): one finding per place, whatever
+    # the values of each observation (they are in its message); and JSON text that only a lenient
+    # reader accepts (``checks.parse_strict``)
     *(
         Kind(name, title, compare=Compare.LOCATION)
         for name, title in (
+            ("filter-ignored", "A list returned an item its filter excludes"),
+            ("limit-exceeded", "A list returned more items than its limit"),
+            ("duplicate-item", "An item listed twice, on one page or across pages"),
+            ("total-mismatch", "A list's total disagrees with its pages"),
+            ("identity-mismatch", "An answer about another resource than the one asked for"),
+            ("negative-duration", "A negative duration"),
             ("byte-order-mark", "A JSON body that starts with a byte-order mark"),
             ("duplicate-key", "A JSON object with the same key twice"),
             ("non-finite-number", "NaN or Infinity in a JSON body"),

@@ -236,6 +236,7 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
         _flat_headers(response),
         response.content,
         session.policy.max_body_bytes,
+        {**(case.path_parameters or {}), **(case.query or {})},
     )
     session.record(operation, deviations, case.as_curl_command(), "contract")
 

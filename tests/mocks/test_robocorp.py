@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from conformance.apis import get_api
+from conformance.behaviour import parse_timestamp
 from conformance.catalogue import load_catalogue
 from conformance.checks import check_response
 from conformance.findings import Deviation
 from conformance.kinds import kind_of
-from conformance.lifecycle import parse_timestamp, run_lifecycle
+from conformance.lifecycle import run_lifecycle
 from conformance.mocks import Mode
 from conformance.specs import load_spec
 

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.behaviour import parse_timestamp
 from conformance.catalogue import load_catalogue
 from conformance.checks import check_response
 from conformance.findings import Deviation
-from conformance.lifecycle import parse_timestamp
 from conformance.mocks import Mode
 from conformance.specs import load_spec
 
@@ -478,8 +478,11 @@ def test_what_the_schema_pages_leave_open_is_an_assumption_and_what_they_state_i
     assert judged("getProcessRunStatus", 200, {**STATUS, "dateStarted": "05/02/2025 22:40"}) == [
         ("invalid-timestamp", "/dateStarted", True)
     ]
-    # no documented bound on a duration, and the objects are open (extra members are additive)
-    assert judged("getProcessRunStatus", 200, {**STATUS, "runDurationInSeconds": -1}) == []
+    # no documented bound on a duration, so no schema constraint; but a run cannot last less than
+    # nothing: a behaviour finding. The objects are open (extra members are additive)
+    assert judged("getProcessRunStatus", 200, {**STATUS, "runDurationInSeconds": -1}) == [
+        ("negative-duration", "/runDurationInSeconds", False)
+    ]
     assert judged("getProcessRunStatus", 200, {**STATUS, "queue": "eu"}) == [("extra-field", "/queue", False)]
     # what the pages state stays drift: the status enum, the members, the error object
     assert judged("getProcessRunStatus", 200, {**STATUS, "status": "Paused"}) == [
