@@ -26,6 +26,7 @@ from .checks import check_response
 from .errors import ConformanceError
 from .findings import Deviation
 from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR
+from .listing import explore
 from .specs import Operation, Spec
 from .transport import (
     DEFAULT_POLICY,
@@ -154,6 +155,44 @@ class ApiCaller:
             values,
         )
         return operation, response, (operation, deviations, request)
+
+    def call_url(
+        self, operation: Operation, url: str, params: dict[str, Any]
+    ) -> tuple[httpx.Response | None, Step]:
+        """GET a URL the server handed out (a list's ``next`` page) with the credential, judged as an
+        answer to ``operation`` with ``params`` (its path parameters and the URL's query)."""
+        headers = self.api.auth_headers(self.token)
+        request = curl_line("get", url, headers)
+        try:
+            streamed = self.client.send(self.client.build_request("GET", url, headers=headers), stream=True)
+            try:
+                response = read_bounded(streamed, self.policy.max_body_bytes, self.policy.timeout)
+            finally:
+                streamed.close()
+        except BodyTooLarge as exc:
+            failure = self.deviation(
+                operation,
+                exc.status_code,
+                "",
+                BODY_TOO_LARGE,
+                f"at most {exc.limit} bytes",
+                f"more than {exc.limit} bytes",
+            )
+            return None, (operation, [failure], request)
+        except (httpx.HTTPError, ResponseTooSlow) as exc:
+            failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
+            return None, (operation, [failure], request)
+        query = {name: value for name, value in httpx.URL(url).params.multi_items()}
+        deviations = check_response(
+            self.spec,
+            operation,
+            response.status_code,
+            response.headers,
+            response.content,
+            self.policy.max_body_bytes,
+            {**params, **query},
+        )
+        return response, (operation, deviations, request)
 
     def example_step(self, operation: Operation) -> dict[str, Any]:
         """A call of ``operation`` with the documented example of each path and required query parameter."""
@@ -480,3 +519,17 @@ def run_lifecycle(
             else:
                 yield from driver.read_back(run_id)
             yield from driver.follow(run_id, seen)
+
+
+def explore_lists(
+    api: ApiInfo,
+    spec: Spec,
+    base_url: str,
+    token: str,
+    policy: RequestPolicy = DEFAULT_POLICY,
+    examples: int = 10,
+    seed: int | None = None,
+) -> Iterator[Step]:
+    """Page through every list with an ``x-list``, its page sizes and filters chosen by hypothesis."""
+    with policy.client() as client:
+        yield from explore(ApiCaller(api, spec, base_url, token, client, policy), examples, seed)
