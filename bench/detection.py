@@ -8,6 +8,12 @@ contract under plain JSON Schema (so no mutant is equivalent to the original), a
 ``conformance.mocks.drift``. Each mutant is served by a fresh faithful mock behind
 ``DriftMiddleware`` and judged by both tools with the same phases, budget and seed.
 
+Behaviour classes (``BEHAVIOUR_CLASSES``) are well-formed lies: each is derived from what the
+spec promises at an operation (``x-list``, ``x-identity``, ``x-timing``, ``x-lifecycle``) and
+breaks only that (a list that ignores its filter or its paging, a run read back in another
+state after it ended, a cancel or delete acknowledged and not carried out, a negative duration,
+a byte-order mark, a key twice, NaN, an empty body), some of them through a request rewrite.
+
 A mutant is *detected* when the run reports a `new` finding that the clean run did not, and
 *located* when one of those names the mutated operation and location. `st run` has no notion
 of a known quirk, so it is credited when it fails with a check failure at the mutated
@@ -34,21 +40,32 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import jsonpointer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.apis import get_api, resolve_apis
+from conformance.behaviour import identity, list_spec, parameters, pointer_get, timed_objects
+from conformance.checks import location_of as wildcard_location
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import (
     Drift,
     DriftMiddleware,
     Mutation,
+    Rewrite,
     add_field,
     answer,
+    drop_query,
+    duplicate_item,
+    duplicate_key,
+    empty_body,
+    prefix_bom,
+    regress,
     remove_field,
     rename_field,
+    reroute,
     set_content_type,
     set_status,
     set_value,
@@ -73,6 +90,27 @@ CLASSES = (
     "content type changed",
     "error body reshaped",
     "documented path answering 404",
+)
+#: Well-formed lies: every member has the right type, the behaviour is wrong. Derived from what the
+#: spec says each operation promises (``x-list``, ``x-identity``, ``x-timing``, ``x-lifecycle``).
+BEHAVIOUR_CLASSES = (
+    "filter ignored",
+    "limit ignored",
+    "paging ignored",
+    "item listed twice",
+    "total miscounted",
+    "another resource's id",
+    "terminal state left",
+    "cancel not carried out",
+    "delete not carried out",
+    "retry answers the retried run",
+    "negative duration",
+    "duration in another unit",
+    "end before start",
+    "byte-order mark",
+    "duplicate key",
+    "NaN or Infinity",
+    "empty body",
 )
 
 
@@ -290,14 +328,19 @@ def operation_regex(spec: Spec, operation: Operation) -> str:
     )
 
 
-def derive_mutants(spec: Spec, exchanges: list[Exchange], not_found: Any) -> tuple[list[Mutant], list[str]]:
-    """Mutants for every operation and class, and why a class could not apply to an operation."""
+def exchanges_by_operation(spec: Spec, exchanges: list[Exchange]) -> dict[str, list[Exchange]]:
     by_operation: dict[str, list[Exchange]] = defaultdict(list)
     for exchange in exchanges:
         relative = exchange.path[len(spec.base_path) :]
         found = spec.find_operation(exchange.method, relative)
         if found:
             by_operation[found[0].id].append(exchange)
+    return by_operation
+
+
+def derive_mutants(spec: Spec, exchanges: list[Exchange], not_found: Any) -> tuple[list[Mutant], list[str]]:
+    """Mutants for every operation and class, and why a class could not apply to an operation."""
+    by_operation = exchanges_by_operation(spec, exchanges)
     mutants: list[Mutant] = []
     skipped: list[str] = []
     for operation in spec.operations.values():
@@ -380,6 +423,232 @@ def derive_mutants(spec: Spec, exchanges: list[Exchange], not_found: Any) -> tup
                     spec.api.name, op_id, drift_class, description, drift, {(op_id, loc) for loc in locations}
                 )
             )
+    return mutants, skipped
+
+
+# --- behaviour mutants --------------------------------------------------------------------
+
+
+def keep_query(*names: str) -> Rewrite:
+    """The server sees only these query parameters: an opaque cursor in its ``next`` link is lost."""
+
+    def rewrite(scope: Scope) -> Scope:
+        query = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"), True) if k in names]
+        return {**scope, "query_string": urlencode(query).encode("latin-1")}
+
+    return rewrite
+
+
+def to_operation(spec: Spec, source: Operation, target: Operation, renames: dict[str, str]) -> Rewrite:
+    """A request of ``source`` answered by ``target`` (a GET of the same run): a command the server
+    acknowledges without carrying it out."""
+    parts = re.split(r"(\{[^}]+\})", source.path)
+    pattern = (
+        "^"
+        + re.escape(spec.base_path)
+        + "".join(f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part) for part in parts)
+        + "$"
+    )
+    names = {renames.get(name, name): name for name in re.findall(r"\{([^}]+)\}", source.path)}
+    replacement = spec.base_path + re.sub(
+        r"\{([^}]+)\}", lambda m: f"\\g<{names.get(m.group(1), m.group(1))}>", target.path
+    )
+    return reroute(target.method, pattern, replacement)
+
+
+def another_id(value: Any) -> Any:
+    """An id of the same shape that names something else (its last character changed)."""
+    if not isinstance(value, str) or not value:
+        return value
+    return value[:-1] + ("1" if value[-1] != "1" else "2")
+
+
+def nested(pointer: str, value: Any) -> dict[str, Any]:
+    """``{"accepted": true}`` from ``/accepted``: the smallest body with ``value`` at ``pointer``."""
+    body: Any = value
+    for token in reversed(pointer.lstrip("/").split("/")):
+        body = {token: body}
+    return body
+
+
+def timed(
+    spec: Spec, exchanges: list[Exchange], operation: Operation, *needs: str
+) -> Iterator[tuple[str, str]]:
+    """``(pointer, location)`` prefixes of recorded objects whose schema has ``x-timing`` and which
+    hold a positive duration and each of ``needs`` (``started``, ``finished``)."""
+    for exchange in exchanges:
+        pointer = body_schema_pointer(spec, operation, exchange.status, exchange.media_type.split(";")[0])
+        if pointer is None:
+            continue
+        body = json.loads(exchange.body)
+        for path, obj, timing in timed_objects(spec, {"$ref": f"#{pointer}"}, body):
+            duration = pointer_get(obj, timing.get("duration"))
+            if not isinstance(duration, int | float) or isinstance(duration, bool) or duration <= 0:
+                continue
+            if all(pointer_get(obj, timing.get(need)) for need in needs):
+                yield pointer_of(path), wildcard_location(path), timing
+
+
+def first_member(body: Any, path: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    """The path of the first member of the first object in ``body``."""
+    if isinstance(body, dict) and body:
+        return (*path, next(iter(body)))
+    if isinstance(body, list) and body:
+        return first_member(body[0], (*path, 0))
+    return None
+
+
+def first_number(body: Any) -> tuple[Any, ...] | None:
+    for path, value in leaves(body):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return path
+    return None
+
+
+def behaviour_mutant(
+    spec: Spec, operation: Operation, drift_class: str, seen: list[Exchange]
+) -> tuple[str, Drift, set[tuple[str, str]]] | None:
+    """The mutant of ``drift_class`` at ``operation``, or ``None`` where the spec promises nothing
+    of the kind there (or the clean traffic has nothing to mutate)."""
+    op, regex, method = operation.id, operation_regex(spec, operation), operation.method
+    plan = spec.lifecycle.plan if spec.lifecycle else {}
+    listing = list_spec(spec, operation)
+    success = [e for e in seen if 200 <= e.status < 300 and "json" in e.media_type and e.body]
+    status = (success[0].status,) if success else (200,)
+    known = parameters(spec, op)
+    if drift_class == "filter ignored" and listing:
+        optional = [f for f in listing.filters if f.parameter in known and not known[f.parameter].required]
+        if optional:
+            names = [f.parameter for f in optional]
+            drift = Drift(method, regex, request=drop_query(*names))
+            return (
+                f"{', '.join(names)} ignored",
+                drift,
+                {(op, listing.item_location(f.field)) for f in optional},
+            )
+    if drift_class == "limit ignored" and listing and listing.limit:
+        return (
+            f"{listing.limit} ignored",
+            Drift(method, regex, request=drop_query(listing.limit)),
+            {(op, listing.items)},
+        )
+    if drift_class == "paging ignored" and listing and listing.paging:
+        paging = listing.paging
+        if paging.parameter:
+            rewrite, what = drop_query(paging.parameter), f"{paging.parameter} ignored"
+        else:
+            rewrite, what = keep_query(*known), f"the {paging.source} link's own query ignored"
+        return what, Drift(method, regex, request=rewrite), {(op, listing.item_location(listing.id))}
+    if drift_class == "item listed twice" and listing and success:
+        drift = Drift(method, regex, duplicate_item(listing.items), status)
+        return "the first item listed again", drift, {(op, listing.item_location(listing.id))}
+    if drift_class == "total miscounted" and listing and listing.total:
+        drift = Drift(method, regex, set_value(listing.total, lambda t: t + 1 if isinstance(t, int) else t))
+        return f"{listing.total} + 1", drift, {(op, listing.total)}
+    if drift_class == "another resource's id" and success:
+        for name, pointer in identity(spec, operation).items():
+            drift = Drift(method, regex, set_value(pointer, another_id), status)
+            return f"{pointer} names another {name}", drift, {(op, pointer)}
+    poll = plan.get("poll") or {}
+    if drift_class == "terminal state left" and op == poll.get("operation"):
+        lifecycle = spec.lifecycle
+        back = (lifecycle.running or lifecycle.initial)[0]
+        run_id = identity(spec, operation).get(poll["run_id"], "/id")
+        drift = Drift(method, regex, regress(poll["state"], set(lifecycle.terminal), back, run_id))
+        return f"an ended run read as {back}", drift, {(op, poll["state"])}
+    poll_operation = spec.operations.get(poll.get("operation", ""))
+    for step, cls in (("cancel", "cancel not carried out"), ("delete", "delete not carried out")):
+        command = plan.get(step) or {}
+        if drift_class == cls and op == command.get("operation") and poll_operation is not None:
+            return command_mutant(spec, operation, poll_operation, step, command, poll, success)
+    start = plan.get("start") or {}
+    if (
+        drift_class == "retry answers the retried run"
+        and op == start.get("operation")
+        and start.get("new_run")
+        and poll_operation is not None
+    ):
+        rewrite = to_operation(spec, operation, poll_operation, {start.get("run_id", ""): poll["run_id"]})
+        return "answers the retried run", Drift(method, regex, request=rewrite), {(op, start.get("id", ""))}
+    if drift_class in ("negative duration", "duration in another unit", "end before start"):
+        needs = ("started", "finished") if drift_class != "negative duration" else ()
+        for pointer, where, timing in timed(spec, success, operation, *needs):
+            if drift_class == "negative duration":
+                member, change = timing["duration"], lambda d: -abs(d) if isinstance(d, int | float) else d
+            elif drift_class == "duration in another unit":
+                member, change = timing["duration"], lambda d: d * 1000 if isinstance(d, int | float) else d
+            else:
+                member, change = timing["finished"], lambda v: v and "2000-01-01T00:00:00Z"
+            drift = Drift(method, regex, set_value(pointer + member, change), status)
+            return f"{where}{member} changed", drift, {(op, where + member)}
+        return None
+    if not success:
+        return None
+    body = json.loads(success[0].body)
+    if drift_class == "byte-order mark":
+        return "EF BB BF first", Drift(method, regex, prefix_bom(), status), {(op, "")}
+    if drift_class == "empty body":
+        return "no body", Drift(method, regex, empty_body(), status), {(op, "")}
+    if drift_class == "duplicate key" and (path := first_member(body)):
+        drift = Drift(method, regex, duplicate_key(pointer_of(path), "duplicate"), status)
+        return f"{location_of(path)} twice", drift, {(op, location_of(path))}
+    if drift_class == "NaN or Infinity" and (path := first_number(body)):
+        drift = Drift(method, regex, set_value(pointer_of(path), float("nan")), status)
+        return f"{location_of(path)} = NaN", drift, {(op, location_of(path))}
+    return None
+
+
+def command_mutant(
+    spec: Spec,
+    operation: Operation,
+    poll_operation: Operation,
+    step: str,
+    command: dict[str, Any],
+    poll: dict[str, Any],
+    success: list[Exchange],
+) -> tuple[str, Drift, set[tuple[str, str]]] | None:
+    """A cancel or delete the server acknowledges as the documents say, and never carries out:
+    the request reaches the run's GET instead."""
+    op, regex, method = operation.id, operation_regex(spec, operation), operation.method
+    rewrite = to_operation(spec, operation, poll_operation, {command["run_id"]: poll["run_id"]})
+    if step == "cancel":
+        accepted = command.get("accepted")
+        mutation = answer(200, nested(accepted, True)) if accepted else None
+        return (
+            "answered, not carried out",
+            Drift(method, regex, mutation, request=rewrite),
+            {(op, poll["state"])},
+        )
+    answered = next((json.loads(e.body) for e in success), None)
+    if answered is None:
+        return None
+    run_id = identity(spec, poll_operation).get(poll["run_id"], "/id")
+    mine = identity(spec, operation).get(command["run_id"], "/id").lstrip("/")
+
+    def deleted(status: int, body: Any) -> tuple[int, Any]:
+        return 200, {**answered, mine: pointer_get(body, run_id)}
+
+    lists = {
+        (other.id, listing.item_location(listing.id))
+        for other in spec.operations.values()
+        if (listing := list_spec(spec, other)) is not None
+    }
+    drift = Drift(method, regex, deleted, request=rewrite)
+    return "answered, not carried out", drift, {(op, "status"), *lists}
+
+
+def derive_behaviour_mutants(spec: Spec, exchanges: list[Exchange]) -> tuple[list[Mutant], list[str]]:
+    by_operation = exchanges_by_operation(spec, exchanges)
+    mutants: list[Mutant] = []
+    skipped: list[str] = []
+    for operation in spec.operations.values():
+        for drift_class in BEHAVIOUR_CLASSES:
+            found = behaviour_mutant(spec, operation, drift_class, by_operation.get(operation.id, []))
+            if found is None:
+                skipped.append(f"{spec.api.name} {operation.id}: {drift_class}")
+                continue
+            description, drift, locations = found
+            mutants.append(Mutant(spec.api.name, operation.id, drift_class, description, drift, locations))
     return mutants, skipped
 
 
@@ -471,6 +740,9 @@ class ApiOutcome:
     skipped: list[str]
     conformance: list[Verdict]
     st: list[Verdict]
+    #: behaviour classes the spec promises nothing of at an operation (no x-list, x-timing, ...)
+    #: or whose clean traffic has nothing to change
+    not_promised: list[str] = field(default_factory=list)
 
 
 def not_found_body(base_url: str) -> Any:
@@ -487,6 +759,8 @@ def judge_api(api: str, budget: Budget, with_st: bool) -> ApiOutcome:
         mutants, skipped = derive_mutants(
             spec, clean.recorder.exchanges, not_found_body(clean.server.base_url)
         )
+        behaviour, not_promised = derive_behaviour_mutants(spec, clean.recorder.exchanges)
+        mutants += behaviour
         clean_st = st_failures(api, clean.server.base_url, budget, Path(scratch)) if with_st else set()
     conformance_verdicts, st_verdicts = [], []
     for mutant in mutants:
@@ -512,7 +786,9 @@ def judge_api(api: str, budget: Budget, with_st: bool) -> ApiOutcome:
         st_verdicts.append(
             Verdict(bool(at_operation), bool(at_operation), sorted(" ".join(f) for f in failed))
         )
-    return ApiOutcome(api, clean_new, clean_st, mutants, skipped, conformance_verdicts, st_verdicts)
+    return ApiOutcome(
+        api, clean_new, clean_st, mutants, skipped, conformance_verdicts, st_verdicts, not_promised
+    )
 
 
 def rate(part: int, whole: int) -> str:
@@ -542,15 +818,24 @@ def report(outcomes: list[ApiOutcome], with_st: bool, verbose: bool) -> None:
     header = f"{'class':32} {'mutants':>7}  {'conformance new':>16}  {'located':>16}"
     print(header + (f"  {'st run failed':>16}" if with_st else "") + "  graded (located findings)")
     totals: Counter[str] = Counter()
-    for drift_class in CLASSES:
-        tally = per_class.get(drift_class, Counter())
-        totals.update(tally)
-        line = (
-            f"{drift_class:32} {tally['mutants']:>7}  {rate(tally['detected'], tally['mutants']):>16}"
-            f"  {rate(tally['located'], tally['detected']):>16}"
+    for title, classes in (("shapes", CLASSES), ("behaviour", BEHAVIOUR_CLASSES)):
+        subtotal: Counter[str] = Counter()
+        for drift_class in classes:
+            tally = per_class.get(drift_class, Counter())
+            subtotal.update(tally)
+            line = (
+                f"{drift_class:32} {tally['mutants']:>7}  {rate(tally['detected'], tally['mutants']):>16}"
+                f"  {rate(tally['located'], tally['detected']):>16}"
+            )
+            graded = ", ".join(f"{grade} {count}" for grade, count in sorted(grades[drift_class].items()))
+            print(line + (f"  {rate(tally['st'], tally['mutants']):>16}" if with_st else "") + f"  {graded}")
+        totals.update(subtotal)
+        detected, located = (
+            rate(subtotal["detected"], subtotal["mutants"]),
+            rate(subtotal["located"], subtotal["detected"]),
         )
-        graded = ", ".join(f"{grade} {count}" for grade, count in sorted(grades[drift_class].items()))
-        print(line + (f"  {rate(tally['st'], tally['mutants']):>16}" if with_st else "") + f"  {graded}")
+        line = f"{'all ' + title:32} {subtotal['mutants']:>7}  {detected:>16}  {located:>16}"
+        print(line + (f"  {rate(subtotal['st'], subtotal['mutants']):>16}" if with_st else "") + "\n")
     line = (
         f"{'all':32} {totals['mutants']:>7}  {rate(totals['detected'], totals['mutants']):>16}"
         f"  {rate(totals['located'], totals['detected']):>16}"
@@ -571,6 +856,13 @@ def report(outcomes: list[ApiOutcome], with_st: bool, verbose: bool) -> None:
     print(f"\nno contract-visible mutation of this class in the clean traffic ({len(skipped)}):")
     for line in skipped:
         print(f"    {line}")
+    not_promised = [s for outcome in outcomes for s in outcome.not_promised]
+    print(
+        f"\nbehaviour the spec does not promise at the operation, or nothing to change ({len(not_promised)})"
+    )
+    if verbose:
+        for line in not_promised:
+            print(f"    {line}")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import difflib
 import functools
 import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -280,6 +281,30 @@ class StrictJson:
     non_finite: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(items)
+    if len(obj) == len(items):
+        return obj
+    _READING.liberty = True
+    marked = _DuplicatedKeys(obj)
+    counts = Counter(key for key, _ in items)
+    marked.duplicated = [key for key, count in counts.items() if count > 1]
+    return marked
+
+
+def _constant(name: str) -> float:
+    _READING.liberty = True
+    value = _NonFinite(name.replace("Infinity", "inf"))
+    value.spelling = name
+    return value
+
+
+#: One decoder for every body (``json.loads`` with hooks builds a new one per call, which costs
+#: more than the parsing); whether the body being read took a liberty is per thread.
+_STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant, parse_float=parse_number)
+_READING = threading.local()
+
+
 def parse_strict(body: bytes) -> StrictJson:
     """Read ``body`` as UTF-8 JSON, noting every liberty a lenient reader would take with it.
 
@@ -289,41 +314,20 @@ def parse_strict(body: bytes) -> StrictJson:
     """
     result = StrictJson(bom=body.startswith(_BOM))
     raw = body[len(_BOM) :] if result.bom else body
-    flagged = False
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        nonlocal flagged
-        obj = dict(items)
-        if len(obj) == len(items):
-            return obj
-        flagged = True
-        marked = _DuplicatedKeys(obj)
-        counts = Counter(key for key, _ in items)
-        marked.duplicated = [key for key, count in counts.items() if count > 1]
-        return marked
-
-    def constant(name: str) -> float:
-        nonlocal flagged
-        flagged = True
-        value = _NonFinite(name.replace("Infinity", "inf"))
-        value.spelling = name
-        return value
-
     too_deep = JsonRejected(f"nested deeper than {MAX_JSON_DEPTH} levels")
     if json_depth(raw) > MAX_JSON_DEPTH:
         result.error = too_deep
         return result
+    _READING.liberty = False
     try:
-        result.value = json.loads(
-            raw.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant, parse_float=parse_number
-        )
+        result.value = _STRICT.decode(raw.decode("utf-8"))
     except ValueError as error:  # UnicodeDecodeError is one too
         result.error = error
         return result
     except RecursionError:  # a stack already deep when called; never a crash
         result.error = too_deep
         return result
-    if flagged:
+    if _READING.liberty:
         _liberties(result.value, "", result)
     return result
 

@@ -94,9 +94,9 @@ _TABLE = (
     Kind("lifecycle-start-failed", "A run could not be started"),
     Kind("lost-run", "A run the API just returned cannot be found"),
     Kind("auth-not-enforced", "An operation answered without credentials"),
-    # behaviour a well-formed response can hide (``behaviour.py``): one finding per place, whatever
-    # the values of each observation (they are in its message); and JSON text that only a lenient
-    # reader accepts (``checks.parse_strict``)
+    # behaviour a well-formed response can hide (``behaviour.py``, ``listing.py``, the lifecycle)
+    # and JSON text only a lenient reader accepts (``checks.parse_strict``): one finding per place,
+    # whatever the values of each observation (they are in its message)
     *(
         Kind(name, title, compare=Compare.LOCATION)
         for name, title in (
@@ -105,6 +105,10 @@ _TABLE = (
             ("duplicate-item", "An item listed twice, on one page or across pages"),
             ("total-mismatch", "A list's total disagrees with its pages"),
             ("identity-mismatch", "An answer about another resource than the one asked for"),
+            ("terminal-state-left", "A run left a terminal state"),
+            ("cancel-ignored", "An accepted cancel or stop did not take effect"),
+            ("delete-ignored", "A deleted run is still there"),
+            ("retry-mismatch", "A retry did not yield the run the documents say"),
             ("negative-duration", "A negative duration"),
             ("byte-order-mark", "A JSON body that starts with a byte-order mark"),
             ("duplicate-key", "A JSON object with the same key twice"),
@@ -135,6 +139,24 @@ _TABLE = (
     ),
 )
 KINDS: dict[str, Kind] = {kind.name: kind for kind in _TABLE}
+
+#: What a well-formed response can hide: how lists, runs, commands and JSON text behave.
+BEHAVIOUR_KINDS = (
+    "filter-ignored",
+    "limit-exceeded",
+    "duplicate-item",
+    "total-mismatch",
+    "identity-mismatch",
+    "terminal-state-left",
+    "cancel-ignored",
+    "delete-ignored",
+    "retry-mismatch",
+    "negative-duration",
+    "byte-order-mark",
+    "duplicate-key",
+    "non-finite-number",
+    "empty-body",
+)
 
 TRANSPORT_ERROR = KINDS["transport-error"].name
 BODY_TOO_LARGE = KINDS["body-too-large"].name

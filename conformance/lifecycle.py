@@ -22,10 +22,12 @@ import httpx
 import jsonpointer
 
 from .apis import ApiInfo
+from .behaviour import list_spec
 from .checks import check_response
 from .errors import ConformanceError
 from .findings import Deviation
 from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR
+from .listing import explore, pages
 from .specs import Operation, Spec
 from .transport import (
     DEFAULT_POLICY,
@@ -37,6 +39,8 @@ from .transport import (
 )
 
 Step = tuple[Operation, list[Deviation], str]
+#: Reads of a run after it has ended: it must still be in the state it ended in.
+LINGER = 2
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,44 @@ class ApiCaller:
         )
         return operation, response, (operation, deviations, request)
 
+    def call_url(
+        self, operation: Operation, url: str, params: dict[str, Any]
+    ) -> tuple[httpx.Response | None, Step]:
+        """GET a URL the server handed out (a list's ``next`` page) with the credential, judged as an
+        answer to ``operation`` with ``params`` (its path parameters and the URL's query)."""
+        headers = self.api.auth_headers(self.token)
+        request = curl_line("get", url, headers)
+        try:
+            streamed = self.client.send(self.client.build_request("GET", url, headers=headers), stream=True)
+            try:
+                response = read_bounded(streamed, self.policy.max_body_bytes, self.policy.timeout)
+            finally:
+                streamed.close()
+        except BodyTooLarge as exc:
+            failure = self.deviation(
+                operation,
+                exc.status_code,
+                "",
+                BODY_TOO_LARGE,
+                f"at most {exc.limit} bytes",
+                f"more than {exc.limit} bytes",
+            )
+            return None, (operation, [failure], request)
+        except (httpx.HTTPError, ResponseTooSlow) as exc:
+            failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
+            return None, (operation, [failure], request)
+        query = {name: value for name, value in httpx.URL(url).params.multi_items()}
+        deviations = check_response(
+            self.spec,
+            operation,
+            response.status_code,
+            response.headers,
+            response.content,
+            self.policy.max_body_bytes,
+            {**params, **query},
+        )
+        return response, (operation, deviations, request)
+
     def example_step(self, operation: Operation) -> dict[str, Any]:
         """A call of ``operation`` with the documented example of each path and required query parameter."""
         parameters = {
@@ -172,10 +214,11 @@ class ApiCaller:
         expected: Any,
         observed: Any,
         assumed: str | None = None,
+        message: str | None = None,
     ) -> Deviation:
         """A lifecycle deviation; ``assumed`` names the part of ``x-lifecycle`` it contradicts, whose
         reason (from ``x-lifecycle.assumptions``) makes it an assumption rather than drift."""
-        message = f"lifecycle: expected {expected}, observed {observed}"
+        message = message or f"lifecycle: expected {expected}, observed {observed}"
         assumptions = self.spec.lifecycle.plan.get("assumptions") or {} if self.spec.lifecycle else {}
         reason = assumptions.get(assumed) if assumed else None
         return Deviation(
@@ -205,11 +248,20 @@ class LifecycleDriver(ApiCaller):
         fixed_id = None if start.get("id") else start.get("parameters", {}).get(self.plan["poll"]["run_id"])
         if fixed_id is not None:
             yield from self.settle(fixed_id)
+        retried = None
+        if start.get("new_run"):
+            retried = source or start.get("parameters", {}).get(start.get("run_id", ""))
+        before = None
+        if retried is not None:
+            before, checked = self.state_of(retried)
+            yield checked
         operation, response, step = self.call(start, source)
         yield step
         if response is None:
             return
         run_id = pointer_get(response.json() if _is_json(response) else None, start.get("id"))
+        if retried is not None and response.is_success:
+            yield from self.judge_retry(operation, retried, before, run_id, step[2])
         if run_id is None and not start.get("id"):
             run_id = start.get("parameters", {}).get(self.plan["poll"]["run_id"])
         if response.status_code in (401, 403):
@@ -234,6 +286,58 @@ class LifecycleDriver(ApiCaller):
                     )
                 ],
                 step[2],
+            )
+
+    def state_of(self, run_id: str) -> tuple[str | None, Step]:
+        """One poll of a run: its state (``None`` when it cannot be read) and the checked step."""
+        _, response, step = self.call(self.plan["poll"], run_id)
+        if response is None or not response.is_success or not _is_json(response):
+            return None, step
+        state = pointer_get(response.json(), self.plan["poll"]["state"])
+        return (state if isinstance(state, str) else None), step
+
+    def judge_retry(
+        self, operation: Operation, retried: str, before: str | None, run_id: Any, request: str
+    ) -> Iterator[Step]:
+        """A retry that the spec says makes a new run (``start.new_run``) answers another run than
+        the one retried, and leaves the retried one in the state it was in."""
+        start = self.plan["start"]
+        if isinstance(run_id, str) and run_id == retried:
+            yield (
+                operation,
+                [
+                    self.deviation(
+                        operation,
+                        200,
+                        start.get("id", ""),
+                        "retry-mismatch",
+                        f"a new run, not {retried}",
+                        run_id,
+                        "start",
+                        f"{operation.id} of run `{retried}` answered that same run, not a new one",
+                    )
+                ],
+                request,
+            )
+        after, checked = self.state_of(retried)
+        yield checked
+        if before is not None and after is not None and after != before:
+            yield (
+                operation,
+                [
+                    self.deviation(
+                        operation,
+                        200,
+                        self.plan["poll"]["state"],
+                        "retry-mismatch",
+                        before,
+                        after,
+                        "start",
+                        f"{operation.id} of run `{retried}` moved it from `{before}` to `{after}`; "
+                        "a retry leaves the retried run as it was",
+                    )
+                ],
+                f"{request}\n{checked[2]}",
             )
 
     def find(self, searches: list[dict[str, Any]]) -> Iterator[Step | str]:
@@ -294,8 +398,9 @@ class LifecycleDriver(ApiCaller):
             self.polling.sleep(wait)
 
     def follow(self, run_id: str, seen: list[str]) -> Iterator[Step]:
-        """Poll until a terminal state; then judge the transitions. (Durations and timestamps are
-        judged on every response, by the ``x-timing`` of its schema.)"""
+        """Poll until a terminal state, judge the transitions, then poll a few times more: a run
+        that has ended stays ended. (Durations and timestamps are judged on every response, by
+        the ``x-timing`` of its schema.)"""
         poll = self.plan["poll"]
         operation = self.spec.operations[poll["operation"]]
         step: Step | None = None
@@ -332,6 +437,108 @@ class LifecycleDriver(ApiCaller):
         extra = self.judge_transitions(operation, seen)
         if extra:
             yield (operation, extra, step[2])
+        yield from self.linger(run_id, seen[-1])
+
+    def linger(self, run_id: str, final: str) -> Iterator[Step]:
+        """Read an ended run ``LINGER`` times more: no command was sent, so it must stay in ``final``."""
+        poll = self.plan["poll"]
+        for _ in range(LINGER):
+            self.polling.sleep(self.polling.first)
+            operation, response, step = self.call(poll, run_id)
+            yield step
+            if response is None or not response.is_success or not _is_json(response):
+                return
+            state = pointer_get(response.json(), poll["state"])
+            if isinstance(state, str) and state.lower() != final.lower():
+                how = "to" if self.lifecycle.is_terminal(state) else "back to"
+                left = self.deviation(
+                    operation,
+                    response.status_code,
+                    poll["state"],
+                    "terminal-state-left",
+                    final,
+                    state,
+                    "terminal",
+                    f"run `{run_id}` went from `{final}` {how} `{state}` after it had ended",
+                )
+                yield (operation, [left], step[2])
+                return
+
+    def accepted(self, response: httpx.Response | None) -> bool:
+        """Whether a cancel was accepted: a 2xx, and ``cancel.accepted`` true where the API says so."""
+        if response is None or not response.is_success:
+            return False
+        pointer = self.plan["cancel"].get("accepted")
+        if not pointer:
+            return True
+        return _is_json(response) and pointer_get(response.json(), pointer) is True
+
+    def judge_cancel(
+        self, operation: Operation, run_id: str, seen: list[str], requests: str
+    ) -> Iterator[Step]:
+        """An accepted cancel leads the run to a state of ``cancel.reaches`` within the timeout."""
+        reaches = self.plan["cancel"].get("reaches") or []
+        if not reaches or any(state.lower() in {r.lower() for r in reaches} for state in seen):
+            return
+        went = " -> ".join(seen) or "nowhere"
+        ignored = self.deviation(
+            operation,
+            200,
+            self.plan["poll"]["state"],
+            "cancel-ignored",
+            reaches,
+            seen,
+            "cancel",
+            f"{operation.id} of run `{run_id}` was accepted, yet the run went {went} and never "
+            f"{' or '.join(reaches)}",
+        )
+        yield (operation, [ignored], requests)
+
+    def delete(self, run_id: str) -> Iterator[Step]:
+        """Delete an ended run: once the delete answers 2xx the run answers 404 and no list shows it."""
+        plan = self.plan["delete"]
+        operation, response, step = self.call(plan, run_id)
+        yield step
+        if response is None or not response.is_success:
+            return
+        poll, after, checked = self.call(self.plan["poll"], run_id)
+        yield checked
+        if after is not None and after.is_success:
+            still = self.deviation(
+                operation,
+                response.status_code,
+                "status",
+                "delete-ignored",
+                "404",
+                after.status_code,
+                "delete",
+                f"run `{run_id}` still answers {after.status_code} to {poll.id} after {operation.id} "
+                f"answered {response.status_code}",
+            )
+            yield (operation, [still], f"{step[2]}\n{checked[2]}")
+        known = {*self.plan["poll"].get("parameters", {}), *plan.get("parameters", {})}
+        for listing_operation in self.spec.operations.values():
+            listing = list_spec(self.spec, listing_operation)
+            names = set(re.findall(r"\{([^}]+)\}", listing_operation.path))
+            if listing is None or not names <= known:
+                continue
+            values = {**self.example_step(listing_operation)["parameters"], **plan.get("parameters", {})}
+            for page in pages(self, listing_operation, listing, values, max_pages=5):
+                yield page.step
+                if run_id in page.ids:
+                    listed = self.deviation(
+                        listing_operation,
+                        200,
+                        listing.item_location(listing.id),
+                        "delete-ignored",
+                        "not listed",
+                        run_id,
+                        "delete",
+                        f"run `{run_id}` is still listed by {listing_operation.id} after {operation.id} "
+                        f"answered {response.status_code}",
+                    )
+                    yield (listing_operation, [listed], f"{step[2]}\n{page.step[2]}")
+                    break
 
     def judge_transitions(self, operation: Operation, seen: list[str]) -> list[Deviation]:
         def invalid(expected: Any, observed: str, assumed: str) -> Deviation:
@@ -478,6 +685,27 @@ def run_lifecycle(
                 operation, response, step = driver.call(driver.plan["cancel"], run_id)
                 yield step
                 yield from driver.lost(operation, response, step[2])
+                last = step
+                for last in driver.follow(run_id, seen):
+                    yield last
+                if driver.accepted(response):
+                    yield from driver.judge_cancel(operation, run_id, seen, f"{step[2]}\n{last[2]}")
             else:
                 yield from driver.read_back(run_id)
-            yield from driver.follow(run_id, seen)
+                yield from driver.follow(run_id, seen)
+                if "delete" in driver.plan and seen and driver.lifecycle.is_terminal(seen[-1]):
+                    yield from driver.delete(run_id)
+
+
+def explore_lists(
+    api: ApiInfo,
+    spec: Spec,
+    base_url: str,
+    token: str,
+    policy: RequestPolicy = DEFAULT_POLICY,
+    examples: int = 10,
+    seed: int | None = None,
+) -> Iterator[Step]:
+    """Page through every list with an ``x-list``, its page sizes and filters chosen by hypothesis."""
+    with policy.client() as client:
+        yield from explore(ApiCaller(api, spec, base_url, token, client, policy), examples, seed)

@@ -36,6 +36,7 @@ from .lifecycle import (
     CredentialRefused,
     Polling,
     check_configuration,
+    explore_lists,
     probe_credentials,
     run_lifecycle,
 )
@@ -425,6 +426,12 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
                 session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
             errors.append(session.error(_what_to_check(target, str(refused))))
+    options = target.options
+    for operation, deviations, request in explore_lists(
+        target.api, spec, target.base_url, target.token, target.policy, options.max_examples, options.seed
+    ):
+        if operation.id in session.operations:
+            session.record(operation, deviations, request, "behaviour")
     for operation, deviations, request in probe_credentials(
         target.api, spec, target.base_url, target.token, target.policy
     ):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance.apis import APIS
+from conformance.kinds import BEHAVIOUR_KINDS
 from conformance.results import write_results
 from conformance.runner import RunOptions, run
 
@@ -56,6 +57,13 @@ def test_strict_mocks_show_nothing(strict: dict) -> None:
     assert new_findings(strict) == []
     assert strict["summary"]["known"] == 0
     assert strict["exit_code"] == 0
+
+
+def test_mocks_behave_as_their_lists_and_runs_promise(faithful: dict, strict: dict) -> None:
+    """Every list walked, every run followed to its end and past it, every command's effect
+    checked: neither the faithful nor the strict mocks give a behaviour finding."""
+    for document in (faithful, strict):
+        assert [f for f in document["findings"] if f["kind"] in BEHAVIOUR_KINDS] == []
 
 
 def test_every_reproduced_quirk_is_seen_in_a_faithful_run(faithful: dict) -> None:

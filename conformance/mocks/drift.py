@@ -1,7 +1,10 @@
 """Deliberate drift: an ASGI middleware that mutates a mock's responses, one change at a time.
 
 Tests and the detection benchmark use it to prove that a change nobody documented is
-reported as ``new`` at the right operation and location.
+reported as ``new`` at the right operation and location. Besides shapes it tells well-formed
+lies: a body only a lenient JSON reader accepts, a page that lists an item twice, a run that
+leaves its terminal state; and with a ``request`` rewrite, a server that ignores a parameter
+(``drop_query``) or answers a command without carrying it out (``reroute``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import jsonpointer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -132,21 +136,124 @@ def answer(code: int, body: Any) -> Mutation:
     return lambda status, _: (code, Raw(json.dumps(body).encode(), "application/json"))
 
 
+# -- well-formed lies: bodies that only a lenient reader accepts ------------------------------
+BOM = b"\xef\xbb\xbf"
+
+
+def prefix_bom() -> Mutation:
+    """The same JSON after a UTF-8 byte-order mark (a serializer writing ``utf-8-sig``)."""
+
+    def mutate(status: int, body: Any) -> tuple[int, Any]:
+        content = body.content if isinstance(body, Raw) else json.dumps(body).encode()
+        return status, Raw(BOM + content, "application/json")
+
+    return mutate
+
+
+def duplicate_key(pointer: str, first: Any) -> Mutation:
+    """The object holding ``pointer``'s member lists it twice: ``first`` and then its real value."""
+
+    def mutate(status: int, body: Any) -> tuple[int, Any]:
+        parent, name = _parent(body, pointer)
+        if not isinstance(parent, dict) or name not in parent:
+            raise KeyError(pointer)
+        marker = "\u0000duplicate\u0000"
+        members = list(parent.items())
+        parent.clear()
+        parent.update([(marker, None), *members])
+        text = json.dumps(body)
+        text = text.replace(json.dumps(marker) + ": null", f"{json.dumps(name)}: {json.dumps(first)}")
+        return status, Raw(text.encode(), "application/json")
+
+    return mutate
+
+
+def empty_body() -> Mutation:
+    """The status and content type as before, and no body at all."""
+    return lambda status, body: (status, Raw(b"", "application/json"))
+
+
+# -- well-formed lies: behaviour --------------------------------------------------------------
+def duplicate_item(items: str) -> Mutation:
+    """A page that lists its first item twice (in place of its last when it has two or more)."""
+
+    def mutate(status: int, body: Any) -> tuple[int, Any]:
+        listed = body
+        if items:
+            parent, name = _parent(body, items)
+            listed = parent[name]
+        if not isinstance(listed, list) or not listed:
+            return status, body
+        if len(listed) >= 2:
+            listed[-1] = listed[0]
+        else:
+            listed.append(listed[0])
+        return status, body
+
+    return mutate
+
+
+def regress(state: str, terminal: set[str], back_to: str, run_id: str = "/id") -> Mutation:
+    """Once a run has been answered in a terminal state, later answers show it in ``back_to``."""
+    ended: set[str] = set()
+
+    def mutate(status: int, body: Any) -> tuple[int, Any]:
+        parent, name = _parent(body, state)
+        key_parent, key_name = _parent(body, run_id)
+        key = str(key_parent.get(key_name)) if isinstance(key_parent, dict) else None
+        if not isinstance(parent, dict) or key is None:
+            return status, body
+        if key in ended:
+            parent[name] = back_to
+        elif parent.get(name) in terminal:
+            ended.add(key)
+        return status, body
+
+    return mutate
+
+
+Rewrite = Callable[[Scope], Scope]
+
+
+def drop_query(*names: str) -> Rewrite:
+    """The server never sees these query parameters (it ignores them, or a gateway drops them)."""
+
+    def rewrite(scope: Scope) -> Scope:
+        query = [
+            (k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"), True) if k not in names
+        ]
+        return {**scope, "query_string": urlencode(query).encode("latin-1")}
+
+    return rewrite
+
+
+def reroute(method: str, pattern: str, replacement: str) -> Rewrite:
+    """The request reaches another route: a command answered without being carried out (a cancel
+    that only reads the run, a delete that does nothing)."""
+
+    def rewrite(scope: Scope) -> Scope:
+        path = re.sub(pattern, replacement, scope["path"])
+        return {**scope, "method": method.upper(), "path": path, "raw_path": path.encode()}
+
+    return rewrite
+
+
 @dataclass
 class Drift:
     """Apply ``mutation`` to JSON responses whose request matches ``method`` and ``path`` (a regex)."""
 
     method: str
     path: str
-    mutation: Mutation
+    mutation: Mutation | None = None
     statuses: tuple[int, ...] = (200,)
+    #: Changes the request before the mock sees it (its answer is still matched as this request's).
+    request: Rewrite | None = None
+
+    def matches(self, scope: Scope) -> bool:
+        return scope["method"] == self.method.upper() and re.search(self.path, scope["path"]) is not None
 
     def applies(self, scope: Scope, status: int) -> bool:
-        return (
-            scope["method"] == self.method.upper()
-            and re.search(self.path, scope["path"]) is not None
-            and status in self.statuses
-        )
+        return self.mutation is not None and self.matches(scope) and status in self.statuses
 
 
 def _decoded(body: bytes, media_type: str) -> Any:
@@ -165,6 +272,10 @@ class DriftMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        asked = scope
+        for drift in self.drifts:
+            if drift.request is not None and drift.matches(asked):
+                scope = drift.request(scope)
         start: Message = {}
         chunks: list[bytes] = []
 
@@ -179,7 +290,7 @@ class DriftMiddleware:
             status, body = start["status"], b"".join(chunks)
             media_type = next((v.decode() for k, v in start["headers"] if k.lower() == b"content-type"), "")
             for drift in self.drifts:
-                if drift.applies(scope, status):
+                if drift.applies(asked, status) and drift.mutation is not None:
                     try:
                         status, data = drift.mutation(status, _decoded(body, media_type))
                     except (KeyError, IndexError, TypeError):
