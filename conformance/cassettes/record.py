@@ -248,3 +248,16 @@ def _join(scratch: Path, cassette: Path, recording: Recording) -> int:
             continue
     write_cassette(cassette, interactions)
     return len(interactions)
+
+
+def check_reachable(api: str, base_url: str, policy: RequestPolicy = DEFAULT_POLICY) -> None:
+    """The server answers at all (its headers; the body is not read): an unreachable one stops a
+    recording before it starts, in one line, instead of a failed test per operation."""
+    from ..errors import ServerUnreachable
+    from ..transport import transport_cause
+
+    try:
+        with policy.client() as client, client.stream("GET", base_url):
+            pass
+    except httpx.HTTPError as exc:
+        raise ServerUnreachable(f"cannot reach {api} at {base_url}: {transport_cause(exc)}") from None
