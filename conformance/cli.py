@@ -24,6 +24,9 @@ from .errors import ConformanceError, UsageError
 from .options import FAIL_ON, MAX_LIFECYCLE_TIMEOUT, MAX_REQUEST_TIMEOUT, PHASES, RunOptions
 
 DEFAULT_REPORT_DIR = Path("reports/latest")
+#: What a served mock accepts when given no --token (``conformance.mocks.base``; not imported here,
+#: so that ``--help`` stays light).
+MOCK_TOKEN_ENV, DEFAULT_MOCK_TOKEN = "CONFORMANCE_MOCK_TOKEN", "conformance-demo"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,15 +69,25 @@ def _seconds(text: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="conformance", description="Contract tests for process-run APIs.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND", help="one of:"
+    )
 
     serve = commands.add_parser("serve", help="serve an embedded mock")
-    serve.add_argument("api", choices=list(APIS))
-    serve.add_argument("--port", type=_port, default=0, help="0..65535 (0: a free port)")
-    serve.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
-    serve.add_argument("--mode", choices=["faithful", "strict"], default="faithful")
+    serve.add_argument("api", choices=list(APIS), help="the API whose mock to serve")
     serve.add_argument(
-        "--token", help="credential the mock accepts (default: $CONFORMANCE_MOCK_TOKEN or demo)"
+        "--port", type=_port, default=0, help="loopback port, 0 to 65535 (default 0: any free)"
+    )
+    serve.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument(
+        "--mode",
+        choices=["faithful", "strict"],
+        default="faithful",
+        help="faithful: the documented quirks too (default); strict: exactly the spec",
+    )
+    serve.add_argument(
+        "--token",
+        help=f"credential the mock accepts (default: ${MOCK_TOKEN_ENV}, else {DEFAULT_MOCK_TOKEN!r})",
     )
     serve.add_argument(
         "--client-id", help="OAuth client id its token endpoint accepts ($CONFORMANCE_MOCK_CLIENT_ID or demo)"
@@ -145,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     record = commands.add_parser("record", help="record every operation of an API into a redacted cassette")
-    record.add_argument("api", choices=list(APIS))
+    record.add_argument("api", choices=list(APIS), help="the API to record")
     record.add_argument("--base-url", required=True, help="the server to record")
     record.add_argument("--token", help="credential (default: the API's environment variable)")
     record.add_argument("--client-id", help="sign in as this OAuth client when no token is given")
@@ -170,7 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="cassette files or directories")
     replay.add_argument("--api", choices=list(APIS), help="default: inferred from each request URL")
     replay.add_argument("--strict", action="store_true", help="any deviation, known or new, fails")
-    replay.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
+    replay.add_argument(
+        "--report-dir", type=Path, default=DEFAULT_REPORT_DIR, help=f"where reports go ({DEFAULT_REPORT_DIR})"
+    )
     replay.add_argument(
         "--skip-unknown",
         action="store_true",
@@ -181,14 +196,14 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     diff = commands.add_parser("diff", help="what changed between two recordings (or two results.json)")
-    diff.add_argument("old", type=Path, metavar="OLD")
-    diff.add_argument("new", type=Path, metavar="NEW")
+    diff.add_argument("old", type=Path, metavar="OLD", help="the earlier cassette, folder or results.json")
+    diff.add_argument("new", type=Path, metavar="NEW", help="the later one, of the same kind")
     diff.add_argument("--api", choices=list(APIS), help="default: inferred from each request URL")
     diff.add_argument("--report-dir", type=Path, help="also write diff.json there")
     diff.add_argument("--max-body-mb", type=_megabytes, default=10.0, help="larger bodies are not read (10)")
 
     report = commands.add_parser("report", help="render the HTML report of a results.json again")
-    report.add_argument("results", type=Path, metavar="RESULTS.json")
+    report.add_argument("results", type=Path, metavar="RESULTS.json", help="a results.json a run wrote")
     report.add_argument("--out", type=Path, help="directory for index.html (default: beside RESULTS.json)")
     report.add_argument(
         "--max-body-mb", type=_megabytes, default=10.0, help="results files up to 4x this are read (10)"
@@ -217,6 +232,8 @@ def _serve(args: argparse.Namespace) -> int:
     mock = create_mock(args.api, args.mode, args.token, **oauth)
     try:
         sock = bind_loopback(args.port)
+    except OverflowError:  # bind() refuses ports past 65535 with this, not an OSError
+        raise UsageError(f"cannot listen on port {args.port}: a port is 0 to 65535") from None
     except OSError as exc:
         raise UsageError(f"cannot listen on port {args.port}: {exc.strerror}") from None
     port = sock.getsockname()[1]
@@ -224,8 +241,28 @@ def _serve(args: argparse.Namespace) -> int:
     if args.exit_with_parent:
         exit_with_parent(server)
     print(f"serving {args.api} at http://127.0.0.1:{port}{mock.spec.base_path}", flush=True)
+    print(f"it accepts {_token_source(args.token)}, sent as {_carried(args.api)}", flush=True)
     server.run(sockets=[sock])
     return 0
+
+
+def _token_source(explicit: str | None) -> str:
+    """The token a served mock accepts: shown when it is the default, named when it was given
+    (a value given on the command line or in the environment is never printed)."""
+    from .mocks import DEFAULT_TOKEN, mock_token
+
+    if explicit:
+        return "the token given with --token"
+    if mock_token() != DEFAULT_TOKEN:
+        return f"the token in ${MOCK_TOKEN_ENV}"
+    return f"the token {DEFAULT_TOKEN!r} (set --token or ${MOCK_TOKEN_ENV} for another)"
+
+
+def _carried(api: str) -> str:
+    """How a client sends the token to ``api``: its documented carriers."""
+    where = {"header": "header", "query": "query parameter", "cookie": "cookie"}
+    named = [(f"{where[c.where]} {c.name}", f": {c.prefix}…" if c.prefix else "") for c in APIS[api].carriers]
+    return " or ".join(place + prefix for place, prefix in named)
 
 
 @contextmanager
@@ -281,6 +318,7 @@ def _run(args: argparse.Namespace) -> int:
     from .report import publish_run
     from .results import ensure_report_dir
     from .runner import run
+    from .step_summary import append_step_summary
 
     options, report_dir = run_options(args)
     ensure_report_dir(report_dir)
@@ -289,6 +327,7 @@ def _run(args: argparse.Namespace) -> int:
             result = run(options, hook)
         document = publish_run(result, report_dir)
     print_summary(document, str(report_dir))
+    append_step_summary(document, str(report_dir))
     if received:
         name = signal.Signals(received[0]).name
         print(f"conformance: interrupted by {name}; partial results in {report_dir}", file=sys.stderr)
@@ -307,7 +346,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _record(args: argparse.Namespace) -> int:
     from .bounds import printable
-    from .cassettes.record import record
+    from .cassettes.record import check_reachable, record
     from .lifecycle import Polling
     from .oauth import resolve_client
     from .options import check_base_url, check_credential, split_base_url
@@ -330,6 +369,12 @@ def _record(args: argparse.Namespace) -> int:
         if value > top:
             raise UsageError(f"{name} must be at most {top:g}")
     polling = Polling(first=args.poll_interval, timeout=args.lifecycle_timeout)
+    base_url, params = split_base_url(args.base_url)
+    policy = RequestPolicy(
+        timeout=args.request_timeout, max_body_bytes=_max_body_bytes(args.max_body_mb), params=params
+    )
+    if args.record_mode == "all":  # recording an unreachable server: one line, nothing recorded
+        check_reachable(args.api, base_url, policy)
     outcome = record(
         args.api,
         args.base_url,
@@ -337,11 +382,7 @@ def _record(args: argparse.Namespace) -> int:
         args.out or Path("cassettes") / args.api,
         record_mode=args.record_mode,
         polling=polling,
-        policy=RequestPolicy(
-            timeout=args.request_timeout,
-            max_body_bytes=_max_body_bytes(args.max_body_mb),
-            params=split_base_url(args.base_url)[1],
-        ),
+        policy=policy,
         client=client,
     )
     if outcome.failures:
@@ -362,6 +403,7 @@ def _replay(args: argparse.Namespace) -> int:
     from .console import print_summary
     from .report import publish_run
     from .results import ensure_report_dir
+    from .step_summary import append_step_summary
 
     ensure_report_dir(args.report_dir)
     result, unattributed = replay(
@@ -375,6 +417,7 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"conformance: error: {printable(error)}", file=sys.stderr)
     document = publish_run(result, args.report_dir)
     print_summary(document, str(args.report_dir))
+    append_step_summary(document, str(args.report_dir))
     if result.skipped:
         print(f"skipped {result.skipped} recorded calls outside the contracts (--skip-unknown)")
     return result.exit_code

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .bounds import printable
-from .model import ProgressHook
+from .progress import progress_bar
+
+__all__ = ["outside", "print_summary", "progress_bar"]
 
 stdout = Console(highlight=False, emoji=False)
 if not stdout.is_terminal:  # logs and CI: wide enough that the table does not wrap
@@ -26,27 +25,6 @@ def outside(text: object) -> str:
     """Text from outside (a server, a file, a path, a vendor's name) for a Rich line: control
     characters escaped and brackets escaped, so it is shown as it is and never read as markup."""
     return escape(printable(str(text)))
-
-
-@contextmanager
-def progress_bar(apis: list[str]) -> Iterator[ProgressHook]:
-    """A bar per API, advanced as scenarios finish; silent when stderr is not a terminal."""
-    progress = Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
-        disable=not stderr.is_terminal,
-    )
-    tasks = {api: progress.add_task(outside(api), total=None) for api in apis}
-
-    def update(api: str, done: int, total: int) -> None:
-        progress.update(tasks[api], completed=done, total=total)
-
-    with progress:
-        yield update
 
 
 def print_summary(document: dict[str, Any], report_dir: str) -> None:
@@ -101,8 +79,15 @@ def _verdict(document: dict[str, Any]) -> str:
     summary, code = document["summary"], document["exit_code"]
     if code == 2:
         return "could not run everything"
+    strict = document["fail_on"] == "strict"
+    if code == 1 and strict:  # any deviation fails it: say which, and whether any of them is new
+        new = f"{summary['new']} new" if summary["new"] else "no new drift"
+        known, assumed = summary["known"], summary["assumption"]
+        return f"strict run failed on {known} known and {assumed} assumption deviations, {new}"
     if code == 1:
-        return "deviations fail this strict run" if document["fail_on"] == "strict" else "NEW DRIFT"
+        return "NEW DRIFT"
+    if strict:
+        return "no deviation (strict)"
     if summary["new"]:
         return f"no breaking drift ({summary['additive']} additive; they fail only with --fail-on any)"
     return "no new drift"

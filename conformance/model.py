@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from .bounds import MAX_REQUEST_CHARS, printable, stored, stored_text
 from .catalogue import Catalogue
@@ -22,8 +22,12 @@ from .transport import DEFAULT_POLICY, BodyNotJson, BodyTooLarge, RequestPolicy,
 
 INVALID_JSON = KINDS["invalid-json"].name
 
-#: Called as APIs progress: (api, scenarios done, scenarios in all).
-ProgressHook = Callable[[str, int, int], None]
+
+class ProgressHook(Protocol):
+    """Called as APIs progress: the API, scenarios done and in all, and the phase it is in (a
+    schemathesis phase, ``lifecycle``, or ``done`` once the API has finished)."""
+
+    def __call__(self, api: str, done: int, total: int, phase: str | None = None) -> None: ...
 
 
 def one_line(text: str) -> str:

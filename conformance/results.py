@@ -29,7 +29,7 @@ from .bounds import printable, strict_json
 from .errors import UsageError
 from .findings import Finding, tally
 from .kinds import Classification
-from .model import RunResult
+from .model import ApiResult, RunResult
 
 SCHEMA_VERSION = 2
 #: The files a report directory holds; anything else there is carried along untouched.
@@ -475,8 +475,13 @@ def results_document(result: RunResult) -> dict[str, Any]:
 
 
 def junit_document(result: RunResult) -> str:
-    """One testsuite per API, one testcase per operation and check; new drift fails the case."""
+    """One testsuite per API, one testcase per operation and check; new drift fails the case.
+
+    Every testcase and testsuite has a ``time``, and the root the totals. The checks of an
+    operation judge the same responses together, so an API's time is shared among its testcases
+    by the responses each operation had (equally among its checks)."""
     suites = ET.Element("testsuites", name="conformance")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
     for api in result.results:
         by_case: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for finding in api.findings:
@@ -484,10 +489,17 @@ def junit_document(result: RunResult) -> str:
         checks = sorted(set(api.checks) | {source for _, source in by_case})
         suite = ET.SubElement(suites, "testsuite", name=api.api)
         tests = failures = 0
+        seconds = _case_seconds(api, len(checks))
         for operation in api.operations.values():
             for check in checks:
                 found = by_case.get((operation.id, check), [])
-                testcase = ET.SubElement(suite, "testcase", classname=f"{api.api}.{operation.id}", name=check)
+                testcase = ET.SubElement(
+                    suite,
+                    "testcase",
+                    classname=f"{api.api}.{operation.id}",
+                    name=check,
+                    time=f"{seconds[operation.id]:.3f}",
+                )
                 tests += 1
                 drift = [f for f in found if f.fails(result.fail_on)]
                 if drift:
@@ -503,18 +515,34 @@ def junit_document(result: RunResult) -> str:
                     out = ET.SubElement(testcase, "system-out")
                     out.text = "\n".join(_passing_line(f) for f in passing)
         for error in api.errors:
-            testcase = ET.SubElement(suite, "testcase", classname=api.api, name="run")
+            testcase = ET.SubElement(suite, "testcase", classname=api.api, name="run", time="0.000")
             ET.SubElement(testcase, "error", message=error)
             tests += 1
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
         suite.set("errors", str(len(api.errors)))
+        suite.set("time", f"{api.duration:.3f}")
+        for key, count in (("tests", tests), ("failures", failures), ("errors", len(api.errors))):
+            totals[key] += count
+    for key, count in totals.items():
+        suites.set(key, str(count))
+    suites.set("time", f"{(result.finished_at - result.started_at).total_seconds():.3f}")
     for element in suites.iter():  # XML 1.0 cannot hold most control characters, even escaped
         element.text = element.text and printable(element.text, lines=True)
         for key, value in element.attrib.items():
             element.set(key, printable(value))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _case_seconds(api: ApiResult, checks: int) -> dict[str, float]:
+    """Seconds for each testcase of an operation: the API's time shared by responses judged."""
+    cases = {operation: api.stats[operation].cases for operation in api.operations}
+    total = sum(cases.values())
+    if not total:  # nothing judged: the time is shared equally
+        cases, total = dict.fromkeys(cases, 1), len(cases)
+    share = api.duration / total / max(checks, 1) if total else 0.0
+    return {operation: share * count for operation, count in cases.items()}
 
 
 def _passing_line(finding: Finding) -> str:

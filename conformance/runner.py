@@ -352,7 +352,7 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
                     _record_standard_checks(session, event)
                     done += 1
                     if progress:
-                        progress(target.api.name, min(done, total), total)
+                        progress(target.api.name, min(done, total), total, str(event.phase))
                 elif isinstance(event, events.NonFatalError):
                     _record_error(session, event, errors)
                 elif isinstance(event, events.FatalError):
@@ -365,9 +365,11 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         _TOKENS.pop(id(schema), None)
     if interrupted:
         return False
+    if progress:
+        progress(target.api.name, min(done, total), total, "lifecycle")
     _follow_runs(target, session, errors)
     if progress:
-        progress(target.api.name, total, total)
+        progress(target.api.name, total, total, "done")
     if not any(stats.cases for stats in session.stats.values()):
         errors.append(f"no response from {target.base_url} could be judged")
     return True

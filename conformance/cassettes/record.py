@@ -331,3 +331,17 @@ def _join(scratch: Path, cassette: Path, recording: Recording, *, write: bool = 
     if write and interactions:  # an empty or failed recording never replaces a cassette
         write_cassette(cassette, interactions)
     return len(interactions)
+
+
+def check_reachable(api: str, base_url: str, policy: RequestPolicy = DEFAULT_POLICY) -> None:
+    """The server answers at all (its headers; the body is not read): an unreachable one stops a
+    recording before it starts, in one line, instead of a failed test per operation."""
+    from ..errors import ServerUnreachable
+
+    try:
+        with policy.client() as client, client.stream("GET", base_url):
+            pass
+    except httpx.HTTPError as exc:
+        where = urlsplit(base_url)
+        shown = f"{where.scheme}://{where.hostname}" + (f":{where.port}" if where.port else "")
+        raise ServerUnreachable(f"cannot reach {api} at {printable(shown)}: {transport_cause(exc)}") from None

@@ -1,0 +1,81 @@
+"""The job summary on a GitHub Actions run page: when ``GITHUB_STEP_SUMMARY`` names a file,
+``run`` and ``replay`` append a Markdown summary to it (per API: score, new, known, assumption,
+errors; the new findings as a table). Anywhere else nothing is written."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENV = "GITHUB_STEP_SUMMARY"
+#: New findings listed in the summary; the rest are counted and left to the report.
+MAX_ROWS = 50
+
+
+def cell(text: Any) -> str:
+    """Text for one Markdown table cell: on one line, pipes and markup escaped, cut."""
+    value = " ".join(str(text).split())
+    for character in "\\|`*_<>[]":
+        value = value.replace(character, f"\\{character}")
+    return value if len(value) <= 200 else value[:199] + "…"
+
+
+def markdown(document: dict[str, Any], report_dir: str) -> str:
+    from .console import _verdict
+
+    summary = document["summary"]
+    lines = [
+        f"### conformance: {cell(_verdict(document))}",
+        "",
+        f"{summary['cases']} cases · {summary['new']} new ({summary['breaking']} breaking, "
+        f"{summary['additive']} additive) · {summary['known']} known · {summary['assumption']} assumption"
+        f" · {summary['errors']} errors · seed {document.get('seed')} · report in `{report_dir}`",
+        "",
+        "| API | target | score | new | known | assumption | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for api in document["apis"]:
+        target = f"{api['mock_mode']} mock" if api["mock_mode"] else api["base_url"]
+        new = f"**{api['new']}**" if api["new"] else "0"
+        lines.append(
+            f"| {cell(api['api'])} | {cell(target)} | {api['score']:.1f}% | {new} | {api['known']} "
+            f"| {api['assumption']} | {len(api['errors'])} |"
+        )
+    new_findings = [f for f in document["findings"] if f["classification"] == "new"]
+    if new_findings:
+        lines += [
+            "",
+            "#### New findings",
+            "",
+            "| severity | API | operation | location | kind | count | message |",
+            "| --- | --- | --- | --- | --- | ---: | --- |",
+        ]
+        for finding in new_findings[:MAX_ROWS]:
+            lines.append(
+                f"| {finding['severity']} | {cell(finding['api'])} | {cell(finding['operation'])} "
+                f"| {cell(finding['location'] or '(body)')} | {cell(finding['kind'])} | {finding['count']} "
+                f"| {cell(finding['message'])} |"
+            )
+        if len(new_findings) > MAX_ROWS:
+            lines.append(f"\n… and {len(new_findings) - MAX_ROWS} more new findings: see the report")
+    if document["errors"]:
+        lines += ["", "#### Errors", ""] + [f"- {cell(error)}" for error in document["errors"]]
+    return "\n".join(lines) + "\n\n"
+
+
+def append_step_summary(
+    document: dict[str, Any], report_dir: str, environ: Mapping[str, str] = os.environ
+) -> None:
+    """Append the summary to ``$GITHUB_STEP_SUMMARY`` when it is set; a file that cannot be written
+    is a warning, never the run's failure."""
+    target = environ.get(ENV)
+    if not target:
+        return
+    try:
+        with Path(target).open("a", encoding="utf-8") as stream:
+            stream.write(markdown(document, report_dir))
+    except OSError as exc:
+        print(f"conformance: warning: cannot write {ENV} ({target}): {exc.strerror or exc}", file=sys.stderr)

@@ -1,0 +1,235 @@
+"""What CI sees: progress lines in a log (and a bar with queued APIs in a terminal), the GitHub
+job summary, JUnit with times and totals, and the command line's one-line answers."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from rich.console import Console
+
+from conformance import cli
+from conformance.apis import CASSETTES_DIR
+from conformance.cassettes.cassette import parse_document, write_cassette
+from conformance.mocks import DEFAULT_TOKEN
+from conformance.progress import progress_bar
+from conformance.step_summary import ENV as STEP_SUMMARY
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def test_outside_a_terminal_each_api_and_phase_is_a_line_and_a_heartbeat_fills_silences() -> None:
+    log = io.StringIO()
+    console = Console(file=log, force_terminal=False, width=120)
+    with progress_bar(["solvexia", "kognitos"], console=console, heartbeat=0.2) as hook:
+        time.sleep(0.5)  # the mocks starting
+        hook("solvexia", 1, 8, "examples")
+        hook("solvexia", 2, 8, "examples")  # same phase: no new line
+        hook("solvexia", 5, 8, "fuzzing")
+        time.sleep(0.7)  # a long silence: heartbeats
+        hook("solvexia", 8, 8, "lifecycle")
+        hook("solvexia", 8, 8, "done")
+        hook("kognitos", 1, 4, "examples")
+    lines = [line.split("] ", 1)[1] for line in log.getvalue().splitlines()]
+    assert lines[0] == "still starting: solvexia, kognitos"
+    lines = [line for line in lines if not line.startswith("still starting")]
+    assert lines[0:2] == ["solvexia: examples (1/8 scenarios done)", "solvexia: fuzzing (5/8 scenarios done)"]
+    beats = [line for line in lines if line.startswith("solvexia: still fuzzing")]
+    assert 2 <= len(beats) <= 4, lines
+    assert lines[-3:] == [
+        "solvexia: lifecycle (8/8 scenarios done)",
+        "solvexia: done, 8/8 scenarios",
+        "kognitos: examples (1/4 scenarios done)",
+    ]
+    assert all(re.fullmatch(r"\[\d+:\d\d\] .+", line) for line in log.getvalue().splitlines())
+
+
+def test_in_a_terminal_an_api_waiting_its_turn_is_queued() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with progress_bar(["solvexia", "kognitos"], console=console) as hook:
+        hook("solvexia", 3, 10, "fuzzing")
+        time.sleep(0.25)
+    shown = ANSI.sub("", screen.getvalue())
+    assert re.search(r"kognitos\s+queued", shown)
+    assert re.search(r"solvexia · fuzzing .*3/10", shown)
+    assert "0/?" not in shown and "/?" not in shown
+
+
+@pytest.fixture(scope="module")
+def ci_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``conformance run kognitos`` as a GitHub Actions step runs it: no terminal, a summary file."""
+    directory = tmp_path_factory.mktemp("ci")
+    (directory / "summary.md").write_text("earlier step\n")
+    env = {**os.environ, STEP_SUMMARY: str(directory / "summary.md")}
+    command = [sys.executable, "-m", "conformance", "run", "kognitos", "--phases", "examples,fuzzing"]
+    completed = subprocess.run(
+        [*command, "--max-examples", "1", "--seed", "3", "--report-dir", str(directory / "reports")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return completed, directory
+
+
+def test_a_ci_log_has_one_line_per_api_and_phase(
+    ci_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    lines = [line.split("] ", 1)[1] for line in ci_run[0].stderr.splitlines() if line.startswith("[")]
+    phases = [line.split(":")[1].split()[0].rstrip(",") for line in lines if line.startswith("kognitos:")]
+    assert phases == ["examples", "fuzzing", "lifecycle", "done"], ci_run[0].stderr
+
+
+def test_the_github_job_summary_is_appended(ci_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    text = (ci_run[1] / "summary.md").read_text()
+    assert text.startswith("earlier step\n### conformance: no new drift\n")
+    header = next(line for line in text.splitlines() if line.startswith("| API |"))
+    row = next(line for line in text.splitlines() if line.startswith("| kognitos |"))
+    cells = dict(zip(header.strip("|").split("|"), row.strip("|").split("|"), strict=True))
+    cells = {key.strip(): value.strip() for key, value in cells.items()}
+    results = json.loads((ci_run[1] / "reports" / "results.json").read_text())["apis"][0]
+    assert cells == {
+        "API": "kognitos",
+        "target": "faithful mock",
+        "score": f"{results['score']:.1f}%",
+        "new": "0",
+        "known": str(results["known"]),
+        "assumption": str(results["assumption"]),
+        "errors": "0",
+    }
+    assert "seed 3" in text and "#### New findings" not in text
+
+
+def test_junit_times_every_testcase_and_suite_and_totals_the_root(
+    ci_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    root = ET.parse(ci_run[1] / "reports" / "junit.xml").getroot()
+    suites = root.findall("testsuite")
+    cases = root.findall("testsuite/testcase")
+    assert suites and cases
+    assert all(float(element.get("time", "-1")) >= 0 for element in [root, *suites, *cases])
+    for key in ("tests", "failures", "errors"):
+        assert int(root.get(key, "-1")) == sum(int(suite.get(key, "0")) for suite in suites)
+    assert int(root.get("tests", "0")) == len(cases)
+    suite_time = float(suites[0].get("time", "0"))
+    assert suite_time > 0 and abs(sum(float(c.get("time", "0")) for c in cases) - suite_time) < 0.05
+    assert float(root.get("time", "0")) >= suite_time
+
+
+def drifted(tmp_path: Path) -> Path:
+    """A recorded kognitos getRun whose ``id`` is a number: new breaking drift."""
+    interactions = parse_document(CASSETTES_DIR / "mocks" / "kognitos.yaml")["interactions"]
+    interaction = next(
+        i for i in interactions if i["request"]["method"] == "GET" and "/runs/" in i["request"]["uri"]
+    )
+    interaction["request"]["uri"] = (
+        "https://rest-api.app.kognitos.com" + urlsplit(interaction["request"]["uri"]).path
+    )
+    body = json.loads(interaction["response"]["body"]["string"])
+    interaction["response"]["body"]["string"] = json.dumps({**body, "id": 42})
+    write_cassette(tmp_path / "drifted.yaml", [interaction])
+    return tmp_path / "drifted.yaml"
+
+
+def test_the_job_summary_lists_new_findings_as_a_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(STEP_SUMMARY, str(tmp_path / "summary.md"))
+    assert cli.main(["replay", str(drifted(tmp_path)), "--report-dir", str(tmp_path / "r")]) == 1
+    text = (tmp_path / "summary.md").read_text()
+    assert text.startswith("### conformance: NEW DRIFT")
+    table = text.split("#### New findings\n\n", 1)[1].strip().splitlines()
+    assert table[0] == "| severity | API | operation | location | kind | count | message |"
+    [row] = table[2:]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[:4] == ["breaking", "kognitos", "getRun", "/id"] and cells[5] == "1"
+    assert "| kognitos | " in text and "| **1** |" in text
+
+
+def test_an_unwritable_job_summary_is_a_warning_not_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(STEP_SUMMARY, str(tmp_path / "no-such-folder" / "summary.md"))
+    replayed = ["replay", str(CASSETTES_DIR / "mocks" / "kognitos.yaml"), "--report-dir", str(tmp_path)]
+    assert cli.main(replayed) == 0
+    assert f"warning: cannot write {STEP_SUMMARY}" in capsys.readouterr().err
+
+
+def test_a_strict_replay_with_no_new_drift_says_what_fails_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replayed = [
+        "replay",
+        str(CASSETTES_DIR / "mocks" / "kognitos.yaml"),
+        "--strict",
+        "--report-dir",
+        str(tmp_path),
+    ]
+    assert cli.main(replayed) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "strict run failed on 2 known and 0 assumption deviations, no new drift:" in out
+    assert "NEW DRIFT" not in out
+
+
+def test_serve_says_where_and_which_token_it_expects() -> None:
+    env = {key: value for key, value in os.environ.items() if key != "CONFORMANCE_MOCK_TOKEN"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "serve", "kognitos", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        first, second = process.stdout.readline(), process.stdout.readline()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert first.startswith("serving kognitos at http://127.0.0.1:")
+    assert second.startswith(f"it accepts the token {DEFAULT_TOKEN!r}") and "header x-api-key" in second
+    assert (cli.MOCK_TOKEN_ENV, cli.DEFAULT_MOCK_TOKEN) == ("CONFORMANCE_MOCK_TOKEN", DEFAULT_TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "kognitos", "--port", "80000"], "cannot listen on port 80000: a port is 0 to 65535"),
+        (
+            ["record", "kognitos", "--base-url", "http://127.0.0.1:9/v2", "--token", "t0ken"],
+            "cannot reach kognitos at http://127.0.0.1:9/v2: connection refused",
+        ),
+    ],
+)
+def test_a_bad_port_or_an_unreachable_server_is_one_line(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main([*argv, *(["--out", str(tmp_path)] if argv[0] == "record" else [])]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"conformance: error: {message}\n" and captured.out == ""
+    assert not list(tmp_path.iterdir())  # nothing was recorded
+
+
+def test_every_option_and_argument_has_help_text() -> None:
+    parser = cli._parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, command in [("conformance", parser), *commands.choices.items()]
+        for action in command._actions
+        if not action.help and not isinstance(action, argparse._HelpAction)
+    ]
+    assert missing == []
