@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -14,8 +15,6 @@ import pytest
 
 from conformance.behaviour import parse_timestamp
 from conformance.catalogue import load_catalogue
-from conformance.checks import check_response
-from conformance.findings import Deviation
 from conformance.mocks import Mode
 from conformance.mocks.solvexia import Mock
 from conformance.specs import load_spec
@@ -52,6 +51,7 @@ class Served(serving.Served):
         return "runDurationInSec" if self.faithful else "runDurationInSeconds"
 
 
+@contextmanager
 def serve(mode: Mode) -> Iterator[Served]:
     with serving.serve(API, mode, TOKEN, {"Authorization": f"Bearer {TOKEN}"}, Served) as served:
         yield served
@@ -59,17 +59,20 @@ def serve(mode: Mode) -> Iterator[Served]:
 
 @pytest.fixture(params=list(Mode), ids=str)
 def served(request: pytest.FixtureRequest) -> Iterator[Served]:
-    yield from serve(request.param)
+    with serve(request.param) as served:
+        yield served
 
 
 @pytest.fixture
 def faithful() -> Iterator[Served]:
-    yield from serve(Mode.FAITHFUL)
+    with serve(Mode.FAITHFUL) as served:
+        yield served
 
 
 @pytest.fixture
 def strict() -> Iterator[Served]:
-    yield from serve(Mode.STRICT)
+    with serve(Mode.STRICT) as served:
+        yield served
 
 
 def ok(response: httpx.Response) -> Any:
@@ -409,6 +412,20 @@ def test_starting_or_restarting_an_active_run_is_a_bad_request(served: Served) -
 
 
 # -- conformance -----------------------------------------------------------------------------
+#: Documented (operation, status) pairs the exercise below cannot provoke: the pages list 400 and
+#: 500 on every operation, but say of no read what makes it a bad request, and the mock has no
+#: internal failure to report; its token endpoint refuses a wrong client with 400 (RFC 6749 §5.2
+#: allows 401 only when the client authenticated with an Authorization header, which it never asks).
+UNANSWERED = frozenset(
+    {(operation, 500) for operation in load_spec(API).operations if operation != "requestToken"}
+    | {
+        (read, 400)
+        for read in ("getProcessRun", "getProcessRunStatus", "getStepRunStatus", "listProcessRunSteps")
+    }
+    | {("requestToken", 401)}
+)
+
+
 def exercise_every_operation(served: Served) -> list[tuple[str, httpx.Response]]:
     """Happy paths and documented errors of every operation, the way a client meets them."""
     client = served.client
@@ -424,6 +441,7 @@ def exercise_every_operation(served: Served) -> list[tuple[str, httpx.Response]]
         ("cancelProcessRun", "POST", f"{running}/cancel", None),  # a run that had started
         ("getProcessRunStatus", "GET", f"{running}/runstatus", None),
         ("startProcessRun", "POST", f"{run}/start", None),
+        ("restartStepFromHere", "POST", f"{run}/steps/{DATA_STEPS[0]}/restartfromhere", None),  # 400: active
         ("cancelProcessRun", "POST", f"{run}/cancel", None),  # a run that never started
         ("getProcessRunStatus", "GET", f"{run}/runstatus", None),
         ("processRunRequest", "POST", "/v1/requests", START_RQ),
@@ -436,6 +454,10 @@ def exercise_every_operation(served: Served) -> list[tuple[str, httpx.Response]]
         ("getStepRunStatus", "GET", f"/v1/processruns/{RUN}/steps/as-0/runstatus", None),  # 404
         ("getProcessRun", "GET", "/v1/processruns/pr-0", None),  # 404
         ("listProcessRunSteps", "GET", "/v1/processruns/pr-0/steps", None),  # 404
+        ("getProcessRunStatus", "GET", "/v1/processruns/pr-0/runstatus", None),  # 404
+        ("startProcessRun", "POST", "/v1/processruns/pr-0/start", None),  # 404
+        ("cancelProcessRun", "POST", "/v1/processruns/pr-0/cancel", None),  # 404
+        ("restartStepFromHere", "POST", f"/v1/processruns/{RUN}/steps/as-0/restartfromhere", None),  # 404
     ]
     answers = [
         (operation, client.request(method, path, json=body)) for operation, method, path, body in calls
@@ -461,21 +483,6 @@ def exercise_every_operation(served: Served) -> list[tuple[str, httpx.Response]]
 
 def token_url(served: Served) -> str:
     return served.base_url.removesuffix("/api") + "/oauth/token"
-
-
-def deviations_of(served: Served) -> list[Deviation]:
-    spec = served.mock.spec
-    answers = exercise_every_operation(served)
-    statuses = {(operation, response.status_code) for operation, response in answers}
-    assert {operation for operation, status in statuses if status == 200} == set(spec.operations)
-    assert {status for _, status in statuses} == {200, 400, 403, 404}
-    return [
-        deviation
-        for operation, response in answers
-        for deviation in check_response(
-            spec, spec.operations[operation], response.status_code, response.headers, response.content
-        )
-    ]
 
 
 def judged(operation_id: str, status: int, body: Any) -> list[tuple[str, str, bool]]:
@@ -508,20 +515,6 @@ def test_what_the_schema_pages_leave_open_is_an_assumption_and_what_they_state_i
         ("unknown-enum-value", "/status", False)
     ]
     assert judged("getProcessRunStatus", 404, {"message": "gone"}) == [("missing-field", "/supportId", False)]
-
-
-def test_strict_mode_answers_exactly_the_contract(strict: Served) -> None:
-    assert deviations_of(strict) == []
-
-
-def test_faithful_mode_reproduces_every_catalogued_response_quirk_and_nothing_else(faithful: Served) -> None:
-    catalogue = load_catalogue(API)
-    deviations = deviations_of(faithful)
-    unknown = [d for d in deviations if catalogue.match(d) is None]
-    assert unknown == []
-    matched = {quirk.id for d in deviations if (quirk := catalogue.match(d)) is not None}
-    reproduced = {quirk.id for quirk in catalogue.quirks if quirk.reproduced}
-    assert reproduced == matched
 
 
 # -- the vendor's own SDK --------------------------------------------------------------------
