@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .kinds import Classification, Severity, kind_of, signature
+
+if TYPE_CHECKING:
+    from .specs import Operation
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,15 @@ class Deviation:
     @property
     def severity(self) -> Severity:
         return kind_of(self.kind).severity
+
+
+class Step(NamedTuple):
+    """One judged exchange of a lifecycle or a list walk: the operation called, what was wrong
+    with its answer, and the request as curl lines (for the finding that reproduces it)."""
+
+    operation: Operation
+    deviations: list[Deviation]
+    request: str
 
 
 @dataclass

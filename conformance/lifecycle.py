@@ -25,7 +25,7 @@ from .apis import ApiInfo
 from .behaviour import list_spec
 from .checks import check_response
 from .errors import ConformanceError
-from .findings import Deviation
+from .findings import Deviation, Step
 from .kinds import BODY_TOO_LARGE, TRANSPORT_ERROR
 from .listing import explore, pages
 from .specs import Operation, Spec
@@ -38,7 +38,6 @@ from .transport import (
     transport_cause,
 )
 
-Step = tuple[Operation, list[Deviation], str]
 #: Reads of a run after it has ended: it must still be in the state it ended in.
 LINGER = 2
 
@@ -143,10 +142,10 @@ class ApiCaller:
             failure = self.deviation(
                 operation, exc.status_code, "", BODY_TOO_LARGE, limit, f"more than {exc.limit} bytes"
             )
-            return operation, None, (operation, [failure], request)
+            return operation, None, Step(operation, [failure], request)
         except (httpx.HTTPError, ResponseTooSlow) as exc:
             failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
-            return operation, None, (operation, [failure], request)
+            return operation, None, Step(operation, [failure], request)
         deviations = check_response(
             self.spec,
             operation,
@@ -156,7 +155,7 @@ class ApiCaller:
             self.policy.max_body_bytes,
             values,
         )
-        return operation, response, (operation, deviations, request)
+        return operation, response, Step(operation, deviations, request)
 
     def call_url(
         self, operation: Operation, url: str, params: dict[str, Any]
@@ -180,10 +179,10 @@ class ApiCaller:
                 f"at most {exc.limit} bytes",
                 f"more than {exc.limit} bytes",
             )
-            return None, (operation, [failure], request)
+            return None, Step(operation, [failure], request)
         except (httpx.HTTPError, ResponseTooSlow) as exc:
             failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
-            return None, (operation, [failure], request)
+            return None, Step(operation, [failure], request)
         query = {name: value for name, value in httpx.URL(url).params.multi_items()}
         deviations = check_response(
             self.spec,
@@ -194,7 +193,7 @@ class ApiCaller:
             self.policy.max_body_bytes,
             {**params, **query},
         )
-        return response, (operation, deviations, request)
+        return response, Step(operation, deviations, request)
 
     def example_step(self, operation: Operation) -> dict[str, Any]:
         """A call of ``operation`` with the documented example of each path and required query parameter."""
@@ -261,7 +260,7 @@ class LifecycleDriver(ApiCaller):
             return
         run_id = pointer_get(response.json() if _is_json(response) else None, start.get("id"))
         if retried is not None and response.is_success:
-            yield from self.judge_retry(operation, retried, before, run_id, step[2])
+            yield from self.judge_retry(operation, retried, before, run_id, step.request)
         if run_id is None and not start.get("id"):
             run_id = start.get("parameters", {}).get(self.plan["poll"]["run_id"])
         if response.status_code in (401, 403):
@@ -272,7 +271,7 @@ class LifecycleDriver(ApiCaller):
         if response.is_success and isinstance(run_id, str):
             yield run_id
         else:
-            yield (
+            yield Step(
                 operation,
                 [
                     self.deviation(
@@ -285,7 +284,7 @@ class LifecycleDriver(ApiCaller):
                         "start",
                     )
                 ],
-                step[2],
+                step.request,
             )
 
     def state_of(self, run_id: str) -> tuple[str | None, Step]:
@@ -303,7 +302,7 @@ class LifecycleDriver(ApiCaller):
         the one retried, and leaves the retried one in the state it was in."""
         start = self.plan["start"]
         if isinstance(run_id, str) and run_id == retried:
-            yield (
+            yield Step(
                 operation,
                 [
                     self.deviation(
@@ -322,7 +321,7 @@ class LifecycleDriver(ApiCaller):
         after, checked = self.state_of(retried)
         yield checked
         if before is not None and after is not None and after != before:
-            yield (
+            yield Step(
                 operation,
                 [
                     self.deviation(
@@ -337,7 +336,7 @@ class LifecycleDriver(ApiCaller):
                         "a retry leaves the retried run as it was",
                     )
                 ],
-                f"{request}\n{checked[2]}",
+                f"{request}\n{checked.request}",
             )
 
     def find(self, searches: list[dict[str, Any]]) -> Iterator[Step | str]:
@@ -357,7 +356,7 @@ class LifecycleDriver(ApiCaller):
         assumption: the API's own answer is what it contradicts)."""
         if response is not None and response.status_code in (404, 410):
             status = response.status_code
-            yield (
+            yield Step(
                 operation,
                 [self.deviation(operation, status, "status", "lost-run", "2xx", status)],
                 request,
@@ -378,7 +377,7 @@ class LifecycleDriver(ApiCaller):
             }
             _, response, checked = self.call(step, run_id)
             yield checked
-            yield from self.lost(operation, response, checked[2])
+            yield from self.lost(operation, response, checked.request)
 
     def settle(self, run_id: str) -> Iterator[Step]:
         """Wait until a run that is started in place (by its own id) can be started again."""
@@ -408,7 +407,7 @@ class LifecycleDriver(ApiCaller):
             operation, response, step = self.call(poll, run_id)
             yield step
             if response is not None and not response.is_success:
-                yield from self.lost(operation, response, step[2])
+                yield from self.lost(operation, response, step.request)
                 return
             if response is None or not _is_json(response):
                 return
@@ -430,13 +429,13 @@ class LifecycleDriver(ApiCaller):
                 seen[-1:],
                 "terminal",
             )
-            yield (operation, [timeout], step[2] if step else "")
+            yield Step(operation, [timeout], step.request if step else "")
             return
         if step is None:
             return
         extra = self.judge_transitions(operation, seen)
         if extra:
-            yield (operation, extra, step[2])
+            yield Step(operation, extra, step.request)
         yield from self.linger(run_id, seen[-1])
 
     def linger(self, run_id: str, final: str) -> Iterator[Step]:
@@ -461,7 +460,7 @@ class LifecycleDriver(ApiCaller):
                     "terminal",
                     f"run `{run_id}` went from `{final}` {how} `{state}` after it had ended",
                 )
-                yield (operation, [left], step[2])
+                yield Step(operation, [left], step.request)
                 return
 
     def accepted(self, response: httpx.Response | None) -> bool:
@@ -492,7 +491,7 @@ class LifecycleDriver(ApiCaller):
             f"{operation.id} of run `{run_id}` was accepted, yet the run went {went} and never "
             f"{' or '.join(reaches)}",
         )
-        yield (operation, [ignored], requests)
+        yield Step(operation, [ignored], requests)
 
     def delete(self, run_id: str) -> Iterator[Step]:
         """Delete an ended run: once the delete answers 2xx the run answers 404 and no list shows it."""
@@ -515,7 +514,7 @@ class LifecycleDriver(ApiCaller):
                 f"run `{run_id}` still answers {after.status_code} to {poll.id} after {operation.id} "
                 f"answered {response.status_code}",
             )
-            yield (operation, [still], f"{step[2]}\n{checked[2]}")
+            yield Step(operation, [still], f"{step.request}\n{checked.request}")
         known = {*self.plan["poll"].get("parameters", {}), *plan.get("parameters", {})}
         for listing_operation in self.spec.operations.values():
             listing = list_spec(self.spec, listing_operation)
@@ -537,7 +536,7 @@ class LifecycleDriver(ApiCaller):
                         f"run `{run_id}` is still listed by {listing_operation.id} after {operation.id} "
                         f"answered {response.status_code}",
                     )
-                    yield (listing_operation, [listed], f"{step[2]}\n{page.step[2]}")
+                    yield Step(listing_operation, [listed], f"{step.request}\n{page.step.request}")
                     break
 
     def judge_transitions(self, operation: Operation, seen: list[str]) -> list[Deviation]:
@@ -655,7 +654,7 @@ def probe_credentials(
                     "401 or 403",
                     response.status_code,
                 )
-                yield (operation, [ignored], checked[2])
+                yield Step(operation, [ignored], checked.request)
 
 
 def run_lifecycle(
@@ -684,12 +683,12 @@ def run_lifecycle(
             if plan == "cancel":
                 operation, response, step = driver.call(driver.plan["cancel"], run_id)
                 yield step
-                yield from driver.lost(operation, response, step[2])
+                yield from driver.lost(operation, response, step.request)
                 last = step
                 for last in driver.follow(run_id, seen):
                     yield last
                 if driver.accepted(response):
-                    yield from driver.judge_cancel(operation, run_id, seen, f"{step[2]}\n{last[2]}")
+                    yield from driver.judge_cancel(operation, run_id, seen, f"{step.request}\n{last[2]}")
             else:
                 yield from driver.read_back(run_id)
                 yield from driver.follow(run_id, seen)

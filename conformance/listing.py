@@ -27,11 +27,11 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from .behaviour import ListSpec, describe, list_spec, parameters, pointer_get
-from .findings import Deviation
+from .findings import Deviation, Step
 from .specs import Operation, Spec
 
 if TYPE_CHECKING:
-    from .lifecycle import ApiCaller, Step
+    from .lifecycle import ApiCaller
 
 #: Pages read per walk; page sizes are chosen up to ``LIMIT_CAP`` so that a few pages cover a list.
 MAX_PAGES = 6
@@ -136,7 +136,7 @@ def judge_walk(
                     listing.paging.assumption if listing.paging else None,
                     listing,
                 )
-                found.append((deviation, f"{first.step[2]}\n{page.step[2]}"))
+                found.append((deviation, f"{first.step.request}\n{page.step.request}"))
                 break
             where.setdefault(item_id, page)
         if any(d.kind == "duplicate-item" for d, _ in found):
@@ -174,7 +174,9 @@ def judge_walk(
             deviation = _deviation(
                 spec, operation, listing.total, "total-mismatch", expected, observed, message, None, listing
             )
-            requests = walk[0].step[2] if page is walk[0] else f"{walk[0].step[2]}\n{page.step[2]}"
+            requests = (
+                walk[0].step.request if page is walk[0] else f"{walk[0].step.request}\n{page.step.request}"
+            )
             found.append((deviation, requests))
     return found
 
@@ -225,7 +227,7 @@ class ListExplorer:
             shape = [[*page.ids, str(page.total)] for page in walk]
             if shape == previous:
                 for deviation, requests in found:
-                    yield (self.operation, [deviation], requests)
+                    yield Step(self.operation, [deviation], requests)
                 return
             previous = shape
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from .bounds import MAX_REQUEST_CHARS, printable, stored, stored_text
+from .bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
 from .catalogue import Catalogue
 from .classify import FindingSet
 from .findings import Deviation, Finding, tally
@@ -163,7 +163,7 @@ class ApiSession:
         cut to ``MAX_STORED_CHARS`` with a marker (a server's 2 MB value is not stored 2 MB long;
         counts stay exact). Callers hold ``lock``."""
         clean = bounded_deviation(self.redactor.deviation(deviation), self.redactor)
-        shown = request and stored_text(self.redactor.text(request), MAX_REQUEST_CHARS)
+        shown = request and clip(printable(self.redactor.text(request), lines=True), MAX_REQUEST_CHARS)
         return self.findings.add(clean, shown, source=source)
 
     def error(self, text: str) -> str:

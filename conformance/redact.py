@@ -59,6 +59,9 @@ def is_secret_header(name: str) -> bool:
     return name.lower() in secret_names().headers or bool(_SECRET_NAME_PART.search(name))
 
 
+#: Where an OpenAPI document holds samples (whose credential-named values are its sample secrets).
+_SAMPLE_KEYS = frozenset({"example", "examples", "default", "x-examples"})
+
 #: The userinfo of any URL (``scheme://user:password@``): a credential wherever it shows.
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:(?://|\\/\\/))[^/?#@\s'\"<>\\]+@")
 
@@ -132,18 +135,21 @@ class Redactor:
         if secret and len(secret) >= 4 and secret not in self.secrets:
             self.secrets = sorted([*self.secrets, secret], key=len, reverse=True)
 
-    def learn(self, document: Any) -> None:
-        """Redact from now on every value ``document`` holds under a credential name, wherever it
-        shows: a documented token request's ``client_secret`` also ends its sample client id."""
+    def learn(self, document: Any, *, sample: bool = False) -> None:
+        """Redact from now on every value the examples of ``document`` hold under a credential
+        name, wherever it shows: a documented token request's ``client_secret`` also ends its
+        sample client id. Only samples count: a spec's own words under such a name (an ``x-list``
+        paging ``token: continuation_token``) are not secrets."""
         if isinstance(document, dict):
             for key, value in document.items():
-                if isinstance(key, str) and key.lower() in secret_names().keys and isinstance(value, str):
-                    self.add(value)
+                if sample and isinstance(key, str) and key.lower() in secret_names().keys:
+                    if isinstance(value, str):
+                        self.add(value)
                 else:
-                    self.learn(value)
+                    self.learn(value, sample=sample or key in _SAMPLE_KEYS)
         elif isinstance(document, list):
             for item in document:
-                self.learn(item)
+                self.learn(item, sample=sample)
 
     def text(self, value: str) -> str:
         for secret in self.secrets:
