@@ -15,7 +15,7 @@ from conformance.apis import APIS
 from conformance.catalogue import load_catalogue
 from conformance.cli import main
 from conformance.report import render_report, write_report
-from conformance.report.history import HISTORY_FILE, read_history
+from conformance.report.history import HISTORY_FILE, read_history, summary_line
 
 #: What a hostile or broken server might send back; it must show as text and run nothing.
 PLANTED = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
@@ -356,7 +356,12 @@ def test_each_run_appends_one_history_line_and_the_trend_appears_from_the_second
     lines = (tmp_path / HISTORY_FILE).read_text().splitlines()
     assert len(lines) == 2
     assert lines[0] + "\n" == first_line
-    assert json.loads(lines[1])["apis"]["robocorp"] == {"score": 100.0, "known": 1, "new": 0}
+    assert json.loads(lines[1])["apis"]["robocorp"] == {
+        "score": 100.0,
+        "known": 1,
+        "new": 0,
+        "target": "faithful mock",
+    }
     assert report.read_text().count("<polyline") == len(second["apis"])
 
 
@@ -495,3 +500,40 @@ def test_an_api_with_no_response_judged_shows_no_percentage() -> None:
     html = render_report(document, [])
     assert _bar(html, "automation_runs") == {}
     assert 'data-conforming="automation_runs"><span>—</span><small>no response judged</small>' in html
+
+
+def test_history_lines_carry_the_target_without_its_credentials() -> None:
+    document = report_document()
+    robocorp = document["apis"][1]
+    robocorp["mock_mode"] = None
+    robocorp["base_url"] = "https://[REDACTED]@cloud.example.com/api/v1?token=[REDACTED]#x"
+    targets = {name: api["target"] for name, api in summary_line(document)["apis"].items()}
+    assert targets["robocorp"] == "https://cloud.example.com/api/v1"
+    assert targets["solvexia"] == "faithful mock"
+
+
+def test_the_trend_draws_one_series_per_api_and_target_and_reads_old_lines(tmp_path: Path) -> None:
+    """A night against the vendor is not joined to the mock nights' line; lines written before
+    targets were recorded are still drawn, as their own series."""
+    old = summary_line(report_document())
+    for api in old["apis"].values():
+        del api["target"]
+    mock = clean_document()
+    real = clean_document()
+    real["finished_at"] = "2026-11-26T02:03:12+00:00"
+    real["apis"][1].update(mock_mode=None, base_url="https://cloud.example.com/api/v1?token=[REDACTED]")
+    (tmp_path / HISTORY_FILE).write_text(json.dumps(old) + "\n" + json.dumps(summary_line(mock)) + "\n")
+    write_report(real, tmp_path)
+
+    assert len(read_history(tmp_path)) == 3
+    series = re.findall(r'<polyline [^>]*data-series="([^"]+)"', (tmp_path / "index.html").read_text())
+    names = [api["api"] for api in real["apis"]]
+    assert series[:4] == [
+        "solvexia · faithful mock",
+        "robocorp · https://cloud.example.com/api/v1",
+        "kognitos · faithful mock",
+        "automation_runs · faithful mock",
+    ]
+    assert sorted(series[4:]) == sorted(
+        ["robocorp · faithful mock", *(f"{name} · target not recorded" for name in names)]
+    )

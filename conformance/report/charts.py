@@ -54,11 +54,15 @@ class ScoreChart:
     bars: list[ScoreBar]
 
 
+#: The target of history lines written before lines carried one.
+UNRECORDED = "target not recorded"
+
+
 @dataclass(frozen=True)
 class TrendSeries:
-    """One API's score line across runs, with its latest point marked."""
+    """One API's score line against one target across runs, with its latest point marked."""
 
-    api: str
+    label: str
     colour: str
     points: str
     last_x: float
@@ -131,8 +135,10 @@ def score_chart(apis: list[dict[str, Any]]) -> ScoreChart:
     return ScoreChart(label_width, bar_width, row_height, row_height * len(bars), bars)
 
 
-def trend_chart(history: list[dict[str, Any]], api_names: list[str]) -> TrendChart | None:
-    """Score per API over the last runs; ``None`` until there are two runs to compare."""
+def trend_chart(history: list[dict[str, Any]], current: list[tuple[str, str]]) -> TrendChart | None:
+    """Score per API and target over the last runs, this run's (``current``) first; ``None``
+    until there are two runs to compare. A mock night and a night against the vendor are
+    two series, never one line."""
     runs = history[-TREND_RUNS:]
     if len(runs) < 2:
         return None
@@ -147,18 +153,21 @@ def trend_chart(history: list[dict[str, Any]], api_names: list[str]) -> TrendCha
         share = (max(floor, min(score, 100.0)) - floor) / (100.0 - floor)
         return round(bottom - (bottom - top) * share, 1)
 
-    names = list(dict.fromkeys([*api_names, *(name for run in runs for name in run["apis"])]))
+    def key(name: str, entry: dict[str, Any]) -> tuple[str, str]:
+        return name, entry.get("target", UNRECORDED)
+
+    keys = list(dict.fromkeys([*current, *(key(*item) for run in runs for item in run["apis"].items())]))
     series = []
-    for index, name in enumerate(names):
+    for index, (name, target) in enumerate(keys):
         points = [
-            (round(left + step * position, 1), y_of(run["apis"][name]["score"]), run["apis"][name]["score"])
+            (round(left + step * position, 1), y_of(entry["score"]), entry["score"])
             for position, run in enumerate(runs)
-            if name in run["apis"]
+            if (entry := run["apis"].get(name)) is not None and key(name, entry) == (name, target)
         ]
         if points:
             series.append(
                 TrendSeries(
-                    api=name,
+                    label=f"{name} · {target}",
                     colour=SERIES_COLOURS[index % len(SERIES_COLOURS)],
                     points=" ".join(f"{x},{y}" for x, y, _ in points),
                     last_x=points[-1][0],

@@ -19,7 +19,7 @@ from ..errors import UsageError
 from ..findings import OUTCOMES
 from ..results import SCHEMA_VERSION
 from .charts import api_state, score_chart, trend_chart
-from .history import summary_line
+from .history import summary_line, target_of
 
 _DOCUMENT_KEYS = (
     "version",
@@ -251,7 +251,7 @@ def render_report(document: dict[str, Any], history: list[dict[str, Any]]) -> st
             scores=scores,
             bars={bar.api: bar for bar in scores.bars},
             outcomes=OUTCOMES,
-            trend=trend_chart(runs, [api["api"] for api in document["apis"]]),
+            trend=trend_chart(runs, [(api["api"], target_of(api)) for api in document["apis"]]),
             format_time=format_time,
             nonce=secrets.token_urlsafe(16),
         )
