@@ -2,7 +2,9 @@
 
 Entries live in ``specs/quirks/<api>.yaml``. An entry that can show up in traffic names
 the operations and locations where it does, and what the contract says vs what the
-documents show; the classifier matches deviations against exactly those values.
+documents show; the classifier matches deviations against exactly those values. Each entry
+cites the vendor's public pages by their ``https`` URL (the file's ``documents``), so a
+reader of a report can open the very page that contradicts itself.
 """
 
 from __future__ import annotations
@@ -22,10 +24,23 @@ from .specs import load_yaml
 
 _ENTRY_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["api", "quirks"],
+    "required": ["api", "documents", "quirks"],
     "additionalProperties": False,
     "properties": {
         "api": {"type": "string"},
+        "documents": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {
+                "type": "object",
+                "required": ["title", "url"],
+                "additionalProperties": False,
+                "properties": {
+                    "title": {"type": "string", "minLength": 1},
+                    "url": {"type": "string", "pattern": "^https://[^\\s\"'<>]+$"},
+                },
+            },
+        },
         "quirks": {
             "type": "array",
             "items": {
@@ -71,9 +86,9 @@ _ENTRY_SCHEMA: dict[str, Any] = {
                         "minItems": 1,
                         "items": {
                             "type": "object",
-                            "required": ["source", "section"],
+                            "required": ["document", "section"],
                             "additionalProperties": False,
-                            "properties": {"source": {"type": "string"}, "section": {"type": "string"}},
+                            "properties": {"document": {"type": "string"}, "section": {"type": "string"}},
                         },
                     },
                 },
@@ -110,6 +125,18 @@ class Manifest:
 
 
 @dataclass(frozen=True)
+class Citation:
+    """Where a vendor's public page says what an entry quotes: the page and the place in it."""
+
+    title: str
+    url: str
+    section: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"title": self.title, "url": self.url, "section": self.section}
+
+
+@dataclass(frozen=True)
 class Quirk:
     """One documented inconsistency, with where it applies and what it looks like."""
 
@@ -121,15 +148,15 @@ class Quirk:
     locations: tuple[str, ...]
     contract: Any
     documented: Any
-    citations: tuple[tuple[str, str], ...]
+    citations: tuple[Citation, ...]
     status_codes: tuple[int, ...] = ()
     reproduced: bool = False
     manifests: tuple[Manifest, ...] = ()
 
     @property
     def citation(self) -> str:
-        """All citations as one line: ``file § section; file § section``."""
-        return "; ".join(f"{source} § {section}" for source, section in self.citations)
+        """All citations as one line: ``page § section; page § section``."""
+        return "; ".join(f"{c.title} § {c.section}" for c in self.citations)
 
     @property
     def observable(self) -> tuple[Manifest, ...]:
@@ -170,12 +197,16 @@ def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
         raise CatalogueError(f"{source}: malformed catalogue at {where}: {error.message}")
     if data["api"] != api.name:
         raise CatalogueError(f"{source}: catalogue is for {data['api']!r}, expected {api.name!r}")
+    documents = data["documents"]
     quirks: list[Quirk] = []
     seen: set[str] = set()
     for raw in data["quirks"]:
         if raw["id"] in seen:
             raise CatalogueError(f"{source}: duplicate quirk id {raw['id']}")
         seen.add(raw["id"])
+        unknown = next((c["document"] for c in raw["citations"] if c["document"] not in documents), None)
+        if unknown is not None:
+            raise CatalogueError(f"{source}: {raw['id']} cites {unknown!r}, which is not under documents")
         quirks.append(
             Quirk(
                 id=raw["id"],
@@ -186,7 +217,10 @@ def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
                 locations=tuple(raw["locations"]),
                 contract=raw["contract"],
                 documented=raw["documented"],
-                citations=tuple((c["source"], c["section"]) for c in raw["citations"]),
+                citations=tuple(
+                    Citation(documents[c["document"]]["title"], documents[c["document"]]["url"], c["section"])
+                    for c in raw["citations"]
+                ),
                 status_codes=tuple(raw.get("status_codes", ())),
                 reproduced=raw.get("reproduced", False),
                 manifests=tuple(

@@ -9,7 +9,7 @@ identical twins.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .kinds import Classification, Severity, kind_of, signature
@@ -84,6 +84,10 @@ class Finding:
     #: When the finding stands for many that differ only in a varying part (member names,
     #: values): ``{"distinct": N, "values": [the first few]}``; its location is then a pattern.
     group: dict[str, Any] | None = None
+    #: For a known finding: its catalogue entry's summary and the public pages it cites
+    #: (``title``, ``url``, ``section``), so a report read later needs no catalogue.
+    quirk_summary: str | None = None
+    citations: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -108,3 +112,17 @@ def tally(findings: Iterable[Finding]) -> dict[str, int]:
         if finding.classification is Classification.NEW:
             counts[str(finding.severity)] += 1
     return counts
+
+
+#: What one judged response counts as, best first: the score's stacked bar shows all five, so
+#: a run whose responses are all catalogued quirks does not read as all conforming.
+OUTCOMES = ("conforming", "known", "assumption", "additive", "breaking")
+
+
+def outcome(findings: Iterable[Finding]) -> str:
+    """A response's outcome: its worst finding (new drift by severity), ``conforming`` if none."""
+    worst = 0
+    for finding in findings:
+        name = finding.severity if finding.classification is Classification.NEW else finding.classification
+        worst = max(worst, OUTCOMES.index(str(name)))
+    return OUTCOMES[worst]

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from .bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
 from .catalogue import Catalogue
 from .classify import FindingSet
-from .findings import Deviation, Finding, tally
-from .kinds import BODY_TOO_LARGE, KINDS, TRANSPORT_ERROR, Classification
+from .findings import OUTCOMES, Deviation, Finding, outcome, tally
+from .kinds import BODY_TOO_LARGE, KINDS, TRANSPORT_ERROR
 from .redact import Redactor
 from .specs import Operation, Spec
 from .transport import DEFAULT_POLICY, BodyNotJson, BodyTooLarge, RequestPolicy, causes, transport_cause
@@ -49,7 +49,8 @@ def bounded_deviation(deviation: Deviation, redactor: Redactor) -> Deviation:
 @dataclass
 class OperationStats:
     cases: int = 0
-    conforming: int = 0
+    #: Judged responses by outcome (``OUTCOMES``): what each counts as in the score's bar.
+    outcomes: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -79,9 +80,16 @@ class ApiResult:
 
     @property
     def score(self) -> float:
-        """Share of responses that conform to the contract or deviate only in documented ways."""
-        cases = self.cases
-        return round(100.0 * sum(s.conforming for s in self.stats.values()) / cases, 1) if cases else 0.0
+        """Share of responses without new drift: conforming, or deviating only in catalogued or
+        assumed ways (``responses`` says how many were which)."""
+        cases, responses = self.cases, self.responses
+        drifted = responses["additive"] + responses["breaking"]
+        return round(100.0 * (cases - drifted) / cases, 1) if cases else 0.0
+
+    @property
+    def responses(self) -> dict[str, int]:
+        """Judged responses by outcome, every one of ``OUTCOMES`` present; they add up to ``cases``."""
+        return {name: sum(s.outcomes[name] for s in self.stats.values()) for name in OUTCOMES}
 
     def counts(self, operation: str | None = None) -> dict[str, int]:
         """Findings by classification and new drift by severity, of the API or one operation."""
@@ -146,15 +154,12 @@ class ApiSession:
     ) -> None:
         with self.lock:
             self.checks[source] += 1
-            new = False
-            for deviation in deviations:
-                new = self.add(deviation, request, source).classification is Classification.NEW or new
+            findings = [self.add(deviation, request, source) for deviation in deviations]
             if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
                 return  # no response: nothing was judged, so it is no case
             stats = self.stats[operation.id]
             stats.cases += 1
-            if not new:
-                stats.conforming += 1
+            stats.outcomes[outcome(findings)] += 1
 
     def add(self, deviation: Deviation, request: str | None, source: str) -> Finding:
         """The one door a finding leaves the run by: whatever came from the server or the user (values,

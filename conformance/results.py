@@ -27,11 +27,11 @@ from typing import Any
 from . import __version__
 from .bounds import printable, strict_json
 from .errors import UsageError
-from .findings import Finding, tally
+from .findings import OUTCOMES, Finding, tally
 from .kinds import Classification
 from .model import ApiResult, RunResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The files a report directory holds; anything else there is carried along untouched.
 REPORT_FILES = ("results.json", "junit.xml", "index.html", "history.jsonl", "diff.json")
 #: ``.<name>.<pid>.<random>.<tmp|new|old>``: what a writer leaves while it works.
@@ -211,6 +211,19 @@ _COUNT = {"type": "integer", "minimum": 0}
 _TEXT = {"type": "string"}
 _MAYBE_TEXT = {"type": ["string", "null"]}
 _COUNTS = {name: _COUNT for name in ("known", "assumption", "new", "breaking", "additive")}
+#: Judged responses by outcome: they add up to the API's ``cases``.
+_RESPONSES = {
+    "type": "object",
+    "description": "Judged responses by their worst finding (new drift by severity); none: conforming.",
+    "required": list(OUTCOMES),
+    "properties": dict.fromkeys(OUTCOMES, _COUNT),
+}
+#: A public page of the vendor's that a catalogue entry cites.
+_CITATION = {
+    "type": "object",
+    "required": ["title", "url", "section"],
+    "properties": {"title": _TEXT, "url": {"type": "string", "pattern": "^https://"}, "section": _TEXT},
+}
 
 #: What the run or replay was given (``options``), so a red night can be repeated exactly.
 _OPTIONS: dict[str, Any] = {
@@ -339,7 +352,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": [
                     "api", "title", "base_url", "mock_mode", "operations_total", "operations_covered",
-                    "cases", "checks", *_COUNTS, "score", "errors", "operations",
+                    "cases", "checks", *_COUNTS, "responses", "score", "errors", "operations",
                 ],
                 "properties": {
                     "api": _TEXT,
@@ -351,7 +364,13 @@ RESULTS_SCHEMA: dict[str, Any] = {
                     "cases": _COUNT,
                     "checks": _COUNT,
                     **_COUNTS,
-                    "score": {"type": "number", "minimum": 0, "maximum": 100},
+                    "responses": _RESPONSES,
+                    "score": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 100,
+                        "description": "Share of judged responses without new drift (see responses).",
+                    },
                     "errors": {"type": "array", "items": _TEXT},
                     "adjusted_checks": {"type": "object", "additionalProperties": _TEXT},
                     "duration_s": {"type": "number", "minimum": 0},
@@ -373,7 +392,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "required": [
                     "api", "operation", "status_code", "location", "kind", "expected", "observed",
                     "classification", "severity", "quirk", "doc", "message", "count", "request",
-                    "assumption",
+                    "assumption", "quirk_summary", "citations",
                 ],
                 "properties": {
                     "api": _TEXT,
@@ -392,6 +411,8 @@ RESULTS_SCHEMA: dict[str, Any] = {
                     "request": _MAYBE_TEXT,
                     "source": _TEXT,
                     "assumption": _MAYBE_TEXT,
+                    "quirk_summary": _MAYBE_TEXT,
+                    "citations": {"type": "array", "items": _CITATION},
                 },
             },
         },
@@ -433,6 +454,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
                 "cases": api.cases,
                 "checks": sum(api.checks.values()),
                 **api.counts(),
+                "responses": api.responses,
                 "score": api.score,
                 "errors": api.errors,
                 "adjusted_checks": api.adjusted_checks,

@@ -416,9 +416,11 @@ def test_a_documented_oddity_of_behaviour_can_be_catalogued() -> None:
         "locations": ["/data/*/id"],
         "contract": "not listed",
         "documented": "listed until the nightly cleanup",
-        "citations": [{"source": "vendor-notes/robocorp.md", "section": "Deleting runs"}],
+        "citations": [{"document": "notes", "section": "Deleting runs"}],
     }
-    catalogue = parse_catalogue(APIS["robocorp"], {"api": "robocorp", "quirks": [entry]}, Path("test.yaml"))
+    documents = {"notes": {"title": "Robocorp docs", "url": "https://example.com/robocorp"}}
+    data = {"api": "robocorp", "documents": documents, "quirks": [entry]}
+    catalogue = parse_catalogue(APIS["robocorp"], data, Path("test.yaml"))
     listed = Deviation(
         "robocorp", "listProcessRuns", 200, "/data/*/id", "delete-ignored", "not listed", "4a85a870", "..."
     )

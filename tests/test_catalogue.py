@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -23,12 +24,14 @@ ENTRY = {
     "locations": ["/runDurationInSeconds"],
     "contract": "runDurationInSeconds",
     "documented": "runDurationInSec",
-    "citations": [{"source": "seeds/x.md", "section": "Cancel"}],
+    "citations": [{"document": "runs", "section": "Cancel"}],
 }
+DOCUMENTS = {"runs": {"title": "Process Run APIs", "url": "https://example.com/docs/runs"}}
 
 
-def catalogue(*entries: dict) -> object:
-    return parse_catalogue(APIS["solvexia"], {"api": "solvexia", "quirks": list(entries)}, Path("x.yaml"))
+def catalogue(*entries: dict, documents: dict = DOCUMENTS) -> object:
+    data = {"api": "solvexia", "documents": documents, "quirks": list(entries)}
+    return parse_catalogue(APIS["solvexia"], data, Path("x.yaml"))
 
 
 def deviation(**changes: object) -> Deviation:
@@ -81,7 +84,11 @@ def test_identical_deviations_merge_with_a_count_and_the_first_request() -> None
     assert merged["runDurationInSec"].count == 2
     assert merged["runDurationInSec"].request == "curl first"
     assert merged["runDurationInSec"].classification == "known"
-    assert merged["runDurationInSec"].doc == "seeds/x.md § Cancel"
+    assert merged["runDurationInSec"].doc == "Process Run APIs § Cancel"
+    assert merged["runDurationInSec"].quirk_summary == "s"
+    assert merged["runDurationInSec"].citations == [
+        {"title": "Process Run APIs", "url": "https://example.com/docs/runs", "section": "Cancel"}
+    ]
     assert merged["runDuration"].classification == "new"
     assert merged["runDuration"].quirk is None
 
@@ -101,6 +108,22 @@ def test_a_malformed_entry_names_the_file_and_the_entry(broken: dict, fragment: 
     assert "\n" not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("documents", "fragment"),
+    [
+        ({"runs": {"title": "t", "url": "http://example.com/runs"}}, "documents/runs/url"),
+        ({"runs": {"title": "t", "url": "javascript:alert(1)"}}, "documents/runs/url"),
+        ({"runs": {"title": "t", "url": "../shared/seeds/x.md"}}, "documents/runs/url"),
+        ({"pages": {"title": "t", "url": "https://example.com/"}}, "SX-901 cites 'runs', which is not under"),
+    ],
+    ids=["plain-http", "script", "local-path", "unknown-document"],
+)
+def test_a_citation_must_name_a_public_https_page(documents: dict, fragment: str) -> None:
+    with pytest.raises(CatalogueError, match=r"x\.yaml") as raised:
+        catalogue(ENTRY, documents=documents)
+    assert fragment in str(raised.value)
+
+
 def test_duplicate_ids_and_invalid_yaml_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match="duplicate quirk id SX-901"):
         catalogue(ENTRY, ENTRY)
@@ -111,10 +134,9 @@ def test_duplicate_ids_and_invalid_yaml_are_rejected(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("api", list(APIS))
-def test_bundled_catalogues_point_at_real_operations_and_seeds(api: str) -> None:
+def test_bundled_catalogues_point_at_real_operations_and_public_pages(api: str) -> None:
     cat = load_catalogue(api)
     spec = load_spec(api)
-    seeds = Path(__file__).resolve().parents[2] / "shared"
     assert cat.quirks, f"{api} catalogue is empty"
     for quirk in cat.quirks:
         assert set(quirk.operations) <= set(spec.operations), quirk.id
@@ -122,9 +144,11 @@ def test_bundled_catalogues_point_at_real_operations_and_seeds(api: str) -> None
             assert quirk.operations and quirk.locations, (
                 f"{quirk.id} can be seen at run time but says nowhere"
             )
-        for source, _section in quirk.citations:
-            if seeds.exists():
-                assert (seeds / source).exists(), f"{quirk.id} cites a missing document {source}"
+        assert quirk.citations, f"{quirk.id} cites nothing"
+        for citation in quirk.citations:
+            parts = urlsplit(citation.url)
+            assert parts.scheme == "https" and parts.netloc and parts.path, f"{quirk.id}: {citation.url}"
+            assert citation.title and citation.section, quirk.id
 
 
 def test_bundled_catalogue_files_are_plain_yaml() -> None:

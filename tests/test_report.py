@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
+from conformance.apis import APIS
+from conformance.catalogue import load_catalogue
 from conformance.cli import main
 from conformance.report import render_report, write_report
-from conformance.report.history import HISTORY_FILE, read_history
+from conformance.report.history import HISTORY_FILE, read_history, summary_line
 
 #: What a hostile or broken server might send back; it must show as text and run nothing.
 PLANTED = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
@@ -35,6 +38,9 @@ def _operations(*specs: tuple[str, str, int, int, int]) -> list[dict[str, Any]]:
 
 
 def _api(name: str, title: str, score: float, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    cases = sum(op["cases"] for op in operations)
+    known = min(cases, 9 * sum(op["known"] for op in operations))
+    breaking = min(cases - known, 3 * sum(op["new"] for op in operations))
     return {
         "api": name,
         "title": title,
@@ -49,6 +55,13 @@ def _api(name: str, title: str, score: float, operations: list[dict[str, Any]]) 
         "new": sum(op["new"] for op in operations),
         "breaking": sum(op["new"] for op in operations),
         "additive": 0,
+        "responses": {
+            "conforming": cases - known - breaking,
+            "known": known,
+            "assumption": 0,
+            "additive": 0,
+            "breaking": breaking,
+        },
         "score": score,
         "errors": [],
         "duration_s": 1.5,
@@ -70,6 +83,8 @@ def _finding(api: str, operation: str, classification: str, **fields: Any) -> di
         "assumption": None,
         "quirk": None,
         "doc": None,
+        "quirk_summary": None,
+        "citations": [],
         "message": "'Completed' is not one of the documented values",
         "count": 3,
         "request": f"curl -X GET -H 'Authorization: [REDACTED]' http://127.0.0.1:8000/{api}/runs/r1",
@@ -77,6 +92,10 @@ def _finding(api: str, operation: str, classification: str, **fields: Any) -> di
     }
     finding.update(fields)
     return finding
+
+
+def _cite(title: str, url: str, section: str) -> dict[str, str]:
+    return {"title": title, "url": url, "section": section}
 
 
 def report_document() -> dict[str, Any]:
@@ -128,7 +147,16 @@ def report_document() -> dict[str, Any]:
             expected="processRunId",
             observed="processRunID",
             quirk="SX-004",
-            doc="seeds/solvexia.txt § Start process run / Response; vendor-notes/solvexia.md § Casing",
+            doc="Process Run APIs § Start process run / Response; Process Run schemas § Casing",
+            quirk_summary="The start example names the run id processRunID; the schema says processRunId",
+            citations=[
+                _cite(
+                    "Process Run APIs",
+                    "https://docs.example.com/solvexia/runs",
+                    "Start process run / Response",
+                ),
+                _cite("Process Run schemas", "https://docs.example.com/solvexia/schemas", "Casing"),
+            ],
             message="field processRunId arrives as processRunID",
         ),
         _finding(
@@ -162,7 +190,11 @@ def report_document() -> dict[str, Any]:
             observed="2026-01-02T03:04:05",
             message="timestamp '2026-01-02T03:04:05' has no UTC offset",
             quirk="RC-002",
-            doc="seeds/robocorp.txt § Process run / started_at",
+            doc="ProcessRunApi § Process run / started_at",
+            quirk_summary="started_at examples carry no UTC offset",
+            citations=[
+                _cite("ProcessRunApi", "https://docs.example.com/robocorp", "Process run / started_at")
+            ],
         ),
         _finding(
             "kognitos",
@@ -174,7 +206,11 @@ def report_document() -> dict[str, Any]:
             observed="2026-11-24T02:01:40",
             message="timestamp '2026-11-24T02:01:40' has no UTC offset",
             quirk="KG-001",
-            doc="seeds/kognitos-runs-v2.txt § Get Run / Responses / 200 / created_at",
+            doc="Runs § Get Run / Responses / 200 / created_at",
+            quirk_summary="created_at examples carry no UTC offset",
+            citations=[
+                _cite("Runs", "https://docs.example.com/kognitos", "Get Run / Responses / 200 / created_at")
+            ],
         ),
         _finding(
             "kognitos",
@@ -186,7 +222,11 @@ def report_document() -> dict[str, Any]:
             observed="created",
             message="'created' is 'Created' re-cased",
             quirk="KG-003",
-            doc="seeds/kognitos-runs-v2.txt § Get Run / Responses / 200 / status",
+            doc="Runs § Get Run / Responses / 200 / status",
+            quirk_summary="status is cased Created in the example and created in list items",
+            citations=[
+                _cite("Runs", "https://docs.example.com/kognitos", "Get Run / Responses / 200 / status")
+            ],
         ),
         _finding(
             "kognitos",
@@ -201,7 +241,7 @@ def report_document() -> dict[str, Any]:
         ),
     ]
     return {
-        "version": 2,
+        "version": 3,
         "tool": "conformance 0.1.0",
         "started_at": "2026-11-24T02:00:00+00:00",
         "finished_at": "2026-11-24T02:03:12+00:00",
@@ -262,7 +302,10 @@ def test_page_forbids_network_loads_and_unsigned_scripts() -> None:
     assert policy and "default-src 'none'" in policy[1]
     nonce = re.search(r"script-src 'nonce-([\w-]+)'", policy[1])
     assert nonce and f'<script nonce="{nonce[1]}">' in html
-    assert not re.search(r'(?:src|href)="(?:https?:)?//', html), "nothing is loaded from elsewhere"
+    assert not re.search(r'src="(?:https?:)?//', html), "nothing is loaded from elsewhere"
+    for link in re.findall(r"<(\w+) [^>]*href=\"(?:https?:)?//[^>]*>", html):
+        assert link == "a", "only links a reader follows point elsewhere"
+    assert html.count('rel="noopener noreferrer"') == len(re.findall(r'href="https://', html))
 
 
 def test_verdict_names_the_drifted_apis_and_says_when_nothing_drifted() -> None:
@@ -295,9 +338,10 @@ def test_findings_are_grouped_by_api_with_new_drift_first() -> None:
 
 def test_known_findings_cite_their_catalogue_entry_and_every_finding_has_its_curl() -> None:
     html = render_report(report_document(), [])
-    assert '<span class="quirk__id">SX-004</span>' in html
-    assert "<cite>seeds/solvexia.txt § Start process run / Response</cite>" in html
-    assert "<cite>vendor-notes/solvexia.md § Casing</cite>" in html
+    assert '<span class="quirk__id">SX-004</span> The start example names the run id processRunID' in html
+    link = '<a href="https://docs.example.com/solvexia/runs" rel="noopener noreferrer" target="_blank">'
+    assert f"{link}<cite>Process Run APIs</cite></a> § Start process run / Response" in html
+    assert "<cite>Process Run schemas</cite></a> § Casing" in html
     assert html.count("Authorization: [REDACTED]") == len(report_document()["findings"])
 
 
@@ -312,7 +356,12 @@ def test_each_run_appends_one_history_line_and_the_trend_appears_from_the_second
     lines = (tmp_path / HISTORY_FILE).read_text().splitlines()
     assert len(lines) == 2
     assert lines[0] + "\n" == first_line
-    assert json.loads(lines[1])["apis"]["robocorp"] == {"score": 100.0, "known": 1, "new": 0}
+    assert json.loads(lines[1])["apis"]["robocorp"] == {
+        "score": 100.0,
+        "known": 1,
+        "new": 0,
+        "target": "faithful mock",
+    }
     assert report.read_text().count("<polyline") == len(second["apis"])
 
 
@@ -349,7 +398,7 @@ def test_report_command_rerenders_without_touching_history(
         (None, "no such results file"),
         ("{not json", "invalid JSON at line 1 column 2"),
         ("[1, 2]", "not a conformance results document: expected a JSON object"),
-        ('{"version": 2}', "not a conformance results document: no 'finished_at' field"),
+        ('{"version": 3}', "not a conformance results document: no 'finished_at' field"),
     ],
     ids=["missing", "invalid-json", "not-an-object", "not-results"],
 )
@@ -384,3 +433,108 @@ def test_adjusted_checks_show_their_reason_escaped() -> None:
     assert 'data-adjusted-check="missing_required_header"' in html
     assert "documents 403 &lt;script&gt;x()&lt;/script&gt;" in html
     assert html.count("data-adjusted-check=") == 1
+
+
+@pytest.mark.parametrize("api", list(APIS))
+def test_every_catalogued_quirk_shows_its_summary_and_links_its_public_pages(api: str) -> None:
+    """Each entry of the bundled catalogue, as a known finding: its summary, and a link to every
+    page it cites, by the https URL the catalogue keeps (never a path outside the repository)."""
+    quirks = load_catalogue(api).quirks
+    document = report_document()
+    document["findings"] = [
+        _finding(
+            api,
+            quirk.operations[0] if quirk.operations else "-",
+            "known",
+            quirk=quirk.id,
+            quirk_summary=quirk.summary,
+            doc=quirk.citation,
+            citations=[citation.to_dict() for citation in quirk.citations],
+        )
+        for quirk in quirks
+    ]
+    html = render_report(document, [])
+    for quirk in quirks:
+        assert f'<span class="quirk__id">{quirk.id}</span> {escape(quirk.summary)}' in html, quirk.id
+        for citation in quirk.citations:
+            assert citation.url.startswith("https://"), quirk.id
+            anchor = f'<a href="{escape(citation.url)}" rel="noopener noreferrer" target="_blank">'
+            assert f"{anchor}<cite>{escape(citation.title)}</cite></a> § {escape(citation.section)}" in html
+    assert "seeds/" not in html and "vendor-notes/" not in html
+
+
+def test_a_citation_that_is_not_https_is_shown_as_text_not_linked() -> None:
+    document = report_document()
+    document["findings"][0]["citations"] = [_cite("Evil <b>page</b>", "javascript:alert(1)", "§ 1")]
+    html = render_report(document, [])
+    assert "javascript:" not in html
+    assert "<cite>Evil &lt;b&gt;page&lt;/b&gt;</cite> § § 1" in html
+
+
+def _bar(html: str, api: str) -> dict[str, int]:
+    match = re.search(rf'data-score-bar="{api}">(.*?)</g>', html, re.S)
+    assert match, f"no score bar for {api}"
+    return {
+        name: int(count) for name, count in re.findall(r'data-outcome="(\w+)" data-count="(\d+)"', match[1])
+    }
+
+
+def test_the_score_bar_stacks_every_outcome_so_quirks_do_not_read_as_conforming() -> None:
+    document = report_document()
+    solvexia = document["apis"][0]
+    solvexia["responses"] = {"conforming": 0, "known": 60, "assumption": 11, "additive": 0, "breaking": 0}
+    html = render_report(document, [])
+    assert solvexia["score"] == 100.0, "the score alone would read as all good"
+    assert _bar(html, "solvexia") == {"known": 60, "assumption": 11}
+    assert re.search(r'data-conforming="solvexia"><span>0\.0</span>%<small>conforming</small>', html)
+    assert "71 responses · score 100.0% without new drift" in html
+    assert _bar(html, "robocorp") == {"conforming": 65, "known": 9, "breaking": 6}
+    for name in ("conforming", "known", "assumption", "additive", "breaking"):
+        assert f'<span class="chart__key outcome--{name}"></span>{name}</li>' in html
+
+
+def test_an_api_with_no_response_judged_shows_no_percentage() -> None:
+    document = report_document()
+    api = document["apis"][3]
+    api["cases"], api["score"] = 0, 0.0
+    api["responses"] = dict.fromkeys(api["responses"], 0)
+    html = render_report(document, [])
+    assert _bar(html, "automation_runs") == {}
+    assert 'data-conforming="automation_runs"><span>—</span><small>no response judged</small>' in html
+
+
+def test_history_lines_carry_the_target_without_its_credentials() -> None:
+    document = report_document()
+    robocorp = document["apis"][1]
+    robocorp["mock_mode"] = None
+    robocorp["base_url"] = "https://[REDACTED]@cloud.example.com/api/v1?token=[REDACTED]#x"
+    targets = {name: api["target"] for name, api in summary_line(document)["apis"].items()}
+    assert targets["robocorp"] == "https://cloud.example.com/api/v1"
+    assert targets["solvexia"] == "faithful mock"
+
+
+def test_the_trend_draws_one_series_per_api_and_target_and_reads_old_lines(tmp_path: Path) -> None:
+    """A night against the vendor is not joined to the mock nights' line; lines written before
+    targets were recorded are still drawn, as their own series."""
+    old = summary_line(report_document())
+    for api in old["apis"].values():
+        del api["target"]
+    mock = clean_document()
+    real = clean_document()
+    real["finished_at"] = "2026-11-26T02:03:12+00:00"
+    real["apis"][1].update(mock_mode=None, base_url="https://cloud.example.com/api/v1?token=[REDACTED]")
+    (tmp_path / HISTORY_FILE).write_text(json.dumps(old) + "\n" + json.dumps(summary_line(mock)) + "\n")
+    write_report(real, tmp_path)
+
+    assert len(read_history(tmp_path)) == 3
+    series = re.findall(r'<polyline [^>]*data-series="([^"]+)"', (tmp_path / "index.html").read_text())
+    names = [api["api"] for api in real["apis"]]
+    assert series[:4] == [
+        "solvexia · faithful mock",
+        "robocorp · https://cloud.example.com/api/v1",
+        "kognitos · faithful mock",
+        "automation_runs · faithful mock",
+    ]
+    assert sorted(series[4:]) == sorted(
+        ["robocorp · faithful mock", *(f"{name} · target not recorded" for name in names)]
+    )

@@ -2,7 +2,9 @@
 
 Checks what only a browser can: the page runs without console errors, loads nothing but
 itself, the filters change what is shown, and a ``<script>`` a server planted in a finding
-is shown as text and never runs. It leaves a screenshot in ``reports/screenshots/``.
+is shown as text and never runs; and that at phone width (390 px) nothing scrolls sideways, the
+findings being cards there. It writes the README's screenshots, ``docs/report-desktop.png`` and
+``docs/report-phone.png``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from .test_report import PLANTED, report_document
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "reports" / "screenshots" / "report.png"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+DESKTOP, PHONE = (1280, 1700), (390, 1400)
 #: Debian names the binary ``chromium``; the others are what developers' machines often have.
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Root in a CI container cannot use Chromium's sandbox; the page is our own file, so that is safe.
@@ -235,14 +238,51 @@ def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     assert browser.errors() == []
     assert [url for url in browser.requested_urls() if not url.startswith(("file:", "data:"))] == []
 
+    _screenshot(browser, DOCS / "report-desktop.png", *DESKTOP)
+
+
+#: Elements whose box reaches past the viewport's right edge, as short selectors.
+OVERFLOWING = """Array.from(document.querySelectorAll('body *'))
+  .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 0.5)
+  .slice(0, 5)
+  .map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : ''))"""
+
+
+def test_report_at_phone_width_has_no_sideways_overflow(browser: DevTools, tmp_path: Path) -> None:
+    report_dir = tmp_path / "report"
+    _seed_history(report_dir, 8)
+    page = write_report(report_document(), report_dir)
+    width = PHONE[0]
+    browser.call(
+        "Emulation.setDeviceMetricsOverride", width=width, height=844, deviceScaleFactor=1, mobile=True
+    )
+    browser.call("Page.navigate", url=page.as_uri())
+    browser.wait_for("Page.loadEventFired")
+
+    assert browser.evaluate("innerWidth") == width
+    assert browser.evaluate("getComputedStyle(document.querySelector('.findings thead')).display") == "none"
+    assert browser.evaluate("getComputedStyle(document.querySelector('[data-finding]')).display") == "block"
+    browser.choose("classification", "new")
+    assert browser.evaluate(VISIBLE_FINDINGS) == 3, "a filtered-out card is hidden at phone width too"
+    browser.choose("classification", "")
+    browser.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    assert browser.evaluate(OVERFLOWING) == []
+    assert browser.evaluate("document.documentElement.scrollWidth") <= width
+    assert browser.errors() == []
+    browser.evaluate("document.querySelectorAll('details').forEach(d => { d.open = false; })")
+    findings = browser.evaluate("document.getElementById('findings').getBoundingClientRect().top + scrollY")
+    _screenshot(browser, DOCS / "report-phone.png", *PHONE, top=findings - 8)
+
+
+def _screenshot(browser: DevTools, path: Path, width: int, height: int, top: float = 0) -> None:
+    """The page from ``top``, ``width`` wide and at most ``height`` tall, saved as PNG at ``path``."""
     browser.evaluate("window.scrollTo(0, 0)")
-    height = browser.evaluate("document.documentElement.scrollHeight")
+    height = min(height, browser.evaluate("document.documentElement.scrollHeight") - top)
     shot = browser.call(
         "Page.captureScreenshot",
         format="png",
         captureBeyondViewport=True,
-        clip={"x": 0, "y": 0, "width": 1280, "height": min(height, 1700), "scale": 1},
+        clip={"x": 0, "y": top, "width": width, "height": height, "scale": 1},
     )
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    SCREENSHOT.write_bytes(base64.b64decode(shot["data"]))
-    assert SCREENSHOT.stat().st_size > 10_000
+    path.write_bytes(base64.b64decode(shot["data"]))
+    assert path.stat().st_size > 10_000

@@ -92,3 +92,14 @@ def test_recorded_options_hold_every_option_and_no_credential() -> None:
         options, token=None, per_api={}, headers=(("X-Tenant-Token", "[REDACTED]"), ("X-Trace", "night"))
     )
     assert parsed == expected
+
+
+def test_every_judged_response_counts_once_by_its_worst_finding(unseeded: dict[str, Any]) -> None:
+    """The score's stacked bar: the outcomes add up to the cases, and the score is their part
+    without new drift."""
+    for api in unseeded["apis"]:
+        responses = api["responses"]
+        assert list(responses) == ["conforming", "known", "assumption", "additive", "breaking"]
+        assert sum(responses.values()) == api["cases"] > 0
+        drifted = responses["additive"] + responses["breaking"]
+        assert api["score"] == round(100 * (api["cases"] - drifted) / api["cases"], 1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..findings import OUTCOMES
+
 #: Colours for the trend lines, one per API in document order; chosen to stay apart in greyscale.
 SERIES_COLOURS = ("#0969da", "#8250df", "#bf3989", "#1a7f37", "#9a6700", "#57606a")
 #: How many past runs the trend shows; older lines stay in history.jsonl.
@@ -15,19 +17,35 @@ TREND_RUNS = 30
 
 
 @dataclass(frozen=True)
+class Segment:
+    """One outcome's part of a bar, on a 100-wide bar: its width is its share in percent."""
+
+    outcome: str
+    count: int
+    x: float
+    width: float
+
+
+@dataclass(frozen=True)
 class ScoreBar:
-    """One API's conformance score as a horizontal bar."""
+    """One API's judged responses as a stacked bar: conforming, known, assumption, additive,
+    breaking. Stacked, so a run of catalogued quirks shows as quirks, not as 100%."""
 
     api: str
     score: float
     y: float
-    width: float
-    state: str
+    cases: int
+    segments: list[Segment]
+
+    @property
+    def conforming(self) -> float:
+        """Share of responses without any deviation, in percent (0 when none was judged)."""
+        return next((s.width for s in self.segments if s.outcome == "conforming"), 0.0)
 
 
 @dataclass(frozen=True)
 class ScoreChart:
-    """Bars beside their API names, sized for the SVG view box."""
+    """Stacked bars beside their API names, sized for the SVG view box."""
 
     label_width: float
     bar_width: float
@@ -36,11 +54,15 @@ class ScoreChart:
     bars: list[ScoreBar]
 
 
+#: The target of history lines written before lines carried one.
+UNRECORDED = "target not recorded"
+
+
 @dataclass(frozen=True)
 class TrendSeries:
-    """One API's score line across runs, with its latest point marked."""
+    """One API's score line against one target across runs, with its latest point marked."""
 
-    api: str
+    label: str
     colour: str
     points: str
     last_x: float
@@ -84,6 +106,20 @@ def api_state(api: dict[str, Any]) -> str:
     return "known" if api["known"] or api["new"] or api.get("assumption") else "clean"
 
 
+def segments(responses: dict[str, int]) -> list[Segment]:
+    """The outcomes of ``responses`` laid end to end on a 100-wide bar (empty outcomes left
+    out); each starts where the last ended, so rounding leaves no gap."""
+    total = sum(responses.get(name, 0) for name in OUTCOMES)
+    parts, done = [], 0
+    for name in OUTCOMES:
+        count = responses.get(name, 0)
+        if not count:
+            continue
+        start, done = round(100.0 * done / total, 2), done + count
+        parts.append(Segment(name, count, start, round(100.0 * done / total, 2) - start))
+    return parts
+
+
 def score_chart(apis: list[dict[str, Any]]) -> ScoreChart:
     label_width, bar_width, row_height = 150.0, 300.0, 30.0
     bars = [
@@ -91,16 +127,18 @@ def score_chart(apis: list[dict[str, Any]]) -> ScoreChart:
             api=api["api"],
             score=api["score"],
             y=index * row_height,
-            width=round(bar_width * max(0.0, min(api["score"], 100.0)) / 100.0, 1),
-            state=api_state(api),
+            cases=api["cases"],
+            segments=segments(api["responses"]),
         )
         for index, api in enumerate(apis)
     ]
     return ScoreChart(label_width, bar_width, row_height, row_height * len(bars), bars)
 
 
-def trend_chart(history: list[dict[str, Any]], api_names: list[str]) -> TrendChart | None:
-    """Score per API over the last runs; ``None`` until there are two runs to compare."""
+def trend_chart(history: list[dict[str, Any]], current: list[tuple[str, str]]) -> TrendChart | None:
+    """Score per API and target over the last runs, this run's (``current``) first; ``None``
+    until there are two runs to compare. A mock night and a night against the vendor are
+    two series, never one line."""
     runs = history[-TREND_RUNS:]
     if len(runs) < 2:
         return None
@@ -115,18 +153,21 @@ def trend_chart(history: list[dict[str, Any]], api_names: list[str]) -> TrendCha
         share = (max(floor, min(score, 100.0)) - floor) / (100.0 - floor)
         return round(bottom - (bottom - top) * share, 1)
 
-    names = list(dict.fromkeys([*api_names, *(name for run in runs for name in run["apis"])]))
+    def key(name: str, entry: dict[str, Any]) -> tuple[str, str]:
+        return name, entry.get("target", UNRECORDED)
+
+    keys = list(dict.fromkeys([*current, *(key(*item) for run in runs for item in run["apis"].items())]))
     series = []
-    for index, name in enumerate(names):
+    for index, (name, target) in enumerate(keys):
         points = [
-            (round(left + step * position, 1), y_of(run["apis"][name]["score"]), run["apis"][name]["score"])
+            (round(left + step * position, 1), y_of(entry["score"]), entry["score"])
             for position, run in enumerate(runs)
-            if name in run["apis"]
+            if (entry := run["apis"].get(name)) is not None and key(name, entry) == (name, target)
         ]
         if points:
             series.append(
                 TrendSeries(
-                    api=name,
+                    label=f"{name} · {target}",
                     colour=SERIES_COLOURS[index % len(SERIES_COLOURS)],
                     points=" ".join(f"{x},{y}" for x, y, _ in points),
                     last_x=points[-1][0],

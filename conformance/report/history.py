@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -44,16 +45,29 @@ ENTRY_SCHEMA: dict[str, Any] = {
                     "new": _COUNT,
                     "breaking": _COUNT,
                     "assumption": _COUNT,
+                    "target": {"type": "string"},
                 },
             },
         },
     },
 }
 _ENTRY = Draft202012Validator(ENTRY_SCHEMA)
+#: The userinfo of a URL (``scheme://user:password@``), even one already redacted.
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@")
 
 
 def warn(message: str) -> None:
     print(f"conformance: warning: {printable(message)}", file=sys.stderr)
+
+
+def target_of(api: dict[str, Any]) -> str:
+    """Which server an API's numbers came from, so the trend never joins a mock night to a
+    vendor's: the mock mode, or the base URL without its userinfo, query and fragment (where
+    credentials ride; the rest was redacted when the run recorded it)."""
+    if api.get("mock_mode"):
+        return f"{api['mock_mode']} mock"
+    url = re.split(r"[?#]", str(api.get("base_url", "")), maxsplit=1)[0]
+    return printable(_USERINFO.sub(r"\1", url))
 
 
 def summary_line(document: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +77,12 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
         "exit_code": document["exit_code"],
         "summary": document["summary"],
         "apis": {
-            api["api"]: {"score": api["score"], "known": api["known"], "new": api["new"]}
+            api["api"]: {
+                "score": api["score"],
+                "known": api["known"],
+                "new": api["new"],
+                "target": target_of(api),
+            }
             for api in document["apis"]
         },
     }

@@ -16,9 +16,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..errors import UsageError
+from ..findings import OUTCOMES
 from ..results import SCHEMA_VERSION
 from .charts import api_state, score_chart, trend_chart
-from .history import summary_line
+from .history import summary_line, target_of
 
 _DOCUMENT_KEYS = (
     "version",
@@ -33,12 +34,13 @@ _DOCUMENT_KEYS = (
 )
 _API_KEYS = (
     "api", "title", "base_url", "mock_mode", "operations_total", "operations_covered",
-    "cases", "checks", "known", "assumption", "new", "breaking", "additive", "score", "errors",
-    "operations",
+    "cases", "checks", "known", "assumption", "new", "breaking", "additive", "responses", "score",
+    "errors", "operations",
 )  # fmt: skip
 _FINDING_KEYS = (
     "api", "operation", "status_code", "location", "kind", "expected", "observed",
     "classification", "severity", "quirk", "doc", "message", "count", "request", "assumption",
+    "quirk_summary", "citations",
 )  # fmt: skip
 
 
@@ -49,6 +51,16 @@ class Verdict:
     state: str
     title: str
     detail: str
+
+
+@dataclass(frozen=True)
+class CitationView:
+    """A cited vendor page; ``url`` is ``None`` unless it is ``https``, so a results file from
+    elsewhere cannot plant a ``javascript:`` link (such a citation shows as text)."""
+
+    title: str
+    url: str | None
+    section: str
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,8 @@ class FindingView:
     count: int
     request: str | None
     quirk: str | None
-    citations: list[str]
+    quirk_summary: str | None
+    citations: list[CitationView]
     #: For a group: how many distinct values it gathered, and which are shown.
     group: str | None = None
 
@@ -175,11 +188,21 @@ def finding_views(document: dict[str, Any]) -> list[FindingView]:
             count=f["count"],
             request=f["request"],
             quirk=f["quirk"],
-            citations=[part for part in (f["doc"] or "").split("; ") if part],
+            quirk_summary=f["quirk_summary"],
+            citations=[_citation(c) for c in f["citations"] if isinstance(c, dict)],
             group=_group_text(f.get("group")),
         )
         for f in ordered
     ]
+
+
+def _citation(citation: dict[str, Any]) -> CitationView:
+    url = str(citation.get("url", ""))
+    return CitationView(
+        title=str(citation.get("title", "")),
+        url=url if url.startswith("https://") else None,
+        section=str(citation.get("section", "")),
+    )
 
 
 def _group_text(group: Any) -> str | None:
@@ -211,6 +234,7 @@ def render_report(document: dict[str, Any], history: list[dict[str, Any]]) -> st
         runs.append(summary_line(document))
     findings = finding_views(document)
     kinds = sorted({finding.kind for finding in findings})
+    scores = score_chart(document["apis"])
     return (
         _environment()
         .get_template("report.html.j2")
@@ -224,8 +248,10 @@ def render_report(document: dict[str, Any], history: list[dict[str, Any]]) -> st
             api_state=api_state,
             findings=findings,
             kinds=kinds,
-            scores=score_chart(document["apis"]),
-            trend=trend_chart(runs, [api["api"] for api in document["apis"]]),
+            scores=scores,
+            bars={bar.api: bar for bar in scores.bars},
+            outcomes=OUTCOMES,
+            trend=trend_chart(runs, [(api["api"], target_of(api)) for api in document["apis"]]),
             format_time=format_time,
             nonce=secrets.token_urlsafe(16),
         )
