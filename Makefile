@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format clean bench
+.PHONY: demo test lint format clean bench screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: lint
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# the README's report screenshots, taken by the browser test (needs Chromium)
+screenshots: $(STAMP)
+	CONFORMANCE_SCREENSHOTS=docs $(BIN)/pytest -q tests/test_report_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_speed.py

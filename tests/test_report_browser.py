@@ -3,14 +3,16 @@
 Checks what only a browser can: the page runs without console errors, loads nothing but
 itself, the filters change what is shown, and a ``<script>`` a server planted in a finding
 is shown as text and never runs; and that at phone width (390 px) nothing scrolls sideways, the
-findings being cards there. It writes the README's screenshots, ``docs/report-desktop.png`` and
-``docs/report-phone.png``.
+findings being cards there. It takes the README's screenshots at both widths; ``make screenshots``
+(``CONFORMANCE_SCREENSHOTS=docs``) keeps them as ``docs/report-desktop.png`` and
+``docs/report-phone.png``, any other run in its temporary folder, so a test run changes no tracked file.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -28,7 +30,8 @@ from .test_report import PLANTED, report_document
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+#: Where the screenshots are kept, when they are to be kept (``make screenshots``).
+SCREENSHOTS_ENV = "CONFORMANCE_SCREENSHOTS"
 DESKTOP, PHONE = (1280, 1700), (390, 1400)
 #: Debian names the binary ``chromium``; the others are what developers' machines often have.
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -238,7 +241,7 @@ def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     assert browser.errors() == []
     assert [url for url in browser.requested_urls() if not url.startswith(("file:", "data:"))] == []
 
-    _screenshot(browser, DOCS / "report-desktop.png", *DESKTOP)
+    _screenshot(browser, _kept(tmp_path) / "report-desktop.png", *DESKTOP)
 
 
 #: Elements whose box reaches past the viewport's right edge, as short selectors.
@@ -271,7 +274,11 @@ def test_report_at_phone_width_has_no_sideways_overflow(browser: DevTools, tmp_p
     assert browser.errors() == []
     browser.evaluate("document.querySelectorAll('details').forEach(d => { d.open = false; })")
     findings = browser.evaluate("document.getElementById('findings').getBoundingClientRect().top + scrollY")
-    _screenshot(browser, DOCS / "report-phone.png", *PHONE, top=findings - 8)
+    _screenshot(browser, _kept(tmp_path) / "report-phone.png", *PHONE, top=findings - 8)
+
+
+def _kept(tmp_path: Path) -> Path:
+    return Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path)
 
 
 def _screenshot(browser: DevTools, path: Path, width: int, height: int, top: float = 0) -> None:
