@@ -232,8 +232,6 @@ def _serve(args: argparse.Namespace) -> int:
     mock = create_mock(args.api, args.mode, args.token, **oauth)
     try:
         sock = bind_loopback(args.port)
-    except OverflowError:  # bind() refuses ports past 65535 with this, not an OSError
-        raise UsageError(f"cannot listen on port {args.port}: a port is 0 to 65535") from None
     except OSError as exc:
         raise UsageError(f"cannot listen on port {args.port}: {exc.strerror}") from None
     port = sock.getsockname()[1]

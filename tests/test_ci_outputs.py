@@ -207,7 +207,7 @@ def test_serve_says_where_and_which_token_it_expects() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["serve", "kognitos", "--port", "80000"], "cannot listen on port 80000: a port is 0 to 65535"),
+        (["serve", "kognitos", "--port", "80000"], "argument --port: 80000 is not a port (0..65535)"),
         (
             ["record", "kognitos", "--base-url", "http://127.0.0.1:9/v2", "--token", "t0ken"],
             "cannot reach kognitos at http://127.0.0.1:9/v2: connection refused",

@@ -343,5 +343,6 @@ def check_reachable(api: str, base_url: str, policy: RequestPolicy = DEFAULT_POL
             pass
     except httpx.HTTPError as exc:
         where = urlsplit(base_url)
-        shown = f"{where.scheme}://{where.hostname}" + (f":{where.port}" if where.port else "")
+        host = where.hostname or ""
+        shown = f"{where.scheme}://{host}" + (f":{where.port}" if where.port else "") + where.path
         raise ServerUnreachable(f"cannot reach {api} at {printable(shown)}: {transport_cause(exc)}") from None
