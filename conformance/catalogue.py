@@ -125,6 +125,14 @@ class Manifest:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A vendor's public page, as the catalogue's ``documents`` names it: its title and ``https`` URL."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Citation:
     """Where a vendor's public page says what an entry quotes: the page and the place in it."""
 
@@ -174,11 +182,13 @@ class Quirk:
 
 
 class Catalogue:
-    """All quirks of one API, looked up by deviation."""
+    """All quirks of one API, looked up by deviation, and the vendor pages they cite."""
 
-    def __init__(self, api: str, quirks: list[Quirk]) -> None:
+    def __init__(self, api: str, quirks: list[Quirk], documents: dict[str, Document] | None = None) -> None:
         self.api = api
         self.quirks = quirks
+        #: The file's ``documents``: key -> the public page it names.
+        self.documents = documents or {}
         self.by_id = {quirk.id: quirk for quirk in quirks}
         self._runtime = [quirk for quirk in quirks if quirk.observable]
 
@@ -235,7 +245,9 @@ def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
                 ),
             )
         )
-    return Catalogue(api.name, quirks)
+    return Catalogue(
+        api.name, quirks, {key: Document(page["title"], page["url"]) for key, page in documents.items()}
+    )
 
 
 def load_catalogue_file(api: ApiInfo, path: Path) -> Catalogue:

@@ -25,7 +25,7 @@ from ..redact import Redactor
 from ..specs import Operation, Spec, load_spec
 from ..transport import MAX_BODY_BYTES
 
-#: Request header that carries, in documented cassettes, the seed section an example comes from.
+#: Request header that carries, in documented cassettes, the public page and section an example comes from.
 SOURCE_HEADER = "X-Conformance-Source"
 CASSETTE_SUFFIXES = (".yaml", ".yml")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -57,7 +57,7 @@ class Interaction:
 
     @property
     def source(self) -> str | None:
-        """The seed section a documented interaction cites."""
+        """The public page and section a documented interaction cites (``<url> § <section>``)."""
         return self.request_headers.get(SOURCE_HEADER)
 
     def curl(self, redactor: Redactor) -> str:

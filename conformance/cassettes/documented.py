@@ -1,16 +1,20 @@
-"""Documented cassettes: every request/response example of the seed documents as an interaction.
+"""Documented cassettes: every request/response example of the vendors' pages as an interaction.
 
 Replaying them asks "do the vendors' own examples obey the contract, except where the
 catalogue says they don't?", so every catalogued example quirk must show up as a known
-finding and nothing may be new. Each interaction cites its seed section in the request
-header ``X-Conformance-Source`` (vcrpy keeps request headers, and replayed findings
-then carry the citation in their reproducing request).
+finding and nothing may be new. Each interaction cites the public page and section it comes
+from (``<url> § <section>``, the URL from the catalogue's ``documents``) in the request
+header ``X-Conformance-Source`` (vcrpy keeps request headers, and replayed findings then
+carry the citation in their reproducing request).
+
+The builder reads the pages from a folder holding them saved as Markdown or text, under the
+file names of ``PAGES``; the pages themselves are the vendors' and are not redistributed.
 
 URIs are rebased onto the contract's server: the documents' hosts are placeholders
 (``https://loading``, AR-001) or malformed (``https:/app.solvexia.com``, SX-014), which
 the catalogue records. Credentials in the examples pass the project ``Redactor``.
 
-Rebuild with ``python -m conformance.cassettes.documented SEEDS_DIR [OUT_DIR]``.
+Rebuild with ``python -m conformance.cassettes.documented PAGES_DIR [OUT_DIR]``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..apis import APIS, load_object
+from ..catalogue import load_catalogue
 from ..redact import Redactor
 from ..specs import load_spec
 from .cassette import SOURCE_HEADER, write_cassette
@@ -35,6 +40,21 @@ from .cassette import SOURCE_HEADER, write_cassette
 JSON_HEADERS = {"Content-Type": "application/json"}
 #: Separator of section paths in citations, as in the catalogue.
 NEXT = " \u203a "
+#: The saved pages the builder reads (file name in its folder) and the catalogue document each one
+#: is: ``(api, key)`` of ``documents`` in ``specs/quirks/<api>.yaml``, whose URL the citation names.
+PAGES = {
+    "solvexia-process-runs.md": ("solvexia", "process-runs"),
+    "solvexia-schemas/authentication-oauth2.0.md": ("solvexia", "oauth"),
+    "solvexia-schemas/response_codes.md": ("solvexia", "response-codes"),
+    "automation-runs-api.txt": ("automation_runs", "automation-runs"),
+    "kognitos-runs-v2.txt": ("kognitos", "runs"),
+}
+
+
+def cite(page: str, section: str) -> str:
+    """``<public URL> § <section>`` of a saved page, the URL from the catalogue's ``documents``."""
+    api, key = PAGES[page]
+    return f"{load_catalogue(api).documents[key].url} § {section}"
 
 
 @dataclass
@@ -63,9 +83,9 @@ class Example:
             server = spec.operation_base_url(server, operation)
             path = urlsplit(self.url).path[len(prefix) :]
         headers = {**self.headers, SOURCE_HEADER: self.source}
-        if self.request_body:  # its client_secret, wherever it shows
+        if self.request_body:  # its client_secret, wherever it shows: a documented body is a sample
             with contextlib.suppress(ValueError):
-                redactor.learn(json.loads(self.request_body))
+                redactor.learn(json.loads(self.request_body), sample=True)
         return {
             "request": {
                 "method": self.method,
@@ -102,21 +122,21 @@ def _curl(command: str) -> tuple[str, str, dict[str, str], str | None]:
     return method.upper(), url, headers, body
 
 
-def solvexia_examples(seeds: Path) -> Iterator[Example]:
+def solvexia_examples(pages: Path) -> Iterator[Example]:
     """Each "### Example" of the process-run page, each token request of the OAuth page, and the error
     body of the response codes page."""
     name = "solvexia-process-runs.md"
-    text = (seeds / name).read_text(encoding="utf-8")
+    text = (pages / name).read_text(encoding="utf-8")
     for section in re.split(r"(?m)^## ", text)[1:]:
         title = section.splitlines()[0].strip()
         shell, bodies = _fenced(section, "shell"), _fenced(section, "json")
         if not shell or "### Example" not in section:
             continue
         method, url, headers, body = _curl(shell[0])
-        source = f"seeds/{name} § {title}{NEXT}Example{NEXT}Response"
+        source = cite(name, f"{title}{NEXT}Example{NEXT}Response")
         yield Example("solvexia", source, method, url, 200, json.loads(bodies[-1]), headers, body)
     oauth = "solvexia-schemas/authentication-oauth2.0.md"
-    text = (seeds / oauth).read_text(encoding="utf-8")
+    text = (pages / oauth).read_text(encoding="utf-8")
     for section in re.split(r"(?m)^## ", text)[1:]:
         title = section.splitlines()[0].strip()
         curls = _fenced(section, "bash") + _fenced(section, "cURL")
@@ -125,15 +145,14 @@ def solvexia_examples(seeds: Path) -> Iterator[Example]:
         # each grant's curl example, and the response of its section
         method, url, headers, body = _curl(curls[0])
         response = json.loads(_fenced(section, "json")[-1])
-        yield Example(
-            "solvexia", f"seeds/{oauth} § {title}{NEXT}Response", method, url, 200, response, headers, body
-        )
+        source = cite(oauth, f"{title}{NEXT}Response")
+        yield Example("solvexia", source, method, url, 200, response, headers, body)
     codes = "solvexia-schemas/response_codes.md"
-    error = json.loads(_fenced((seeds / codes).read_text(encoding="utf-8"), "javascript")[0])
+    error = json.loads(_fenced((pages / codes).read_text(encoding="utf-8"), "javascript")[0])
     # "Supplied step id is not of type Data Step": asking a data step (ds-) for its run status.
     yield Example(
         "solvexia",
-        f"seeds/{codes} § Error Response Body",
+        cite(codes, "Error Response Body"),
         "GET",
         "https://app.solvexia.com/api/v1/processruns/pr-114278/steps/ds-114279/runstatus",
         400,
@@ -141,10 +160,10 @@ def solvexia_examples(seeds: Path) -> Iterator[Example]:
     )
 
 
-def automation_runs_examples(seeds: Path) -> Iterator[Example]:
+def automation_runs_examples(pages: Path) -> Iterator[Example]:
     """Each operation's curl line and its two unlabelled bodies (200 and 422, AR-002)."""
     name = "automation-runs-api.txt"
-    text = (seeds / name).read_text(encoding="utf-8")
+    text = (pages / name).read_text(encoding="utf-8")
     titles = re.findall(r"(?m)^\}?([A-Z][A-Za-z ]+)\n(?:Query|Path) Parameters", text)
     curl = re.compile(r"""curl -X (\w+) "([^"]+)"(?: \\ -H "[^"]+")?(?: \\ -d '([^']*)')?""")
     decoder = json.JSONDecoder()
@@ -152,7 +171,7 @@ def automation_runs_examples(seeds: Path) -> Iterator[Example]:
         position = match.end()
         for status in (200, 422):
             body, position = decoder.raw_decode(text, position)
-            source = f"seeds/{name} § {title}{NEXT}Response Body ({status})"
+            source = cite(name, f"{title}{NEXT}Response Body ({status})")
             headers = JSON_HEADERS if match.group(3) is not None else {}
             yield Example(
                 "automation_runs",
@@ -189,7 +208,7 @@ def _field_examples(block: str) -> dict[str, Any]:
     return fields
 
 
-def kognitos_examples(seeds: Path) -> Iterator[Example]:
+def kognitos_examples(pages: Path) -> Iterator[Example]:
     """The 200 responses of List Runs and Get Run, assembled from their per-field examples.
 
     Start a Run documents no response at all (KG-005), so it has no interaction. A required
@@ -197,13 +216,13 @@ def kognitos_examples(seeds: Path) -> Iterator[Example]:
     alternative.
     """
     name = "kognitos-runs-v2.txt"
-    text = (seeds / name).read_text(encoding="utf-8")
+    text = (pages / name).read_text(encoding="utf-8")
     list_part = text[text.index("List Runs") : text.index("Start a Run\n\npost")]
     get_part = text[text.index("Get Run\n\nget") :]
     listed = _field_examples(list_part[list_part.index("A List of runs") :])
     yield Example(
         "kognitos",
-        f"seeds/{name} § List Runs{NEXT}Responses{NEXT}200 (field examples)",
+        cite(name, f"List Runs{NEXT}Responses{NEXT}200 (field examples)"),
         "GET",
         "https://rest-api.app.kognitos.com/v2/runs?process_id=b4fznghynbdemslfd5k044fgd&agent_id=b4fznghynbdemslfd5k044fgd",
         200,
@@ -212,7 +231,7 @@ def kognitos_examples(seeds: Path) -> Iterator[Example]:
     run = _field_examples(get_part[get_part.index("The requested run") :])
     yield Example(
         "kognitos",
-        f"seeds/{name} § Get Run{NEXT}Responses{NEXT}200 (field examples)",
+        cite(name, f"Get Run{NEXT}Responses{NEXT}200 (field examples)"),
         "GET",
         f"https://rest-api.app.kognitos.com/v2/runs/{run['id']}",
         200,
@@ -220,21 +239,21 @@ def kognitos_examples(seeds: Path) -> Iterator[Example]:
     )
 
 
-def build(seeds: Path, out_dir: Path) -> dict[str, int]:
-    """Write ``<out>/<api>.yaml`` for every API whose seeds hold examples; interactions per API."""
+def build(pages: Path, out_dir: Path) -> dict[str, int]:
+    """Write ``<out>/<api>.yaml`` for every API whose pages hold examples; interactions per API."""
     redactor = Redactor()
     written = {}
     for api, info in APIS.items():
         if info.examples is None:
             continue
-        interactions = [example.interaction(redactor) for example in load_object(info.examples)(seeds)]
+        interactions = [example.interaction(redactor) for example in load_object(info.examples)(pages)]
         write_cassette(out_dir / f"{api}.yaml", interactions)
         written[api] = len(interactions)
     return written
 
 
 if __name__ == "__main__":
-    seeds_dir = Path(sys.argv[1])
+    pages_dir = Path(sys.argv[1])
     target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("cassettes/documented")
-    for api_name, count in build(seeds_dir, target).items():
+    for api_name, count in build(pages_dir, target).items():
         print(f"{api_name}: {count} documented interactions in {target / api_name}.yaml")

@@ -1,7 +1,7 @@
 """Mock of the Automation Runs API: a FastAPI-style service of automation runs and their steps.
 
-The store holds the seed's run ``497f6eca-…`` (pending) and one run in each other status of
-the contract. Retrying a failed or cancelled run starts a new run that walks
+The store holds the reference page's example run ``497f6eca-…`` (pending) and one run in each
+other status of the contract. Retrying a failed or cancelled run starts a new run that walks
 pending → running → completed as it is polled. ``faithful`` mode answers as the reference
 page shows (an empty ``error: {}`` on runs and steps without an error, and the event stream
 as ``application/json`` ``null``); ``strict`` mode answers the contract. Like FastAPI, a retry

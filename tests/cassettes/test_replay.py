@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from conformance.cassettes.cassette import parse_document, write_cassette
+from conformance.cassettes.documented import PAGES, Example, cite
 from conformance.cassettes.record import record
 from conformance.cassettes.replay import replay
 from conformance.catalogue import load_catalogue
 from conformance.cli import main
 from conformance.lifecycle import MOCK_POLLING
+from conformance.redact import Redactor
 from conformance.specs import load_spec
 
 APIS = ("solvexia", "robocorp", "kognitos", "automation_runs")
@@ -70,11 +72,38 @@ def test_documented_examples_replay_with_no_new_drift(documented_cassettes: Path
     assert result.results[0].counts()["new"] == 0
 
 
-def test_every_documented_interaction_cites_its_seed_section(documented_cassettes: Path) -> None:
+def test_every_documented_interaction_cites_a_public_page_and_section(documented_cassettes: Path) -> None:
+    """``<url> § <section>``, the URL one of the catalogue's documents of that API."""
     for path in documented_cassettes.glob("*.yaml"):
+        urls = {document.url for document in load_catalogue(path.stem).documents.values()}
         for interaction in parse_document(path)["interactions"]:
             (source,) = interaction["request"]["headers"]["X-Conformance-Source"]
-            assert source.startswith("seeds/") and " § " in source
+            url, _, section = source.partition(" § ")
+            assert url in urls and url.startswith("https://") and section, source
+
+
+def test_every_page_the_builder_reads_is_a_catalogue_document() -> None:
+    for page, (api, key) in PAGES.items():
+        assert cite(page, "S").startswith(load_catalogue(api).documents[key].url + " § "), page
+
+
+def test_a_documented_token_request_loses_its_sample_secret_wherever_it_shows() -> None:
+    """The builder learns a documented request body's ``client_secret`` (a sample) before writing."""
+    body = json.dumps({"client_id": "DDF-AAFB-0001-CAFE1234", "client_secret": "CAFE1234"})
+    example = Example(
+        "solvexia",
+        cite("solvexia-schemas/authentication-oauth2.0.md", "Client Credentials Flow"),
+        "POST",
+        "https://app.solvexia.com/oauth/token",
+        200,
+        {"access_token": "sample-access", "token_type": "Bearer"},
+        {"Content-Type": "application/json"},
+        body,
+    )
+    interaction = example.interaction(Redactor())
+    written = json.dumps(interaction)
+    assert "CAFE1234" not in written and "sample-access" not in written
+    assert interaction["request"]["headers"]["X-Conformance-Source"] == [example.source]
 
 
 def test_committed_cassettes_hold_no_documented_credential() -> None:
