@@ -21,7 +21,7 @@ from typing import NoReturn
 from . import __version__, config
 from .apis import APIS, resolve_apis
 from .errors import ConformanceError, UsageError
-from .options import FAIL_ON, MAX_LIFECYCLE_TIMEOUT, MAX_REQUEST_TIMEOUT, PHASES, RunOptions
+from .options import MAX_LIFECYCLE_TIMEOUT, MAX_REQUEST_TIMEOUT, PHASES, RunOptions
 
 DEFAULT_REPORT_DIR = Path("reports/latest")
 #: What a served mock accepts when given no --token (``conformance.mocks.base``; not imported here,
@@ -116,8 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="any deviation, known or new, fails the run")
     run.add_argument(
         "--fail-on",
-        choices=FAIL_ON,
-        help="new drift that fails the run: breaking (default) or any (additive too)",
+        metavar="breaking|any[,resolved]",
+        help="new drift that fails the run: breaking (default) or any (additive too); "
+        "with resolved, a catalogued quirk the vendor seems to have fixed fails it too",
     )
     run.add_argument("--mock-mode", choices=["faithful", "strict"], help="embedded mocks' mode (faithful)")
     run.add_argument("--report-dir", type=Path, help=f"where reports go ({DEFAULT_REPORT_DIR})")
@@ -148,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--exclude-operation", action="append", metavar="OPERATION_ID", help="do not check these (repeatable)"
+    )
+    run.add_argument(
+        "--shard", metavar="I/N", help="check the I-th of N shares of the operations (merge with report)"
     )
 
     listing = commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")

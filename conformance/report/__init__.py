@@ -46,7 +46,7 @@ def publish_run(result: Any, directory: Path) -> dict[str, Any]:
     history = history_with(document, directory)
     files = {
         "results.json": results_text(document),
-        "junit.xml": junit_document(result),
+        "junit.xml": junit_document(document),
         REPORT_FILE: _page(document, read_history(directory, lambda _: None)),
         HISTORY_FILE: history,
     }

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..errors import UsageError
-from ..results import SCHEMA_VERSION
+from ..results import READABLE_VERSIONS, SCHEMA_VERSION
 from .charts import api_state, score_chart, trend_chart
 from .history import summary_line
 
@@ -82,10 +82,10 @@ def check_document(document: Any) -> None:
     missing = [key for key in _DOCUMENT_KEYS if key not in document]
     if missing:
         raise UsageError(f"not a conformance results document: no {missing[0]!r} field")
-    if document["version"] != SCHEMA_VERSION:
+    if document["version"] not in READABLE_VERSIONS:
         raise UsageError(
             f"results schema version {document['version']!r} is not supported (this version reads "
-            f"{SCHEMA_VERSION})"
+            f"{' and '.join(map(str, READABLE_VERSIONS))}; it writes {SCHEMA_VERSION})"
         )
     for field, keys in (("apis", _API_KEYS), ("findings", _FINDING_KEYS)):
         items = document[field]
