@@ -88,7 +88,7 @@ def score_chart(apis: list[dict[str, Any]]) -> ScoreChart:
     label_width, bar_width, row_height = 150.0, 300.0, 30.0
     bars = [
         ScoreBar(
-            api=api["api"],
+            api=api["target"],
             score=api["score"],
             y=index * row_height,
             width=round(bar_width * max(0.0, min(api["score"], 100.0)) / 100.0, 1),

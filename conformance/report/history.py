@@ -19,6 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..bounds import loads_json, printable
+from ..results import target_of
 
 HISTORY_FILE = "history.jsonl"
 #: History is read from its end, this much of it (years of nightly lines).
@@ -57,13 +58,14 @@ def warn(message: str) -> None:
 
 
 def summary_line(document: dict[str, Any]) -> dict[str, Any]:
-    """The part of a results document the trend needs, small enough to keep forever."""
+    """The part of a results document the trend needs, small enough to keep forever: a line
+    per target (an API, or an API at one of several targets in a merged report)."""
     return {
         "finished_at": document["finished_at"],
         "exit_code": document["exit_code"],
         "summary": document["summary"],
         "apis": {
-            api["api"]: {"score": api["score"], "known": api["known"], "new": api["new"]}
+            target_of(api): {"score": api["score"], "known": api["known"], "new": api["new"]}
             for api in document["apis"]
         },
     }

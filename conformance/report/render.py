@@ -16,7 +16,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..errors import UsageError
-from ..results import READABLE_VERSIONS, SCHEMA_VERSION
+from ..findings import drift_rule
+from ..results import READABLE_VERSIONS, SCHEMA_VERSION, target_of
 from .charts import api_state, score_chart, trend_chart
 from .history import summary_line
 
@@ -97,6 +98,14 @@ def check_document(document: Any) -> None:
                 raise UsageError(f"not a conformance results document: {field}[{index}] has no {absent[0]!r}")
 
 
+def change_line(change: dict[str, Any]) -> str:
+    """A finding change of ``since`` in words (as the console prints it)."""
+    from ..compare import FindingChange
+    from ..compare import change_line as words
+
+    return words(FindingChange(**change))
+
+
 def format_time(value: str) -> str:
     """ISO timestamps as a reader scans them, in UTC; anything unparsable is shown as is."""
     try:
@@ -124,16 +133,19 @@ def verdict(document: dict[str, Any]) -> Verdict:
         count = len(document["errors"])
         return Verdict("error", f"Run incomplete: {count} error{'s' if count != 1 else ''}", detail)
     if document["exit_code"] == 1:
-        rule = document["fail_on"]
-        failing = [api["api"] for api in document["apis"] if api["breaking"]] if rule == "breaking" else []
-        failing = failing or [api["api"] for api in document["apis"] if api["new"]]
+        rule = drift_rule(document["fail_on"])
+        failing = [api["target"] for api in document["apis"] if api["breaking"]] if rule == "breaking" else []
+        failing = failing or [api["target"] for api in document["apis"] if api["new"] and rule != "breaking"]
         if failing:
             return Verdict(
                 "drift",
                 f"{'Breaking drift' if rule == 'breaking' else 'New drift'} in {', '.join(failing)}",
                 detail,
             )
-        failing = [api["api"] for api in document["apis"] if api["known"] or api["assumption"]]
+        if rule != "strict":  # it failed on quirks the vendor seems to have fixed
+            fixed = [api["target"] for api in document["apis"] if api.get("resolved_quirks")]
+            return Verdict("drift", f"Catalogued quirks resolved? in {', '.join(fixed)}", detail)
+        failing = [api["target"] for api in document["apis"] if api["known"] or api["assumption"]]
         return Verdict("drift", f"Strict run failed on deviations in {', '.join(failing)}", detail)
     if summary["new"]:
         return Verdict("clean", f"No breaking drift ({summary['additive']} additive)", detail)
@@ -143,16 +155,16 @@ def verdict(document: dict[str, Any]) -> Verdict:
 def finding_views(document: dict[str, Any]) -> list[FindingView]:
     """Findings grouped by API, the APIs with most new drift first, new before known within each."""
     labels = {
-        (api["api"], operation["operation"]): operation["label"]
+        (api["target"], operation["operation"]): operation["label"]
         for api in document["apis"]
         for operation in api["operations"]
     }
-    api_rank = {api["api"]: (-api["new"], position) for position, api in enumerate(document["apis"])}
+    api_rank = {api["target"]: (-api["new"], position) for position, api in enumerate(document["apis"])}
     ordered = sorted(
         document["findings"],
         key=lambda f: (
-            api_rank.get(f["api"], (0, len(api_rank))),
-            f["api"],
+            api_rank.get(f["target"], (0, len(api_rank))),
+            f["target"],
             ("new", "assumption", "known").index(f["classification"]),
             f["severity"] != "breaking",
             -f["count"],
@@ -160,9 +172,9 @@ def finding_views(document: dict[str, Any]) -> list[FindingView]:
     )
     return [
         FindingView(
-            api=f["api"],
+            api=f["target"],
             operation=f["operation"],
-            operation_label=labels.get((f["api"], f["operation"]), ""),
+            operation_label=labels.get((f["target"], f["operation"]), ""),
             status="—" if f["status_code"] is None else str(f["status_code"]),
             location=f["location"] or "(body)",
             kind=f["kind"],
@@ -199,13 +211,26 @@ def _environment() -> Environment:
     )
 
 
-def render_report(document: dict[str, Any], history: list[dict[str, Any]]) -> str:
-    """The complete, self-contained ``index.html`` for ``document``.
+def with_targets(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every API entry and finding naming its target (version 2 files do not)."""
+    return {
+        **document,
+        "apis": [{**api, "target": target_of(api)} for api in document["apis"]],
+        "findings": [{**finding, "target": target_of(finding)} for finding in document["findings"]],
+    }
+
+
+def render_report(
+    document: dict[str, Any], history: list[dict[str, Any]], since: dict[str, Any] | None = None
+) -> str:
+    """The complete, self-contained ``index.html`` for ``document``, opening with ``since``
+    (a ``Comparison`` with last night's results, as a dict) when there is one.
 
     ``history`` holds the summary lines of earlier runs for the trend; this run is added to
     the end when it is not already the last line (a re-render of a recorded run).
     """
     check_document(document)
+    document = with_targets(document)
     runs = list(history)
     if not runs or runs[-1]["finished_at"] != document["finished_at"]:
         runs.append(summary_line(document))
@@ -220,13 +245,23 @@ def render_report(document: dict[str, Any], history: list[dict[str, Any]]) -> st
             verdict=verdict(document),
             finished=format_time(document["finished_at"]),
             apis=document["apis"],
-            apis_by_name={api["api"]: api for api in document["apis"]},
+            apis_by_name={api["target"]: api for api in document["apis"]},
             api_state=api_state,
             findings=findings,
             kinds=kinds,
             scores=score_chart(document["apis"]),
-            trend=trend_chart(runs, [api["api"] for api in document["apis"]]),
+            trend=trend_chart(runs, [api["target"] for api in document["apis"]]),
             format_time=format_time,
+            since=since,
+            change_line=change_line,
+            resolved=[
+                (api["target"], quirk) for api in document["apis"] for quirk in api.get("resolved_quirks", [])
+            ],
+            unchecked=[
+                (api["target"], quirk)
+                for api in document["apis"]
+                for quirk in api.get("unchecked_quirks", [])
+            ],
             nonce=secrets.token_urlsafe(16),
         )
     )
