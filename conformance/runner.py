@@ -425,7 +425,8 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
             for operation, deviations, request in run_lifecycle(
                 target.api, spec, target.base_url, target.token, target.policy, target.polling
             ):
-                session.record(operation, deviations, request, "lifecycle")
+                if operation.id in session.operations:  # another shard, or excluded: not judged here
+                    session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
             errors.append(session.error(_what_to_check(target, str(refused))))
     options = target.options
