@@ -107,6 +107,25 @@ class ResponseContext:
         )
 
 
+class Judgement(list[Deviation]):
+    """The deviations of one response, with the response itself: a session counts which
+    catalogued places it showed, so a quirk that stopped appearing is noticed."""
+
+    def __init__(self, deviations: Iterable[Deviation], context: ResponseContext) -> None:
+        super().__init__(deviations)
+        self.context = context
+
+    @property
+    def status_code(self) -> int:
+        return self.context.status_code
+
+    @property
+    def body(self) -> Any:
+        """The decoded body, or ``NOT_JSON`` (a body over the limit is not read)."""
+        ctx = self.context
+        return NOT_JSON if len(ctx.body) > ctx.max_body_bytes else ctx.instance
+
+
 Check = Callable[[ResponseContext], Iterable[Deviation]]
 CHECKS: list[Check] = []
 
@@ -125,7 +144,7 @@ def check_response(
     body: bytes,
     max_body_bytes: int = MAX_BODY_BYTES,
     params: Mapping[str, Any] | None = None,
-) -> list[Deviation]:
+) -> Judgement:
     """Run every registered check on one response; duplicates within the response are dropped.
     ``params`` (path and query parameters as sent) lets the behaviour checks judge the answer
     against the question."""
@@ -134,7 +153,7 @@ def check_response(
     for function in CHECKS:
         for deviation in function(ctx):
             seen.setdefault(deviation.key, deviation)
-    return list(seen.values())
+    return Judgement(seen.values(), ctx)
 
 
 @check

@@ -21,7 +21,7 @@ from typing import NoReturn
 from . import __version__, config
 from .apis import APIS, resolve_apis
 from .errors import ConformanceError, UsageError
-from .options import FAIL_ON, MAX_LIFECYCLE_TIMEOUT, MAX_REQUEST_TIMEOUT, PHASES, RunOptions
+from .options import MAX_LIFECYCLE_TIMEOUT, MAX_REQUEST_TIMEOUT, PHASES, RunOptions
 
 DEFAULT_REPORT_DIR = Path("reports/latest")
 #: What a served mock accepts when given no --token (``conformance.mocks.base``; not imported here,
@@ -116,8 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="any deviation, known or new, fails the run")
     run.add_argument(
         "--fail-on",
-        choices=FAIL_ON,
-        help="new drift that fails the run: breaking (default) or any (additive too)",
+        metavar="breaking|any[,resolved]",
+        help="new drift that fails the run: breaking (default) or any (additive too); "
+        "with resolved, a catalogued quirk the vendor seems to have fixed fails it too",
     )
     run.add_argument("--mock-mode", choices=["faithful", "strict"], help="embedded mocks' mode (faithful)")
     run.add_argument("--report-dir", type=Path, help=f"where reports go ({DEFAULT_REPORT_DIR})")
@@ -148,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--exclude-operation", action="append", metavar="OPERATION_ID", help="do not check these (repeatable)"
+    )
+    run.add_argument(
+        "--shard", metavar="I/N", help="check the I-th of N shares of the operations (merge with report)"
     )
 
     listing = commands.add_parser("list", help="list the APIs, their operations and catalogue sizes")
@@ -202,10 +206,33 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--report-dir", type=Path, help="also write diff.json there")
     diff.add_argument("--max-body-mb", type=_megabytes, default=10.0, help="larger bodies are not read (10)")
 
-    report = commands.add_parser("report", help="render the HTML report of a results.json again")
-    report.add_argument("results", type=Path, metavar="RESULTS.json", help="a results.json a run wrote")
-    report.add_argument("--out", type=Path, help="directory for index.html (default: beside RESULTS.json)")
+    report = commands.add_parser(
+        "report", help="render the HTML report of a results.json again, or merge several into one"
+    )
     report.add_argument(
+        "results",
+        type=Path,
+        nargs="+",
+        metavar="RESULTS.json",
+        help="a results.json a run wrote; several (shards, vendors, targets) are merged into --out",
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        help="directory for index.html (default: beside RESULTS.json); a merge writes its whole set there",
+    )
+    report.add_argument(
+        "--baseline", type=Path, metavar="OLD.json", help="open the report with what changed since OLD.json"
+    )
+    report.add_argument(
+        "--max-body-mb", type=_megabytes, default=10.0, help="results files up to 4x this are read (10)"
+    )
+
+    comparing = commands.add_parser("compare", help="what changed between two results.json (last night, now)")
+    comparing.add_argument("old", type=Path, metavar="OLD.json", help="the earlier results.json")
+    comparing.add_argument("new", type=Path, metavar="NEW.json", help="the later one")
+    comparing.add_argument("--json", action="store_true", help="print the changes as JSON")
+    comparing.add_argument(
         "--max-body-mb", type=_megabytes, default=10.0, help="results files up to 4x this are read (10)"
     )
     return parser
@@ -335,10 +362,38 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .bounds import printable
-    from .report import rerender_report
+    from .report import merge_reports, rerender_report
 
-    path = rerender_report(args.results, args.out, _max_body_bytes(args.max_body_mb))
-    print(f"report written to {printable(str(path))}")
+    limit = _max_body_bytes(args.max_body_mb)
+    if len(args.results) == 1:
+        path = rerender_report(args.results[0], args.out, limit, args.baseline)
+        print(f"report written to {printable(str(path))}")
+        return 0
+    if args.out is None:
+        raise UsageError("merging several results files needs --out DIR for the merged report")
+    from .compare import print_comparison
+    from .console import print_summary
+    from .step_summary import append_step_summary
+
+    document, since = merge_reports(args.results, args.out, limit, args.baseline)
+    print_summary(document, str(args.out))
+    if since is not None:
+        print_comparison(since)
+    append_step_summary(document, str(args.out), since=since)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .bounds import FILE_BODIES, strict_json
+    from .compare import compare, print_comparison
+    from .report import load_results
+
+    limit = FILE_BODIES * _max_body_bytes(args.max_body_mb)
+    comparison = compare(load_results(args.old, limit), load_results(args.new, limit))
+    if args.json:
+        print(strict_json(comparison.to_dict(), indent=2))
+    else:
+        print_comparison(comparison)
     return 0
 
 
@@ -477,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
             "replay": _replay,
             "diff": _diff,
             "report": _report,
+            "compare": _compare,
         }[args.command](args)
     except ConformanceError as exc:
         print(f"conformance: error: {_error_line(exc, argv)}", file=sys.stderr)

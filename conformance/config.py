@@ -28,7 +28,9 @@ from typing import Any
 from .apis import APIS
 from .bounds import printable
 from .errors import UsageError
+from .findings import fail_policy
 from .options import PER_API_SETTINGS, RunOptions
+from .shard import Shard
 from .specs import read_text
 
 CONFIG_FILE = Path("conformance.toml")
@@ -88,7 +90,7 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "phases": ("phases", _names),
     "workers": ("workers", _integer),
     "strict": ("strict", _boolean),
-    "fail-on": ("fail_on", str),
+    "fail-on": ("fail_on", fail_policy),
     "mock-mode": ("mock_mode", str),
     "request-timeout": ("request_timeout", _number),
     "max-body-mb": ("max_body_bytes", megabytes),
@@ -101,6 +103,7 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "cacert": ("cacert", str),
     "include-operation": ("include_operations", _names),
     "exclude-operation": ("exclude_operations", _names),
+    "shard": ("shard", Shard.parse),
 }
 
 

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .bounds import printable
+from .findings import drift_rule
 from .progress import progress_bar
 
 __all__ = ["outside", "print_summary", "progress_bar"]
@@ -65,6 +66,8 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
         )
     for error in document["errors"]:
         stdout.print(f"[yellow]error[/] {outside(error)}", soft_wrap=True)
+    for line in resolved_lines(document):
+        stdout.print(f"[cyan]resolved?[/] {outside(line)}", soft_wrap=True)
     summary = document["summary"]
     verdict = _verdict(document)
     stdout.print(
@@ -73,6 +76,16 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
         f"{summary['errors']} errors — report in {outside(report_dir)}",
         soft_wrap=True,
     )
+
+
+def resolved_lines(document: dict[str, Any]) -> list[str]:
+    """Catalogued quirks the vendor seems to have fixed, one line each (the catalogue's section)."""
+    return [
+        f"{api.get('target') or api['api']} {quirk['quirk']}: not seen in {quirk['responses']} responses "
+        f"of {', '.join(quirk['operations'])} ({quirk['citation']})"
+        for api in document["apis"]
+        for quirk in api.get("resolved_quirks", [])
+    ]
 
 
 def _verdict(document: dict[str, Any]) -> str:
@@ -84,6 +97,9 @@ def _verdict(document: dict[str, Any]) -> str:
         new = f"{summary['new']} new" if summary["new"] else "no new drift"
         known, assumed = summary["known"], summary["assumption"]
         return f"strict run failed on {known} known and {assumed} assumption deviations, {new}"
+    failing = summary["breaking"] if drift_rule(document["fail_on"]) == "breaking" else summary["new"]
+    if code == 1 and not failing:
+        return f"{summary.get('resolved', 0)} catalogued quirks resolved? (--fail-on {document['fail_on']})"
     if code == 1:
         return "NEW DRIFT"
     if strict:

@@ -12,10 +12,38 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .errors import UsageError
 from .kinds import Classification, Severity, kind_of, signature
 
 if TYPE_CHECKING:
     from .specs import Operation
+
+#: The words of ``--fail-on``: the new drift that fails a run (``breaking`` or ``any``), and
+#: ``resolved``: a catalogued quirk the vendor seems to have fixed fails it too.
+FAIL_ON = ("breaking", "any", "resolved")
+
+
+def fail_policy(text: str) -> str:
+    """``--fail-on`` as the run records it: comma-separated words of ``FAIL_ON``, the drift word
+    first (``breaking`` when only ``resolved`` is given); anything else is a one-line error."""
+    words = [word.strip() for word in str(text).split(",") if word.strip()]
+    unknown = [word for word in words if word not in FAIL_ON]
+    if not words or unknown:
+        raise UsageError(f"--fail-on takes {', '.join(FAIL_ON)} (comma-separated), not {text!r}")
+    drift = [word for word in words if word != "resolved"]
+    if len(set(drift)) > 1:
+        raise UsageError("--fail-on takes one of breaking and any, not both")
+    return ",".join([drift[0] if drift else "breaking", *(["resolved"] if "resolved" in words else [])])
+
+
+def drift_rule(fail_on: str) -> str:
+    """The part of a fail rule that decides which new drift fails: ``strict``, ``any`` or ``breaking``."""
+    return fail_on.split(",", 1)[0]
+
+
+def resolved_fails(fail_on: str) -> bool:
+    """Whether a quirk the vendor seems to have fixed fails a run under ``fail_on``."""
+    return "resolved" in fail_on.split(",")
 
 
 @dataclass(frozen=True)
@@ -97,11 +125,24 @@ class Finding:
 
     def fails(self, fail_on: str) -> bool:
         """Whether this finding fails a run under ``--fail-on`` (``strict``: any deviation)."""
-        if fail_on == "strict":
+        rule = drift_rule(fail_on)
+        if rule == "strict":
             return True
         if self.classification is not Classification.NEW:
             return False
-        return fail_on == "any" or self.severity is Severity.BREAKING
+        return rule == "any" or self.severity is Severity.BREAKING
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """A finding as ``results.json`` holds it (merging and comparing read them back)."""
+        fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(
+            **fields
+            | {
+                "classification": Classification(data["classification"]),
+                "severity": Severity(data["severity"]),
+            }
+        )
 
 
 def tally(findings: Iterable[Finding]) -> dict[str, int]:

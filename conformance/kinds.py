@@ -50,6 +50,15 @@ class Compare(StrEnum):
     LOCATION = "location"
 
 
+class Evidence(StrEnum):
+    """What a response must show at a catalogued location before a quirk's absence there says
+    something: a vendor that sent no ``created_at`` at all has not fixed its timestamps."""
+
+    VALUE = "value"  # a value that is not null (a timestamp, an enum member)
+    MEMBER = "member"  # the member itself, null included (the contract's name, an empty string's place)
+    OBJECT = "object"  # the object that would hold it (an extra member is fixed by its absence)
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -58,22 +67,24 @@ class Kind:
     observable: bool = True
     compare: Compare = Compare.VALUE
     severity: Severity = Severity.BREAKING
+    evidence: Evidence = Evidence.VALUE
 
 
 _TABLE = (
     # response checks
-    Kind("field-name-alias", "A field arrives under another name"),
-    Kind("missing-field", "A required field is missing", compare=Compare.LOCATION),
+    Kind("field-name-alias", "A field arrives under another name", evidence=Evidence.MEMBER),
+    Kind("missing-field", "A required field is missing", compare=Compare.LOCATION, evidence=Evidence.MEMBER),
     Kind(
         "extra-field",
         "A field the contract does not declare",
         compare=Compare.LOCATION,
         severity=Severity.ADDITIVE,
+        evidence=Evidence.OBJECT,
     ),
     Kind("enum-casing", "An enum value arrives re-cased"),
     Kind("unknown-enum-value", "A value outside the documented set"),
-    Kind("empty-string-for-null", "An empty string where null belongs"),
-    Kind("unexpected-null", "null where the contract requires a value"),
+    Kind("empty-string-for-null", "An empty string where null belongs", evidence=Evidence.MEMBER),
+    Kind("unexpected-null", "null where the contract requires a value", evidence=Evidence.MEMBER),
     Kind("timestamp-without-offset", "A timestamp without UTC offset", compare=Compare.SHAPE),
     Kind("invalid-timestamp", "A value that is not an RFC 3339 timestamp", compare=Compare.SHAPE),
     Kind("type-mismatch", "A value of another JSON type", compare=Compare.TYPE),

@@ -13,10 +13,12 @@ from typing import Any, Protocol
 
 from .bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
 from .catalogue import Catalogue
+from .checks import Judgement
 from .classify import FindingSet
-from .findings import OUTCOMES, Deviation, Finding, outcome, tally
+from .findings import OUTCOMES, Deviation, Finding, outcome, resolved_fails, tally
 from .kinds import BODY_TOO_LARGE, KINDS, TRANSPORT_ERROR
 from .redact import Redactor
+from .resolved import QuirkCheck, QuirkSightings
 from .specs import Operation, Spec
 from .transport import DEFAULT_POLICY, BodyNotJson, BodyTooLarge, RequestPolicy, causes, transport_cause
 
@@ -69,6 +71,9 @@ class ApiResult:
     duration: float
     #: schemathesis checks the spec adjusts, with the documented reason (``x-conformance.checks``).
     adjusted_checks: dict[str, str] = field(default_factory=dict)
+    #: Response-side quirks that did not appear: seen fixed, and not checked (``resolved``).
+    resolved: list[QuirkCheck] = field(default_factory=list)
+    unchecked: list[QuirkCheck] = field(default_factory=list)
 
     @property
     def cases(self) -> int:
@@ -125,6 +130,8 @@ class RunResult:
     def exit_code(self) -> int:
         if self.errors or not self.complete:
             return 2
+        if resolved_fails(self.fail_on) and any(result.resolved for result in self.results):
+            return 1
         return 1 if any(finding.fails(self.fail_on) for finding in self.findings) else 0
 
 
@@ -142,6 +149,7 @@ class ApiSession:
         self.spec = spec
         self.policy = policy
         self.findings = FindingSet(catalogue)
+        self.sightings = QuirkSightings(catalogue)
         self.redactor = redactor
         self.operations = {op: spec.operations[op] for op in (operations or spec.operations)}
         self.stats: dict[str, OperationStats] = {op: OperationStats() for op in self.operations}
@@ -154,6 +162,8 @@ class ApiSession:
     ) -> None:
         with self.lock:
             self.checks[source] += 1
+            if isinstance(deviations, Judgement):
+                self.sightings.observe(operation.id, deviations.status_code, deviations.body)
             findings = [self.add(deviation, request, source) for deviation in deviations]
             if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
                 return  # no response: nothing was judged, so it is no case
@@ -204,6 +214,8 @@ class ApiSession:
     def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:
         """Freeze what was recorded into an ``ApiResult`` (run and replay share this)."""
         api = self.spec.api
+        findings = self.findings.grouped()
+        resolved, unchecked = self.sightings.verdicts(findings, self.stats)
         return ApiResult(
             api=api.name,
             title=api.title,
@@ -211,9 +223,11 @@ class ApiSession:
             mock_mode=mock_mode,
             operations=self.operations,
             stats=self.stats,
-            findings=self.findings.grouped(),
+            findings=findings,
             checks=self.checks,
             errors=[self.error(error) for error in errors],
             duration=duration,
             adjusted_checks={name: s.get("reason", "") for name, s in self.spec.check_settings.items()},
+            resolved=resolved,
+            unchecked=unchecked,
         )

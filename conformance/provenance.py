@@ -15,6 +15,7 @@ from typing import Any
 
 from .options import RunOptions
 from .redact import PLACEHOLDER, Redactor, is_secret_header, url_secrets
+from .shard import Shard
 
 #: Options that hold a credential: recorded as given or not, never with their value.
 _CREDENTIALS = frozenset({"token", "client_secret"})
@@ -53,6 +54,8 @@ def _clean(key: str, value: Any, redactor: Redactor) -> Any:
         return PLACEHOLDER if value else None
     if key == "headers":
         return [[name, PLACEHOLDER if is_secret_header(name) else redactor.text(v)] for name, v in value]
+    if isinstance(value, Shard):
+        return str(value)
     if isinstance(value, dict):
         return {key: _clean(key, item, redactor) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -76,6 +79,7 @@ _FLAGS = {
     "rate_limit": "--rate-limit",
     "proxy": "--proxy",
     "cacert": "--cacert",
+    "shard": "--shard",
 }
 
 

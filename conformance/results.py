@@ -27,11 +27,15 @@ from typing import Any
 from . import __version__
 from .bounds import printable, strict_json
 from .errors import UsageError
-from .findings import OUTCOMES, Finding, tally
+from .findings import OUTCOMES, Finding, resolved_fails, tally
 from .kinds import Classification
-from .model import ApiResult, RunResult
+from .model import RunResult
 
+#: Version 3 added targets, the catalogued quirks that did not appear, responses by outcome,
+#: per-check counts and the public pages a quirk cites; version 2 files are still read (they
+#: lack only those).
 SCHEMA_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 #: The files a report directory holds; anything else there is carried along untouched.
 REPORT_FILES = ("results.json", "junit.xml", "index.html", "history.jsonl", "diff.json")
 #: ``.<name>.<pid>.<random>.<tmp|new|old>``: what a writer leaves while it works.
@@ -224,6 +228,20 @@ _CITATION = {
     "required": ["title", "url", "section"],
     "properties": {"title": _TEXT, "url": {"type": "string", "pattern": "^https://"}, "section": _TEXT},
 }
+#: ``--fail-on`` as recorded: ``breaking`` or ``any``, with ``,resolved`` (or ``strict``).
+_FAIL_ON = {"type": "string", "pattern": "^(breaking|any)(,resolved)?$"}
+_QUIRK_CHECK = {
+    "type": "object",
+    "required": ["quirk", "summary", "citation", "operations", "responses", "reason"],
+    "properties": {
+        "quirk": _TEXT,
+        "summary": _TEXT,
+        "citation": _TEXT,
+        "operations": {"type": "array", "items": _TEXT},
+        "responses": _COUNT,
+        "reason": _MAYBE_TEXT,
+    },
+}
 
 #: What the run or replay was given (``options``), so a red night can be repeated exactly.
 _OPTIONS: dict[str, Any] = {
@@ -246,7 +264,7 @@ _OPTIONS: dict[str, Any] = {
                 },
                 "workers": {"type": "integer", "minimum": 1},
                 "strict": {"type": "boolean"},
-                "fail_on": {"enum": ["breaking", "any"]},
+                "fail_on": _FAIL_ON,
                 "mock_mode": {"enum": ["faithful", "strict"]},
                 "request_timeout": {"type": "number"},
                 "max_body_bytes": {"type": "integer"},
@@ -267,6 +285,11 @@ _OPTIONS: dict[str, Any] = {
                 "cacert": {"type": ["string", "null"]},
                 "include_operations": {"type": "array", "items": {"type": "string"}},
                 "exclude_operations": {"type": "array", "items": {"type": "string"}},
+                "shard": {
+                    "type": ["string", "null"],
+                    "pattern": "^[0-9]+/[0-9]+$",
+                    "description": "I/N: this job checked the I-th of N shares of the operations",
+                },
                 "per_api": {
                     "type": "object",
                     "additionalProperties": {"type": "object"},
@@ -303,7 +326,7 @@ _OPTIONS: dict[str, Any] = {
                 "paths": {"type": "array", "items": {"type": "string"}},
                 "api": {"type": ["string", "null"]},
                 "strict": {"type": "boolean"},
-                "fail_on": {"enum": ["breaking", "any"]},
+                "fail_on": _FAIL_ON,
                 "max_body_bytes": {"type": "integer"},
                 "skip_unknown": {"type": "boolean"},
             },
@@ -323,7 +346,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
         "version", "finished_at", "strict", "fail_on", "exit_code", "summary", "apis", "findings", "errors",
     ],
     "properties": {
-        "version": {"const": SCHEMA_VERSION},
+        "version": {"enum": list(READABLE_VERSIONS)},
         "tool": _TEXT,
         "started_at": _TEXT,
         "finished_at": _TEXT,
@@ -331,7 +354,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
         "seed": {"type": ["integer", "null"], "description": "The seed the engine used; null for a replay."},
         "options": _OPTIONS,
         "strict": {"type": "boolean"},
-        "fail_on": {"enum": ["breaking", "any", "strict"]},
+        "fail_on": {"anyOf": [_FAIL_ON, {"const": "strict"}]},
         "exit_code": {"enum": [0, 1, 2]},
         "summary": {
             "type": "object",
@@ -343,6 +366,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "errors": _COUNT,
                 "complete": {"type": "boolean"},
                 "apis": _COUNT,
+                "resolved": _COUNT,
             },
         },
         "errors": {"type": "array", "items": _TEXT},
@@ -352,10 +376,14 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": [
                     "api", "title", "base_url", "mock_mode", "operations_total", "operations_covered",
-                    "cases", "checks", *_COUNTS, "responses", "score", "errors", "operations",
+                    "cases", "checks", *_COUNTS, "score", "errors", "operations",
                 ],
                 "properties": {
                     "api": _TEXT,
+                    "target": {
+                        "type": "string",
+                        "description": "The API and where it was checked, unique in the file (absent: api)",
+                    },
                     "title": _TEXT,
                     "base_url": _TEXT,
                     "mock_mode": _MAYBE_TEXT,
@@ -374,12 +402,29 @@ RESULTS_SCHEMA: dict[str, Any] = {
                     "errors": {"type": "array", "items": _TEXT},
                     "adjusted_checks": {"type": "object", "additionalProperties": _TEXT},
                     "duration_s": {"type": "number", "minimum": 0},
+                    "check_counts": {"type": "object", "additionalProperties": _COUNT},
+                    "resolved_quirks": {
+                        "type": "array",
+                        "items": _QUIRK_CHECK,
+                        "description": "Catalogued quirks whose place responses showed without them",
+                    },
+                    "unchecked_quirks": {
+                        "type": "array",
+                        "items": _QUIRK_CHECK,
+                        "description": "Catalogued quirks that did not appear and could not have (reason)",
+                    },
                     "operations": {
                         "type": "array",
                         "items": {
                             "type": "object",
                             "required": ["operation", "label", "cases", *_COUNTS],
-                            "properties": {"operation": _TEXT, "label": _TEXT, "cases": _COUNT, **_COUNTS},
+                            "properties": {
+                                "operation": _TEXT,
+                                "label": _TEXT,
+                                "cases": _COUNT,
+                                "responses": _RESPONSES,
+                                **_COUNTS,
+                            },
                         },
                     },
                 },
@@ -396,6 +441,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 ],
                 "properties": {
                     "api": _TEXT,
+                    "target": _TEXT,
                     "operation": _TEXT,
                     "status_code": {"type": ["integer", "null"], "minimum": 100, "maximum": 599},
                     "location": _TEXT,
@@ -439,13 +485,18 @@ def check_results(document: Any) -> None:
     raise UsageError(f"not a conformance results document: {printable(where)[:200]} {expected}")
 
 
+def target_of(entry: dict[str, Any]) -> str:
+    """The target an API entry or a finding belongs to (a version 2 file names only the API)."""
+    return str(entry.get("target") or entry["api"])
+
+
 def results_document(result: RunResult) -> dict[str, Any]:
-    findings = result.findings
     apis = []
     for api in result.results:
         apis.append(
             {
                 "api": api.api,
+                "target": api.api,
                 "title": api.title,
                 "base_url": api.base_url,
                 "mock_mode": api.mock_mode,
@@ -459,11 +510,15 @@ def results_document(result: RunResult) -> dict[str, Any]:
                 "errors": api.errors,
                 "adjusted_checks": api.adjusted_checks,
                 "duration_s": round(api.duration, 2),
+                "check_counts": dict(sorted(api.checks.items())),
+                "resolved_quirks": [quirk.to_dict() for quirk in api.resolved],
+                "unchecked_quirks": [quirk.to_dict() for quirk in api.unchecked],
                 "operations": [
                     {
                         "operation": op.id,
                         "label": op.label,
                         "cases": api.stats[op.id].cases,
+                        "responses": {name: api.stats[op.id].outcomes[name] for name in OUTCOMES},
                         **api.counts(op.id),
                     }
                     for op in api.operations.values()
@@ -484,46 +539,54 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "summary": {
             "cases": sum(api.cases for api in result.results),
             "checks": sum(sum(api.checks.values()) for api in result.results),
-            **tally(findings),
+            **tally(result.findings),
             "errors": len(result.errors),
             "complete": result.complete,
             "apis": len(result.results),
             "skipped": result.skipped,
+            "resolved": sum(len(api.resolved) for api in result.results),
         },
         "errors": result.errors,
         "apis": apis,
-        "findings": [finding.to_dict() for finding in findings],
+        "findings": [finding.to_dict() | {"target": finding.api} for finding in result.findings],
     }
 
 
-def junit_document(result: RunResult) -> str:
-    """One testsuite per API, one testcase per operation and check; new drift fails the case.
+def junit_document(document: dict[str, Any]) -> str:
+    """One testsuite per target, one testcase per operation and check; new drift fails the case.
+    A quirk the vendor seems to have fixed is a testcase too, failed under ``--fail-on ...,resolved``.
 
-    Every testcase and testsuite has a ``time``, and the root the totals. The checks of an
-    operation judge the same responses together, so an API's time is shared among its testcases
-    by the responses each operation had (equally among its checks)."""
+    It is drawn from the results document, so a merged or re-read run gets the same file. Every
+    testcase and testsuite has a ``time``, and the root the totals. The checks of an operation
+    judge the same responses together, so an API's time is shared among its testcases by the
+    responses each operation had (equally among its checks)."""
+    fail_on = document["fail_on"]
+    by_target: dict[str, list[Finding]] = defaultdict(list)
+    for data in document["findings"]:
+        by_target[target_of(data)].append(Finding.from_dict(data))
     suites = ET.Element("testsuites", name="conformance")
     totals = {"tests": 0, "failures": 0, "errors": 0}
-    for api in result.results:
-        by_case: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        for finding in api.findings:
+    for api in document["apis"]:
+        name = target_of(api)
+        by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+        for finding in by_target[name]:
             by_case[(finding.operation, finding.source)].append(finding)
-        checks = sorted(set(api.checks) | {source for _, source in by_case})
-        suite = ET.SubElement(suites, "testsuite", name=api.api)
+        checks = sorted(set(api.get("check_counts", {})) | {source for _, source in by_case})
+        suite = ET.SubElement(suites, "testsuite", name=name)
         tests = failures = 0
         seconds = _case_seconds(api, len(checks))
-        for operation in api.operations.values():
+        for operation in api["operations"]:
             for check in checks:
-                found = by_case.get((operation.id, check), [])
+                found = by_case.get((operation["operation"], check), [])
                 testcase = ET.SubElement(
                     suite,
                     "testcase",
-                    classname=f"{api.api}.{operation.id}",
+                    classname=f"{name}.{operation['operation']}",
                     name=check,
-                    time=f"{seconds[operation.id]:.3f}",
+                    time=f"{seconds[operation['operation']]:.3f}",
                 )
                 tests += 1
-                drift = [f for f in found if f.fails(result.fail_on)]
+                drift = [f for f in found if f.fails(fail_on)]
                 if drift:
                     failures += 1
                     failure = ET.SubElement(
@@ -532,23 +595,35 @@ def junit_document(result: RunResult) -> str:
                     failure.text = "\n".join(
                         f"{f.kind} at {f.location or '(body)'}: {f.message}" for f in drift
                     )
-                passing = [f for f in found if not f.fails(result.fail_on)]
+                passing = [f for f in found if not f.fails(fail_on)]
                 if passing:
                     out = ET.SubElement(testcase, "system-out")
                     out.text = "\n".join(_passing_line(f) for f in passing)
-        for error in api.errors:
-            testcase = ET.SubElement(suite, "testcase", classname=api.api, name="run", time="0.000")
+        for quirk in api.get("resolved_quirks", []):
+            testcase = ET.SubElement(suite, "testcase", classname=f"{name}.catalogue", name=quirk["quirk"])
+            text = (
+                f"resolved? {quirk['quirk']} did not appear in {quirk['responses']} responses "
+                f"({quirk['citation']})"
+            )
+            tests += 1
+            if resolved_fails(fail_on):
+                failures += 1
+                ET.SubElement(testcase, "failure", message=text, type="resolved")
+            else:
+                ET.SubElement(testcase, "system-out").text = text
+        for error in api["errors"]:
+            testcase = ET.SubElement(suite, "testcase", classname=name, name="run", time="0.000")
             ET.SubElement(testcase, "error", message=error)
             tests += 1
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
-        suite.set("errors", str(len(api.errors)))
-        suite.set("time", f"{api.duration:.3f}")
-        for key, count in (("tests", tests), ("failures", failures), ("errors", len(api.errors))):
+        suite.set("errors", str(len(api["errors"])))
+        suite.set("time", f"{api.get('duration_s', 0.0):.3f}")
+        for key, count in (("tests", tests), ("failures", failures), ("errors", len(api["errors"]))):
             totals[key] += count
     for key, count in totals.items():
         suites.set(key, str(count))
-    suites.set("time", f"{(result.finished_at - result.started_at).total_seconds():.3f}")
+    suites.set("time", f"{document.get('duration_s', 0.0):.3f}")
     for element in suites.iter():  # XML 1.0 cannot hold most control characters, even escaped
         element.text = element.text and printable(element.text, lines=True)
         for key, value in element.attrib.items():
@@ -557,13 +632,13 @@ def junit_document(result: RunResult) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _case_seconds(api: ApiResult, checks: int) -> dict[str, float]:
+def _case_seconds(api: dict[str, Any], checks: int) -> dict[str, float]:
     """Seconds for each testcase of an operation: the API's time shared by responses judged."""
-    cases = {operation: api.stats[operation].cases for operation in api.operations}
+    cases = {operation["operation"]: operation["cases"] for operation in api["operations"]}
     total = sum(cases.values())
     if not total:  # nothing judged: the time is shared equally
         cases, total = dict.fromkeys(cases, 1), len(cases)
-    share = api.duration / total / max(checks, 1) if total else 0.0
+    share = api.get("duration_s", 0.0) / total / max(checks, 1) if total else 0.0
     return {operation: share * count for operation, count in cases.items()}
 
 
@@ -585,5 +660,5 @@ def results_text(document: dict[str, Any]) -> str:
 def write_results(result: RunResult, directory: Path) -> dict[str, Any]:
     """Publish ``results.json`` and ``junit.xml`` together; the results document is returned."""
     document = results_document(result)
-    publish(directory, {"results.json": results_text(document), "junit.xml": junit_document(result)})
+    publish(directory, {"results.json": results_text(document), "junit.xml": junit_document(document)})
     return document

@@ -30,7 +30,7 @@ from .apis import ApiInfo, resolve_apis
 from .catalogue import load_catalogue
 from .checks import check_response
 from .errors import ConformanceError, ServerUnreachable, UsageError
-from .findings import Deviation
+from .findings import Deviation, fail_policy
 from .lifecycle import (
     MOCK_POLLING,
     CredentialRefused,
@@ -201,6 +201,8 @@ def targets(options: RunOptions) -> Iterator[list[Target]]:
         selected = []
         for api in apis:
             settings = options.for_api(api.name)
+            if options.shard and not selected_operations(load_spec(api.name), settings):
+                continue  # none of this API's operations fell to this shard
             if settings.base_url is None:
                 # without --token, a vendor that issues tokens is signed in to, as a nightly job does
                 client = None
@@ -264,7 +266,7 @@ def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
         load_catalogue(target.api.name),
         Redactor.for_target(secrets_sent, options.base_url),
         target.policy,
-        [op for op in spec.operations if options.selects(op)],
+        selected_operations(spec, options),
     )
     session.redactor.learn(spec.document)  # the documents' sample secrets (a token request's example)
     if target.tokens is not None:  # every token the run is given is redacted, and every answer judged
@@ -301,10 +303,8 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         return True
 
     schema: BaseSchema = schemathesis.openapi.from_dict(spec.document, config=schemathesis.Config())
-    if options.include_operations:
-        schema = schema.include(operation_id=list(options.include_operations))
-    if options.exclude_operations:
-        schema = schema.exclude(operation_id=list(options.exclude_operations))
+    if set(session.operations) != set(spec.operations):
+        schema = schema.include(operation_id=list(session.operations))
     tokens = target.tokens
     if tokens is not None:  # the current token goes on each case instead of one fixed header
         schema.auth.auth(refresh_interval=None)(schemathesis_auth(tokens, _secured(spec)))
@@ -425,7 +425,8 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
             for operation, deviations, request in run_lifecycle(
                 target.api, spec, target.base_url, target.token, target.policy, target.polling
             ):
-                session.record(operation, deviations, request, "lifecycle")
+                if operation.id in session.operations:  # another shard, or excluded: not judged here
+                    session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
             errors.append(session.error(_what_to_check(target, str(refused))))
     options = target.options
@@ -538,4 +539,28 @@ def _result(options: RunOptions, results: list[ApiResult], started_at: datetime,
 
 
 def _fail_on(options: RunOptions) -> str:
-    return "strict" if options.strict else options.fail_on
+    return "strict" if options.strict else fail_policy(options.fail_on)
+
+
+def selected_operations(spec: Spec, options: RunOptions) -> list[str]:
+    """The operations of ``spec`` a run checks: ``--include/--exclude-operation``, then its
+    ``--shard`` share (the lifecycle's operations kept together)."""
+    operations = [op for op in spec.operations if options.selects(op)]
+    if options.shard is None:
+        return operations
+    return options.shard.share(spec.api.name, operations, _named_operations(spec))
+
+
+def _named_operations(spec: Spec) -> set[str]:
+    """Every operation the lifecycle plan names, however deep."""
+    named: set[str] = set()
+    pending: list[Any] = [spec.lifecycle.plan if spec.lifecycle else {}]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending += node.values()
+        elif isinstance(node, list):
+            pending += node
+        elif isinstance(node, str) and node in spec.operations:
+            named.add(node)
+    return named

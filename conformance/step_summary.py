@@ -8,7 +8,10 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .compare import Comparison
 
 ENV = "GITHUB_STEP_SUMMARY"
 #: New findings listed in the summary; the rest are counted and left to the report.
@@ -23,8 +26,9 @@ def cell(text: Any) -> str:
     return value if len(value) <= 200 else value[:199] + "…"
 
 
-def markdown(document: dict[str, Any], report_dir: str) -> str:
-    from .console import _verdict
+def markdown(document: dict[str, Any], report_dir: str, since: Comparison | None = None) -> str:
+    from .compare import change_line
+    from .console import _verdict, resolved_lines
 
     summary = document["summary"]
     lines = [
@@ -44,6 +48,17 @@ def markdown(document: dict[str, Any], report_dir: str) -> str:
             f"| {cell(api['api'])} | {cell(target)} | {api['score']:.1f}% | {new} | {api['known']} "
             f"| {api['assumption']} | {len(api['errors'])} |"
         )
+    if since is not None:
+        lines += ["", f"#### Since last night ({cell(since.old_finished_at)})", ""]
+        lines += [f"- newly failing: {cell(f'{o.target} {o.operation}')}" for o in since.failing]
+        lines += [f"- recovering: {cell(f'{o.target} {o.operation}')}" for o in since.recovering]
+        lines += [f"- resolved? {cell(f'{q.target} {q.quirk}')}" for q in since.resolved]
+        lines += [f"- {cell(change_line(change))}" for change in since.findings[:MAX_ROWS]]
+        if since.empty:
+            lines.append("- nothing changed")
+    fixed = resolved_lines(document)
+    if fixed:
+        lines += ["", "#### Catalogued quirks resolved?", ""] + [f"- {cell(line)}" for line in fixed]
     new_findings = [f for f in document["findings"] if f["classification"] == "new"]
     if new_findings:
         lines += [
@@ -67,7 +82,10 @@ def markdown(document: dict[str, Any], report_dir: str) -> str:
 
 
 def append_step_summary(
-    document: dict[str, Any], report_dir: str, environ: Mapping[str, str] = os.environ
+    document: dict[str, Any],
+    report_dir: str,
+    environ: Mapping[str, str] = os.environ,
+    since: Comparison | None = None,
 ) -> None:
     """Append the summary to ``$GITHUB_STEP_SUMMARY`` when it is set; a file that cannot be written
     is a warning, never the run's failure."""
@@ -76,6 +94,6 @@ def append_step_summary(
         return
     try:
         with Path(target).open("a", encoding="utf-8") as stream:
-            stream.write(markdown(document, report_dir))
+            stream.write(markdown(document, report_dir, since))
     except OSError as exc:
         print(f"conformance: warning: cannot write {ENV} ({target}): {exc.strerror or exc}", file=sys.stderr)

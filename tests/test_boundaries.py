@@ -18,7 +18,14 @@ from conformance.results import write_results
 
 @pytest.mark.parametrize(
     "module",
-    ["conformance.report", "conformance.results", "conformance.console", "conformance.cassettes.replay"],
+    [
+        "conformance.report",
+        "conformance.results",
+        "conformance.console",
+        "conformance.cassettes.replay",
+        "conformance.merge",
+        "conformance.compare",
+    ],
 )
 def test_reading_results_does_not_import_the_test_engine(module: str) -> None:
     completed = subprocess.run(
@@ -50,3 +57,18 @@ def test_the_kinds_table_is_what_the_catalogue_accepts() -> None:
     assert entry["manifests"]["items"]["properties"]["kind"]["enum"] == observable_kinds()
     assert [name for name, kind in KINDS.items() if kind.severity is Severity.ADDITIVE] == ["extra-field"]
     assert kind_of("negative_data_rejection").severity is Severity.BREAKING
+
+
+def test_merging_and_comparing_reports_do_not_load_schemathesis(tmp_path: Path) -> None:
+    moment = datetime(2026, 12, 1, 3, 17, tzinfo=UTC)
+    for name in ("a", "b"):
+        write_results(RunResult("breaking", [], moment, moment, complete=True), tmp_path / name)
+    a, b = str(tmp_path / "a" / "results.json"), str(tmp_path / "b" / "results.json")
+    script = (
+        "import sys; from conformance.cli import main; "
+        "codes = [main(['report', *sys.argv[1:3], '--out', sys.argv[3], '--baseline', sys.argv[1]]), "
+        "main(['compare', *sys.argv[1:3]])]; print(codes, 'schemathesis' in sys.modules)"
+    )
+    argv = [sys.executable, "-c", script, a, b, str(tmp_path / "merged")]
+    completed = subprocess.run(argv, capture_output=True, text=True)
+    assert completed.stdout.splitlines()[-1] == "[0, 0] False", completed.stdout + completed.stderr

@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,7 @@ def commands(job: dict[str, Any], api: str) -> list[list[str]]:
                 line.strip().replace("${{ matrix.api }}", api).replace('"$BASE_URL"', "https://vendor.test")
             )
             if line.startswith(".venv/bin/conformance "):
-                lines.append(shlex.split(line)[1:])
+                lines.append(shlex.split(line.split(" || ", 1)[0])[1:])
     return lines
 
 
@@ -145,8 +147,86 @@ def test_vendor_job_runs_then_records_and_uploads_reports_and_cassettes(workflow
 @pytest.mark.parametrize("api", list(APIS))
 def test_workflow_commands_are_accepted_by_the_command_line(workflow: dict[str, Any], api: str) -> None:
     lines = commands(workflow["jobs"]["vendor"], api)
-    assert [line[0] for line in lines] == ["run", "record"]
-    run, record = (_parser().parse_args(line) for line in lines)
+    assert [line[0] for line in lines] == ["run", "record", "compare", "report", "diff"]
+    run, record, compare, report, diff = (_parser().parse_args(line) for line in lines)
+    old = Path("last-night") / api
+    assert (compare.old, compare.new) == (old / "results.json", Path("reports") / api / "results.json")
+    assert report.results == [compare.new] and report.baseline == compare.old
+    assert (diff.old, diff.new) == (old / f"{api}.yaml", Path("cassettes/nightly") / f"{api}.yaml")
     assert run.apis == [api] and record.api == api
     assert run.base_url == record.base_url == "https://vendor.test"
     assert run.report_dir == Path("reports") / api
+
+
+def test_vendor_job_keeps_tonight_for_tomorrow_in_the_cache(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["vendor"]
+    by_name = {step.get("name"): step for step in steps(job)}
+    restore, save = by_name["Restore last night"], by_name["Save tonight"]
+    assert restore["uses"].startswith("actions/cache/restore") and save["uses"].startswith(
+        "actions/cache/save"
+    )
+    assert restore["with"]["path"] == save["with"]["path"] == "last-night/${{ matrix.api }}"
+    assert restore["with"]["restore-keys"] in save["with"]["key"]
+    names = list(by_name)
+    assert names.index("Restore last night") < names.index("conformance run")
+    assert names.index("conformance record") < names.index("What changed since last night")
+    assert names.index("What changed since last night") < names.index("Keep tonight for tomorrow")
+    assert "!cancelled()" in by_name["What changed since last night"]["if"]
+
+
+def _fixture_artifacts(root: Path) -> None:
+    """What actions/download-artifact leaves for ``pattern: reports-*``: a folder per artifact, the
+    mocks' ``latest/`` and a vendor's ``reports/<api>/`` beside its cassettes."""
+    from conformance.apis import CASSETTES_DIR
+    from conformance.cassettes.replay import replay
+    from conformance.results import write_results
+
+    mocks, _ = replay([CASSETTES_DIR / "mocks" / "robocorp.yaml", CASSETTES_DIR / "mocks" / "solvexia.yaml"])
+    write_results(mocks, root / "artifacts" / "reports-mocks" / "latest")
+    for api in ("kognitos", "automation_runs"):
+        vendor, _ = replay([CASSETTES_DIR / "mocks" / f"{api}.yaml"])
+        write_results(vendor, root / "artifacts" / f"reports-{api}" / "reports" / api)
+        cassettes = root / "artifacts" / f"reports-{api}" / "cassettes" / "nightly"
+        cassettes.mkdir(parents=True)
+        (cassettes / f"{api}.yaml").write_text((CASSETTES_DIR / "mocks" / f"{api}.yaml").read_text())
+
+
+def _merge_step(workflow: dict[str, Any], root: Path) -> subprocess.CompletedProcess[str]:
+    """The combined job's merge step, run by bash in ``root`` with the suite in this interpreter."""
+    script = next(
+        s["run"] for s in steps(workflow["jobs"]["combined"]) if s.get("name") == "Merge the night's reports"
+    )
+    script = script.replace(".venv/bin/conformance", f"{shlex.quote(sys.executable)} -m conformance")
+    environment = {**os.environ, "GITHUB_STEP_SUMMARY": str(root / "summary.md")}
+    return subprocess.run(
+        ["bash", "-e", "-c", script], cwd=root, env=environment, capture_output=True, text=True
+    )
+
+
+def test_the_last_job_merges_every_vendors_artifact_and_writes_the_step_summary(
+    workflow: dict[str, Any], tmp_path: Path
+) -> None:
+    job = workflow["jobs"]["combined"]
+    assert set(job["needs"]) == {"mocks", "vendor"} and job["if"] == "${{ !cancelled() }}"
+    download = next(s for s in steps(job) if s.get("uses", "").startswith("actions/download-artifact"))
+    assert download["with"] == {"pattern": "reports-*", "path": "artifacts"}
+    upload = next(s for s in steps(job) if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["with"]["path"] == "reports/combined/" and not upload["with"]["name"].startswith("reports-")
+    _fixture_artifacts(tmp_path)
+    first = _merge_step(workflow, tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    combined = tmp_path / "reports" / "combined"
+    document = json.loads((combined / "results.json").read_text())
+    assert {api["api"] for api in document["apis"]} == set(APIS)
+    assert {suite.get("name") for suite in ET.parse(combined / "junit.xml").iter("testsuite")} == set(APIS)
+    assert "Since last night" not in (combined / "index.html").read_text()
+    assert "### conformance:" in (tmp_path / "summary.md").read_text()
+    kept = tmp_path / "last-night" / "combined"
+    assert (kept / "results.json").is_file() and (kept / "history.jsonl").is_file()
+    # the next night: opens with what changed, and the trend has both nights
+    shutil.rmtree(combined)
+    second = _merge_step(workflow, tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "Since last night" in (combined / "index.html").read_text()
+    assert "#### Since last night" in (tmp_path / "summary.md").read_text()
+    assert len((combined / "history.jsonl").read_text().splitlines()) == 2

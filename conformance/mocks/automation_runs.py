@@ -208,9 +208,10 @@ class Mock(VendorMock):
         return await super()._body(request, operation, problems)
 
     # -- rendering -----------------------------------------------------------------------
-    def _no_error(self) -> dict[str, Any] | None:
-        """The page shows ``error: {}`` where there is none; the contract says null."""
-        return {} if self.faithful else None
+    def _no_error(self, quirk: str) -> dict[str, Any] | None:
+        """The page shows ``error: {}`` where there is none (AR-009 runs, AR-010 steps); the
+        contract says null."""
+        return {} if self.reproduces(quirk) else None
 
     def run_body(self, run: Run) -> dict[str, Any]:
         plan = self.plans[run.id]
@@ -228,7 +229,7 @@ class Mock(VendorMock):
             "completedAt": iso(run.ended_at),
             "updatedAt": iso(max(moments)),
             "durationSeconds": round(run.duration, 3) if run.ended_at and run.duration is not None else None,
-            "error": error or self._no_error(),
+            "error": error or self._no_error("AR-009"),
         }
         return dict(sorted(body.items()))
 
@@ -250,7 +251,7 @@ class Mock(VendorMock):
                     "decisionId": None,
                     "dependsOn": list(step.depends_on),
                     "durationSeconds": round((end - start).total_seconds(), 3) if start and end else None,
-                    "error": error or self._no_error(),
+                    "error": error or self._no_error("AR-010"),
                     "key": step.key,
                     "name": step.name,
                     "result": step.result if status == "completed" else None,

@@ -49,6 +49,16 @@ def mock_client(client_id: str | None = None, client_secret: str | None = None) 
     )
 
 
+#: Catalogued quirks a faithful mock answers as if the vendor had fixed them (comma-separated ids,
+#: e.g. ``KG-001``): how a test sees what a run reports when a vendor fixes one.
+FIXED_ENV = "CONFORMANCE_MOCK_FIXED"
+
+
+def fixed_quirks() -> frozenset[str]:
+    """The quirk ids ``CONFORMANCE_MOCK_FIXED`` names (a mock process inherits it from its run)."""
+    return frozenset(part.strip() for part in os.environ.get(FIXED_ENV, "").split(",") if part.strip())
+
+
 class Mode(StrEnum):
     FAITHFUL = "faithful"  # reproduce every documented quirk
     STRICT = "strict"  # answer exactly what the spec says
@@ -202,12 +212,17 @@ class VendorMock:
             raise RuntimeError(f"specs/{self.name}.yaml has no x-lifecycle for its mock to follow")
         self.lifecycle = lifecycle
         self.runs: dict[str, Run] = {}
+        self.fixed = fixed_quirks()
         self._rule_cache: dict[str, list[ParameterRule]] = {}
         self.seed()
 
     @property
     def faithful(self) -> bool:
         return self.mode is Mode.FAITHFUL
+
+    def reproduces(self, quirk: str) -> bool:
+        """Whether the mock answers with the catalogued ``quirk``: faithful, and not fixed."""
+        return self.faithful and quirk not in self.fixed
 
     # -- vendor specifics -------------------------------------------------------------
     def seed(self) -> None:

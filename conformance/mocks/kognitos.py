@@ -9,7 +9,8 @@ none, so 401 (key), 404 (unknown run or process) and 422 (validation) are this s
 decisions (KG-006).
 
 Faithful mode reproduces KG-001: ``created_at`` is served the way the page's example
-shows it, without a UTC offset, wherever the page documents a Run (get and list).
+shows it, without a UTC offset, wherever the page documents a Run (get and list), unless
+``CONFORMANCE_MOCK_FIXED`` names it.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class Mock(VendorMock):
 
     def render(self, run: Run, *, documented_timestamp: bool) -> dict[str, Any]:
         """The Run body; ``documented_timestamp`` serves created_at as the page's offset-less example."""
-        naive = documented_timestamp and self.faithful
+        naive = documented_timestamp and self.reproduces("KG-001")
         return {
             "agent_id": run.data["agent_id"],
             "created_at": iso(run.created_at, offset=False, digits=0) if naive else iso(run.created_at),

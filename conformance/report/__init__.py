@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bounds import FILE_BODIES, plain, read_file
 from ..errors import UsageError
 from ..results import (
     check_results,
+    ensure_report_dir,
     ensure_writable,
     junit_document,
     publish,
@@ -20,15 +21,28 @@ from ..transport import MAX_BODY_BYTES
 from .history import HISTORY_FILE, history_with, read_history
 from .render import check_document, render_report
 
-__all__ = ["load_results", "publish_run", "render_report", "rerender_report", "write_report"]
+if TYPE_CHECKING:
+    from ..compare import Comparison
+
+__all__ = [
+    "load_results",
+    "merge_reports",
+    "publish_run",
+    "render_report",
+    "rerender_report",
+    "write_report",
+]
 
 REPORT_FILE = "index.html"
 
 
-def _page(document: dict[str, Any], history: list[dict[str, Any]]) -> str:
+def _page(
+    document: dict[str, Any], history: list[dict[str, Any]], comparison: Comparison | None = None
+) -> str:
     """The page of ``document``: every string in it printable (no control character from a
     server reaches the HTML), then rendered."""
-    return render_report(plain(document), history)
+    since = plain(comparison.to_dict()) if comparison is not None else None
+    return render_report(plain(document), history, since)
 
 
 def write_report(document: dict[str, Any], directory: Path) -> Path:
@@ -46,7 +60,7 @@ def publish_run(result: Any, directory: Path) -> dict[str, Any]:
     history = history_with(document, directory)
     files = {
         "results.json": results_text(document),
-        "junit.xml": junit_document(result),
+        "junit.xml": junit_document(document),
         REPORT_FILE: _page(document, read_history(directory, lambda _: None)),
         HISTORY_FILE: history,
     }
@@ -76,11 +90,51 @@ def load_results(path: Path, max_bytes: int = FILE_BODIES * MAX_BODY_BYTES) -> d
     return document
 
 
-def rerender_report(results: Path, out: Path | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> Path:
-    """Draw the report of a recorded run again; its history is read, not added to."""
+def _since(baseline: Path | None, document: dict[str, Any], max_body_bytes: int) -> Comparison | None:
+    from ..compare import compare
+
+    if baseline is None:
+        return None
+    return compare(load_results(baseline, FILE_BODIES * max_body_bytes), document)
+
+
+def rerender_report(
+    results: Path,
+    out: Path | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    baseline: Path | None = None,
+) -> Path:
+    """Draw the report of a recorded run again (opening with what changed since ``baseline``);
+    its history is read, not added to."""
     document = load_results(results, FILE_BODIES * max_body_bytes)
+    comparison = _since(baseline, document, max_body_bytes)
     directory = out or results.parent
     ensure_writable(directory)
     path = directory / REPORT_FILE
-    write_atomic(path, _page(document, read_history(results.parent)))
+    write_atomic(path, _page(document, read_history(results.parent), comparison))
     return path
+
+
+def merge_reports(
+    results: list[Path],
+    out: Path,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    baseline: Path | None = None,
+) -> tuple[dict[str, Any], Comparison | None]:
+    """Merge results files (shards, vendors, targets) into one report set in ``out``:
+    ``results.json``, ``junit.xml``, ``index.html`` and ``history.jsonl`` (a line per night,
+    a trend per target), published together. Every input is read before anything is written."""
+    from ..merge import merge_documents
+
+    documents = [load_results(path, FILE_BODIES * max_body_bytes) for path in results]
+    document = merge_documents(documents)
+    comparison = _since(baseline, document, max_body_bytes)
+    ensure_report_dir(out)
+    files = {
+        "results.json": results_text(document),
+        "junit.xml": junit_document(document),
+        REPORT_FILE: _page(document, read_history(out, lambda _: None), comparison),
+        HISTORY_FILE: history_with(document, out),
+    }
+    publish(out, files)
+    return document, comparison

@@ -124,11 +124,11 @@ def score_chart(apis: list[dict[str, Any]]) -> ScoreChart:
     label_width, bar_width, row_height = 150.0, 300.0, 30.0
     bars = [
         ScoreBar(
-            api=api["api"],
+            api=api["target"],
             score=api["score"],
             y=index * row_height,
             cases=api["cases"],
-            segments=segments(api["responses"]),
+            segments=segments(api.get("responses", {})),  # version 2 files have none
         )
         for index, api in enumerate(apis)
     ]

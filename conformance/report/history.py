@@ -20,6 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..bounds import loads_json, printable
+from ..results import target_of
 
 HISTORY_FILE = "history.jsonl"
 #: History is read from its end, this much of it (years of nightly lines).
@@ -60,7 +61,7 @@ def warn(message: str) -> None:
     print(f"conformance: warning: {printable(message)}", file=sys.stderr)
 
 
-def target_of(api: dict[str, Any]) -> str:
+def server_of(api: dict[str, Any]) -> str:
     """Which server an API's numbers came from, so the trend never joins a mock night to a
     vendor's: the mock mode, or the base URL without its userinfo, query and fragment (where
     credentials ride; the rest was redacted when the run recorded it)."""
@@ -71,17 +72,18 @@ def target_of(api: dict[str, Any]) -> str:
 
 
 def summary_line(document: dict[str, Any]) -> dict[str, Any]:
-    """The part of a results document the trend needs, small enough to keep forever."""
+    """The part of a results document the trend needs, small enough to keep forever: a line
+    per target (an API, or an API at one of several targets in a merged report)."""
     return {
         "finished_at": document["finished_at"],
         "exit_code": document["exit_code"],
         "summary": document["summary"],
         "apis": {
-            api["api"]: {
+            target_of(api): {
                 "score": api["score"],
                 "known": api["known"],
                 "new": api["new"],
-                "target": target_of(api),
+                "target": server_of(api),
             }
             for api in document["apis"]
         },

@@ -16,10 +16,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..errors import UsageError
-from ..findings import OUTCOMES
-from ..results import SCHEMA_VERSION
+from ..findings import OUTCOMES, drift_rule
+from ..results import READABLE_VERSIONS, SCHEMA_VERSION, target_of
 from .charts import api_state, score_chart, trend_chart
-from .history import summary_line, target_of
+from .history import server_of, summary_line
 
 _DOCUMENT_KEYS = (
     "version",
@@ -34,13 +34,12 @@ _DOCUMENT_KEYS = (
 )
 _API_KEYS = (
     "api", "title", "base_url", "mock_mode", "operations_total", "operations_covered",
-    "cases", "checks", "known", "assumption", "new", "breaking", "additive", "responses", "score",
+    "cases", "checks", "known", "assumption", "new", "breaking", "additive", "score",
     "errors", "operations",
 )  # fmt: skip
 _FINDING_KEYS = (
     "api", "operation", "status_code", "location", "kind", "expected", "observed",
     "classification", "severity", "quirk", "doc", "message", "count", "request", "assumption",
-    "quirk_summary", "citations",
 )  # fmt: skip
 
 
@@ -95,10 +94,10 @@ def check_document(document: Any) -> None:
     missing = [key for key in _DOCUMENT_KEYS if key not in document]
     if missing:
         raise UsageError(f"not a conformance results document: no {missing[0]!r} field")
-    if document["version"] != SCHEMA_VERSION:
+    if document["version"] not in READABLE_VERSIONS:
         raise UsageError(
             f"results schema version {document['version']!r} is not supported (this version reads "
-            f"{SCHEMA_VERSION})"
+            f"{' and '.join(map(str, READABLE_VERSIONS))}; it writes {SCHEMA_VERSION})"
         )
     for field, keys in (("apis", _API_KEYS), ("findings", _FINDING_KEYS)):
         items = document[field]
@@ -108,6 +107,14 @@ def check_document(document: Any) -> None:
             absent = [key for key in keys if key not in item]
             if absent:
                 raise UsageError(f"not a conformance results document: {field}[{index}] has no {absent[0]!r}")
+
+
+def change_line(change: dict[str, Any]) -> str:
+    """A finding change of ``since`` in words (as the console prints it)."""
+    from ..compare import FindingChange
+    from ..compare import change_line as words
+
+    return words(FindingChange(**change))
 
 
 def format_time(value: str) -> str:
@@ -137,16 +144,19 @@ def verdict(document: dict[str, Any]) -> Verdict:
         count = len(document["errors"])
         return Verdict("error", f"Run incomplete: {count} error{'s' if count != 1 else ''}", detail)
     if document["exit_code"] == 1:
-        rule = document["fail_on"]
-        failing = [api["api"] for api in document["apis"] if api["breaking"]] if rule == "breaking" else []
-        failing = failing or [api["api"] for api in document["apis"] if api["new"]]
+        rule = drift_rule(document["fail_on"])
+        failing = [api["target"] for api in document["apis"] if api["breaking"]] if rule == "breaking" else []
+        failing = failing or [api["target"] for api in document["apis"] if api["new"] and rule != "breaking"]
         if failing:
             return Verdict(
                 "drift",
                 f"{'Breaking drift' if rule == 'breaking' else 'New drift'} in {', '.join(failing)}",
                 detail,
             )
-        failing = [api["api"] for api in document["apis"] if api["known"] or api["assumption"]]
+        if rule != "strict":  # it failed on quirks the vendor seems to have fixed
+            fixed = [api["target"] for api in document["apis"] if api.get("resolved_quirks")]
+            return Verdict("drift", f"Catalogued quirks resolved? in {', '.join(fixed)}", detail)
+        failing = [api["target"] for api in document["apis"] if api["known"] or api["assumption"]]
         return Verdict("drift", f"Strict run failed on deviations in {', '.join(failing)}", detail)
     if summary["new"]:
         return Verdict("clean", f"No breaking drift ({summary['additive']} additive)", detail)
@@ -156,16 +166,16 @@ def verdict(document: dict[str, Any]) -> Verdict:
 def finding_views(document: dict[str, Any]) -> list[FindingView]:
     """Findings grouped by API, the APIs with most new drift first, new before known within each."""
     labels = {
-        (api["api"], operation["operation"]): operation["label"]
+        (api["target"], operation["operation"]): operation["label"]
         for api in document["apis"]
         for operation in api["operations"]
     }
-    api_rank = {api["api"]: (-api["new"], position) for position, api in enumerate(document["apis"])}
+    api_rank = {api["target"]: (-api["new"], position) for position, api in enumerate(document["apis"])}
     ordered = sorted(
         document["findings"],
         key=lambda f: (
-            api_rank.get(f["api"], (0, len(api_rank))),
-            f["api"],
+            api_rank.get(f["target"], (0, len(api_rank))),
+            f["target"],
             ("new", "assumption", "known").index(f["classification"]),
             f["severity"] != "breaking",
             -f["count"],
@@ -173,9 +183,9 @@ def finding_views(document: dict[str, Any]) -> list[FindingView]:
     )
     return [
         FindingView(
-            api=f["api"],
+            api=f["target"],
             operation=f["operation"],
-            operation_label=labels.get((f["api"], f["operation"]), ""),
+            operation_label=labels.get((f["target"], f["operation"]), ""),
             status="—" if f["status_code"] is None else str(f["status_code"]),
             location=f["location"] or "(body)",
             kind=f["kind"],
@@ -222,13 +232,30 @@ def _environment() -> Environment:
     )
 
 
-def render_report(document: dict[str, Any], history: list[dict[str, Any]]) -> str:
-    """The complete, self-contained ``index.html`` for ``document``.
+def with_targets(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every API entry and finding naming its target, and every finding its
+    quirk's summary and citations (a version 2 file has none of them)."""
+    return {
+        **document,
+        "apis": [{**api, "target": target_of(api)} for api in document["apis"]],
+        "findings": [
+            {"quirk_summary": None, "citations": [], **finding, "target": target_of(finding)}
+            for finding in document["findings"]
+        ],
+    }
+
+
+def render_report(
+    document: dict[str, Any], history: list[dict[str, Any]], since: dict[str, Any] | None = None
+) -> str:
+    """The complete, self-contained ``index.html`` for ``document``, opening with ``since``
+    (a ``Comparison`` with last night's results, as a dict) when there is one.
 
     ``history`` holds the summary lines of earlier runs for the trend; this run is added to
     the end when it is not already the last line (a re-render of a recorded run).
     """
     check_document(document)
+    document = with_targets(document)
     runs = list(history)
     if not runs or runs[-1]["finished_at"] != document["finished_at"]:
         runs.append(summary_line(document))
@@ -244,15 +271,25 @@ def render_report(document: dict[str, Any], history: list[dict[str, Any]]) -> st
             verdict=verdict(document),
             finished=format_time(document["finished_at"]),
             apis=document["apis"],
-            apis_by_name={api["api"]: api for api in document["apis"]},
+            apis_by_name={api["target"]: api for api in document["apis"]},
             api_state=api_state,
             findings=findings,
             kinds=kinds,
             scores=scores,
             bars={bar.api: bar for bar in scores.bars},
             outcomes=OUTCOMES,
-            trend=trend_chart(runs, [(api["api"], target_of(api)) for api in document["apis"]]),
+            trend=trend_chart(runs, [(target_of(api), server_of(api)) for api in document["apis"]]),
             format_time=format_time,
+            since=since,
+            change_line=change_line,
+            resolved=[
+                (api["target"], quirk) for api in document["apis"] for quirk in api.get("resolved_quirks", [])
+            ],
+            unchecked=[
+                (api["target"], quirk)
+                for api in document["apis"]
+                for quirk in api.get("unchecked_quirks", [])
+            ],
             nonce=secrets.token_urlsafe(16),
         )
     )
