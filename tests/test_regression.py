@@ -64,7 +64,10 @@ def test_a_faithful_mock_with_one_quirk_switched_off_gives_exactly_that_quirk_as
     [kognitos] = [api for api in document["apis"] if api["api"] == "kognitos"]
     [entry] = kognitos["resolved_quirks"]
     assert entry["quirk"] == "KG-001" and entry["responses"] > 0 and entry["reason"] is None
-    assert "kognitos-runs-v2.txt" in entry["citation"] and entry["operations"] == ["getRun", "listRuns"]
+    assert entry["citation"].startswith("Kognitos REST API v2: Runs § Get Run") and entry["operations"] == [
+        "getRun",
+        "listRuns",
+    ]
     assert document["summary"]["resolved"] == 1 and document["exit_code"] == 0  # default: breaking
     assert replace(fixed_kg001, fail_on="breaking,resolved").exit_code == 1
     junit = ET.fromstring((tmp_path / "junit.xml").read_text())
