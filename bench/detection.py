@@ -20,6 +20,7 @@ of a known quirk, so it is credited when it fails with a check failure at the mu
 operation that it did not report on the clean mock.
 
     .venv/bin/python bench/detection.py [--apis kognitos ...] [--max-examples 1] [--phases examples]
+        [--only shape|behaviour]
 """
 
 from __future__ import annotations
@@ -751,7 +752,7 @@ def not_found_body(base_url: str) -> Any:
     return response.json()
 
 
-def judge_api(api: str, budget: Budget, with_st: bool) -> ApiOutcome:
+def judge_api(api: str, budget: Budget, with_st: bool, only: str | None = None) -> ApiOutcome:
     spec = load_spec(api)
     with tempfile.TemporaryDirectory() as scratch, Served(api, []) as clean:
         clean_new = conformance_new(api, clean.server.base_url, budget)
@@ -760,7 +761,7 @@ def judge_api(api: str, budget: Budget, with_st: bool) -> ApiOutcome:
             spec, clean.recorder.exchanges, not_found_body(clean.server.base_url)
         )
         behaviour, not_promised = derive_behaviour_mutants(spec, clean.recorder.exchanges)
-        mutants += behaviour
+        mutants = {"shape": mutants, "behaviour": behaviour}.get(only or "", mutants + behaviour)
         clean_st = st_failures(api, clean.server.base_url, budget, Path(scratch)) if with_st else set()
     conformance_verdicts, st_verdicts = [], []
     for mutant in mutants:
@@ -873,10 +874,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-st", action="store_true", help="judge with conformance run only")
     parser.add_argument("--verbose", action="store_true", help="every mutant and every st failure")
+    parser.add_argument("--only", choices=["shape", "behaviour"], help="one family of classes")
     args = parser.parse_args()
     budget = Budget(tuple(args.phases.split(",")), args.max_examples, args.seed)
     started = time.perf_counter()
-    outcomes = [judge_api(api.name, budget, not args.no_st) for api in resolve_apis(args.apis)]
+    outcomes = [judge_api(api.name, budget, not args.no_st, args.only) for api in resolve_apis(args.apis)]
     print(
         f"phases {args.phases}, max-examples {args.max_examples}, seed {args.seed}; "
         f"{time.perf_counter() - started:.0f} s"

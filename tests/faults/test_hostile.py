@@ -256,6 +256,9 @@ BOMB = faults.gzip_bomb(64 * 1024 * 1024)
 
 def test_record_bounds_a_compressed_bomb_and_an_endless_stream(upstream: MockServer, tmp_path: Path) -> None:
     bomb = faults.json_body(BOMB, headers=[("content-encoding", "gzip")])
+    good = tmp_path / "cassettes" / "kognitos.yaml"
+    good.parent.mkdir()
+    shutil.copy(MOCK_CASSETTES / "kognitos.yaml", good)
     with front(upstream, Fault("GET", GET_RUN, bomb), Fault("GET", LIST_RUNS, faults.endless_body)) as server:
         outcome = conformance(
             "record", "kognitos", "--base-url", server.base_url, "--out", "cassettes",
@@ -265,7 +268,9 @@ def test_record_bounds_a_compressed_bomb_and_an_endless_stream(upstream: MockSer
     assert outcome.code == 2, outcome
     assert "test_operation[getRun]: body larger than 1048576 bytes" in outcome.out
     assert "test_operation[listRuns]: response too slow" in outcome.out
-    assert not (tmp_path / "cassettes" / "kognitos.yaml").exists()
+    # a recording that failed part of the way replaces nothing
+    assert good.read_bytes() == (MOCK_CASSETTES / "kognitos.yaml").read_bytes()
+    assert "cassettes/kognitos.yaml was left as it was" in outcome.err
     assert outcome.seconds < 60 and outcome.peak_mb < 400, outcome
     no_leak([outcome], [tmp_path])
 
