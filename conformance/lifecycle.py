@@ -131,6 +131,24 @@ class ApiCaller:
         outgoing = self.client.build_request(
             operation.method.upper(), url, params=query, headers=headers, json=body
         )
+        response, judged = self.exchange(operation, outgoing, request, values)
+        return operation, response, judged
+
+    def call_url(
+        self, operation: Operation, url: str, params: dict[str, Any]
+    ) -> tuple[httpx.Response | None, Step]:
+        """GET a URL the server handed out (a list's ``next`` page) with the credential, judged as an
+        answer to ``operation`` with ``params`` (its path parameters and the URL's query)."""
+        headers = self.api.auth_headers(self.token)
+        query = {name: value for name, value in httpx.URL(url).params.multi_items()}
+        outgoing = self.client.build_request("GET", url, headers=headers)
+        return self.exchange(operation, outgoing, curl_line("get", url, headers), {**params, **query})
+
+    def exchange(
+        self, operation: Operation, outgoing: httpx.Request, request: str, values: dict[str, Any]
+    ) -> tuple[httpx.Response | None, Step]:
+        """Send ``outgoing``, read its answer within the policy's bounds and judge it as an answer
+        to ``operation`` sent with ``values``; no answer is a finding of its own."""
         try:
             streamed = self.client.send(outgoing, stream=True)
             try:
@@ -142,10 +160,10 @@ class ApiCaller:
             failure = self.deviation(
                 operation, exc.status_code, "", BODY_TOO_LARGE, limit, f"more than {exc.limit} bytes"
             )
-            return operation, None, Step(operation, [failure], request)
+            return None, Step(operation, [failure], request)
         except (httpx.HTTPError, ResponseTooSlow) as exc:
             failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
-            return operation, None, Step(operation, [failure], request)
+            return None, Step(operation, [failure], request)
         deviations = check_response(
             self.spec,
             operation,
@@ -154,44 +172,6 @@ class ApiCaller:
             response.content,
             self.policy.max_body_bytes,
             values,
-        )
-        return operation, response, Step(operation, deviations, request)
-
-    def call_url(
-        self, operation: Operation, url: str, params: dict[str, Any]
-    ) -> tuple[httpx.Response | None, Step]:
-        """GET a URL the server handed out (a list's ``next`` page) with the credential, judged as an
-        answer to ``operation`` with ``params`` (its path parameters and the URL's query)."""
-        headers = self.api.auth_headers(self.token)
-        request = curl_line("get", url, headers)
-        try:
-            streamed = self.client.send(self.client.build_request("GET", url, headers=headers), stream=True)
-            try:
-                response = read_bounded(streamed, self.policy.max_body_bytes, self.policy.timeout)
-            finally:
-                streamed.close()
-        except BodyTooLarge as exc:
-            failure = self.deviation(
-                operation,
-                exc.status_code,
-                "",
-                BODY_TOO_LARGE,
-                f"at most {exc.limit} bytes",
-                f"more than {exc.limit} bytes",
-            )
-            return None, Step(operation, [failure], request)
-        except (httpx.HTTPError, ResponseTooSlow) as exc:
-            failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
-            return None, Step(operation, [failure], request)
-        query = {name: value for name, value in httpx.URL(url).params.multi_items()}
-        deviations = check_response(
-            self.spec,
-            operation,
-            response.status_code,
-            response.headers,
-            response.content,
-            self.policy.max_body_bytes,
-            {**params, **query},
         )
         return response, Step(operation, deviations, request)
 
