@@ -729,7 +729,7 @@ def test_a_report_set_is_published_whole_or_not_at_all(
     (directory / "notes.txt").write_text("a file of the user's, carried along\n")
     earlier = {p.name: p.read_bytes() for p in directory.iterdir()}
 
-    def broken(document: dict[str, Any], history: list[dict[str, Any]]) -> str:
+    def broken(document: dict[str, Any], history: list[dict[str, Any]], since: Any = None) -> str:
         raise RuntimeError("the renderer failed half way")
 
     monkeypatch.setattr(report_module, "render_report", broken)
