@@ -178,7 +178,8 @@ class ApiSession:
             for operation, stats in other.stats.items():
                 mine = self.stats[operation]
                 mine.cases += stats.cases
-                mine.conforming += stats.conforming
+                mine.outcomes.update(stats.outcomes)
+            self.sightings.seen.update(other.sightings.seen)
             self.findings.absorb(other.findings)
 
     def add(self, deviation: Deviation, request: str | None, source: str) -> Finding:
