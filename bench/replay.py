@@ -1,13 +1,25 @@
-"""Replay throughput: a 10,000-interaction cassette judged end to end (parse, resolve, check, classify),
-beside plain ``jsonschema.validate`` of each interaction's body against its documented schema.
+"""Replay throughput and memory: ``conformance replay FILE --report-dir DIR`` end to end (process start
+to exit, reports written) on a 10,000-interaction cassette, beside what bounds it.
 
-The cassette repeats the committed mock recordings of all four APIs, so every schema and
-the catalogue matching are exercised. The plain side parses the same file and validates each
-response body the way a hand-rolled script would: ``jsonschema.validate`` per interaction, which
-checks the schema and builds a validator every time (no compiled-validator cache), and does
-nothing else (no explanation, no catalogue). Prints the medians of several repeats and the ratio.
+The sides, alternated within each repeat, medians over the repeats:
 
-    .venv/bin/python bench/replay.py [--interactions 10000] [--repeats 5]
+- ``conformance replay`` (end to end): the command a user types, in a fresh process; includes Python's
+  start, the imports, loading and validating the four specs, parsing, judging, explaining and
+  classifying every response, and writing results.json, junit.xml and report.html;
+- ``read_cassette`` (in process): the suite's streaming reader alone (``yaml_rs`` per interaction where
+  it reads as vcrpy's loader does), building the ``Interaction`` objects, no judging;
+- PyYAML C loader: ``yaml.load(text, CSafeLoader)`` of the whole file, parse alone;
+- vcrpy: ``FilesystemPersister.load_cassette`` with vcrpy's YAML serializer (how vcrpy loads it);
+- the limit: ``yaml_rs.loads`` of the whole file, then per interaction ``json.loads`` of the body and
+  ``jsonschema_rs`` ``is_valid`` against its documented schema (compiled once): the fastest parse +
+  validate these libraries allow, with no explanation, classification, streaming or report.
+
+In-process sides are timed after one warm-up (imports and compiled validators are not in them). The
+cassette repeats the committed mock recordings of all four APIs, so every schema and catalogue entry
+is exercised. Then, once, the end-to-end command's peak memory on ``--memory`` interactions (written
+as files of 10,000, since one file may hold at most 4 x --max-body-mb).
+
+    .venv/bin/python bench/replay.py [--interactions 10000] [--repeats 5] [--memory 100000]
 """
 
 from __future__ import annotations
@@ -16,24 +28,31 @@ import argparse
 import copy
 import itertools
 import json
+import os
 import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-import jsonschema
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
+import jsonschema_rs
+import yaml
+import yaml_rs
+from vcr.persisters.filesystem import FilesystemPersister
+from vcr.serializers import yamlserializer
 
 from conformance.apis import APIS
-from conformance.cassettes.cassette import parse_document, write_cassette
-from conformance.cassettes.replay import replay
-from conformance.specs import FORMAT_CHECKER, load_spec
+from conformance.cassettes.cassette import parse_document, read_cassette, write_cassette
+from conformance.specs import load_spec
 
 MOCK_CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "mocks"
+CONFORMANCE = Path(sys.executable).parent / "conformance"
+FILE_SIZE = 10_000
 
 
 def build_cassette(path: Path, size: int) -> None:
@@ -46,88 +65,148 @@ def build_cassette(path: Path, size: int) -> None:
     write_cassette(path, [copy.deepcopy(i) for i in itertools.islice(itertools.cycle(recorded), size)])
 
 
-class PlainValidator:
-    """Every API's document in one referencing registry, each operation's path as a regex."""
+class Limit:
+    """Every documented JSON response schema compiled once by jsonschema-rs; operations as regexes."""
 
     def __init__(self) -> None:
-        self.registry: Registry = Registry()
-        self.routes: list[tuple[re.Pattern[str], str, dict[str, str]]] = []
+        self.routes: list[tuple[re.Pattern[str], str, dict[str, jsonschema_rs.Validator]]] = []
         for name in APIS:
             spec = load_spec(name)
-            uri = f"urn:plain:{name}"
-            self.registry = self.registry.with_resource(uri, DRAFT202012.create_resource(spec.document))
+            registry = jsonschema_rs.Registry([(f"urn:limit:{name}", spec.document)])
             for operation in spec.operations.values():
-                pattern = re.compile(re.escape(spec.base_path) + operation.path_pattern.pattern.lstrip("^"))
+                prefix = spec.server_path(operation)
+                pattern = re.compile(re.escape(prefix) + operation.path_pattern.pattern.lstrip("^"))
                 schemas = {}
                 for code, response in operation.definition.get("responses", {}).items():
-                    base = response.get("$ref", f"#{operation.pointer}/responses/{code}")
+                    if code.startswith("x-"):
+                        continue
+                    pointer = (
+                        response["$ref"][1:]
+                        if "$ref" in response
+                        else f"{operation.pointer}/responses/{code}"
+                    )
                     content = spec.resolve(response).get("content") or {}
                     if "schema" in content.get("application/json", {}):
-                        schemas[code] = f"{uri}{base}/content/application~1json/schema"
+                        ref = f"urn:limit:{name}#{quote(pointer)}/content/application~1json/schema"
+                        schemas[code] = jsonschema_rs.Draft202012Validator({"$ref": ref}, registry=registry)
                 self.routes.append((pattern, operation.method, schemas))
 
-    def failed(self, interaction: dict[str, Any]) -> bool:
-        """Whether the response body breaks its documented schema (``jsonschema.validate``, uncached)."""
-        request, response = interaction["request"], interaction["response"]
-        path = urlsplit(request["uri"]).path
-        route = next(
-            (r for r in self.routes if r[1] == request["method"].lower() and r[0].fullmatch(path)), None
-        )
-        ref = route and route[2].get(str(response["status"]["code"]))
-        if not ref:
-            return False
-        try:
-            body = json.loads(response["body"]["string"])
-            jsonschema.validate(
-                body,
-                {"$ref": ref},
-                cls=jsonschema.Draft202012Validator,
-                registry=self.registry,
-                format_checker=FORMAT_CHECKER,
-            )
-        except (ValueError, jsonschema.ValidationError):
-            return True
-        return False
+    def run(self, path: Path) -> tuple[int, int]:
+        """Parse the whole file, validate every body: (interactions, bodies rejected)."""
+        interactions = yaml_rs.loads(path.read_text(), parse_datetime=False)["interactions"]
+        rejected = 0
+        for interaction in interactions:
+            request, response = interaction["request"], interaction["response"]
+            target = urlsplit(request["uri"]).path
+            method = request["method"].lower()
+            route = next((r for r in self.routes if r[1] == method and r[0].fullmatch(target)), None)
+            validator = route and route[2].get(str(response["status"]["code"]))
+            if validator:
+                try:
+                    rejected += not validator.is_valid(json.loads(response["body"]["string"]))
+                except ValueError:
+                    rejected += 1
+        return len(interactions), rejected
 
 
-def plain_replay(path: Path, validator: PlainValidator) -> tuple[int, int]:
-    """Parse the cassette and validate every interaction: (interactions, failures)."""
-    interactions = parse_document(path)["interactions"]
-    return len(interactions), sum(validator.failed(interaction) for interaction in interactions)
+def end_to_end(paths: list[Path], report: Path) -> float:
+    started = time.perf_counter()
+    outcome = subprocess.run(
+        [str(CONFORMANCE), "replay", *map(str, paths), "--report-dir", str(report)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if outcome.returncode not in (0, 1):
+        sys.exit(f"conformance replay failed ({outcome.returncode}): {outcome.stderr.strip()}")
+    return elapsed
+
+
+def peak_mb(paths: list[Path], report: Path) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of one end-to-end replay, read by GNU time."""
+    command = [str(CONFORMANCE), "replay", *map(str, paths), "--report-dir", str(report)]
+    started = time.perf_counter()
+    outcome = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    return elapsed, int(outcome.stderr.strip().splitlines()[-1]) / 1024
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--interactions", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--memory", type=int, default=100_000, help="interactions of the memory run (0: none)"
+    )
     args = parser.parse_args()
+    print(f"{load()} before")
     with tempfile.TemporaryDirectory() as scratch:
         cassette = Path(scratch) / "night.yaml"
         build_cassette(cassette, args.interactions)
-        replay([cassette])  # load specs, catalogues and compiled validators once, as a nightly process would
-        plain = PlainValidator()
-        suite_times, plain_times = [], []
-        for _ in range(args.repeats):
-            started = time.perf_counter()
-            result, _ = replay([cassette])
-            suite_times.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            validated, failures = plain_replay(cassette, plain)
-            plain_times.append(time.perf_counter() - started)
-        cases = sum(api.cases for api in result.results)
-        size = cassette.stat().st_size
-    print(f"{args.interactions} interactions ({size / 1e6:.1f} MB of YAML), {args.repeats} repeats each")
-    for name, count, timings in (
-        ("conformance replay", cases, suite_times),
-        (f"plain jsonschema.validate ({failures} bodies rejected)", validated, plain_times),
-    ):
-        median = statistics.median(timings)
+        text_mb = cassette.stat().st_size / 1e6
+        limit = Limit()
+        in_process: dict[str, Callable[[], Any]] = {
+            "read_cassette (suite's streaming reader, in process)": lambda: sum(
+                1 for _ in read_cassette(cassette)
+            ),
+            "PyYAML C loader, parse alone": lambda: yaml.load(cassette.read_text(), Loader=yaml.CSafeLoader),
+            "vcrpy load_cassette": lambda: FilesystemPersister.load_cassette(str(cassette), yamlserializer),
+            "limit: yaml_rs + jsonschema_rs is_valid": lambda: limit.run(cassette),
+        }
+        for side in in_process.values():  # warm-up: imports, compiled validators
+            side()
+        timings: dict[str, list[float]] = {"conformance replay (end to end)": []} | {
+            k: [] for k in in_process
+        }
+        for repeat in range(args.repeats):
+            timings["conformance replay (end to end)"].append(
+                end_to_end([cassette], Path(scratch) / f"report-{repeat}")
+            )
+            for name, side in in_process.items():
+                started = time.perf_counter()
+                side()
+                timings[name].append(time.perf_counter() - started)
+        _, rejected = limit.run(cassette)
+        results = json.loads((Path(scratch) / "report-0" / "results.json").read_text())["summary"]
         print(
-            f"{name}: median {median:.2f} s ({count / median:,.0f} interactions/s); "
-            f"min {min(timings):.2f} s, max {max(timings):.2f} s"
+            f"{args.interactions} interactions ({text_mb:.1f} MB of YAML), {args.repeats} repeats each, "
+            f"sides alternated; the end-to-end replay judged {results['cases']} cases "
+            f"({results['known']} known findings); the limit rejected {rejected} bodies"
         )
-    ratio = (cases / statistics.median(suite_times)) / (validated / statistics.median(plain_times))
-    print(f"throughput ratio conformance / plain: {ratio:.2f}x (target: at least 5,000 interactions/s)")
+        for name, values in timings.items():
+            median = statistics.median(values)
+            print(
+                f"  {name}: median {median:.3f} s ({args.interactions / median:,.0f} interactions/s); "
+                f"min {min(values):.3f} s, max {max(values):.3f} s"
+            )
+        replay_rate = args.interactions / statistics.median(timings["conformance replay (end to end)"])
+        print(f"  end to end: {replay_rate:,.0f} interactions/s (target: at least 20,000)")
+        if args.memory:
+            unit = Path(scratch) / "memory" / "unit.yaml"
+            unit.parent.mkdir()
+            build_cassette(unit, min(FILE_SIZE, args.memory))
+            files = []
+            for number in range(0, args.memory, FILE_SIZE):  # the same 10,000 again, as other files
+                part = unit.with_name(f"night-{number // FILE_SIZE:03}.yaml")
+                if number + FILE_SIZE <= args.memory:
+                    os.link(unit, part)
+                else:
+                    build_cassette(part, args.memory - number)
+                files.append(part)
+            seconds, peak = peak_mb(files, Path(scratch) / "report-memory")
+            print(
+                f"  memory: {args.memory:,} interactions in {len(files)} files: peak {peak:.0f} MB resident, "
+                f"{seconds:.1f} s (target: under 300 MB)"
+            )
+    print(f"{load()} after")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,16 @@ class FindingSet:
             finding.count += 1
         return finding
 
+    def absorb(self, other: FindingSet) -> None:
+        """Merge the findings of ``other``, gathered after these: a finding both have keeps this
+        set's first request and adds the counts."""
+        for key, finding in other._findings.items():
+            mine = self._findings.get(key)
+            if mine is None:
+                self._findings[key] = finding
+            else:
+                mine.count += finding.count
+
     def extend(
         self, deviations: Iterable[Deviation], request: str | None = None, *, source: str = "check"
     ) -> None:

@@ -171,6 +171,17 @@ class ApiSession:
             stats.cases += 1
             stats.outcomes[outcome(findings)] += 1
 
+    def absorb(self, other: ApiSession) -> None:
+        """Add what ``other`` (of the same API, recorded later) recorded to this session."""
+        with self.lock:
+            self.checks.update(other.checks)
+            for operation, stats in other.stats.items():
+                mine = self.stats[operation]
+                mine.cases += stats.cases
+                mine.outcomes.update(stats.outcomes)
+            self.sightings.seen.update(other.sightings.seen)
+            self.findings.absorb(other.findings)
+
     def add(self, deviation: Deviation, request: str | None, source: str) -> Finding:
         """The one door a finding leaves the run by: whatever came from the server or the user (values,
         message, location, the reproducing request) is redacted here, so no report, console line or

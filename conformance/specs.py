@@ -8,7 +8,7 @@ of schemas.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsonpointer
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
@@ -168,6 +169,8 @@ class Spec:
                     op_id = definition.get("operationId") or f"{method} {path}"
                     pointer = f"/paths/{_escape(path)}/{method}"
                     self.operations[op_id] = Operation(op_id, method, path, definition, pointer)
+        #: Each ``$ref`` followed once: a replay resolves the same few references per interaction.
+        self._targets: dict[str, Any] = {}
 
     @cached_property
     def check_settings(self) -> dict[str, dict[str, Any]]:
@@ -180,7 +183,7 @@ class Spec:
         raw = self.document.get("x-lifecycle")
         return Lifecycle.from_extension(raw) if raw else None
 
-    @property
+    @cached_property
     def base_path(self) -> str:
         """The path of the first server URL (``/api`` for ``https://app.solvexia.com/api``)."""
         servers = self.document.get("servers") or [{"url": "/"}]
@@ -213,16 +216,23 @@ class Spec:
     def locate(self, method: str, path: str) -> tuple[Operation, dict[str, str], str] | None:
         """Match a request's full URL path to an operation, each under its own server path; also
         gives that server path (the prefix the base URL ends with)."""
-        method = method.lower()
-        for operation in self.operations.values():
-            prefix = self.server_path(operation)
-            if operation.method != method or not (path.startswith(prefix + "/") or not prefix):
+        for operation, prefix, names in self._routes.get(method.lower(), ()):
+            if not (path.startswith(prefix + "/") or not prefix):
                 continue
             match = operation.path_pattern.match(path[len(prefix) :])
             if match:
-                names = re.findall(r"\{([^}]+)\}", operation.path)
                 return operation, dict(zip(names, match.groups(), strict=True)), prefix
         return None
+
+    @cached_property
+    def _routes(self) -> dict[str, list[tuple[Operation, str, list[str]]]]:
+        """Operations by method, in document order, with their server path and parameter names:
+        computed once, not for every located request."""
+        routes: dict[str, list[tuple[Operation, str, list[str]]]] = {}
+        for operation in self.operations.values():
+            names = re.findall(r"\{([^}]+)\}", operation.path)
+            routes.setdefault(operation.method, []).append((operation, self.server_path(operation), names))
+        return routes
 
     def find_operation(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
         """Match a concrete request path (relative to the base path) to an operation."""
@@ -280,7 +290,10 @@ class Spec:
     def resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (one level at a time until a non-reference)."""
         while isinstance(node, dict) and "$ref" in node:
-            node = self._registry.resolver(self._uri).lookup(node["$ref"]).contents
+            reference = node["$ref"]
+            if reference not in self._targets:
+                self._targets[reference] = self._registry.resolver(self._uri).lookup(reference).contents
+            node = self._targets[reference]
         return node
 
     def validator(self, pointer: str, *, closed: bool = False) -> Draft202012Validator:
@@ -291,6 +304,20 @@ class Spec:
         object allows, which a run reports as additive drift.
         """
         return _compiled(self, pointer, closed)
+
+    def accepts(self, pointer: str, instance: Any) -> tuple[bool, bool]:
+        """Whether the schema at ``pointer`` accepts ``instance`` as written, and closed (see
+        ``validator``), by the Rust validator: microseconds, where ``validator`` takes a
+        millisecond. ``False`` only means "not known to conform", and the caller then asks
+        ``validator`` for the errors. The Rust validator uses this suite's own format checks, and
+        a schema it could judge differently (a format the suite does not check) is never accepted."""
+        validators = _accepting(self, pointer)
+        if validators is None:
+            return False, False
+        try:
+            return validators[0].is_valid(instance), validators[1].is_valid(instance)
+        except Exception:  # a value the Rust side cannot take: the Python validator judges it
+            return False, False
 
     def ref(self, pointer: str) -> str:
         return f"{self._uri}#{pointer}"
@@ -308,6 +335,38 @@ def _compiled(spec: Spec, pointer: str, closed: bool) -> Draft202012Validator:
     return Draft202012Validator(
         _close(schema) if closed else schema, registry=spec.registry, format_checker=FORMAT_CHECKER
     )
+
+
+#: The suite's format checks, for the Rust validator: both validators judge formats alike.
+_FORMATS = {
+    name: (lambda value, name=name: FORMAT_CHECKER.conforms(value, name)) for name in FORMAT_CHECKER.checkers
+}
+
+
+@cache
+def _accepting(spec: Spec, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
+    """Rust validators of the schema at ``pointer``, open and closed, or ``None`` where they might
+    accept what ``_compiled`` rejects: a format the suite has no check for, or a schema the Rust
+    validator cannot compile."""
+    schemas = [_compiled(spec, pointer, closed).schema for closed in (False, True)]
+    if any(
+        isinstance(node, dict) and isinstance(node.get("format"), str) and node["format"] not in _FORMATS
+        for _, node in _nodes(schemas[0])
+    ):
+        return None
+    registry = jsonschema_rs.Registry([(spec._uri, spec.document)])
+    try:
+        return tuple(
+            jsonschema_rs.Draft202012Validator(
+                dict(schema) if isinstance(schema, Mapping) else schema,
+                formats=_FORMATS,
+                validate_formats=True,
+                registry=registry,
+            )
+            for schema in schemas
+        )
+    except Exception:  # the Rust validator refuses the schema: the Python one judges alone
+        return None
 
 
 def _close(node: Any) -> Any:

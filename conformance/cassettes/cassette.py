@@ -1,12 +1,17 @@
 """Reading and writing vcrpy cassettes, and telling which API an interaction belongs to.
 
 Reading must survive any file: a bad file or interaction becomes one line naming it, never a
-traceback. Cassettes are parsed with vcrpy's own safe loader, which understands the explicit
-tags vcrpy writes (``!!binary`` bodies), so a cassette reads exactly as vcrpy would read it.
+traceback. Cassettes read exactly as vcrpy's own safe loader reads them (it understands the
+explicit tags vcrpy writes, ``!!binary`` bodies). That loader builds every value in Python, about
+1 MB/s, and holds the whole file; ``read_cassette`` instead reads one interaction at a time, with
+the Rust YAML parser (``yaml_rs``) wherever it reads the text as vcrpy's loader would (see
+``_FAST_BLOCKERS`` and ``_DIVERGENT``), and with vcrpy's loader everywhere else.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 import shlex
 import zlib
 from collections.abc import Iterator, Mapping
@@ -16,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+import yaml_rs
 from vcr.serializers import yamlserializer
 
 from ..apis import APIS
@@ -105,31 +111,168 @@ def _parse_text(path: Path, text: str) -> Any:
 
 
 def load_cassette(path: Path, max_body_bytes: int = MAX_BODY_BYTES) -> tuple[list[Interaction], list[str]]:
-    """The interactions of a cassette, and one line per interaction that could not be read.
+    """The interactions of a cassette, and one line per interaction that could not be read (all
+    at once; ``read_cassette`` streams them)."""
+    interactions: list[Interaction] = []
+    problems: list[str] = []
+    for item in read_cassette(path, max_body_bytes):
+        if isinstance(item, Interaction):
+            interactions.append(item)
+        else:
+            problems.append(item)
+    return interactions, problems
+
+
+def read_cassette(path: Path, max_body_bytes: int = MAX_BODY_BYTES) -> Iterator[Interaction | str]:
+    """The interactions of a cassette one at a time, and a line for each one that cannot be read.
 
     Bodies are decompressed to at most ``max_body_bytes`` (a longer one is kept cut there, one
     byte past the limit, so the check reports ``body-too-large``), and the bodies as stored may
-    not add up to more than the file may hold (YAML aliases repeating one large body)."""
-    return _interactions(path, parse_document(path, max_body_bytes), max_body_bytes)
-
-
-def _interactions(path: Path, document: Any, max_body_bytes: int) -> tuple[list[Interaction], list[str]]:
-    if not isinstance(document, dict) or not isinstance(document.get("interactions"), list):
-        raise CassetteError(f"{path}: not a vcrpy cassette (no 'interactions' list at the top level)")
-    interactions: list[Interaction] = []
-    problems: list[str] = []
+    not add up to more than the file may hold (YAML aliases repeating one large body). A file that
+    cannot be read raises ``CassetteError``, possibly after some interactions were given: a
+    caller that must judge a file whole or not at all keeps what it was given until the end."""
+    data = read_file(path, FILE_BODIES * max_body_bytes, CassetteError)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CassetteError(f"{path}: not a text file (cassettes are UTF-8 YAML)") from None
     stored, budget = 0, FILE_BODIES * max_body_bytes
-    for index, raw in enumerate(document["interactions"], start=1):
+    for index, raw in enumerate(_raw_interactions(path, text, data), start=1):
         try:
             interaction = _interaction(path, index, raw, max_body_bytes)
         except InteractionError as exc:
-            problems.append(f"{path}: interaction {index}: {exc}")
+            yield f"{path}: interaction {index}: {exc}"
             continue
         stored += interaction.stored_size
         if stored > budget:
             raise CassetteError(f"{path}: its bodies add up to more than {describe_size(budget)}; not read")
-        interactions.append(interaction)
-    return interactions, problems
+        yield interaction
+
+
+#: What makes a file unfit to be read an interaction at a time by splitting its text: directives and
+#: document markers (a second document), carriage returns and tabs (where a split could read lines
+#: otherwise), and characters vcrpy's loader refuses (so that it reports them). Such a file is read
+#: whole by vcrpy's loader, as before. Anchors and aliases need no search: an alias to another
+#: interaction's anchor fails its entry read alone, and the whole file is then read by vcrpy's loader.
+_BLOCKERS = ("\n%", "\n---", "\n...", "\r", "\t")
+_PRINTABLE_ASCII = bytes([9, 10, *range(0x20, 0x7F)])
+_UNREADABLE = re.compile("[^\x09\x0a\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: A tag (``!!binary``, ``!!python/str``) or a merge key: the Rust parser ignores both.
+_TAG = re.compile(r"(?:^|[\s\[{,])!|<<")
+#: Plain scalars vcrpy's loader (YAML 1.1) reads as no string,
+_NOT_TEXT_11 = (
+    r"yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|~|null|Null|NULL|<<|=|"
+    r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    r"|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+    r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?"
+)
+#: and those a YAML 1.2 parser reads as no string.
+_NOT_TEXT_12 = (
+    r"~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+#: A line (one value) that YAML 1.1 reads as no string where YAML 1.2 reads text: written plain,
+#: the two parsers read it differently.
+_AMBIGUOUS = re.compile(rf"(?!(?:{_NOT_TEXT_12})$)(?:{_NOT_TEXT_11})")
+#: The lines that could be: a number, a date, ``yes``, ``no``, ``on``, ``off``, ``<<`` or ``=``.
+_MAYBE_AMBIGUOUS = re.compile(r"^[-+.0-9yYnNoO<=].*$", re.MULTILINE)
+#: The types of what the Rust parser reads where both parsers agree on the type.
+_TEXT_TYPES = frozenset({str, bool, list, dict, type(None)})
+_ENTRY = re.compile(r"\n-(?=[ \n])")
+#: The first line of the keys after the interactions (none of them an entry, a comment or indented).
+_AFTER = re.compile(r"\n(?:[^\s#-]|-[^\s])")
+_TOP = "interactions:\n"
+_DUPLICATES_LAST = yaml_rs.DuplicateKeyPolicy.LastWins
+
+
+def _raw_interactions(path: Path, text: str, data: bytes) -> Iterator[Any]:
+    """The interactions of a cassette's text as vcrpy's loader builds them, one at a time where
+    the text allows it (vcrpy writes ``interactions:`` first, then each interaction as a ``- ``
+    entry at the start of a line), else all of them at once from vcrpy's loader."""
+    after = _AFTER.search(text, len(_TOP) - 1)
+    end = after.start() + 1 if after else len(text)
+    starts = [match.start() + 1 for match in _ENTRY.finditer(text, len(_TOP) - 1, end)]
+    if (
+        not text.startswith(_TOP)
+        or not starts
+        or starts[0] != len(_TOP)
+        or any(blocker in text for blocker in _BLOCKERS)
+        or not _printable(data, text)
+        or not _plain_tail(path, text[end:])
+    ):
+        yield from _interaction_list(path, _parse_text(path, text))
+        return
+    for number, (start, stop) in enumerate(itertools.pairwise([*starts, end])):
+        chunk = text[start:stop]
+        try:
+            parsed = yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES_LAST)
+            if not (isinstance(parsed, list) and len(parsed) == 1 and _read_alike(parsed[0], chunk)):
+                parsed = _parse_text(path, chunk)  # vcrpy's loader reads this entry
+        except (yaml_rs.YAMLDecodeError, CassetteError):
+            parsed = None
+        if not isinstance(parsed, list) or len(parsed) != 1:
+            # Not one entry when read alone: the whole file, as vcrpy's loader reads it, decides
+            # (an error naming its line, or the entries from this one on).
+            yield from itertools.islice(_interaction_list(path, _parse_text(path, text)), number, None)
+            return
+        yield parsed[0]
+
+
+def _printable(data: bytes, text: str) -> bool:
+    """Whether the text holds only characters vcrpy's loader reads (ASCII checked on the bytes)."""
+    if data.isascii():
+        return not data.translate(None, _PRINTABLE_ASCII)
+    return not _UNREADABLE.search(text)
+
+
+def _read_alike(raw: Any, chunk: str) -> bool:
+    """Whether vcrpy's loader reads what an ``Interaction`` takes from this entry as the Rust parser
+    read it. They differ only on tags, merge keys and plain scalars: YAML 1.1 reads ``yes``, ``1_000``
+    or a date as no string, YAML 1.2 reads ``0o17`` or ``1e3`` as a number. A status code must be
+    written as vcrpy writes it (``code: 200``)."""
+    if ("!" in chunk or "<<" in chunk) and _TAG.search(chunk):
+        return False
+    request, response = _member(raw, "request"), _member(raw, "response")
+    status, body = _member(response, "status"), _member(response, "body")
+    scalars = [request.get("method"), request.get("uri"), request.get("body"), body.get("string")]
+    code = status.get("code")
+    if type(code) is int:
+        if chunk.count("code:") != 1 or f"code: {code}\n" not in chunk:
+            return False
+    else:
+        scalars.append(code)
+    for headers in (request.get("headers"), response.get("headers")):
+        if isinstance(headers, dict):
+            scalars += headers
+            scalars += [
+                values[0] if type(values) is list and values else values for values in headers.values()
+            ]
+    if not set(map(type, scalars)) <= _TEXT_TYPES:
+        return False  # a number where text belongs: which number, or whether text, depends on the parser
+    # str() of the other values (True, None, a list) is never ambiguous.
+    lines = _MAYBE_AMBIGUOUS.finditer("\n".join(map(str, scalars)))
+    return not any(_AMBIGUOUS.fullmatch(line.group()) for line in lines)
+
+
+def _member(node: Any, key: str) -> dict[str, Any]:
+    value = node.get(key) if isinstance(node, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _plain_tail(path: Path, text: str) -> bool:
+    """Whether the keys after the interactions are readable and none is ``interactions`` again."""
+    try:
+        rest = _parse_text(path, text)
+    except CassetteError:
+        return False
+    return rest is None or (isinstance(rest, dict) and "interactions" not in rest)
+
+
+def _interaction_list(path: Path, document: Any) -> list[Any]:
+    if not isinstance(document, dict) or not isinstance(document.get("interactions"), list):
+        raise CassetteError(f"{path}: not a vcrpy cassette (no 'interactions' list at the top level)")
+    return document["interactions"]
 
 
 class InteractionError(Exception):

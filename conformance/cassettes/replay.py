@@ -22,10 +22,11 @@ from ..transport import MAX_BODY_BYTES, RequestPolicy
 from .cassette import (
     ApiResolver,
     CassetteError,
+    Interaction,
     InteractionError,
     UnknownCall,
     cassette_files,
-    load_cassette,
+    read_cassette,
 )
 
 #: The ``source`` a replayed response is recorded under: the live run's contract check.
@@ -49,15 +50,18 @@ class Replay:
 
     def session(self, api: str) -> ApiSession:
         if api not in self.sessions:
-            from ..specs import load_spec
-
-            self.sessions[api] = ApiSession(
-                load_spec(api),
-                load_catalogue(api),
-                self.redactor,
-                RequestPolicy(max_body_bytes=self.max_body_bytes),
-            )
+            self.sessions[api] = self._new_session(api)
         return self.sessions[api]
+
+    def _new_session(self, api: str) -> ApiSession:
+        from ..specs import load_spec
+
+        return ApiSession(
+            load_spec(api),
+            load_catalogue(api),
+            self.redactor,
+            RequestPolicy(max_body_bytes=self.max_body_bytes),
+        )
 
     def error(self, message: str, file: Path) -> None:
         """File an error under the API it concerns: the forced one, or one named by the file's path."""
@@ -71,38 +75,70 @@ class Replay:
             self.errors.setdefault(api, []).append(message)
 
     def judge_file(self, path: Path) -> None:
+        """Judge a file's interactions as they are read, into sessions of this file alone: a file
+        that turns out unreadable part-way counts only as its error, as if it had been read first."""
+        file = _File(self)
         try:
-            interactions, problems = load_cassette(path)
+            for item in read_cassette(path, self.max_body_bytes):
+                if isinstance(item, Interaction):
+                    file.judge(item)
+                else:
+                    file.problems.append(item)
         except CassetteError as exc:
             self.error(str(exc), path)
             return
-        for problem in problems:
-            self.error(problem, path)
-        for interaction in interactions:
-            try:
-                target = self.resolver.resolve(interaction)
-            except UnknownCall as exc:
-                if self.skip_unknown:
-                    self.skipped += 1
-                else:
-                    self.error(f"{interaction.where}: {exc}", path)
-                continue
-            except InteractionError as exc:
-                self.error(f"{interaction.where}: {exc}", path)
-                continue
-            api = target.spec.api.name
-            session = self.session(api)
-            self.base_urls.setdefault(api, target.base_url)
-            deviations = check_response(
-                target.spec,
-                target.operation,
-                interaction.status,
-                interaction.response_headers,
-                interaction.body,
-                self.max_body_bytes,
-            )
-            request = interaction.curl(self.redactor) if deviations else None
-            session.record(target.operation, deviations, request, CHECK_SOURCE)
+        file.commit(path)
+
+
+@dataclass
+class _File:
+    """What one file's interactions added, kept apart until the whole file has been read."""
+
+    replay: Replay
+    sessions: dict[str, ApiSession] = field(default_factory=dict)
+    base_urls: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped: int = 0
+
+    def judge(self, interaction: Interaction) -> None:
+        replay = self.replay
+        try:
+            target = replay.resolver.resolve(interaction)
+        except UnknownCall as exc:
+            if replay.skip_unknown:
+                self.skipped += 1
+            else:
+                self.errors.append(f"{interaction.where}: {exc}")
+            return
+        except InteractionError as exc:
+            self.errors.append(f"{interaction.where}: {exc}")
+            return
+        api = target.spec.api.name
+        if api not in self.sessions:
+            self.sessions[api] = replay._new_session(api)
+        self.base_urls.setdefault(api, target.base_url)
+        deviations = check_response(
+            target.spec,
+            target.operation,
+            interaction.status,
+            interaction.response_headers,
+            interaction.body,
+            replay.max_body_bytes,
+        )
+        request = interaction.curl(replay.redactor) if deviations else None
+        self.sessions[api].record(target.operation, deviations, request, CHECK_SOURCE)
+
+    def commit(self, path: Path) -> None:
+        """Add this file's sessions, errors and skipped calls to the replay's, in the order a
+        reading of the whole file first would have added them."""
+        replay = self.replay
+        for message in [*self.problems, *self.errors]:
+            replay.error(message, path)
+        for api, session in self.sessions.items():
+            replay.session(api).absorb(session)
+            replay.base_urls.setdefault(api, self.base_urls[api])
+        replay.skipped += self.skipped
 
 
 def replay(
