@@ -20,8 +20,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# four workers on two cores: most tests wait on loopback servers and child processes, not the CPU
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 4 --dist worksteal
 
 format: $(STAMP)
 	$(BIN)/ruff format .
