@@ -2,8 +2,8 @@
 response, the classifier sorts deviations, and lifecycle checks follow real runs.
 
 One ``ApiSession`` per API holds what the registered schemathesis check needs while that
-API's engine executes; the session is looked up by the schema object the case belongs to,
-so several APIs may run side by side.
+API's engine executes; the check finds it by the schema object the case belongs to. APIs run
+one after another.
 """
 
 from __future__ import annotations
@@ -79,20 +79,30 @@ REPLACED_CHECKS = [
 ]
 
 
-_SESSIONS: dict[int, ApiSession] = {}
-#: A signed-in API's token session, by the schema object (``id``) its engine runs.
-_TOKENS: dict[int, TokenSession] = {}
-#: Operations served outside the API's base path (SolveXia's token endpoint): label -> base URL.
-_BASE_URLS: dict[int, dict[str, str]] = {}
+@dataclass(frozen=True)
+class _Binding:
+    """What schemathesis' global checks and hooks need of the API whose engine runs a case."""
+
+    session: ApiSession
+    #: Operations served outside the API's base path (SolveXia's token endpoint): label -> base URL.
+    base_urls: dict[str, str]
+    #: A signed-in API's token session.
+    tokens: TokenSession | None
+
+
+#: Checks and hooks are registered once for every schema, so each finds its API here, by the
+#: schema object (``id``) the case belongs to, for as long as that API's engine runs.
+_BINDINGS: dict[int, _Binding] = {}
 
 
 @schemathesis.check
 def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
     """Explain every difference between the response and the contract (never fails the case:
     documented quirks must not make hypothesis shrink, and the classifier decides what is drift)."""
-    session = _SESSIONS.get(id(case.operation.schema))
-    if session is None:
+    binding = _BINDINGS.get(id(case.operation.schema))
+    if binding is None:
         return
+    session = binding.session
     operation = session.by_label.get(case.operation.label)
     if operation is None or response.request.method.lower() != operation.method:
         return  # an unsupported-method probe: schemathesis' own check judges it
@@ -111,20 +121,19 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """Bound every body the engine reads for a conformance run: size and total time."""
-    schema = id(case.operation.schema)
-    session = _SESSIONS.get(schema)
-    if session is not None:
-        policy = session.policy
-        kwargs["hooks"] = {"response": [bounded_body_hook(policy.max_body_bytes, policy.timeout)]}
-        if policy.params:  # the base URL's query travels with every request, as with httpx
-            query = case.query if isinstance(case.query, dict) else {}
-            case.query = {**dict(policy.params), **query}
-    base_url = _BASE_URLS.get(schema, {}).get(case.operation.label)
+    binding = _BINDINGS.get(id(case.operation.schema))
+    if binding is None:
+        return
+    policy = binding.session.policy
+    kwargs["hooks"] = {"response": [bounded_body_hook(policy.max_body_bytes, policy.timeout)]}
+    if policy.params:  # the base URL's query travels with every request, as with httpx
+        query = case.query if isinstance(case.query, dict) else {}
+        case.query = {**dict(policy.params), **query}
+    base_url = binding.base_urls.get(case.operation.label)
     if base_url is not None:  # the engine sends every operation to the one base URL otherwise
         case.operation.base_url = base_url
-    tokens = _TOKENS.get(schema)
-    if tokens is not None:  # a case generated a while ago goes out with the current token
-        tokens.refresh_headers(case.headers)
+    if binding.tokens is not None:  # a case generated a while ago goes out with the current token
+        binding.tokens.refresh_headers(case.headers)
 
 
 def _flat_headers(response: Any) -> dict[str, str]:
@@ -337,14 +346,12 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
     )
     done = 0
     interrupted = False
-    _SESSIONS[id(schema)] = session
-    _BASE_URLS[id(schema)] = {
+    base_urls = {
         op.label: spec.operation_base_url(target.base_url, op)
         for op in spec.operations.values()
         if spec.server_path(op) != spec.base_path
     }
-    if tokens is not None:
-        _TOKENS[id(schema)] = tokens
+    _BINDINGS[id(schema)] = _Binding(session, base_urls, tokens)
     try:
         with bounded_headers(session.policy.max_body_bytes):
             for event in from_schema(schema).execute():
@@ -360,9 +367,7 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
                 elif isinstance(event, events.Interrupted):
                     interrupted = True
     finally:
-        del _SESSIONS[id(schema)]
-        _BASE_URLS.pop(id(schema), None)
-        _TOKENS.pop(id(schema), None)
+        del _BINDINGS[id(schema)]
     if interrupted:
         return False
     if progress:
