@@ -29,6 +29,8 @@ from typing import Any
 #: keeps every recursive walk of a document (validation, redaction, profiles) far from the
 #: interpreter's recursion limit.
 MAX_JSON_DEPTH = 64
+#: Specs, catalogues and settings files are read up to this size.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
 #: Values, messages and locations are stored up to this many characters (then a marker).
 MAX_STORED_CHARS = 2048
 #: Reproducing requests are stored up to this many characters.
@@ -110,6 +112,18 @@ def read_file(
     if len(data) > limit:
         raise error(f"{path}: larger than {describe_size(limit)}; not read")
     return data
+
+
+def read_text(
+    path: Path, error: type[Exception], *, missing: str = "file not found", limit: int = MAX_INPUT_BYTES
+) -> str:
+    """Read a UTF-8 input file of at most ``limit`` bytes, turning every failure into ``error``
+    with a one-line cause."""
+    data = read_file(path, limit, error, missing=missing)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
 
 
 def describe_size(size: int) -> str:

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from .apis import APIS
-from .bounds import printable
+from .bounds import printable, read_text
 from .errors import UsageError
 from .findings import fail_policy
 from .options import PER_API_SETTINGS, RunOptions
 from .shard import Shard
-from .specs import read_text
 
 CONFIG_FILE = Path("conformance.toml")
 MAX_CONFIG_BYTES = 1024 * 1024

@@ -20,33 +20,16 @@ import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
-from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .apis import ApiInfo, get_api
-from .bounds import printable, read_file
+from .bounds import printable, read_text
 from .errors import SpecError
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 FORMAT_CHECKER = FormatChecker()
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-#: Specs, catalogues and settings files are read up to this size.
-MAX_INPUT_BYTES = 16 * 1024 * 1024
-
-
-def read_text(
-    path: Path, error: type[Exception], *, missing: str = "file not found", limit: int = MAX_INPUT_BYTES
-) -> str:
-    """Read a UTF-8 input file of at most ``limit`` bytes, turning every failure into ``error``
-    with a one-line cause."""
-    data = read_file(path, limit, error, missing=missing)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: cannot read: {exc}") from None
 
 
 def load_yaml(path: Path, error: type[Exception]) -> Any:
@@ -453,6 +436,8 @@ def load_spec_file(api: ApiInfo, path: Path) -> Spec:
     if not isinstance(document, dict):
         raise SpecError(f"{path}: not an OpenAPI document (top level is not a mapping)")
     check_references(document, path)
+    from openapi_spec_validator import validate as validate_openapi  # a third of a second to import
+
     try:
         validate_openapi(document)
     except RecursionError:
