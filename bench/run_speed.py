@@ -24,7 +24,7 @@ from pathlib import Path
 
 from conformance.apis import APIS
 from conformance.mocks.process import MockProcess
-from conformance.runner import PHASES
+from conformance.options import PHASES
 from conformance.specs import load_spec
 
 ST = Path(sys.executable).with_name("st")
