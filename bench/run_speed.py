@@ -1,7 +1,8 @@
 """Wall time of `conformance run` beside plain `st run --checks all`, same specs, servers, budget and seed.
 
 Each repeat starts the four faithful mocks as `conformance serve` processes (untimed), then
-times, one API after another, `conformance run API --base-url URL` and `st run SPEC --url URL`
+times, one API after another, `conformance run API --base-url URL --poll-interval 0.05` (the
+mocks' runs are followed as the embedded ones are) and `st run SPEC --url URL`
 with the same phases, max-examples and seed against the very same servers (fresh mocks for
 each side, so neither meets the other's leftover runs). The full default `conformance run`
 (embedded mocks started by the run itself) is timed as well.
@@ -39,10 +40,15 @@ def timed(command: list[str], ok: tuple[int, ...] = (0, 1)) -> float:
     return elapsed
 
 
+#: The mocks answer at once: their runs are followed as the embedded ones are (``MOCK_POLLING``),
+#: not at the 1 s a real vendor's are, which would time waiting, not work.
+LOOPBACK_POLL = 0.05
+
+
 def conformance_command(api: str, url: str, token: str, budget: list[str], report_dir: str) -> list[str]:
     return [
         sys.executable, "-m", "conformance", "run", api, "--base-url", url, "--token", token,
-        *budget, "--report-dir", report_dir,
+        *budget, "--report-dir", report_dir, "--poll-interval", str(LOOPBACK_POLL),
     ]  # fmt: skip
 
 
