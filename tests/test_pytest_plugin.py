@@ -149,6 +149,13 @@ def test_the_judge_fails_the_session_on_new_breaking_drift_in_a_replayed_cassett
             "drift or errors fail this session",
         ]
     )
+    also_resolved = pytester.runpytest(
+        *INNER, "--conformance-judge", "--conformance-fail-on", "breaking,resolved"
+    )
+    assert also_resolved.ret == pytest.ExitCode.TESTS_FAILED  # the run's own rule, words and all
+    bad = pytester.runpytest(*INNER, "--conformance-judge", "--conformance-fail-on", "sometimes")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--fail-on takes breaking, any, resolved (comma-separated), not 'sometimes'*"])
 
 
 def test_the_readme_example_passes_the_judge(pytester: pytest.Pytester) -> None:
