@@ -167,7 +167,7 @@ def trend_chart(history: list[dict[str, Any]], current: list[tuple[str, str]]) -
         if points:
             series.append(
                 TrendSeries(
-                    label=f"{name} · {target}",
+                    label=name if " @ " in name else f"{name} · {target}",  # a merged target names its URL
                     colour=SERIES_COLOURS[index % len(SERIES_COLOURS)],
                     points=" ".join(f"{x},{y}" for x, y, _ in points),
                     last_x=points[-1][0],
