@@ -166,24 +166,16 @@ class Parameter:
 @cache
 def parameters(spec: Spec, operation_id: str) -> dict[str, Parameter]:
     """The operation's parameters by name (path-level ones too), with compiled validators."""
-    operation = spec.operations[operation_id]
-    item = operation.pointer.rsplit("/", 1)[0]
-    found: dict[str, Parameter] = {}
-    for base, raws in (
-        (item, spec.document["paths"][operation.path].get("parameters", [])),
-        (operation.pointer, operation.definition.get("parameters", [])),
-    ):
-        for index, raw in enumerate(raws):
-            pointer = raw["$ref"].lstrip("#") if "$ref" in raw else f"{base}/parameters/{index}"
-            parameter = spec.resolve(raw)
-            found[parameter["name"]] = Parameter(
-                parameter["name"],
-                parameter["in"],
-                bool(parameter.get("required")),
-                spec.resolve(parameter.get("schema", {})),
-                spec.validator(f"{pointer}/schema"),
-            )
-    return found
+    return {
+        parameter["name"]: Parameter(
+            parameter["name"],
+            parameter["in"],
+            bool(parameter.get("required")),
+            spec.resolve(parameter.get("schema", {})),
+            spec.validator(f"{pointer}/schema"),
+        )
+        for pointer, parameter in spec.parameters_at(spec.operations[operation_id])
+    }
 
 
 def coerce(raw: Any, schema: dict[str, Any]) -> Any:

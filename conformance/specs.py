@@ -232,11 +232,22 @@ class Spec:
     def parameters(self, operation: Operation) -> list[dict[str, Any]]:
         """Path-level and operation-level parameters, resolved; the operation's win on the same
         name and place."""
-        shared = self.document["paths"][operation.path].get("parameters", [])
-        merged: dict[tuple[str, str], dict[str, Any]] = {}
-        for raw in [*shared, *operation.definition.get("parameters", [])]:
-            parameter = self.resolve(raw)
-            merged[(parameter["name"], parameter["in"])] = parameter
+        return [parameter for _, parameter in self.parameters_at(operation)]
+
+    def parameters_at(self, operation: Operation) -> list[tuple[str, dict[str, Any]]]:
+        """(JSON pointer, resolved parameter) of each of ``parameters``: the pointer names the
+        parameter's own definition (a ``$ref``'s target), so its schema's validator
+        (``validator(pointer + "/schema")``) is compiled once for every operation sharing it."""
+        item = operation.pointer.rsplit("/", 1)[0]
+        merged: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        for base, raws in (
+            (item, self.document["paths"][operation.path].get("parameters", [])),
+            (operation.pointer, operation.definition.get("parameters", [])),
+        ):
+            for index, raw in enumerate(raws):
+                pointer = raw["$ref"].lstrip("#") if "$ref" in raw else f"{base}/parameters/{index}"
+                parameter = self.resolve(raw)
+                merged[(parameter["name"], parameter["in"])] = (pointer, parameter)
         return list(merged.values())
 
     def assumptions(self) -> dict[str, list[str]]:

@@ -362,23 +362,9 @@ class VendorMock:
         if rules is None:
             rules = self._rule_cache[operation.id] = [
                 ParameterRule.compile(self.spec, pointer, parameter)
-                for pointer, parameter in self._parameters(operation)
+                for pointer, parameter in self.spec.parameters_at(operation)
             ]
         return rules
-
-    def _parameters(self, operation: Operation) -> list[tuple[str, dict[str, Any]]]:
-        """(pointer, resolved parameter) for path-level and operation-level parameters."""
-        item_pointer = operation.pointer.rsplit("/", 1)[0]
-        found: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
-        for base, params in (
-            (item_pointer, self.spec.document["paths"][operation.path].get("parameters", [])),
-            (operation.pointer, operation.definition.get("parameters", [])),
-        ):
-            for index, raw in enumerate(params):
-                pointer = raw["$ref"].lstrip("#") if "$ref" in raw else f"{base}/parameters/{index}"
-                parameter = self.spec.resolve(raw)
-                found[(parameter["name"], parameter["in"])] = (pointer, parameter)
-        return list(found.values())
 
     async def _body(self, request: Request, operation: Operation, problems: list[dict[str, Any]]) -> Any:
         raw_body = self.spec.resolve(operation.definition.get("requestBody"))
