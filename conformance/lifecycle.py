@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import jsonpointer
 
 from .apis import ApiInfo
-from .behaviour import list_spec
+from .behaviour import list_spec, pointer_get
 from .checks import check_response
 from .errors import ConformanceError
 from .findings import Deviation, Step
@@ -77,16 +76,6 @@ def curl_line(method: str, url: str, headers: dict[str, str], body: Any = None) 
     if body is not None:
         parts += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
     return shlex.join(parts)
-
-
-def pointer_get(document: Any, pointer: str | None) -> Any:
-    """Resolve a JSON pointer; ``None`` where any step is missing (or no pointer is given)."""
-    if not pointer:
-        return None
-    try:
-        return jsonpointer.resolve_pointer(document, pointer, None)
-    except jsonpointer.JsonPointerException:
-        return None
 
 
 class ApiCaller:

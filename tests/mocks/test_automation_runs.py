@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from conformance.apis import get_api
+from conformance.behaviour import pointer_get
 from conformance.catalogue import load_catalogue
 from conformance.checks import check_response
 from conformance.kinds import kind_of
-from conformance.lifecycle import LifecycleDriver, pointer_get
+from conformance.lifecycle import LifecycleDriver
 from conformance.mocks.automation_runs import (
     CANCELLED_RUN_ID,
     COMPLETED_RUN_ID,
