@@ -262,16 +262,21 @@ async def huge_body(exchange: Exchange) -> None:
     await exchange.writer.drain()
 
 
+async def dribble(exchange: Exchange, data: bytes, delay: float) -> None:
+    """Write ``data`` one byte every ``delay`` seconds."""
+    for index in range(len(data)):
+        exchange.writer.write(data[index : index + 1])
+        await exchange.writer.drain()
+        await asyncio.sleep(delay)
+
+
 def trickle(delay: float) -> Action:
     """The mock's answer, one byte every ``delay`` seconds: each read is quick, the whole is not."""
 
     async def slow(exchange: Exchange) -> None:
         status, headers, body = await exchange.forward()
         await exchange.head(status, headers, len(body))
-        for index in range(len(body)):
-            exchange.writer.write(body[index : index + 1])
-            await exchange.writer.drain()
-            await asyncio.sleep(delay)
+        await dribble(exchange, body, delay)
 
     return slow
 
@@ -286,10 +291,7 @@ def slow_headers(delay: float, seconds: float = 60.0) -> Action:
 
     async def slow(exchange: Exchange) -> None:
         head = b"HTTP/1.1 200 OK\r\n" + b"x-padding: " + b"a" * int(seconds / delay) + b"\r\n\r\n"
-        for index in range(len(head)):
-            exchange.writer.write(head[index : index + 1])
-            await exchange.writer.drain()
-            await asyncio.sleep(delay)
+        await dribble(exchange, head, delay)
 
     return slow
 
