@@ -4,9 +4,10 @@ a report or replaying a cassette never loads schemathesis."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,6 +24,14 @@ from .specs import Operation, Spec
 from .transport import DEFAULT_POLICY, BodyNotJson, BodyTooLarge, RequestPolicy, causes, transport_cause
 
 INVALID_JSON = KINDS["invalid-json"].name
+
+#: The request that reproduces a case, or a way to write it: it is only written for the first
+#: deviation of a finding, so a response that repeats a known finding costs no curl line.
+Request = str | Callable[[], str | None] | None
+
+#: How many deviations, as the server gave them, a session remembers it has seen: beyond it, the
+#: memory is started afresh (a repeat is then redacted again, which costs time, not correctness).
+SEEN_DEVIATIONS = 50_000
 
 
 class ProgressHook(Protocol):
@@ -156,14 +165,18 @@ class ApiSession:
         self.by_label = {op.label: op for op in spec.operations.values()}
         self.checks: Counter[str] = Counter()
         self.lock = threading.Lock()
+        #: Each deviation already seen (by its key as received), as it was stored.
+        self._seen: dict[tuple[str, ...], Deviation] = {}
 
     def record(
-        self, operation: Operation, deviations: list[Deviation], request: str | None, source: str
+        self, operation: Operation, deviations: list[Deviation], request: Request, source: str
     ) -> None:
         with self.lock:
             self.checks[source] += 1
             if isinstance(deviations, Judgement):
                 self.sightings.observe(operation.id, deviations.status_code, deviations.body)
+            if callable(request):
+                request = functools.cache(request)  # written once however many findings are new
             findings = [self.add(deviation, request, source) for deviation in deviations]
             if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
                 return  # no response: nothing was judged, so it is no case
@@ -182,21 +195,30 @@ class ApiSession:
             self.sightings.seen.update(other.sightings.seen)
             self.findings.absorb(other.findings)
 
-    def add(self, deviation: Deviation, request: str | None, source: str) -> Finding:
+    def add(self, deviation: Deviation, request: Request, source: str) -> Finding:
         """The one door a finding leaves the run by: whatever came from the server or the user (values,
         message, location, the reproducing request) is redacted here, so no report, console line or
         JUnit file can show a credential, then bounded: control characters escaped and every value
         cut to ``MAX_STORED_CHARS`` with a marker (a server's 2 MB value is not stored 2 MB long;
-        counts stay exact). Callers hold ``lock``."""
+        counts stay exact). A deviation seen before only counts again: its finding keeps the first
+        one's values and request either way. Callers hold ``lock``."""
+        raw = deviation.key
+        seen = self._seen.get(raw)
+        if seen is not None:
+            return self.findings.add(seen, None, source=source)
         clean = bounded_deviation(self.redactor.deviation(deviation), self.redactor)
-        shown = request and clip(printable(self.redactor.text(request), lines=True), MAX_REQUEST_CHARS)
+        text = request() if callable(request) else request
+        shown = text and clip(printable(self.redactor.text(text), lines=True), MAX_REQUEST_CHARS)
+        if len(self._seen) >= SEEN_DEVIATIONS:
+            self._seen.clear()
+        self._seen[raw] = clean
         return self.findings.add(clean, shown, source=source)
 
     def error(self, text: str) -> str:
         """An error line of this API, redacted, printable and on one line."""
         return printable(self.redactor.text(one_line(text)))
 
-    def record_failed_request(self, operation: Operation, error: BaseException, request: str | None) -> None:
+    def record_failed_request(self, operation: Operation, error: BaseException, request: Request) -> None:
         """A request the engine sent that got no response, or one too large to read."""
         too_large = next((e for e in causes(error) if isinstance(e, BodyTooLarge)), None)
         if too_large is not None:  # urllib3 may wrap it, as a broken body

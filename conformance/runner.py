@@ -115,7 +115,7 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
         session.policy.max_body_bytes,
         {**(case.path_parameters or {}), **(case.query or {})},
     )
-    session.record(operation, deviations, case.as_curl_command(), "contract")
+    session.record(operation, deviations, case.as_curl_command, "contract")
 
 
 @schemathesis.hook

@@ -126,8 +126,9 @@ class _File:
             interaction.body,
             replay.max_body_bytes,
         )
-        request = interaction.curl(replay.redactor) if deviations else None
-        self.sessions[api].record(target.operation, deviations, request, CHECK_SOURCE)
+        self.sessions[api].record(
+            target.operation, deviations, lambda: interaction.curl(replay.redactor), CHECK_SOURCE
+        )
 
     def commit(self, path: Path) -> None:
         """Add this file's sessions, errors and skipped calls to the replay's, in the order a
