@@ -7,6 +7,10 @@ of schemas.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import json
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -447,16 +451,51 @@ def load_spec_file(api: ApiInfo, path: Path) -> Spec:
     if not isinstance(document, dict):
         raise SpecError(f"{path}: not an OpenAPI document (top level is not a mapping)")
     check_references(document, path)
-    from openapi_spec_validator import validate as validate_openapi  # a third of a second to import
+    validate_openapi(document, path)
+    check_lifecycle(document, path)
+    return Spec(api, document, path)
+
+
+def validate_openapi(document: dict[str, Any], path: Path) -> None:
+    """Validate ``document`` as OpenAPI, unless this very document has passed before.
+
+    Validating the four bundled specs (and importing the validator) took a second of every
+    command's start; a document that passed leaves a mark named by its digest and the validator's
+    version in the user's cache, so the next command skips it. A document that fails never
+    leaves one, and a cache that cannot be written only costs the time again."""
+    mark = _validation_mark(document)
+    if mark is not None and mark.exists():
+        return
+    from openapi_spec_validator import validate  # a third of a second to import
 
     try:
-        validate_openapi(document)
+        validate(document)
     except RecursionError:
         raise SpecError(f"{path}: invalid OpenAPI: nested too deeply") from None
     except Exception as exc:  # the validator raises several unrelated types, all meaning "invalid"
         raise SpecError(f"{path}: invalid OpenAPI: {_validation_problem(exc)}") from None
-    check_lifecycle(document, path)
-    return Spec(api, document, path)
+    if mark is not None:
+        try:
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+        except OSError:
+            pass
+
+
+def _validation_mark(document: dict[str, Any]) -> Path | None:
+    """Where a pass of ``document`` is remembered, or ``None`` for a document that cannot be
+    written as JSON (a YAML alias loop): that one is validated every time."""
+    try:
+        text = json.dumps(document, sort_keys=True, default=str)
+    except (ValueError, RecursionError):
+        return None
+    validator = importlib.metadata.version("openapi-spec-validator")
+    digest = hashlib.sha256(f"{validator}\n{text}".encode()).hexdigest()
+    try:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home directory to be found
+        return None
+    return cache / "conformance" / "valid-openapi" / digest
 
 
 def _nodes(document: Any) -> Iterator[tuple[str, Any]]:

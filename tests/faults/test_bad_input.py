@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.apis import SPECS_DIR, SPECS_DIR_ENV
+from conformance.apis import SPECS_DIR, SPECS_DIR_ENV, get_api
+from conformance.errors import SpecError
+from conformance.specs import load_spec_file
 
 EARLIER = {"results.json": '{"earlier": true}\n', "index.html": "<p>earlier</p>\n", "history.jsonl": "{}\n"}
 
@@ -83,6 +85,28 @@ def test_a_broken_spec_or_catalogue_stops_the_run(
     breakage(specs)
     completed = cli("run", "kognitos", "--report-dir", str(earlier_report), specs=specs)
     assert_stopped(completed, message, earlier_report)
+
+
+def test_a_spec_is_validated_again_once_it_changes_and_a_cache_that_cannot_be_written_costs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands skip validating a document that passed before; that must never let a broken one in."""
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS_DIR, specs)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    api = get_api("kognitos")
+    load_spec_file(api, specs / "kognitos.yaml")
+    assert len(list((tmp_path / "cache").rglob("*"))) == 3  # conformance/valid-openapi/<digest>
+    load_spec_file(api, specs / "kognitos.yaml")
+    BROKEN_SPECS["broken $ref"][0](specs)
+    with pytest.raises(SpecError, match="'/components/schemas/Stage' does not exist"):
+        load_spec_file(api, specs / "kognitos.yaml")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert load_spec_file(api, SPECS_DIR / "kognitos.yaml").api.name == "kognitos"
+    with pytest.raises(SpecError, match="does not exist"):
+        load_spec_file(api, specs / "kognitos.yaml")
 
 
 @pytest.mark.parametrize(
