@@ -36,7 +36,7 @@ from typing import Any
 import jsonpointer
 from jsonschema import Draft202012Validator
 
-from .checks import ResponseContext, check, location_of
+from .checks import ResponseContext, by_body, check, location_of
 from .findings import Deviation
 from .specs import Operation, Spec, assumption_of
 
@@ -306,8 +306,8 @@ def list_honours_its_parameters(ctx: ResponseContext) -> Iterator[Deviation]:
 @check
 def answer_is_about_what_was_asked(ctx: ResponseContext) -> Iterator[Deviation]:
     """A resource read (or acted on) by id is that resource: its id field equals the id in the path."""
-    if not _is_success(ctx):
-        return
+    if not ctx.params or not _is_success(ctx):
+        return  # without the question (a replay) there is nothing to compare the answer with
     for name, pointer in identity(ctx.spec, ctx.operation).items():
         asked = _asked(ctx, name)
         answered = pointer_get(ctx.instance, pointer)
@@ -325,6 +325,7 @@ def answer_is_about_what_was_asked(ctx: ResponseContext) -> Iterator[Deviation]:
 
 
 @check
+@by_body
 def durations_are_physical(ctx: ResponseContext) -> Iterator[Deviation]:
     """Every object whose schema carries ``x-timing``: no negative duration, no end before the
     start, and a duration that agrees with its timestamps in the documented unit."""

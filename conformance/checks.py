@@ -82,6 +82,12 @@ class ResponseContext:
         return self.parsed.value
 
     @cached_property
+    def body_key(self) -> tuple[Any, ...]:
+        """What a body-only check's verdict depends on (``by_body``): the body by its digest."""
+        digest = hashlib.blake2b(self.body, digest_size=16).digest()
+        return (self.spec, self.operation.id, self.status_code, self.media_type, self.max_body_bytes, digest)
+
+    @cached_property
     def assumption(self) -> str | None:
         """Why the spec documents this response, when no vendor document does."""
         return assumption_of(self.documented)
@@ -214,7 +220,32 @@ def required_headers_present(ctx: ResponseContext) -> Iterator[Deviation]:
             )
 
 
+#: How many responses' deviations a body-only check remembers: traffic repeats bodies (a run
+#: polled until it ends, a page listed again), and explaining one against its schema takes a
+#: millisecond. Beyond it the memory starts afresh.
+REMEMBERED_BODIES = 4096
+
+
+def by_body(function: Check) -> Check:
+    """Remember what ``function`` found in a response, for a check that reads nothing of it but
+    the operation, status, media type and body: the same body again gets the same deviations."""
+    memory: dict[tuple[Any, ...], tuple[Deviation, ...]] = {}
+
+    @functools.wraps(function)
+    def remembered(ctx: ResponseContext) -> tuple[Deviation, ...]:
+        found = memory.get(ctx.body_key)
+        if found is None:
+            found = tuple(function(ctx))
+            if len(memory) >= REMEMBERED_BODIES:
+                memory.clear()
+            memory[ctx.body_key] = found
+        return found
+
+    return remembered
+
+
 @check
+@by_body
 def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
     content = ctx.documented.get("content") or {}
     media = next((d for d in sorted(content) if ctx.media_type and _media_matches(d, ctx.media_type)), None)
@@ -231,22 +262,7 @@ def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
         return
     if not ctx.body:
         return  # the empty-body check reports it
-    digest = hashlib.blake2b(ctx.body, digest_size=16).digest()
-    key = (ctx.spec, ctx.operation.id, ctx.status_code, media, digest)
-    explained = _EXPLAINED.get(key)
-    if explained is None:
-        explained = tuple(_explain_body(ctx, media))
-        if len(_EXPLAINED) >= EXPLAINED_BODIES:
-            _EXPLAINED.clear()
-        _EXPLAINED[key] = explained
-    yield from explained
-
-
-#: How many bodies' explanations are remembered, by operation, status, media type and the body's
-#: digest: traffic repeats bodies (a run polled until it ends, a page listed again), and explaining
-#: one against its schema takes a millisecond. Beyond it the memory starts afresh.
-EXPLAINED_BODIES = 4096
-_EXPLAINED: dict[tuple[Any, ...], tuple[Deviation, ...]] = {}
+    yield from _explain_body(ctx, media)
 
 
 def _explain_body(ctx: ResponseContext, media: str) -> Iterator[Deviation]:
