@@ -7,10 +7,10 @@ of schemas.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ from referencing.jsonschema import DRAFT202012
 from .apis import ApiInfo, get_api
 from .bounds import printable, read_text
 from .errors import SpecError
+from .usercache import cache_dir
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 FORMAT_CHECKER = FormatChecker()
@@ -475,27 +476,22 @@ def validate_openapi(document: dict[str, Any], path: Path) -> None:
     except Exception as exc:  # the validator raises several unrelated types, all meaning "invalid"
         raise SpecError(f"{path}: invalid OpenAPI: {_validation_problem(exc)}") from None
     if mark is not None:
-        try:
-            mark.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
             mark.touch()
-        except OSError:
-            pass
 
 
 def _validation_mark(document: dict[str, Any]) -> Path | None:
-    """Where a pass of ``document`` is remembered, or ``None`` for a document that cannot be
-    written as JSON (a YAML alias loop): that one is validated every time."""
+    """Where a pass of ``document`` is remembered, or ``None`` where it cannot be (no cache, or a
+    document that cannot be written as JSON, a YAML alias loop): that one is validated every time."""
     try:
         text = json.dumps(document, sort_keys=True, default=str)
     except (ValueError, RecursionError):
         return None
-    validator = importlib.metadata.version("openapi-spec-validator")
-    digest = hashlib.sha256(f"{validator}\n{text}".encode()).hexdigest()
-    try:
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    except RuntimeError:  # no home directory to be found
+    directory = cache_dir("valid-openapi")
+    if directory is None:
         return None
-    return cache / "conformance" / "valid-openapi" / digest
+    validator = importlib.metadata.version("openapi-spec-validator")
+    return directory / hashlib.sha256(f"{validator}\n{text}".encode()).hexdigest()
 
 
 def _nodes(document: Any) -> Iterator[tuple[str, Any]]:

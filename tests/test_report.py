@@ -538,3 +538,18 @@ def test_the_trend_draws_one_series_per_api_and_target_and_reads_old_lines(tmp_p
     assert sorted(series[4:]) == sorted(
         ["robocorp · faithful mock", *(f"{name} · target not recorded" for name in names)]
     )
+
+
+def test_a_report_is_the_same_whatever_state_the_users_cache_is_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled templates are kept in the user's cache only to start sooner: an empty, a
+    filled or an impossible cache (a file where its folder would be) gives the very same page."""
+    cache, blocker = tmp_path / "cache", tmp_path / "blocker"
+    blocker.write_text("not a directory\n")
+    pages = []
+    for home in (cache, cache, blocker):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+        pages.append(re.sub(r"nonce(-|=\")[\w-]+", "nonce", render_report(report_document(), [])))
+    assert len(set(pages)) == 1
+    assert list((cache / "conformance" / "templates").iterdir())

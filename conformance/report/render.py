@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 
 from ..errors import UsageError
 from ..findings import OUTCOMES, drift_rule
 from ..results import READABLE_VERSIONS, SCHEMA_VERSION, target_of
+from ..usercache import cache_dir
 from .charts import api_state, score_chart, trend_chart
 from .history import server_of, summary_line
 
@@ -223,8 +224,12 @@ def _group_text(group: Any) -> str | None:
 
 
 def _environment() -> Environment:
+    """The templates' environment; their compiled code is kept in the user's cache, because
+    compiling them took half a second of every run, replay and report."""
+    compiled = cache_dir("templates")
     return Environment(
         loader=PackageLoader("conformance.report", "templates"),
+        bytecode_cache=FileSystemBytecodeCache(str(compiled)) if compiled else None,
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -1,0 +1,24 @@
+"""The user's cache: what a command keeps between runs only to start sooner.
+
+Nothing in it changes a verdict or a report: removing it costs time, never a result, and a
+cache that cannot be written (a read-only home, no home at all) is simply not used.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir(name: str) -> Path | None:
+    """``<XDG_CACHE_HOME or ~/.cache>/conformance/<name>``, created, or ``None`` when it cannot be."""
+    try:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home directory to be found
+        return None
+    directory = root / "conformance" / name
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return directory if os.access(directory, os.W_OK | os.X_OK) else None
