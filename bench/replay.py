@@ -14,10 +14,14 @@ The sides, alternated within each repeat, medians over the repeats:
   ``jsonschema_rs`` ``is_valid`` against its documented schema (compiled once): the fastest parse +
   validate these libraries allow, with no explanation, classification, streaming or report.
 
-In-process sides are timed after one warm-up (imports and compiled validators are not in them). The
-cassette repeats the committed mock recordings of all four APIs, so every schema and catalogue entry
-is exercised. Then, once, the end-to-end command's peak memory on ``--memory`` interactions (written
-as files of 10,000, since one file may hold at most 4 x --max-body-mb).
+The end-to-end command is timed on three cassettes: the committed mock recordings of all four APIs
+repeated to 10,000 interactions (every schema and catalogue entry exercised; bodies repeat, as a
+run's polls and listings do, and a body seen before is judged from memory), the same with every
+body made distinct (worst case for that memory), and a single interaction (the fixed cost: start,
+imports, specs, reports). In-process sides are timed after one warm-up (imports and compiled
+validators are not in them). Then, once, the end-to-end command's peak memory on ``--memory``
+interactions, every body distinct (written as files of 10,000, since one file may hold at most
+4 x --max-body-mb).
 
     .venv/bin/python bench/replay.py [--interactions 10000] [--repeats 5] [--memory 100000]
 """
@@ -43,6 +47,7 @@ from urllib.parse import quote, urlsplit
 import jsonschema_rs
 import yaml
 import yaml_rs
+from common import load, spread, target
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
@@ -55,14 +60,28 @@ CONFORMANCE = Path(sys.executable).parent / "conformance"
 FILE_SIZE = 10_000
 
 
-def build_cassette(path: Path, size: int) -> None:
+def build_cassette(path: Path, size: int, distinct: bool = False) -> None:
+    """``size`` interactions, the committed recordings over and over. ``distinct``: every JSON
+    body made unique by whitespace after its first character (its index in binary, as spaces
+    and tabs: the same value, other bytes), so no body is judged from the memory of another."""
     recorded = [
         interaction
         for cassette in sorted(MOCK_CASSETTES.glob("*.yaml"))
         for interaction in parse_document(cassette)["interactions"]
     ]
-    # Copies, not the same objects again: PyYAML would write repeats as aliases, a far smaller file.
-    write_cassette(path, [copy.deepcopy(i) for i in itertools.islice(itertools.cycle(recorded), size)])
+    interactions = []
+    for index, original in enumerate(itertools.islice(itertools.cycle(recorded), size)):
+        # Copies, not the same objects again: PyYAML would write repeats as aliases, a far smaller file.
+        interaction = copy.deepcopy(original)
+        response = interaction["response"]
+        body = response["body"]["string"]
+        if distinct and body[:1] in ("{", "["):
+            unique = format(index, "b").replace("0", " ").replace("1", "\t")  # whitespace, by index
+            body = body[0] + unique + body[1:]
+            response["body"]["string"] = body
+            response["headers"]["content-length"] = [str(len(body.encode()))]
+        interactions.append(interaction)
+    write_cassette(path, interactions)
 
 
 class Limit:
@@ -134,11 +153,6 @@ def peak_mb(paths: list[Path], report: Path) -> tuple[float, float]:
     return elapsed, int(outcome.stderr.strip().splitlines()[-1]) / 1024
 
 
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--interactions", type=int, default=10_000)
@@ -147,66 +161,82 @@ def main() -> None:
         "--memory", type=int, default=100_000, help="interactions of the memory run (0: none)"
     )
     args = parser.parse_args()
-    print(f"{load()} before")
+    print(f"{load()} before", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
-        cassette = Path(scratch) / "night.yaml"
-        build_cassette(cassette, args.interactions)
-        text_mb = cassette.stat().st_size / 1e6
+        recorded, distinct, single = (Path(scratch) / f"{n}.yaml" for n in ("recorded", "distinct", "one"))
+        build_cassette(recorded, args.interactions)
+        build_cassette(distinct, args.interactions, distinct=True)
+        build_cassette(single, 1)
+        text_mb = recorded.stat().st_size / 1e6
         limit = Limit()
+        end_to_end_sides = {
+            RECORDED: recorded,
+            DISTINCT: distinct,
+            "conformance replay of one interaction (start, imports, specs, report)": single,
+        }
         in_process: dict[str, Callable[[], Any]] = {
             "read_cassette (suite's streaming reader, in process)": lambda: sum(
-                1 for _ in read_cassette(cassette)
+                1 for _ in read_cassette(recorded)
             ),
-            "PyYAML C loader, parse alone": lambda: yaml.load(cassette.read_text(), Loader=yaml.CSafeLoader),
-            "vcrpy load_cassette": lambda: FilesystemPersister.load_cassette(str(cassette), yamlserializer),
-            "limit: yaml_rs + jsonschema_rs is_valid": lambda: limit.run(cassette),
+            "PyYAML C loader, parse alone": lambda: yaml.load(recorded.read_text(), Loader=yaml.CSafeLoader),
+            "vcrpy load_cassette": lambda: FilesystemPersister.load_cassette(str(recorded), yamlserializer),
+            LIMIT: lambda: limit.run(recorded),
         }
         for side in in_process.values():  # warm-up: imports, compiled validators
             side()
-        timings: dict[str, list[float]] = {"conformance replay (end to end)": []} | {
-            k: [] for k in in_process
-        }
+        timings: dict[str, list[float]] = {k: [] for k in [*end_to_end_sides, *in_process]}
         for repeat in range(args.repeats):
-            timings["conformance replay (end to end)"].append(
-                end_to_end([cassette], Path(scratch) / f"report-{repeat}")
-            )
+            for name, path in end_to_end_sides.items():
+                timings[name].append(end_to_end([path], Path(scratch) / f"report-{path.stem}-{repeat}"))
             for name, side in in_process.items():
                 started = time.perf_counter()
                 side()
                 timings[name].append(time.perf_counter() - started)
-        _, rejected = limit.run(cassette)
-        results = json.loads((Path(scratch) / "report-0" / "results.json").read_text())["summary"]
+        _, rejected = limit.run(recorded)
+        results = json.loads((Path(scratch) / "report-recorded-0" / "results.json").read_text())["summary"]
         print(
             f"{args.interactions} interactions ({text_mb:.1f} MB of YAML), {args.repeats} repeats each, "
             f"sides alternated; the end-to-end replay judged {results['cases']} cases "
             f"({results['known']} known findings); the limit rejected {rejected} bodies"
         )
         for name, values in timings.items():
-            median = statistics.median(values)
-            print(
-                f"  {name}: median {median:.3f} s ({args.interactions / median:,.0f} interactions/s); "
-                f"min {min(values):.3f} s, max {max(values):.3f} s"
-            )
-        replay_rate = args.interactions / statistics.median(timings["conformance replay (end to end)"])
-        print(f"  end to end: {replay_rate:,.0f} interactions/s (target: at least 20,000)")
+            count = 1 if end_to_end_sides.get(name) == single else args.interactions
+            rate = count / statistics.median(values)
+            print(f"  {name}: {spread(values, digits=3)}; {rate:,.0f} interactions/s")
+        for name in (RECORDED, DISTINCT, LIMIT):
+            rate = args.interactions / statistics.median(timings[name])
+            target(name, f"{rate:,.0f} interactions/s", "at least 20,000 interactions/s", rate >= 20_000)
         if args.memory:
-            unit = Path(scratch) / "memory" / "unit.yaml"
-            unit.parent.mkdir()
-            build_cassette(unit, min(FILE_SIZE, args.memory))
-            files = []
-            for number in range(0, args.memory, FILE_SIZE):  # the same 10,000 again, as other files
-                part = unit.with_name(f"night-{number // FILE_SIZE:03}.yaml")
-                if number + FILE_SIZE <= args.memory:
-                    os.link(unit, part)
-                else:
-                    build_cassette(part, args.memory - number)
-                files.append(part)
-            seconds, peak = peak_mb(files, Path(scratch) / "report-memory")
-            print(
-                f"  memory: {args.memory:,} interactions in {len(files)} files: peak {peak:.0f} MB resident, "
-                f"{seconds:.1f} s (target: under 300 MB)"
+            seconds, peak = memory_run(Path(scratch) / "memory", args.memory)
+            print(f"  memory: {args.memory:,} interactions, every body distinct: {seconds:.1f} s")
+            target(
+                f"replay memory, {args.memory:,} interactions",
+                f"{peak:.0f} MB peak",
+                "under 300 MB",
+                peak < 300,
             )
     print(f"{load()} after")
+
+
+RECORDED = "conformance replay, bodies as recorded (they repeat)"
+DISTINCT = "conformance replay, every body distinct"
+LIMIT = "limit: yaml_rs + jsonschema_rs is_valid"
+
+
+def memory_run(folder: Path, interactions: int) -> tuple[float, float]:
+    """Seconds and peak MB of one replay of ``interactions`` in files of ``FILE_SIZE``."""
+    folder.mkdir()
+    unit = folder / "unit.yaml"
+    build_cassette(unit, min(FILE_SIZE, interactions), distinct=True)
+    files = []
+    for number in range(0, interactions, FILE_SIZE):  # the same 10,000 again, as other files
+        part = unit.with_name(f"night-{number // FILE_SIZE:03}.yaml")
+        if number + FILE_SIZE <= interactions:
+            os.link(unit, part)
+        else:
+            build_cassette(part, interactions - number, distinct=True)
+        files.append(part)
+    return peak_mb(files, folder / "report")
 
 
 if __name__ == "__main__":
