@@ -32,8 +32,9 @@ format: $(STAMP)
 screenshots: $(STAMP)
 	CONFORMANCE_SCREENSHOTS=docs $(BIN)/pytest -q tests/test_report_browser.py
 
+# every speed benchmark, its output copied into bench/RESULTS.md (about 15 minutes)
 bench: $(STAMP)
-	$(BIN)/python bench/run_speed.py
+	$(BIN)/python bench/results.py
 
 clean:
 	rm -rf $(VENV) reports/latest .pytest_cache .ruff_cache

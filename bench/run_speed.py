@@ -1,14 +1,14 @@
 """Wall time of `conformance run` beside plain `st run --checks all`, same specs, servers, budget and seed.
 
-Each repeat starts the four faithful mocks as `conformance serve` processes (untimed), then
-times, one API after another, `conformance run API --base-url URL --poll-interval 0.05` (the
-mocks' runs are followed as the embedded ones are) and `st run SPEC --url URL`
-with the same phases, max-examples and seed against the very same servers (fresh mocks for
-each side, so neither meets the other's leftover runs). The full default `conformance run`
-(embedded mocks started by the run itself) is timed as well.
+Each repeat times, API after API, `conformance run API --base-url URL --poll-interval 0.05` (the
+mocks' runs are followed as the embedded ones are) and `st run SPEC --url URL --checks all` with
+the same phases, max-examples and seed, each against a fresh faithful mock started as a
+`conformance serve` process (untimed), so neither meets the other's leftover runs; which side goes
+first alternates between repeats. Each figure is one process from start to exit, reports written.
+``--full`` also times the one-process default `conformance run` (embedded mocks started by the run).
 
-Usage: .venv/bin/python bench/run_speed.py [--repeat 5] [--max-examples 10] [--seed 1]
-Prints every run's wall time, the medians and the ratio; the figures go in bench/RESULTS.md.
+Usage: .venv/bin/python bench/run_speed.py [--repeat 5] [--max-examples 10] [--seed 1] [--full]
+Prints every run's wall time, medians, spread and the ratios; bench/results.py copies them.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
 from pathlib import Path
+
+from common import load, spread, target
 
 from conformance.apis import APIS
 from conformance.mocks.process import MockProcess
@@ -69,22 +70,25 @@ def st_command(api: str, url: str, token: str, budget: list[str], scratch: Path)
     ]  # fmt: skip
 
 
-def side_by_side(budget: list[str]) -> tuple[float, float]:
-    """One repeat: every API under `conformance run`, then under `st run`, each on fresh mocks."""
+def side_by_side(budget: list[str], repeat: int) -> dict[str, dict[str, float]]:
+    """One repeat: each API under `conformance run` and under `st run`, each on a fresh mock; the
+    side that goes first alternates from one repeat to the next."""
     token = secrets.token_urlsafe(18)
-    totals = []
-    for side in ("conformance", "st"):
-        with ExitStack() as stack, tempfile.TemporaryDirectory() as scratch:
-            mocks = {api: stack.enter_context(MockProcess(api, "faithful", token)) for api in APIS}
-            elapsed = 0.0
-            for api, mock in mocks.items():
-                if side == "conformance":
+    sides = SIDES if repeat % 2 == 0 else SIDES[::-1]
+    times: dict[str, dict[str, float]] = {side: {} for side in SIDES}
+    for api in APIS:
+        for side in sides:
+            with MockProcess(api, "faithful", token) as mock, tempfile.TemporaryDirectory() as scratch:
+                if side == CONFORMANCE:
                     command = conformance_command(api, mock.base_url, token, budget, f"{scratch}/{api}")
                 else:
                     command = st_command(api, mock.base_url, token, budget, Path(scratch))
-                elapsed += timed(command)
-            totals.append(elapsed)
-    return totals[0], totals[1]
+                times[side][api] = timed(command)
+    return times
+
+
+CONFORMANCE, ST_RUN = "conformance run", "st run --checks all"
+SIDES = (CONFORMANCE, ST_RUN)
 
 
 def full_run(budget: list[str]) -> float:
@@ -94,36 +98,45 @@ def full_run(budget: list[str]) -> float:
         )
 
 
-def summary(name: str, times: list[float]) -> str:
-    return f"{name}: median {statistics.median(times):.1f} s (min {min(times):.1f}, max {max(times):.1f})"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--max-examples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--phases", default=",".join(PHASES))
+    parser.add_argument(
+        "--full", action="store_true", help="also time the one-process `conformance run` with its own mocks"
+    )
     args = parser.parse_args()
     budget = ["--phases", args.phases, "--max-examples", str(args.max_examples), "--seed", str(args.seed)]
-    ours, theirs, full = [], [], []
+    print(f"{load()} before", flush=True)
+    runs: list[dict[str, dict[str, float]]] = []
+    full: list[float] = []
     for index in range(args.repeat):
-        conformance_time, st_time = side_by_side(budget)
-        ours.append(conformance_time)
-        theirs.append(st_time)
-        full.append(full_run(budget))
-        print(
-            f"run {index + 1}: conformance run {ours[-1]:.1f} s, st run {theirs[-1]:.1f} s "
-            f"(four APIs, same mocks); full conformance run {full[-1]:.1f} s",
-            flush=True,
-        )
+        runs.append(side_by_side(budget, index))
+        line = ", ".join(f"{side} {sum(runs[-1][side].values()):.1f} s" for side in SIDES)
+        if args.full:
+            full.append(full_run(budget))
+            line += f"; one-process conformance run {full[-1]:.1f} s"
+        print(f"run {index + 1}: {line} (four APIs)", flush=True)
     print(f"phases {args.phases}, max-examples {args.max_examples}, seed {args.seed}, {args.repeat} runs")
-    print(summary("conformance run, per API on the same mocks", ours))
-    print(summary("st run --checks all, per API on the same mocks", theirs))
-    print(summary("conformance run, all APIs, its own mocks", full))
-    ratio = statistics.median(ours) / statistics.median(theirs)
-    print(f"ratio conformance / st: {ratio:.2f}x (target at most 1.3x)")
-    print(f"ratio full conformance run / st: {statistics.median(full) / statistics.median(theirs):.2f}x")
+    ratios = {}
+    for api in APIS:
+        ours = [run[CONFORMANCE][api] for run in runs]
+        theirs = [run[ST_RUN][api] for run in runs]
+        ratios[api] = statistics.median(ours) / statistics.median(theirs)
+        print(f"  {api}: {CONFORMANCE} {spread(ours, digits=1)}; {ST_RUN} {spread(theirs, digits=1)}")
+    totals = {side: [sum(run[side].values()) for run in runs] for side in SIDES}
+    for side, values in totals.items():
+        print(f"  four APIs, {side}: {spread(values, digits=1)}")
+    print("  ratio conformance / st per API: " + ", ".join(f"{a} {r:.2f}x" for a, r in ratios.items()))
+    ratio = statistics.median(totals[CONFORMANCE]) / statistics.median(totals[ST_RUN])
+    target("a run beside st run, four APIs on the same mocks", f"{ratio:.2f}x", "at most 1.1x", ratio <= 1.1)
+    if full:
+        print(f"  one-process conformance run, its own mocks: {spread(full, digits=1)}")
+        one = statistics.median(full) / statistics.median(totals[ST_RUN])
+        target("the one-process run beside st run per API", f"{one:.2f}x", "at most 1.1x", one <= 1.1)
+    print(f"{load()} after")
 
 
 if __name__ == "__main__":
