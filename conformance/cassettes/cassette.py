@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 import yaml
 import yaml_rs
-from vcr.serializers import yamlserializer
 
 from ..apis import APIS
 from ..bounds import FILE_BODIES, describe_size, printable, read_file
@@ -99,6 +98,8 @@ def parse_document(path: Path, max_body_bytes: int = MAX_BODY_BYTES) -> Any:
 
 
 def _parse_text(path: Path, text: str) -> Any:
+    from vcr.serializers import yamlserializer  # a tenth of a second to import; most files never need it
+
     try:
         return yamlserializer.deserialize(text)
     except yaml.YAMLError as exc:
@@ -374,6 +375,8 @@ def _decoded(body: bytes, headers: Mapping[str, str], limit: int = MAX_BODY_BYTE
 
 def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> None:
     """Write interactions (vcrpy's dict form) with vcrpy's own serializer, in one step."""
+    from vcr.serializers import yamlserializer
+
     from ..results import write_atomic
 
     write_atomic(path, yamlserializer.serialize({"interactions": interactions, "version": 1}))
