@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from conformance import checks
 from conformance.apis import APIS
 from conformance.checks import check_response
+from conformance.findings import Deviation
 from conformance.specs import Spec
 
 DOCUMENT = {
@@ -208,3 +211,30 @@ def test_an_empty_body_where_one_is_documented_is_a_finding_of_its_own(headers: 
 
 def test_json_in_another_encoding_than_utf8_is_invalid() -> None:
     assert explain_bytes(json.dumps(VALID).encode("utf-16")) == [("invalid-json", "", "not UTF-8")]
+
+
+def test_a_body_seen_before_is_judged_from_memory_and_only_an_identical_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Traffic repeats bodies; explaining one takes a millisecond, so the same bytes at the same
+    operation and status are explained once. Other bytes, another status or another operation's
+    schema are explained afresh, and the memory is bounded."""
+    explained: list[bytes] = []
+    original = checks._explain_body
+
+    def counting(ctx: checks.ResponseContext, media: str) -> Iterator[Deviation]:
+        explained.append(ctx.body)
+        return original(ctx, media)
+
+    monkeypatch.setattr(checks, "_explain_body", counting)
+    monkeypatch.setattr(checks, "REMEMBERED_BODIES", 2)
+    quirk = {**VALID, "status": "cancelled", "id": "memory-test"}
+    first = explain(quirk)
+    assert first == explain(quirk) == [("enum-casing", "/status", "Cancelled", "cancelled")]
+    assert len(explained) == 1
+    spaced = json.dumps(quirk, indent=1).encode()
+    assert [d.kind for d in check_response(SPEC, OPERATION, 200, JSON, spaced)] == ["enum-casing"]
+    assert explain(quirk, status=404) == []
+    assert len(explained) == 3
+    explain(quirk)  # two other bodies came since: the memory of two was started afresh
+    assert len(explained) == 4

@@ -1,4 +1,8 @@
+from conformance.catalogue import load_catalogue
+from conformance.findings import Deviation
+from conformance.model import ApiSession
 from conformance.redact import PLACEHOLDER, Redactor
+from conformance.specs import load_spec
 
 
 def test_known_secrets_and_credential_shaped_places_are_replaced() -> None:
@@ -17,3 +21,26 @@ def test_known_secrets_and_credential_shaped_places_are_replaced() -> None:
 
 def test_short_or_empty_secrets_are_ignored() -> None:
     assert Redactor(["", None, "ab"]).text("a b ab") == "a b ab"
+
+
+def test_a_deviation_seen_again_only_counts_and_its_request_is_written_once() -> None:
+    """The session redacts a finding and writes its curl line for the first deviation only; a
+    repeat (the same values as received, an echoed secret included) adds to the count."""
+    spec = load_spec("kognitos")
+    session = ApiSession(spec, load_catalogue("kognitos"), Redactor(["s3cret-token-value"]))
+    operation = spec.operations["getRun"]
+    echoed = Deviation(
+        "kognitos", "getRun", 200, "/note", "type-mismatch", "integer", "s3cret-token-value", "note is text"
+    )
+    written: list[str] = []
+
+    def curl() -> str:
+        written.append("curl")
+        return "curl -H 'x-api-key: s3cret-token-value' http://h/v2/runs/1"
+
+    for _ in range(3):
+        session.record(operation, [echoed, echoed], curl, "contract")
+    [finding] = session.findings
+    assert finding.count == 6 and written == ["curl"]
+    assert "s3cret-token-value" not in f"{finding.observed} {finding.request}"
+    assert session.stats["getRun"].cases == 3
