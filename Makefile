@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format clean bench screenshots
+.PHONY: demo test lint format clean bench bench-tools screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,15 @@ format: $(STAMP)
 screenshots: $(STAMP)
 	CONFORMANCE_SCREENSHOTS=docs $(BIN)/pytest -q tests/test_report_browser.py
 
+# the mock bench's load generator (wrk, from Debian) and the mock it is compared with (Prism, from npm)
+PRISM := @stoplight/prism-cli@5.14.2
+bench-tools:
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: install it (Debian: sudo apt-get install -y wrk)"; exit 1; }
+	@test -x bench/.prism/node_modules/.bin/prism || npm install --prefix bench/.prism --no-audit --no-fund --loglevel=error $(PRISM)
+
 # every speed benchmark, its output copied into bench/RESULTS.md (about 15 minutes)
-bench: $(STAMP)
+bench: $(STAMP) bench-tools
 	$(BIN)/python bench/results.py
 
 clean:
