@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 
 from jsonschema import Draft202012Validator
@@ -106,7 +107,9 @@ class Run:
             return None
         return ((self.ended_at or self.started_at) - self.started_at).total_seconds()
 
-    def move_to(self, state: str, now: datetime, *, running: set[str], terminal: set[str]) -> None:
+    def move_to(
+        self, state: str, now: datetime, *, running: frozenset[str], terminal: frozenset[str]
+    ) -> None:
         """Jump to ``state`` (cancel, stop, retry), stamping start and end times; a run that ends
         without ever running (cancelled while scheduled) keeps no start time."""
         if state in running and self.started_at is None:
@@ -117,7 +120,9 @@ class Run:
         self.index += 1
         self.history.append(state)
 
-    def observe(self, now: datetime, *, running: set[str], terminal: set[str], per_poll: bool = True) -> None:
+    def observe(
+        self, now: datetime, *, running: frozenset[str], terminal: frozenset[str], per_poll: bool = True
+    ) -> None:
         """Advance by one state per ``step_seconds`` of clock time, or (``per_poll``, the embedded
         mocks' default, so runs end fast) by one state per poll when that is further."""
         self.polls += 1
@@ -169,10 +174,14 @@ class ParameterRule:
     schema: dict[str, Any]
     is_array: bool
     validator: Draft202012Validator
+    schema_pointer: str
+    #: The schema asks for a string and nothing else: any string value is valid as it came.
+    any_string: bool
 
     @classmethod
     def compile(cls, spec: Spec, pointer: str, parameter: dict[str, Any]) -> ParameterRule:
         schema = spec.resolve(parameter.get("schema", {}))
+        constraints = {key for key in schema if key not in ANNOTATIONS and not key.startswith("x-")}
         return cls(
             parameter["name"],
             parameter["in"],
@@ -180,7 +189,15 @@ class ParameterRule:
             schema,
             schema.get("type") == "array",
             spec.validator(f"{pointer}/schema"),
+            f"{pointer}/schema",
+            constraints == {"type"} and schema["type"] == "string",
         )
+
+
+#: Schema keywords that describe a value without constraining it.
+ANNOTATIONS = frozenset(
+    {"title", "description", "default", "example", "examples", "deprecated", "readOnly", "writeOnly"}
+)
 
 
 class RequestRejected(Exception):
@@ -214,6 +231,7 @@ class VendorMock:
         self.runs: dict[str, Run] = {}
         self.fixed = fixed_quirks()
         self._rule_cache: dict[str, list[ParameterRule]] = {}
+        self._request_bodies: dict[str, RequestBody | None] = {}
         self.seed()
 
     @property
@@ -235,13 +253,13 @@ class VendorMock:
         raise NotImplementedError
 
     # -- shared lifecycle helpers ------------------------------------------------------
-    @property
-    def running_states(self) -> set[str]:
-        return set(self.lifecycle.running)
+    @cached_property
+    def running_states(self) -> frozenset[str]:
+        return frozenset(self.lifecycle.running)
 
-    @property
-    def terminal_states(self) -> set[str]:
-        return set(self.lifecycle.terminal)
+    @cached_property
+    def terminal_states(self) -> frozenset[str]:
+        return frozenset(self.lifecycle.terminal)
 
     def observe(self, run: Run) -> Run:
         if self.run_step_seconds is not None:
@@ -310,10 +328,12 @@ class VendorMock:
     def _endpoint(
         self, by_method: dict[str, tuple[Operation, Handler]]
     ) -> Callable[[Request], Awaitable[Response]]:
+        secured = {method: self.secured(operation) for method, (operation, _) in by_method.items()}
+
         async def endpoint(request: Request) -> Response:
             operation, handler = by_method[request.method]
             try:
-                if self.secured(operation) and not self.authenticated(request):
+                if secured[request.method] and not self.authenticated(request):
                     return self.error(self.auth_status, "missing or invalid credentials")
                 call = await self._validated_call(request, operation)
                 return await handler(self, call)
@@ -344,9 +364,13 @@ class VendorMock:
                         _problem([where, name], f"{where} parameter {name} is required", "missing")
                     )
                 continue
-            value = coerce(raw, rule.schema)
-            for error in rule.validator.iter_errors(value):
-                problems.append(_problem([where, name], error.message[:200], error.validator))
+            if rule.any_string and isinstance(raw, str):
+                value = raw
+            else:
+                value = coerce(raw, rule.schema)
+                if not self.spec.accepts(rule.schema_pointer, value)[0]:
+                    for error in rule.validator.iter_errors(value):
+                        problems.append(_problem([where, name], error.message[:200], error.validator))
             if where == "path":
                 path[name] = value
             elif where == "query":
@@ -366,13 +390,19 @@ class VendorMock:
             ]
         return rules
 
+    def _request_body(self, operation: Operation) -> RequestBody | None:
+        """The operation's request body, resolved once rather than on every request."""
+        if operation.id not in self._request_bodies:
+            self._request_bodies[operation.id] = RequestBody.of(self.spec, operation)
+        return self._request_bodies[operation.id]
+
     async def _body(self, request: Request, operation: Operation, problems: list[dict[str, Any]]) -> Any:
-        raw_body = self.spec.resolve(operation.definition.get("requestBody"))
-        data = await request.body()
-        if not raw_body:
+        request_body = self._request_body(operation)
+        if request_body is None:
             return None
+        data = await request.body()
         if not data:
-            if raw_body.get("required"):
+            if request_body.required:
                 problems.append(_problem(["body"], "a JSON request body is required", "missing"))
             return None
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -384,18 +414,32 @@ class VendorMock:
         except (ValueError, UnicodeDecodeError, RecursionError):
             problems.append(_problem(["body"], "request body is not valid JSON", "json_invalid"))
             return None
-        pointer = operation.pointer + "/requestBody/content/application~1json/schema"
-        if "$ref" in operation.definition["requestBody"]:
-            pointer = (
-                operation.definition["requestBody"]["$ref"].lstrip("#") + "/content/application~1json/schema"
-            )
-        for error in self.spec.validator(pointer).iter_errors(body):
+        if self.spec.accepts(request_body.schema_pointer, body)[0]:
+            return body
+        for error in self.spec.validator(request_body.schema_pointer).iter_errors(body):
             loc = ["body", *error.absolute_path]
             if error.validator == "required" and isinstance(error.instance, dict):
                 # name the missing field, as FastAPI's validation errors do
                 loc += [name for name in error.validator_value if name not in error.instance][:1]
             problems.append(_problem(loc, error.message[:200], error.validator))
         return body
+
+
+@dataclass(frozen=True)
+class RequestBody:
+    """An operation's JSON request body: whether it is required and where its schema is."""
+
+    required: bool
+    schema_pointer: str
+
+    @classmethod
+    def of(cls, spec: Spec, operation: Operation) -> RequestBody | None:
+        declared: dict[str, Any] = operation.definition.get("requestBody") or {}
+        resolved = spec.resolve(declared)
+        if not resolved:
+            return None
+        pointer = declared["$ref"].lstrip("#") if "$ref" in declared else operation.pointer + "/requestBody"
+        return cls(bool(resolved.get("required")), pointer + "/content/application~1json/schema")
 
 
 def _problem(loc: list[Any], message: str, kind: Any) -> dict[str, Any]:
