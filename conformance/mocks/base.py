@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import unquote
 
 from jsonschema import Draft202012Validator
 from starlette.applications import Starlette
@@ -347,12 +348,13 @@ class VendorMock:
         path: dict[str, str] = dict(request.path_params)
         query: dict[str, Any] = {}
         problems: list[dict[str, Any]] = []
+        query_values = parse_query(request.scope["query_string"])
         for rule in self._rules(operation):
             name, where = rule.name, rule.where
             if where == "path":
                 raw: Any = path.get(name)
             elif where == "query":
-                values = request.query_params.getlist(name)
+                values = query_values.get(name, [])
                 raw = values if rule.is_array else (values[0] if values else None)
             elif where == "header":
                 raw = request.headers.get(name)
@@ -442,6 +444,17 @@ class RequestBody:
         return cls(bool(resolved.get("required")), pointer + "/content/application~1json/schema")
 
 
+def parse_query(query_string: bytes) -> dict[str, list[str]]:
+    """The query's values by name, parsed as Starlette's ``request.query_params`` parses them
+    (``parse_qsl`` keeping blank values) in one pass, without a multi-dict to search per name."""
+    values: dict[str, list[str]] = {}
+    for pair in query_string.decode("latin-1").split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            values.setdefault(unquote(name.replace("+", " ")), []).append(unquote(value.replace("+", " ")))
+    return values
+
+
 def _problem(loc: list[Any], message: str, kind: Any) -> dict[str, Any]:
     return {"loc": [str(part) for part in loc], "msg": message, "type": str(kind)}
 
@@ -494,15 +507,26 @@ class CaseInsensitivePaths:
         await self.app(scope, receive, send)
 
 
+#: Starlette's JSONResponse encodes with these options through a new encoder for every response.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+
+
+class CompactJSONResponse(JSONResponse):
+    """Starlette's JSONResponse, bytes for bytes, with its encoder made once."""
+
+    def render(self, content: Any) -> bytes:
+        return _ENCODER.encode(content).encode("utf-8")
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(data, status_code=status, headers=headers)
+    return CompactJSONResponse(data, status_code=status, headers=headers)
 
 
 def iso(moment: datetime | None, *, offset: bool = True, digits: int = 3) -> str | None:
     """Format a timestamp; ``offset=False`` drops the zone, as some vendors' examples do."""
     if moment is None:
         return None
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = moment.isoformat(timespec="seconds")[:19]  # without an offset; isoformat is C, strftime is not
     if digits:
         text += "." + f"{moment.microsecond:06d}{'0' * 7}"[:digits]
     return text + ("Z" if offset else "")
