@@ -5,9 +5,10 @@ three servers, alternated within every repeat (ours, prism, bare, ours, prism, b
   the whole request path (authentication, routing, parameter validation, the run store, the
   rendering of the run and its JSON) on the mock's server stack (``conformance.mocks.server``);
 - ``prism mock SPEC`` on the same spec (``make bench-tools`` installs both tools);
-- a bare Starlette app with one route that returns the very bytes and headers the mock returned
-  for that request, in a child process on the same server stack: the floor that leaves only the
-  ASGI stack and the HTTP parser, so ours / bare measures the mock's own work.
+- a bare Starlette app with one route, the mock's path template (``/v2/runs/{run_id}``), that
+  returns the very bytes and headers the mock returned for that request, in a child process on
+  the same server stack: the floor that leaves only the ASGI stack and the HTTP parser, so ours /
+  bare measures the mock's own work.
 
 Issue 15's targets: ours at least 5x Prism and at least 0.8x the bare app. ``wrk`` shares the
 machine's cores with the server it loads, the same for every side; the load average before and
@@ -104,13 +105,13 @@ def prism(spec_path: Path) -> Iterator[str]:
 
 
 @contextmanager
-def bare(path: str, response: httpx.Response) -> Iterator[int]:
-    """This script's ``--serve-bare`` in a child process, answering ``path`` with ``response``;
-    yields its port."""
+def bare(route: str, response: httpx.Response) -> Iterator[int]:
+    """This script's ``--serve-bare`` in a child process, answering ``route`` (a Starlette path
+    template) with ``response``; yields its port."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as answer:
         json.dump(
             {
-                "path": path,
+                "route": route,
                 "status": response.status_code,
                 "headers": [(k, v) for k, v in response.headers.items() if k not in COMPUTED_HEADERS],
                 "body": response.content.decode("latin-1"),
@@ -149,7 +150,7 @@ def serve_bare(answer_file: str) -> None:
     async def endpoint(request: Request) -> Response:
         return Response(body, status, headers)
 
-    server = uvicorn_server(Starlette(routes=[Route(answer["path"], endpoint)]))
+    server = uvicorn_server(Starlette(routes=[Route(answer["route"], endpoint)]))
     sock = bind_loopback()
     exit_with_parent(server)
     print(sock.getsockname()[1], flush=True)
@@ -237,7 +238,8 @@ def bench_endpoint(label: str, api: str, path: str, args: argparse.Namespace) ->
         prism_url = servers.enter_context(prism(spec.source))
         prism_path, _ = answered(prism_url, path, headers)
         ours_full = httpx.URL(ours_url + ours_path)
-        bare_port = servers.enter_context(bare(ours_full.path, ours_answer))
+        route = httpx.URL(ours_url).path + path.split("?")[0]  # the mock's template: /v2/runs/{run_id}
+        bare_port = servers.enter_context(bare(route, ours_answer))
         bare_full = ours_full.copy_with(port=bare_port)
         bare_answer = httpx.get(bare_full, headers=headers, timeout=10)
         if bare_answer.content != ours_answer.content or _kept(bare_answer) != _kept(ours_answer):
@@ -304,7 +306,8 @@ def main() -> None:
         "ours:  conformance serve API --mode faithful in a child process: auth, routing, parameter\n"
         "       validation, run store, rendering, JSON; uvicorn and Starlette\n"
         "prism: prism mock SPEC --errors=false: the spec's examples\n"
-        "bare:  one Starlette route returning ours' recorded bytes and headers, same server stack\n"
+        "bare:  one Starlette route (the mock's path template) returning ours' recorded bytes and\n"
+        "       headers, same server stack\n"
         "       (conformance.mocks.server.uvicorn_server) in a child process\n"
         "wrk and the server share the machine's cores (two threads for wrk)"
     )
