@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from common import load, spread, target
 
 from conformance.mocks.process import MockProcess
 from conformance.specs import load_spec
@@ -201,18 +202,6 @@ def answered(base_url: str, path: str, headers: dict[str, str]) -> tuple[str, ht
     return path, response
 
 
-def spread(values: list[float], digits: int = 0) -> str:
-    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
-
-
-def load_average() -> str:
-    return (
-        "load average "
-        + " ".join(f"{value:.2f}" for value in os.getloadavg())
-        + f" on {os.cpu_count()} cores"
-    )
-
-
 def versions() -> str:
     import starlette
     import uvicorn
@@ -255,15 +244,15 @@ def bench_endpoint(label: str, api: str, path: str, args: argparse.Namespace) ->
             for side in sides:
                 side.loads.append(wrk(side.url, header, args.duration, args.connections))
     for side in sides:
-        rates = [load.requests_per_second for load in side.loads]
-        print(
-            f"{label:18} {side.name:18} req/s {spread(rates):>19}  "
-            f"p50 ms {spread([load.p50_ms for load in side.loads], 1):>17}  "
-            f"p99 ms {spread([load.p99_ms for load in side.loads], 1):>17}"
-            + (f"  timeouts {timeouts}" if (timeouts := sum(load.timeouts for load in side.loads)) else "")
-        )
+        timeouts = sum(load.timeouts for load in side.loads)
+        print(f"{label}, {side.name}:")
+        print(f"  requests/s {spread([load.requests_per_second for load in side.loads], 'req/s', 0)}")
+        print(f"  p50 {spread([load.p50_ms for load in side.loads], 'ms', 1)}")
+        print(f"  p99 {spread([load.p99_ms for load in side.loads], 'ms', 1)}")
+        if timeouts:
+            print(f"  {timeouts} answers took longer than wrk's 10 s timeout (not counted)")
     ours, prism_side, bare_side = sides
-    for other, target in ((prism_side, PRISM_TARGET), (bare_side, BARE_TARGET)):
+    for other, goal in ((prism_side, PRISM_TARGET), (bare_side, BARE_TARGET)):
         paired = [
             a.requests_per_second / b.requests_per_second
             for a, b in zip(ours.loads, other.loads, strict=True)
@@ -271,10 +260,11 @@ def bench_endpoint(label: str, api: str, path: str, args: argparse.Namespace) ->
         ratio = statistics.median(load.requests_per_second for load in ours.loads) / statistics.median(
             load.requests_per_second for load in other.loads
         )
-        verdict = "met" if ratio >= target else "NOT met"
-        print(
-            f"{label:18} ours / {other.name.split()[0]:7} {ratio:5.2f}x of medians, per repeat "
-            f"{min(paired):.2f}-{max(paired):.2f}x (target at least {target}x: {verdict})"
+        target(
+            f"mock {label} beside {other.name} (requests/s, 64 connections)",
+            f"{ratio:.2f}x of the medians (per repeat {min(paired):.2f}x to {max(paired):.2f}x)",
+            f"at least {goal}x",
+            ratio >= goal,
         )
 
 
@@ -300,7 +290,7 @@ def main() -> None:
     print(versions())
     print(
         f"wrk -t2 -c{args.connections} -d{args.duration}s on loopback, {args.repeat} repeats alternating "
-        "ours, prism, bare; medians (min-max) over the repeats"
+        "ours, prism, bare"
     )
     print(
         "ours:  conformance serve API --mode faithful in a child process: auth, routing, parameter\n"
@@ -311,10 +301,10 @@ def main() -> None:
         "       (conformance.mocks.server.uvicorn_server) in a child process\n"
         "wrk and the server share the machine's cores (two threads for wrk)"
     )
-    print(f"before: {load_average()}")
+    print(f"before: {load()}")
     for label, api, path in ENDPOINTS:
         bench_endpoint(label, api, path, args)
-    print(f"after:  {load_average()}; {time.monotonic() - started:.0f} s")
+    print(f"after:  {load()}; {time.monotonic() - started:.0f} s in all")
 
 
 if __name__ == "__main__":
