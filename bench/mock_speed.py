@@ -297,8 +297,7 @@ def main() -> None:
         "       validation, run store, rendering, JSON; uvicorn and Starlette\n"
         "prism: prism mock SPEC --errors=false: the spec's examples\n"
         "bare:  one Starlette route (the mock's path template) returning ours' recorded bytes and\n"
-        "       headers, same server stack\n"
-        "       (conformance.mocks.server.uvicorn_server) in a child process\n"
+        "       headers, in a child process on the same server stack (mocks.server.uvicorn_server)\n"
         "wrk and the server share the machine's cores (two threads for wrk)"
     )
     print(f"before: {load()}")
