@@ -448,10 +448,14 @@ def parse_query(query_string: bytes) -> dict[str, list[str]]:
     """The query's values by name, parsed as Starlette's ``request.query_params`` parses them
     (``parse_qsl`` keeping blank values) in one pass, without a multi-dict to search per name."""
     values: dict[str, list[str]] = {}
-    for pair in query_string.decode("latin-1").split("&"):
+    text = query_string.decode("latin-1")
+    escaped = "%" in text or "+" in text  # otherwise every name and value stands as it is written
+    for pair in text.split("&"):
         if pair:
             name, _, value = pair.partition("=")
-            values.setdefault(unquote(name.replace("+", " ")), []).append(unquote(value.replace("+", " ")))
+            if escaped:
+                name, value = unquote(name.replace("+", " ")), unquote(value.replace("+", " "))
+            values.setdefault(name, []).append(value)
     return values
 
 
