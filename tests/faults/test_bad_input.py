@@ -14,6 +14,8 @@ import pytest
 
 from conformance.apis import SPECS_DIR, SPECS_DIR_ENV
 
+from ..inprocess import InProcess
+
 EARLIER = {"results.json": '{"earlier": true}\n', "index.html": "<p>earlier</p>\n", "history.jsonl": "{}\n"}
 
 
@@ -22,6 +24,13 @@ def cli(*args: str, specs: Path | None = None) -> subprocess.CompletedProcess[st
     return subprocess.run(
         [sys.executable, "-m", "conformance", *args], capture_output=True, text=True, timeout=120, env=env
     )
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
+    """The command line in this process, for the bad input of the bundled specs: a broken spec is
+    given to a child process (``cli``), as this one keeps the specs it has read."""
+    return InProcess(monkeypatch, capsys)
 
 
 @pytest.fixture
@@ -98,17 +107,21 @@ def test_a_broken_spec_or_catalogue_stops_the_run(
         (["replay", "cassettes/mocks", "--api", "salesforce"], "invalid choice: 'salesforce'"),
     ],
 )
-def test_unknown_names_and_contradictory_flags(args: list[str], message: str, earlier_report: Path) -> None:
-    assert_stopped(cli(*args, "--report-dir", str(earlier_report)), message, earlier_report)
+def test_unknown_names_and_contradictory_flags(
+    in_process: InProcess, args: list[str], message: str, earlier_report: Path
+) -> None:
+    assert_stopped(in_process(*args, "--report-dir", str(earlier_report)), message, earlier_report)
 
 
 @pytest.mark.parametrize(
     "command", [["run", "kognitos"], ["replay", str(SPECS_DIR.parent / "cassettes/mocks")]]
 )
-def test_an_unwritable_report_directory_stops_before_any_work(tmp_path: Path, command: list[str]) -> None:
+def test_an_unwritable_report_directory_stops_before_any_work(
+    in_process: InProcess, tmp_path: Path, command: list[str]
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory\n")
-    completed = cli(*command, "--report-dir", str(blocker / "report"))
+    completed = in_process(*command, "--report-dir", str(blocker / "report"))
     assert completed.returncode == 2
     assert (
         completed.stderr.strip()
