@@ -3,7 +3,9 @@ bounded time and memory, with valid outputs and no secret anywhere.
 
 One section per cause. Servers are real loopback HTTP (the misbehaving front of
 ``server.py`` before a real Kognitos mock), files are real files, and every command is the
-real command line in a child process, timed and measured (``hostile.conformance``).
+real command line in a child process, timed and measured (``hostile.conformance``), except
+where the command stops at an option or a file's type before any work: there only the exit code
+and the line printed are tested, and the command runs in this process (``in_process``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from conformance.report import publish_run
 from conformance.report.history import HISTORY_FILE
 from conformance.results import RESULTS_SCHEMA
 
+from ..inprocess import InProcess
 from . import server as faults
 from .hostile import (
     CANARIES,
@@ -63,6 +66,21 @@ ONE_OPERATION = (
     "--seed",
     "1",
 )
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
+    """``conformance ARGS`` in this process, with none of the vendors' variables, as an ``Outcome``
+    (its peak memory not measured: 0)."""
+    command = InProcess(monkeypatch, capsys)
+
+    def call(*args: str, cwd: Path) -> Outcome:
+        started = time.monotonic()
+        completed = command(*args, cwd=cwd, env={})
+        seconds = time.monotonic() - started
+        return Outcome(tuple(args), completed.returncode, completed.stdout, completed.stderr, seconds, 0.0)
+
+    return call
 
 
 @pytest.fixture(scope="module")
@@ -481,11 +499,15 @@ def mock_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(("make", "message"), list(WRONG_RESULTS.values()), ids=list(WRONG_RESULTS))
 def test_report_and_diff_refuse_results_of_the_wrong_types_in_one_line(
-    tmp_path: Path, mock_results: Path, make: Callable[[Path, Path], None], message: str
+    in_process: Callable[..., Outcome],
+    tmp_path: Path,
+    mock_results: Path,
+    make: Callable[[Path, Path], None],
+    message: str,
 ) -> None:
     make(tmp_path / "results.json", mock_results)
-    one_line_error(conformance("report", "results.json", cwd=tmp_path), message)
-    one_line_error(conformance("diff", str(mock_results), "results.json", cwd=tmp_path), message)
+    one_line_error(in_process("report", "results.json", cwd=tmp_path), message)
+    one_line_error(in_process("diff", str(mock_results), "results.json", cwd=tmp_path), message)
     assert not (tmp_path / "index.html").exists()
 
 
@@ -522,8 +544,10 @@ def test_report_and_diff_refuse_results_of_the_wrong_types_in_one_line(
         ),
     ],
 )
-def test_options_out_of_range_are_one_line_errors(tmp_path: Path, args: list[str], message: str) -> None:
-    one_line_error(conformance(*args, cwd=tmp_path, timeout=30), message)
+def test_options_out_of_range_are_one_line_errors(
+    in_process: Callable[..., Outcome], tmp_path: Path, args: list[str], message: str
+) -> None:
+    one_line_error(in_process(*args, cwd=tmp_path), message)
 
 
 def test_a_bad_x_lifecycle_is_one_line(tmp_path: Path) -> None:
