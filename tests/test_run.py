@@ -143,7 +143,7 @@ def test_cli_run_against_one_faithful_mock(cli: InProcess, tmp_path: Path) -> No
         "--max-examples",
         "3",
         "--phases",
-        "examples,coverage",
+        "examples",
         "--report-dir",
         str(tmp_path),
     )
