@@ -13,20 +13,25 @@ from conformance.results import write_results
 from conformance.runner import RunOptions, run
 
 from .inprocess import InProcess
+from .shared import once_per_run
 
 FAST = {"max_examples": 5, "seed": 7}
 
 
 @pytest.fixture(scope="module")
 def faithful(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    result = run(RunOptions(**FAST))
-    return write_results(result, tmp_path_factory.mktemp("faithful"))
+    """The faithful mocks' full run, once for all workers (five tests on any of them read it)."""
+    return once_per_run(tmp_path_factory, "faithful", lambda out: write_results(run(RunOptions(**FAST)), out))
 
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    result = run(RunOptions(mock_mode="strict", **FAST))
-    return write_results(result, tmp_path_factory.mktemp("strict"))
+    """The strict mocks' full run, once for all workers."""
+    return once_per_run(
+        tmp_path_factory,
+        "strict",
+        lambda out: write_results(run(RunOptions(mock_mode="strict", **FAST)), out),
+    )
 
 
 def new_findings(document: dict) -> list[str]:
