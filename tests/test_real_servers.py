@@ -31,22 +31,17 @@ from conformance.mocks.server import bind_loopback
 from conformance.specs import load_spec
 from conformance.transport import RequestPolicy
 
+from .inprocess import InProcess
+
 TOKEN = "real-server-token-5f1c"
 GET_RUN = r"/v2/runs/[^/]+$"
 FAST = ["--phases", "examples", "--seed", "1", "--max-examples", "3", "--poll-interval", "0.05"]
 
 
-def cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=env,
-    )
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
+    """The command line, in this process: these tests are about what a run decides, not its process."""
+    return InProcess(monkeypatch, capsys)
 
 
 @pytest.fixture
@@ -67,7 +62,7 @@ def results(directory: Path) -> dict[str, Any]:
     "kognitos", [[Drift("GET", GET_RUN, add_field("/debug_trace_id", "abc"))]], indirect=True
 )
 def test_an_extra_field_is_additive_drift_that_fails_only_with_fail_on_any(
-    kognitos: str, tmp_path: Path
+    cli: InProcess, kognitos: str, tmp_path: Path
 ) -> None:
     default = cli(
         "run", "kognitos", "--base-url", kognitos, "--token", TOKEN, *FAST, "--report-dir", str(tmp_path)
@@ -89,7 +84,7 @@ def test_an_extra_field_is_additive_drift_that_fails_only_with_fail_on_any(
 
 
 @pytest.mark.parametrize("kognitos", [[Drift("GET", GET_RUN, remove_field("/agent_id"))]], indirect=True)
-def test_a_removed_field_is_breaking_drift(kognitos: str, tmp_path: Path) -> None:
+def test_a_removed_field_is_breaking_drift(cli: InProcess, kognitos: str, tmp_path: Path) -> None:
     completed = cli(
         "run", "kognitos", "--base-url", kognitos, "--token", TOKEN, *FAST, "--report-dir", str(tmp_path)
     )
@@ -102,7 +97,7 @@ def test_a_removed_field_is_breaking_drift(kognitos: str, tmp_path: Path) -> Non
 # -- assumptions ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kognitos", [[Drift("GET", GET_RUN, set_value("/name", 42))]], indirect=True)
 def test_a_finding_that_contradicts_only_an_assumption_is_classified_so_and_exits_0(
-    kognitos: str, tmp_path: Path
+    cli: InProcess, kognitos: str, tmp_path: Path
 ) -> None:
     """The same drift is breaking under the bundled spec, and an assumption where the spec marks the
     field's type as its own reading (``x-assumption``)."""
@@ -116,10 +111,12 @@ def test_a_finding_that_contradicts_only_an_assumption_is_classified_so_and_exit
 
     bundled = cli(*args, "--report-dir", str(tmp_path / "bundled"))
     assert bundled.returncode == 1
-    assumed = cli(
-        *args,
-        "--report-dir",
-        str(tmp_path / "assumed"),
+    # a child process: this one has read (and keeps) the bundled spec
+    assumed = subprocess.run(
+        [sys.executable, "-m", "conformance", *args, "--report-dir", str(tmp_path / "assumed")],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"CONFORMANCE_SPECS_DIR": str(specs), "PATH": ""},
     )
     assert assumed.returncode == 0, assumed.stdout + assumed.stderr
@@ -138,7 +135,7 @@ def test_a_finding_that_contradicts_only_an_assumption_is_classified_so_and_exit
 
 
 # -- misconfiguration -----------------------------------------------------------------------------------
-def test_a_refused_credential_is_a_configuration_error(kognitos: str, tmp_path: Path) -> None:
+def test_a_refused_credential_is_a_configuration_error(cli: InProcess, kognitos: str, tmp_path: Path) -> None:
     completed = cli(
         "run", "kognitos", "--base-url", kognitos, "--token", "wrong", *FAST, "--report-dir", str(tmp_path)
     )
@@ -150,7 +147,9 @@ def test_a_refused_credential_is_a_configuration_error(kognitos: str, tmp_path: 
     assert "Traceback" not in completed.stdout + completed.stderr
 
 
-def test_a_base_url_without_the_base_path_is_a_configuration_error(kognitos: str, tmp_path: Path) -> None:
+def test_a_base_url_without_the_base_path_is_a_configuration_error(
+    cli: InProcess, kognitos: str, tmp_path: Path
+) -> None:
     root = kognitos.removesuffix("/v2")
     completed = cli(
         "run", "kognitos", "--base-url", root, "--token", TOKEN, *FAST, "--report-dir", str(tmp_path)
@@ -174,7 +173,9 @@ def test_a_base_url_without_the_base_path_is_a_configuration_error(kognitos: str
         (["--header", "no colon"], "is not 'Name: value'"),
     ],
 )
-def test_empty_and_invalid_values_are_bad_arguments(args: list[str], message: str, tmp_path: Path) -> None:
+def test_empty_and_invalid_values_are_bad_arguments(
+    cli: InProcess, args: list[str], message: str, tmp_path: Path
+) -> None:
     completed = cli("run", "kognitos", *args, "--report-dir", str(tmp_path))
     assert completed.returncode == 2
     assert message in completed.stderr and completed.stderr.count("\n") == 1
@@ -298,7 +299,7 @@ def recorded() -> Iterator[tuple[Recorder, str]]:
 
 
 def test_headers_reach_every_request_and_secret_ones_no_output(
-    recorded: tuple[Recorder, str], tmp_path: Path
+    cli: InProcess, recorded: tuple[Recorder, str], tmp_path: Path
 ) -> None:
     recorder, base_url = recorded
     secret = "tenant-secret-9d27c1"
@@ -314,7 +315,9 @@ def test_headers_reach_every_request_and_secret_ones_no_output(
     assert all(secret not in text and TOKEN not in text for text in [*written, completed.stdout])
 
 
-def test_include_and_exclude_operation_select_what_is_checked(kognitos: str, tmp_path: Path) -> None:
+def test_include_and_exclude_operation_select_what_is_checked(
+    cli: InProcess, kognitos: str, tmp_path: Path
+) -> None:
     completed = cli(
         "run", "kognitos", "--base-url", kognitos, "--token", TOKEN, *FAST, "--report-dir", str(tmp_path),
         "--include-operation", "getRun", "--include-operation", "listRuns", "--exclude-operation", "listRuns",
@@ -325,7 +328,9 @@ def test_include_and_exclude_operation_select_what_is_checked(kognitos: str, tmp
     assert {f["operation"] for f in results(tmp_path)["findings"]} <= {"getRun"}
 
 
-def test_a_config_file_sets_the_run_and_the_command_line_wins(kognitos: str, tmp_path: Path) -> None:
+def test_a_config_file_sets_the_run_and_the_command_line_wins(
+    cli: InProcess, kognitos: str, tmp_path: Path
+) -> None:
     (tmp_path / "conformance.toml").write_text(
         "[run]\n"
         'phases = ["examples"]\n'
@@ -378,7 +383,7 @@ class ForwardProxy:
         )(scope, receive, send)
 
 
-def test_requests_go_through_the_proxy(kognitos: str, tmp_path: Path) -> None:
+def test_requests_go_through_the_proxy(cli: InProcess, kognitos: str, tmp_path: Path) -> None:
     proxy = ForwardProxy()
     with MockServer(proxy) as server:
         completed = cli(
@@ -415,7 +420,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 
 def test_tls_is_verified_against_the_given_ca_or_not_at_all(
-    tls_server: tuple[str, Path], tmp_path: Path
+    cli: InProcess, tls_server: tuple[str, Path], tmp_path: Path
 ) -> None:
     base_url, cafile = tls_server
     common = [
@@ -435,7 +440,9 @@ def test_tls_is_verified_against_the_given_ca_or_not_at_all(
     assert cli(*common, "--no-tls-verify").returncode == 0
 
 
-def test_list_shows_each_apis_assumptions() -> None:
+def test_list_shows_each_apis_assumptions(
+    cli: InProcess,
+) -> None:
     completed = cli("list")
     assert completed.returncode == 0
     section = completed.stdout.split("automation_runs:", 1)[1]
@@ -445,7 +452,9 @@ def test_list_shows_each_apis_assumptions() -> None:
 
 # -- limits and secrets at their boundaries -------------------------------------------------------------
 @pytest.mark.parametrize("kognitos", [[Drift("GET", GET_RUN, set_value("/stage", TOKEN))]], indirect=True)
-def test_a_credential_the_server_echoes_in_a_body_reaches_no_output(kognitos: str, tmp_path: Path) -> None:
+def test_a_credential_the_server_echoes_in_a_body_reaches_no_output(
+    cli: InProcess, kognitos: str, tmp_path: Path
+) -> None:
     completed = cli(
         "run", "kognitos", "--base-url", kognitos, "--token", TOKEN, *FAST, "--report-dir", str(tmp_path)
     )  # fmt: skip
@@ -462,7 +471,9 @@ LARGE = 12 * 1024 * 1024
 @pytest.mark.parametrize(
     "kognitos", [[Drift("GET", GET_RUN, add_field("/padding", "x" * LARGE))]], indirect=True
 )
-def test_max_body_mb_applies_to_every_request_of_the_run(kognitos: str, tmp_path: Path) -> None:
+def test_max_body_mb_applies_to_every_request_of_the_run(
+    cli: InProcess, kognitos: str, tmp_path: Path
+) -> None:
     """A 12 MB run body is read under ``--max-body-mb 20`` by schemathesis and by the lifecycle
     alike, and is ``body-too-large`` under the default 10 MB, naming the limit in force."""
     args = [

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,19 +12,26 @@ from conformance.kinds import BEHAVIOUR_KINDS
 from conformance.results import write_results
 from conformance.runner import RunOptions, run
 
+from .inprocess import InProcess
+from .shared import once_per_run
+
 FAST = {"max_examples": 5, "seed": 7}
 
 
 @pytest.fixture(scope="module")
 def faithful(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    result = run(RunOptions(**FAST))
-    return write_results(result, tmp_path_factory.mktemp("faithful"))
+    """The faithful mocks' full run, once for all workers (five tests on any of them read it)."""
+    return once_per_run(tmp_path_factory, "faithful", lambda out: write_results(run(RunOptions(**FAST)), out))
 
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    result = run(RunOptions(mock_mode="strict", **FAST))
-    return write_results(result, tmp_path_factory.mktemp("strict"))
+    """The strict mocks' full run, once for all workers."""
+    return once_per_run(
+        tmp_path_factory,
+        "strict",
+        lambda out: write_results(run(RunOptions(mock_mode="strict", **FAST)), out),
+    )
 
 
 def new_findings(document: dict) -> list[str]:
@@ -87,10 +92,11 @@ def test_junit_has_a_testcase_per_operation_and_check(faithful: dict, tmp_path: 
     assert not list(root.iter("failure"))
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args], capture_output=True, text=True, timeout=300, cwd=cwd
-    )
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
+    """The command line, in this process: what it decides and prints, not its process, is tested here
+    (tests/test_wheel.py runs the installed command)."""
+    return InProcess(monkeypatch, capsys)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +113,9 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         (["frobnicate"], "invalid choice"),
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+def test_bad_arguments_exit_2_with_one_line(
+    cli: InProcess, args: list[str], message: str, tmp_path: Path
+) -> None:
     completed = cli(*args, "--report-dir", str(tmp_path / "r")) if args[0] == "run" else cli(*args)
     assert completed.returncode == 2
     assert message in completed.stderr
@@ -115,7 +123,7 @@ def test_bad_arguments_exit_2_with_one_line(args: list[str], message: str, tmp_p
     assert "Traceback" not in completed.stderr + completed.stdout
 
 
-def test_an_unreachable_server_exits_2_and_still_writes_results(tmp_path: Path) -> None:
+def test_an_unreachable_server_exits_2_and_still_writes_results(cli: InProcess, tmp_path: Path) -> None:
     completed = cli(
         "run",
         "kognitos",
@@ -133,14 +141,14 @@ def test_an_unreachable_server_exits_2_and_still_writes_results(tmp_path: Path) 
     assert "cannot reach kognitos" in document["errors"][0]
 
 
-def test_cli_run_against_one_faithful_mock(tmp_path: Path) -> None:
+def test_cli_run_against_one_faithful_mock(cli: InProcess, tmp_path: Path) -> None:
     completed = cli(
         "run",
         "kognitos",
         "--max-examples",
         "3",
         "--phases",
-        "examples,coverage",
+        "examples",
         "--report-dir",
         str(tmp_path),
     )

@@ -16,6 +16,8 @@ from conformance.apis import SPECS_DIR, SPECS_DIR_ENV, get_api
 from conformance.errors import SpecError
 from conformance.specs import load_spec_file
 
+from ..inprocess import InProcess
+
 EARLIER = {"results.json": '{"earlier": true}\n', "index.html": "<p>earlier</p>\n", "history.jsonl": "{}\n"}
 
 
@@ -24,6 +26,13 @@ def cli(*args: str, specs: Path | None = None) -> subprocess.CompletedProcess[st
     return subprocess.run(
         [sys.executable, "-m", "conformance", *args], capture_output=True, text=True, timeout=120, env=env
     )
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
+    """The command line in this process, for the bad input of the bundled specs: a broken spec is
+    given to a child process (``cli``), as this one keeps the specs it has read."""
+    return InProcess(monkeypatch, capsys)
 
 
 @pytest.fixture
@@ -122,17 +131,21 @@ def test_a_spec_is_validated_again_once_it_changes_and_a_cache_that_cannot_be_wr
         (["replay", "cassettes/mocks", "--api", "salesforce"], "invalid choice: 'salesforce'"),
     ],
 )
-def test_unknown_names_and_contradictory_flags(args: list[str], message: str, earlier_report: Path) -> None:
-    assert_stopped(cli(*args, "--report-dir", str(earlier_report)), message, earlier_report)
+def test_unknown_names_and_contradictory_flags(
+    in_process: InProcess, args: list[str], message: str, earlier_report: Path
+) -> None:
+    assert_stopped(in_process(*args, "--report-dir", str(earlier_report)), message, earlier_report)
 
 
 @pytest.mark.parametrize(
     "command", [["run", "kognitos"], ["replay", str(SPECS_DIR.parent / "cassettes/mocks")]]
 )
-def test_an_unwritable_report_directory_stops_before_any_work(tmp_path: Path, command: list[str]) -> None:
+def test_an_unwritable_report_directory_stops_before_any_work(
+    in_process: InProcess, tmp_path: Path, command: list[str]
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory\n")
-    completed = cli(*command, "--report-dir", str(blocker / "report"))
+    completed = in_process(*command, "--report-dir", str(blocker / "report"))
     assert completed.returncode == 2
     assert (
         completed.stderr.strip()

@@ -3,7 +3,10 @@ bounded time and memory, with valid outputs and no secret anywhere.
 
 One section per cause. Servers are real loopback HTTP (the misbehaving front of
 ``server.py`` before a real Kognitos mock), files are real files, and every command is the
-real command line in a child process, timed and measured (``hostile.conformance``).
+real command line in a child process, timed and measured (``hostile.conformance``), except
+where neither its time nor its memory is measured (options and files refused, histories and
+report folders kept safe): there the exit code, the lines printed and the files written are
+tested, and the command runs in this process (``in_process``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from conformance.report import publish_run
 from conformance.report.history import HISTORY_FILE
 from conformance.results import RESULTS_SCHEMA
 
+from ..inprocess import InProcess
 from . import server as faults
 from .hostile import (
     CANARIES,
@@ -63,6 +67,21 @@ ONE_OPERATION = (
     "--seed",
     "1",
 )
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
+    """``conformance ARGS`` in this process, with none of the vendors' variables, as an ``Outcome``
+    (its peak memory not measured: 0)."""
+    command = InProcess(monkeypatch, capsys)
+
+    def call(*args: str, cwd: Path) -> Outcome:
+        started = time.monotonic()
+        completed = command(*args, cwd=cwd, env={})
+        seconds = time.monotonic() - started
+        return Outcome(tuple(args), completed.returncode, completed.stdout, completed.stderr, seconds, 0.0)
+
+    return call
 
 
 @pytest.fixture(scope="module")
@@ -434,12 +453,14 @@ def test_a_spec_reference_outside_it_is_one_line_and_never_followed(tmp_path: Pa
 # -- 7. every file and option is type-checked -----------------------------------------------------------
 
 
-def test_the_published_results_schema_is_the_one_that_is_checked(tmp_path: Path) -> None:
+def test_the_published_results_schema_is_the_one_that_is_checked(
+    in_process: Callable[..., Outcome], tmp_path: Path
+) -> None:
     published = json.loads((Path(__file__).resolve().parents[2] / "docs" / "results.schema.json").read_text())
     assert published == RESULTS_SCHEMA
     from jsonschema import Draft202012Validator
 
-    replayed = conformance("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
+    replayed = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
     assert replayed.code == 0, replayed
     Draft202012Validator(published).validate(strict_json(tmp_path / "report" / "results.json"))
 
@@ -481,11 +502,15 @@ def mock_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(("make", "message"), list(WRONG_RESULTS.values()), ids=list(WRONG_RESULTS))
 def test_report_and_diff_refuse_results_of_the_wrong_types_in_one_line(
-    tmp_path: Path, mock_results: Path, make: Callable[[Path, Path], None], message: str
+    in_process: Callable[..., Outcome],
+    tmp_path: Path,
+    mock_results: Path,
+    make: Callable[[Path, Path], None],
+    message: str,
 ) -> None:
     make(tmp_path / "results.json", mock_results)
-    one_line_error(conformance("report", "results.json", cwd=tmp_path), message)
-    one_line_error(conformance("diff", str(mock_results), "results.json", cwd=tmp_path), message)
+    one_line_error(in_process("report", "results.json", cwd=tmp_path), message)
+    one_line_error(in_process("diff", str(mock_results), "results.json", cwd=tmp_path), message)
     assert not (tmp_path / "index.html").exists()
 
 
@@ -522,8 +547,10 @@ def test_report_and_diff_refuse_results_of_the_wrong_types_in_one_line(
         ),
     ],
 )
-def test_options_out_of_range_are_one_line_errors(tmp_path: Path, args: list[str], message: str) -> None:
-    one_line_error(conformance(*args, cwd=tmp_path, timeout=30), message)
+def test_options_out_of_range_are_one_line_errors(
+    in_process: Callable[..., Outcome], tmp_path: Path, args: list[str], message: str
+) -> None:
+    one_line_error(in_process(*args, cwd=tmp_path), message)
 
 
 def test_a_bad_x_lifecycle_is_one_line(tmp_path: Path) -> None:
@@ -537,7 +564,9 @@ def test_a_bad_x_lifecycle_is_one_line(tmp_path: Path) -> None:
     one_line_error(outcome, "kognitos.yaml: invalid x-lifecycle at /poll")
 
 
-def test_a_poisoned_history_is_skipped_with_a_warning_run_after_run(tmp_path: Path) -> None:
+def test_a_poisoned_history_is_skipped_with_a_warning_run_after_run(
+    in_process: Callable[..., Outcome], tmp_path: Path
+) -> None:
     report = tmp_path / "report"
     report.mkdir()
     good = {"finished_at": "2026-01-01T03:17:00+00:00", "exit_code": 0, "summary": {}, "apis": {}}
@@ -549,26 +578,28 @@ def test_a_poisoned_history_is_skipped_with_a_warning_run_after_run(tmp_path: Pa
         json.dumps(good),
     ]
     (report / HISTORY_FILE).write_text("\n".join(poisoned) + "\n")
-    first = conformance("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
+    first = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
     assert first.code == 0, first
     assert (
         first.err
         == f"conformance: warning: report/{HISTORY_FILE}: skipped 4 unreadable line(s) (1, 2, 3, 4)\n"
     )
     valid_outputs(report)
-    second = conformance("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
+    second = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
     assert second.code == 0 and second.err == "", second  # the poisoned lines are gone, the good ones kept
     entries = [json.loads(line) for line in (report / HISTORY_FILE).read_text().splitlines()]
     assert entries[0]["finished_at"] == good["finished_at"] and len(entries) == 3
     assert "Traceback" not in first.printed + second.printed
 
 
-def test_a_cassette_uri_that_is_no_url_is_an_error_line(tmp_path: Path) -> None:
+def test_a_cassette_uri_that_is_no_url_is_an_error_line(
+    in_process: Callable[..., Outcome], tmp_path: Path
+) -> None:
     def broken(interaction: dict[str, Any]) -> None:
         interaction["request"]["uri"] = "http://[::1:bad/v2/runs"
 
     altered_cassette(tmp_path / "kognitos" / "kognitos.yaml", broken)
-    outcome = conformance("replay", "kognitos", "--report-dir", "report", cwd=tmp_path)
+    outcome = in_process("replay", "kognitos", "--report-dir", "report", cwd=tmp_path)
     assert outcome.code == 2, outcome
     document = valid_outputs(tmp_path / "report")
     assert all("request.uri is not a URL" in error for error in document["errors"])
@@ -643,13 +674,13 @@ def test_a_failed_recording_never_replaces_a_good_cassette(tmp_path: Path) -> No
     no_leak([outcome], [tmp_path])
 
 
-def test_a_symlinked_history_is_not_followed(tmp_path: Path) -> None:
+def test_a_symlinked_history_is_not_followed(in_process: Callable[..., Outcome], tmp_path: Path) -> None:
     outside = tmp_path / "outside.jsonl"
     outside.write_text("precious\n")
     report = tmp_path / "report"
     report.mkdir()
     (report / HISTORY_FILE).symlink_to(outside)
-    outcome = conformance("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
+    outcome = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
     assert outcome.code == 0, outcome
     assert outside.read_text() == "precious\n"
     assert "history.jsonl: not read" in outcome.err and "conformance: warning:" in outcome.err
@@ -657,9 +688,11 @@ def test_a_symlinked_history_is_not_followed(tmp_path: Path) -> None:
     valid_outputs(report)
 
 
-def test_a_report_directory_holding_other_folders_is_refused(tmp_path: Path) -> None:
+def test_a_report_directory_holding_other_folders_is_refused(
+    in_process: Callable[..., Outcome], tmp_path: Path
+) -> None:
     (tmp_path / "project" / "src").mkdir(parents=True)
-    outcome = conformance("replay", str(MOCK_CASSETTES), "--report-dir", "project", cwd=tmp_path)
+    outcome = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "project", cwd=tmp_path)
     one_line_error(outcome, "it holds 'src', which is no report file")
     assert [p.name for p in (tmp_path / "project").iterdir()] == ["src"]
 

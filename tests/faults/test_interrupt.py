@@ -7,6 +7,8 @@ processes are stopped, and the exit code says the run could not finish (2; 130 f
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
 import subprocess
 import sys
@@ -32,6 +34,21 @@ RUN = [
 ]
 
 
+def until_printed(process: subprocess.Popen[str], text: str, deadline: float) -> str:
+    """What ``process`` wrote to stderr up to the line holding ``text``, read from the pipe itself
+    (no buffer holds back the rest, which ``communicate`` reads after)."""
+    assert process.stderr is not None
+    printed = b""
+    while text.encode() not in printed:
+        assert time.monotonic() < deadline, f"never printed {text!r}: {printed.decode(errors='replace')}"
+        ready, _, _ = select.select([process.stderr], [], [], 1.0)
+        if ready:
+            chunk = os.read(process.stderr.fileno(), 65536)
+            assert chunk, f"stderr closed before {text!r}: {printed.decode(errors='replace')}"
+            printed += chunk
+    return printed.decode()
+
+
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 2), (signal.SIGINT, 130)])
 def test_a_signal_mid_run_writes_partial_results_and_stops_the_mocks(
     tmp_path: Path, signum: signal.Signals, exit_code: int
@@ -48,9 +65,12 @@ def test_a_signal_mid_run_writes_partial_results_and_stops_the_mocks(
         while len(mocks := children(process.pid)) < 2:
             assert process.poll() is None and time.monotonic() < deadline, "the mocks never started"
             time.sleep(0.1)
-        time.sleep(8)  # solvexia is well under way (it judges before it fuzzes) and far from done
+        # solvexia is under way (a first scenario judged) and far from done
+        # (500 examples an operation to fuzz): its progress line says so, however busy the machine
+        printed = until_printed(process, "solvexia: examples", deadline + 120)
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=60)
+        stderr = printed + stderr
     finally:
         process.kill()
     assert process.returncode == exit_code, stderr

@@ -39,7 +39,7 @@ def run_through(upstream: MockServer, fault_list: list[Fault], report_dir: Path)
             apis=["kognitos"],
             base_url=front.base_url,
             token=TOKEN,
-            phases=("examples", "coverage"),
+            phases=("examples",),
             max_examples=3,
             seed=1,
             request_timeout=TIMEOUT,
