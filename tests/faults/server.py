@@ -250,16 +250,25 @@ async def invalid_utf8(exchange: Exchange) -> None:
 HUGE_BYTES = 50 * 1024 * 1024
 
 
-async def huge_body(exchange: Exchange) -> None:
-    """A 50 MB JSON document, streamed in 1 MB pieces."""
-    await exchange.head(200, [("content-type", "application/json")], HUGE_BYTES)
-    piece = b" " * (1024 * 1024)
-    exchange.writer.write(b"[")
-    for _ in range(HUGE_BYTES // len(piece) - 1):
-        exchange.writer.write(piece)
-        await exchange.writer.drain()
-    exchange.writer.write(piece[: len(piece) - 2] + b"]")
-    await exchange.writer.drain()
+class HugeBody:
+    """A 50 MB JSON document, streamed in 1 MB pieces; ``sent`` holds how much of each got out.
+
+    A client that stops reading at its limit and hangs up leaves each figure short of
+    ``HUGE_BYTES``: what it did not take could not be written.
+    """
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    async def __call__(self, exchange: Exchange) -> None:
+        await exchange.head(200, [("content-type", "application/json")], HUGE_BYTES)
+        piece = b" " * (1024 * 1024)
+        pieces = [b"[", *[piece] * (HUGE_BYTES // len(piece) - 1), piece[: len(piece) - 2] + b"]"]
+        self.sent.append(0)
+        for data in pieces:
+            exchange.writer.write(data)
+            await exchange.writer.drain()
+            self.sent[-1] += len(data)
 
 
 async def dribble(exchange: Exchange, data: bytes, delay: float) -> None:
