@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import httpcore
@@ -339,10 +339,17 @@ class RequestPolicy:
             auth=self.auth,
         )
 
-    def _ssl_context(self) -> ssl.SSLContext | bool:
-        if isinstance(self.verify, str):
-            return ssl.create_default_context(cafile=self.verify)
-        return self.verify
+    def _ssl_context(self) -> ssl.SSLContext:
+        return _ssl_context(self.verify)
+
+
+@cache
+def _ssl_context(verify: bool | str) -> ssl.SSLContext:
+    """One TLS context per trust setting for the process: loading the CA bundle takes 30 ms, and a
+    run opens a client per API and phase (a context is safe to share between connections)."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return httpx.create_ssl_context(verify=verify)
 
 
 class _PoliteTransport(httpx.BaseTransport):

@@ -335,6 +335,7 @@ def judged(request: pytest.FixtureRequest) -> Iterator[Judged]:
             max_examples=3,
             seed=1,
             lifecycle_timeout=10,
+            poll_interval=0.05,  # the mock walks a run a state per poll: no need to wait a polite second
         )
         yield Judged(run(options), server.base_url)
 

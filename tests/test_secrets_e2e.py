@@ -166,7 +166,7 @@ def test_no_credential_reaches_a_file_or_the_terminal_across_the_commands(tmp_pa
     captured.mkdir()
     cli = Cli(out)
 
-    budget = ["--max-examples", "2", "--seed", "1", "--phases", "examples"]
+    budget = ["--max-examples", "2", "--seed", "1", "--phases", "examples", "--poll-interval", "0.05"]
     embedded = cli.start("run", "--token", RUN_TOKEN, *budget, "--report-dir", "run")
     with cli.serving(VENDOR_TOKENS) as base_urls:
         # every vendor's credential in its variable; SolveXia's a client id and secret instead

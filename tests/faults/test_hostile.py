@@ -357,7 +357,8 @@ def test_secrets_in_the_base_url_reach_no_output_and_the_query_travels(tmp_path:
         secret_url = url.replace("http://", f"http://{user}:{password}@") + f"?key={query}"
         ran = conformance(
             "run", "kognitos", "--base-url", secret_url, "--token", TOKEN, "--phases", "examples",
-            "--max-examples", "2", "--seed", "1", "--report-dir", "report", cwd=tmp_path,
+            "--max-examples", "2", "--seed", "1", "--poll-interval", "0.05", "--report-dir", "report",
+            cwd=tmp_path,
         )  # fmt: skip
         recorded = conformance(
             "record", "kognitos", "--base-url", secret_url, "--out", "cassettes", "--poll-interval", "0.05",
