@@ -421,7 +421,11 @@ def _judge_exchange(session: ApiSession) -> Any:
 
 
 def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None:
-    """The lifecycle (when every operation it needs is selected) and the credential-less probes."""
+    """The lifecycle (when every operation it needs is selected) and the credential-less probes.
+
+    After the phases, not beside them: the phases retry and cancel whatever run ids they try (the
+    documents' examples among them), so a lifecycle run alongside saw its cancelled run revived
+    by a retry and reported a lie the server never told (tried: 0.2-0.4 s saved per API)."""
     spec = session.spec
     plan = spec.lifecycle.plan if spec.lifecycle else {}
     needed = {plan[step]["operation"] for step in ("start", "poll", "cancel") if step in plan}
