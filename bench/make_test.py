@@ -24,7 +24,8 @@ GOAL_SECONDS = 120
 
 
 def timed_make(clone: Path, goal: str, env: dict[str, str]) -> tuple[float, str]:
-    """Seconds ``make goal`` took in ``clone``, and its last output line; a failure ends the bench."""
+    """Seconds ``make goal`` took in ``clone``, and pytest's summary line (else the last line); a
+    failure ends the bench."""
     started = time.perf_counter()
     completed = subprocess.run(
         ["make", goal], cwd=clone, env=env, capture_output=True, text=True, check=False
@@ -32,7 +33,8 @@ def timed_make(clone: Path, goal: str, env: dict[str, str]) -> tuple[float, str]
     elapsed = time.perf_counter() - started
     if completed.returncode != 0:
         sys.exit(f"make {goal} failed in the clone:\n{(completed.stdout + completed.stderr)[-2000:]}")
-    return elapsed, (completed.stdout.strip().splitlines() or [""])[-1]
+    lines = completed.stdout.strip().splitlines() or [""]
+    return elapsed, next((line for line in reversed(lines) if " passed" in line), lines[-1])
 
 
 def main() -> None:
@@ -44,7 +46,8 @@ def main() -> None:
         clone = Path(scratch) / "clone"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
         env = {**os.environ, "XDG_CACHE_HOME": str(Path(scratch) / "cache")}
-        env.pop("VIRTUAL_ENV", None)
+        for inherited in ("VIRTUAL_ENV", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"):  # as typed, not nested
+            env.pop(inherited, None)
         install, _ = timed_make(clone, ".venv/.installed", env)
         print(f"install (make's .venv, not in the figures below): {install:.0f} s", flush=True)
         times = []
