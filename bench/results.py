@@ -49,8 +49,8 @@ def run(name: str) -> str:
     return "".join(lines)
 
 
-def machine() -> str:
-    """Where and when: the figures mean little without it."""
+def machine(names: list[str]) -> str:
+    """Where and when: the figures mean little without it; a partial run names its blocks."""
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")),
@@ -71,8 +71,13 @@ def machine() -> str:
             )
         except (OSError, IndexError, subprocess.TimeoutExpired):
             tools.append(f"{Path(command[0]).name} not installed")
+    by = (
+        "`make bench` (bench/results.py)"
+        if set(names) == set(BENCHMARKS)
+        else f"`bench/results.py {' '.join(names)}` (the other blocks are from an earlier run)"
+    )
     return (
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` (bench/results.py) on "
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by {by} on "
         f"{os.cpu_count()} cores ({cpu}), {memory_kb / 1024 / 1024:.0f} GiB, "
         f"{platform.system()} {platform.release()}; "
         f"{', '.join(tools)}; in the `.venv` that `make` builds.\n"
@@ -103,15 +108,16 @@ def main() -> None:
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    names = args.names or list(BENCHMARKS)
     text = RESULTS.read_text()
-    for name in args.names or BENCHMARKS:
+    for name in names:
         text = replace_block(text, name, "```\n" + run(name) + "```\n")
-    text = replace_block(text, "machine", machine())
+    text = replace_block(text, "machine", machine(names))
     text = replace_block(text, "targets", table(text))
     temporary = RESULTS.with_suffix(".md.tmp")
     temporary.write_text(text)
     temporary.replace(RESULTS)
-    print(f"RESULTS.md written: {', '.join(args.names or BENCHMARKS)}")
+    print(f"RESULTS.md written: {', '.join(names)}")
 
 
 if __name__ == "__main__":
