@@ -82,8 +82,8 @@ def side_by_side(
     budget: list[str], repeat: int, cases: dict[str, dict[str, list[int]]]
 ) -> dict[str, dict[str, float]]:
     """One repeat: each API under `conformance run` and under `st run`, each on a fresh mock; the
-    side that goes first alternates from one repeat to the next. Adds to ``cases`` how many
-    cases each side ran."""
+    side that goes first alternates from one repeat to the next. Adds to ``cases`` the count
+    each side printed (``CASES``)."""
     token = secrets.token_urlsafe(18)
     sides = SIDES if repeat % 2 == 0 else SIDES[::-1]
     times: dict[str, dict[str, float]] = {side: {} for side in SIDES}
