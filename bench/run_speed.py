@@ -45,8 +45,10 @@ def timed(command: list[str], ok: tuple[int, ...] = (0, 1)) -> tuple[float, str]
     return elapsed, completed.stdout
 
 
+CONFORMANCE, ST_RUN = "conformance run", "st run --checks all"
+SIDES = (CONFORMANCE, ST_RUN)
 #: What each side reports it did: "483 cases" (responses judged, ours), "517 generated" (st's cases).
-CASES = {"conformance run": re.compile(r"(\d+) cases"), "st run --checks all": re.compile(r"(\d+) generated")}
+CASES = {CONFORMANCE: re.compile(r"(\d+) cases"), ST_RUN: re.compile(r"(\d+) generated")}
 
 
 #: The mocks answer at once: their runs are followed as the embedded ones are (``MOCK_POLLING``),
@@ -98,10 +100,6 @@ def side_by_side(
                 counted = CASES[side].findall(printed)
                 cases[side].setdefault(api, []).append(int(counted[-1]) if counted else 0)
     return times
-
-
-CONFORMANCE, ST_RUN = "conformance run", "st run --checks all"
-SIDES = (CONFORMANCE, ST_RUN)
 
 
 def full_run(budget: list[str]) -> float:

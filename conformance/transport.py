@@ -330,7 +330,7 @@ class RequestPolicy:
     def client(self) -> httpx.Client:
         """An ``httpx`` client that sends under this policy: rate limit and ``Retry-After``, and
         every request bounded in time as a whole and its body (decompressed) in size."""
-        inner = _BoundedTransport(self, verify=self._ssl_context(), proxy=self.proxy)
+        inner = _BoundedTransport(self, verify=_ssl_context(self.verify), proxy=self.proxy)
         return httpx.Client(
             timeout=self.timeout,
             params=list(self.params),
@@ -338,9 +338,6 @@ class RequestPolicy:
             headers={"accept-encoding": ", ".join(_DECODERS), **dict(self.headers)},
             auth=self.auth,
         )
-
-    def _ssl_context(self) -> ssl.SSLContext:
-        return _ssl_context(self.verify)
 
 
 @cache
