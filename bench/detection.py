@@ -47,9 +47,10 @@ import httpx
 import jsonpointer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conformance.apis import get_api, resolve_apis
-from conformance.behaviour import identity, list_spec, parameters, pointer_get, timed_objects
-from conformance.checks import location_of as wildcard_location
+from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.engine.runner import RunOptions, run
+from conformance.judge.behaviour import identity, list_spec, parameters, pointer_get, timed_objects
+from conformance.judge.checks import location_of as wildcard_location
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import (
     Drift,
@@ -72,8 +73,7 @@ from conformance.mocks.drift import (
     set_value,
     wrap_body,
 )
-from conformance.runner import RunOptions, run
-from conformance.specs import Operation, Spec, load_spec
+from conformance.vendors.registry import get_api, resolve_apis
 
 ST = Path(sys.executable).with_name("st")
 TOKEN = "bench-detection-token"

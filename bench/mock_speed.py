@@ -39,8 +39,8 @@ from pathlib import Path
 import httpx
 from common import load, spread, target
 
+from conformance.contract.specs import load_spec
 from conformance.mocks.process import MockProcess
-from conformance.specs import load_spec
 
 PRISM_DIR = Path(__file__).resolve().parent / ".prism"
 PRISM = PRISM_DIR / "node_modules" / ".bin" / "prism"

@@ -51,9 +51,9 @@ from common import load, spread, target
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
-from conformance.apis import APIS
 from conformance.cassettes.cassette import parse_document, read_cassette, write_cassette
-from conformance.specs import load_spec
+from conformance.contract.specs import load_spec
+from conformance.vendors.registry import APIS
 
 MOCK_CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "mocks"
 CONFORMANCE = Path(sys.executable).parent / "conformance"

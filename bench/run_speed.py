@@ -27,10 +27,10 @@ from pathlib import Path
 
 from common import load, spread, target
 
-from conformance.apis import APIS
+from conformance.contract.specs import load_spec
+from conformance.engine.options import PHASES
 from conformance.mocks.process import MockProcess
-from conformance.options import PHASES
-from conformance.specs import load_spec
+from conformance.vendors.registry import APIS
 
 ST = Path(sys.executable).with_name("st")
 

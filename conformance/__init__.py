@@ -15,11 +15,11 @@ __version__ = "0.1.0"
 __all__ = ["RunOptions", "RunResult", "__version__", "replay", "run", "write_results"]
 
 _EXPORTS = {
-    "RunOptions": "conformance.options",
-    "RunResult": "conformance.model",
-    "run": "conformance.runner",
+    "RunOptions": "conformance.engine.options",
+    "RunResult": "conformance.results.model",
+    "run": "conformance.engine.runner",
     "replay": "conformance.cassettes.replay",
-    "write_results": "conformance.results",
+    "write_results": "conformance.results.document",
 }
 
 

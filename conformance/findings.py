@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import UsageError
-from .kinds import Classification, Severity, kind_of, signature
+from conformance.errors import UsageError
+from conformance.kinds import Classification, Severity, kind_of, signature
 
 if TYPE_CHECKING:
-    from .specs import Operation
+    from conformance.contract.specs import Operation
 
 #: The words of ``--fail-on``: the new drift that fails a run (``breaking`` or ``any``), and
 #: ``resolved``: a catalogued quirk the vendor seems to have fixed fails it too.

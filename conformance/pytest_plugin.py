@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .model import RunResult
+    from conformance.results.model import RunResult
 
 MARKER = "conformance_mock"
 
@@ -46,7 +46,7 @@ class MockURL(str):
     headers: dict[str, str]
 
     def __new__(cls, url: str, api: str, mode: str, token: str) -> MockURL:
-        from .apis import get_api
+        from conformance.vendors.registry import get_api
 
         self = super().__new__(cls, url)
         self.api, self.mode, self.token = api, mode, token
@@ -55,7 +55,7 @@ class MockURL(str):
 
 
 def _start(stack: ExitStack, api: str, mode: str = "faithful", token: str | None = None) -> MockURL:
-    from .mocks import mock_token, start_mock
+    from conformance.mocks import mock_token, start_mock
 
     server = start_mock(api, mode, token)
     stack.callback(server.stop)
@@ -105,8 +105,8 @@ def _fail_on(text: str) -> str:
     pytest's one usage line)."""
     import argparse
 
-    from .errors import UsageError
-    from .findings import fail_policy
+    from conformance.errors import UsageError
+    from conformance.findings import fail_policy
 
     try:
         return fail_policy(text)
@@ -175,8 +175,8 @@ class Judge:
         paths = [Path(path) for path in self.cassettes if Path(path).is_file()]
         if not paths:
             return
-        from .cassettes.replay import replay
-        from .errors import ConformanceError
+        from conformance.cassettes.replay import replay
+        from conformance.errors import ConformanceError
 
         try:
             self.result, self.errors = replay(
@@ -186,8 +186,8 @@ class Judge:
             self.errors = [str(exc)]
         report_dir = self.config.getoption("conformance_report_dir")
         if report_dir and self.result is not None:
-            from .report import write_report
-            from .results import write_results
+            from conformance.results.document import write_results
+            from conformance.results.publish import write_report
 
             write_report(write_results(self.result, Path(report_dir)), Path(report_dir))
         if self.failed and session.exitstatus == pytest.ExitCode.OK:

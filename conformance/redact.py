@@ -12,11 +12,11 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit
 
-from .apis import credential_names
-from .bounds import loads_json, printable
+from conformance.bounds import loads_json, printable
+from conformance.vendors.registry import credential_names
 
 if TYPE_CHECKING:
-    from .findings import Deviation
+    from conformance.findings import Deviation
 
 PLACEHOLDER = "[REDACTED]"
 

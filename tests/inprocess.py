@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.apis import APIS
-from conformance.cli import main
+from conformance.cli.main import main
+from conformance.vendors.registry import APIS
 
 #: What a command reads from the environment: cleared for a call given its own ``env``, as a child
 #: process given ``env`` would see none of them.
@@ -27,7 +27,7 @@ _READ = {
 
 
 class InProcess:
-    """Calls ``conformance.cli.main`` as ``subprocess.run`` would run the command: in ``cwd``,
+    """Calls ``conformance.cli.main.main`` as ``subprocess.run`` would run the command: in ``cwd``,
     with ``env`` (when given, in place of the vendors' and the suite's own variables), and gives
     back a ``CompletedProcess`` with what it printed."""
 

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from starlette.types import Scope
 
-from conformance.apis import APIS
-from conformance.catalogue import parse_catalogue
-from conformance.classify import classify
+from conformance.contract.catalogue import parse_catalogue
+from conformance.engine.runner import RunOptions, RunResult, run
 from conformance.findings import Deviation, Finding
+from conformance.judge.classify import classify
 from conformance.kinds import BEHAVIOUR_KINDS, KINDS
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import (
@@ -35,7 +35,7 @@ from conformance.mocks.drift import (
     reroute,
     set_value,
 )
-from conformance.runner import RunOptions, RunResult, run
+from conformance.vendors.registry import APIS
 
 TOKEN = "behaviour-test-token-3e1a"
 KOGNITOS_RUNS, KOGNITOS_RUN = r"/v2/runs$", r"/v2/runs/[^/]+$"

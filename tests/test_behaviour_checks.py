@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from conformance.apis import APIS
-from conformance.checks import check_response
-from conformance.specs import Spec
+from conformance.contract.specs import Spec
+from conformance.judge.checks import check_response
+from conformance.vendors.registry import APIS
 
 RUN = {
     "type": "object",

@@ -10,21 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import _ENTRY_SCHEMA
+from conformance.contract.catalogue import _ENTRY_SCHEMA
 from conformance.kinds import KINDS, Severity, kind_of, observable_kinds
-from conformance.model import RunResult
-from conformance.results import write_results
+from conformance.results.document import write_results
+from conformance.results.model import RunResult
 
 
 @pytest.mark.parametrize(
     "module",
     [
-        "conformance.report",
-        "conformance.results",
-        "conformance.console",
+        "conformance.results.publish",
+        "conformance.results.document",
+        "conformance.cli.console",
         "conformance.cassettes.replay",
-        "conformance.merge",
-        "conformance.compare",
+        "conformance.results.merge",
+        "conformance.results.compare",
     ],
 )
 def test_reading_results_does_not_import_the_test_engine(module: str) -> None:
@@ -44,7 +44,7 @@ def test_rerendering_a_report_does_not_load_schemathesis(tmp_path: Path) -> None
     moment = datetime(2026, 12, 1, 3, 17, tzinfo=UTC)
     write_results(RunResult("breaking", [], moment, moment, complete=True), tmp_path)
     script = (
-        "import sys; from conformance.cli import main; code = main(['report', sys.argv[1]]); "
+        "import sys; from conformance.cli.main import main; code = main(['report', sys.argv[1]]); "
         "print(code, 'schemathesis' in sys.modules)"
     )
     completed = subprocess.run([sys.executable, "-c", script, str(results)], capture_output=True, text=True)
@@ -65,7 +65,7 @@ def test_merging_and_comparing_reports_do_not_load_schemathesis(tmp_path: Path) 
         write_results(RunResult("breaking", [], moment, moment, complete=True), tmp_path / name)
     a, b = str(tmp_path / "a" / "results.json"), str(tmp_path / "b" / "results.json")
     script = (
-        "import sys; from conformance.cli import main; "
+        "import sys; from conformance.cli.main import main; "
         "codes = [main(['report', *sys.argv[1:3], '--out', sys.argv[3], '--baseline', sys.argv[1]]), "
         "main(['compare', *sys.argv[1:3]])]; print(codes, 'schemathesis' in sys.modules)"
     )

@@ -8,13 +8,13 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from conformance.apis import APIS
-from conformance.catalogue import load_catalogue, load_catalogue_file, parse_catalogue
-from conformance.classify import FindingSet
+from conformance.contract.catalogue import load_catalogue, load_catalogue_file, parse_catalogue
+from conformance.contract.specs import load_spec
 from conformance.errors import CatalogueError
 from conformance.findings import Deviation
+from conformance.judge.classify import FindingSet
 from conformance.kinds import kind_of
-from conformance.specs import load_spec
+from conformance.vendors.registry import APIS
 
 ENTRY = {
     "id": "SX-901",

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance import checks
-from conformance.apis import APIS
-from conformance.checks import check_response
+from conformance.contract.specs import Spec
 from conformance.findings import Deviation
-from conformance.specs import Spec
+from conformance.judge import checks
+from conformance.judge.checks import check_response
+from conformance.vendors.registry import APIS
 
 DOCUMENT = {
     "openapi": "3.1.0",

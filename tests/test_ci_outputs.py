@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 import pytest
 from rich.console import Console
 
-from conformance import cli
-from conformance.apis import CASSETTES_DIR
 from conformance.cassettes.cassette import parse_document, write_cassette
+from conformance.cli import main as cli
+from conformance.cli.progress import progress_bar
 from conformance.mocks import DEFAULT_TOKEN
-from conformance.progress import progress_bar
-from conformance.step_summary import ENV as STEP_SUMMARY
+from conformance.results.step_summary import ENV as STEP_SUMMARY
+from conformance.vendors.registry import CASSETTES_DIR
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conformance.engine.runner import RunOptions, run
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import (
     Drift,
@@ -21,7 +22,6 @@ from conformance.mocks.drift import (
     set_value,
     wrap_body,
 )
-from conformance.runner import RunOptions, run
 
 TOKEN = "drift-test-token"
 GET_RUN = r"/v2/runs/[^/]+$"

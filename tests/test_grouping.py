@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from conformance.apis import APIS
-from conformance.checks import check_response
+from conformance.contract.specs import Spec
+from conformance.judge.checks import check_response
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import Drift, DriftMiddleware, add_random_members
-from conformance.specs import Spec
+from conformance.vendors.registry import APIS
 
 TOKEN = "grouping-token-0b7e"
 ANY = "<any extra member>"

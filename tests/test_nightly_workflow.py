@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance.apis import APIS
-from conformance.cli import _parser
+from conformance.cli.main import _parser
+from conformance.vendors.registry import APIS
 
 WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "nightly.yml"
 
@@ -177,9 +177,9 @@ def test_vendor_job_keeps_tonight_for_tomorrow_in_the_cache(workflow: dict[str, 
 def _fixture_artifacts(root: Path) -> None:
     """What actions/download-artifact leaves for ``pattern: reports-*``: a folder per artifact, the
     mocks' ``latest/`` and a vendor's ``reports/<api>/`` beside its cassettes."""
-    from conformance.apis import CASSETTES_DIR
     from conformance.cassettes.replay import replay
-    from conformance.results import write_results
+    from conformance.results.document import write_results
+    from conformance.vendors.registry import CASSETTES_DIR
 
     mocks, _ = replay([CASSETTES_DIR / "mocks" / "robocorp.yaml", CASSETTES_DIR / "mocks" / "solvexia.yaml"])
     write_results(mocks, root / "artifacts" / "reports-mocks" / "latest")

@@ -16,14 +16,14 @@ import pytest
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conformance.apis import get_api
-from conformance.cli import main
+from conformance.cli.main import main
+from conformance.contract.specs import load_spec
+from conformance.engine.runner import RunOptions, run
+from conformance.http.oauth import ClientCredentials, TokenSession
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.solvexia import ISSUED_PREFIXES, Mock
-from conformance.oauth import ClientCredentials, TokenSession
-from conformance.results import write_results
-from conformance.runner import RunOptions, run
-from conformance.specs import load_spec
+from conformance.results.document import write_results
+from conformance.vendors.registry import get_api
 
 CLIENT_ID, CLIENT_SECRET = "nightly-client-2b7e", "nightly-secret-c04d9a"
 FAST = ["--phases", "examples", "--seed", "1", "--max-examples", "2", "--poll-interval", "0.05"]

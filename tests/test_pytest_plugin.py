@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.apis import CASSETTES_DIR
 from conformance.cassettes.cassette import parse_document, write_cassette
+from conformance.vendors.registry import CASSETTES_DIR
 
 pytest_plugins = ["pytester"]
 #: The inner sessions run in this process, where conformance is imported already.
@@ -174,7 +174,7 @@ def test_the_plugin_imports_nothing_heavy_until_used() -> None:
     code = (
         "import sys, conformance.pytest_plugin;"
         "heavy = [m for m in ('schemathesis', 'hypothesis', 'uvicorn', 'starlette', 'vcr', 'yaml',"
-        " 'conformance.mocks', 'conformance.specs') if m in sys.modules];"
+        " 'conformance.mocks', 'conformance.contract.specs') if m in sys.modules];"
         "print(heavy)"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

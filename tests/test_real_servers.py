@@ -23,13 +23,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance.apis import SPECS_DIR, get_api
-from conformance.lifecycle import ApiCaller, Polling, run_lifecycle
+from conformance.contract.specs import load_spec
+from conformance.engine.lifecycle import ApiCaller, Polling, run_lifecycle
+from conformance.http.transport import RequestPolicy
 from conformance.mocks import Clock, MockServer, create_mock
 from conformance.mocks.drift import Drift, DriftMiddleware, add_field, remove_field, set_value
 from conformance.mocks.server import bind_loopback
-from conformance.specs import load_spec
-from conformance.transport import RequestPolicy
+from conformance.vendors.registry import SPECS_DIR, get_api
 
 from .inprocess import InProcess
 

@@ -1,8 +1,8 @@
-from conformance.catalogue import load_catalogue
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
 from conformance.findings import Deviation
-from conformance.model import ApiSession
 from conformance.redact import PLACEHOLDER, Redactor
-from conformance.specs import load_spec
+from conformance.results.model import ApiSession
 
 
 def test_known_secrets_and_credential_shaped_places_are_replaced() -> None:

@@ -15,18 +15,18 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from conformance import cli
-from conformance.apis import APIS, CASSETTES_DIR
 from conformance.cassettes.replay import replay
-from conformance.compare import compare
-from conformance.merge import merge_documents
+from conformance.cli import main as cli
+from conformance.contract.specs import load_spec
+from conformance.engine.options import RunOptions
+from conformance.engine.runner import run, selected_operations
+from conformance.engine.shard import Shard
+from conformance.judge.resolved import NOT_SELECTED, location_seen
 from conformance.mocks.base import FIXED_ENV
-from conformance.options import RunOptions
-from conformance.resolved import NOT_SELECTED, location_seen
-from conformance.results import RESULTS_SCHEMA, results_document, write_results
-from conformance.runner import run, selected_operations
-from conformance.shard import Shard
-from conformance.specs import load_spec
+from conformance.results.compare import compare
+from conformance.results.document import RESULTS_SCHEMA, results_document, write_results
+from conformance.results.merge import merge_documents
+from conformance.vendors.registry import APIS, CASSETTES_DIR
 
 QUICK = {"phases": ("examples",), "max_examples": 1, "seed": 3}
 MOCK_CASSETTES = CASSETTES_DIR / "mocks"
@@ -89,7 +89,7 @@ def test_the_console_report_and_fail_on_show_resolved_quirks(
     assert cli.main(["report", str(tmp_path / "results.json")]) == 0
     page = (tmp_path / "index.html").read_text()
     assert 'data-resolved="KG-001"' in page and "Catalogued quirks resolved? in kognitos" in page
-    from conformance.console import print_summary
+    from conformance.cli.console import print_summary
 
     print_summary(json.loads((tmp_path / "results.json").read_text()), str(tmp_path))
     out = capsys.readouterr().out
@@ -269,7 +269,7 @@ def test_merge_of_four_single_api_results_equals_one_four_api_run(tmp_path: Path
         (c.get("classname"), c.get("name"))
         for c in ET.parse(tmp_path / "merged" / "junit.xml").iter("testcase")
     }
-    from conformance.results import junit_document
+    from conformance.results.document import junit_document
 
     assert cases == {
         (c.get("classname"), c.get("name")) for c in ET.fromstring(junit_document(whole)).iter("testcase")
@@ -303,8 +303,9 @@ def test_shards_are_stable_across_processes_and_split_every_operation_once() -> 
         assert sorted(op for share in shares for op in share) == sorted(spec.operations)
     names = list(APIS)
     script = (
-        "from conformance.runner import selected_operations; from conformance.options import RunOptions;"
-        "from conformance.shard import Shard; from conformance.specs import load_spec;"
+        "from conformance.engine.runner import selected_operations;"
+        "from conformance.engine.options import RunOptions;"
+        "from conformance.engine.shard import Shard; from conformance.contract.specs import load_spec;"
         f"print([selected_operations(load_spec(a), RunOptions(shard=Shard(1, 3))) for a in {names!r}])"
     )
     splits = {

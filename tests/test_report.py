@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from conformance.apis import APIS
-from conformance.catalogue import load_catalogue
-from conformance.cli import main
-from conformance.report import render_report, write_report
-from conformance.report.history import HISTORY_FILE, read_history, summary_line
+from conformance.cli.main import main
+from conformance.contract.catalogue import load_catalogue
+from conformance.results.history import HISTORY_FILE, read_history, summary_line
+from conformance.results.publish import render_report, write_report
+from conformance.vendors.registry import APIS
 
 #: What a hostile or broken server might send back; it must show as text and run nothing.
 PLANTED = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from conformance.report import write_report
-from conformance.report.history import HISTORY_FILE, summary_line
+from conformance.results.history import HISTORY_FILE, summary_line
+from conformance.results.publish import write_report
 
 from .test_report import PLANTED, report_document
 

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from conformance.apis import CASSETTES_DIR
 from conformance.cassettes.replay import replay
-from conformance.cli import _parser, run_options
-from conformance.options import RunOptions
-from conformance.provenance import recorded_options
-from conformance.results import write_results
-from conformance.runner import run
+from conformance.cli.main import _parser, run_options
+from conformance.engine.options import RunOptions
+from conformance.engine.provenance import recorded_options
+from conformance.engine.runner import run
+from conformance.results.document import write_results
+from conformance.vendors.registry import CASSETTES_DIR
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "docs" / "results.schema.json").read_text())
 QUICK = {"apis": ["kognitos"], "phases": ("fuzzing",), "max_examples": 2}

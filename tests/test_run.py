@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.apis import APIS
+from conformance.engine.runner import RunOptions, run
 from conformance.kinds import BEHAVIOUR_KINDS
-from conformance.results import write_results
-from conformance.runner import RunOptions, run
+from conformance.results.document import write_results
+from conformance.vendors.registry import APIS
 
 from .inprocess import InProcess
 from .shared import once_per_run
@@ -72,7 +72,7 @@ def test_mocks_behave_as_their_lists_and_runs_promise(faithful: dict, strict: di
 
 
 def test_every_reproduced_quirk_is_seen_in_a_faithful_run(faithful: dict) -> None:
-    from conformance.catalogue import load_catalogue
+    from conformance.contract.catalogue import load_catalogue
 
     seen = {f["quirk"] for f in faithful["findings"]}
     for api in APIS:

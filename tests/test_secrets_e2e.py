@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import vcr
 
-from conformance.apis import APIS
 from conformance.mocks.automation_runs import PENDING_RUN_ID
 from conformance.mocks.solvexia import ISSUED_PREFIXES
+from conformance.vendors.registry import APIS
 
 from .canary import leaks
 

@@ -104,7 +104,11 @@ def test_the_installed_command_lists_runs_and_replays_from_another_folder(
     installed: Path, tmp_path: Path
 ) -> None:
     where = subprocess.run(
-        [str(installed / "python"), "-c", "import conformance.apis as a; print(a.__file__, a.CASSETTES_DIR)"],
+        [
+            str(installed / "python"),
+            "-c",
+            "import conformance.vendors.registry as a; print(a.__file__, a.CASSETTES_DIR)",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

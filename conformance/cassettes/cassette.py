@@ -23,12 +23,12 @@ from urllib.parse import urlsplit
 import yaml
 import yaml_rs
 
-from ..apis import APIS
-from ..bounds import FILE_BODIES, describe_size, printable, read_file
-from ..errors import ConformanceError
-from ..redact import Redactor
-from ..specs import Operation, Spec, load_spec
-from ..transport import MAX_BODY_BYTES
+from conformance.bounds import FILE_BODIES, describe_size, printable, read_file
+from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.errors import ConformanceError
+from conformance.http.transport import MAX_BODY_BYTES
+from conformance.redact import Redactor
+from conformance.vendors.registry import APIS
 
 #: Request header that carries, in documented cassettes, the public page and section an example comes from.
 SOURCE_HEADER = "X-Conformance-Source"
@@ -377,7 +377,7 @@ def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> None:
     """Write interactions (vcrpy's dict form) with vcrpy's own serializer, in one step."""
     from vcr.serializers import yamlserializer
 
-    from ..results import write_atomic
+    from conformance.results.document import write_atomic
 
     write_atomic(path, yamlserializer.serialize({"interactions": interactions, "version": 1}))
 

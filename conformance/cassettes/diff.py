@@ -16,16 +16,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..bounds import FILE_BODIES, loads_json, strict_json
-from ..catalogue import load_catalogue
-from ..checks import ResponseContext, check_response, location_of
-from ..classify import classify
-from ..errors import UsageError
-from ..findings import Finding
-from ..kinds import json_type, signature
-from ..specs import Spec
-from ..transport import MAX_BODY_BYTES
-from .cassette import ApiResolver, CassetteError, InteractionError, cassette_files, load_cassette
+from conformance.bounds import FILE_BODIES, loads_json, strict_json
+from conformance.cassettes.cassette import (
+    ApiResolver,
+    CassetteError,
+    InteractionError,
+    cassette_files,
+    load_cassette,
+)
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import Spec
+from conformance.errors import UsageError
+from conformance.findings import Finding
+from conformance.http.transport import MAX_BODY_BYTES
+from conformance.judge.checks import ResponseContext, check_response, location_of
+from conformance.judge.classify import classify
+from conformance.kinds import json_type, signature
 
 ResponseKey = tuple[str, str, int]  # api, operation, status
 FieldKey = tuple[str, str, int, str]  # api, operation, status, location
@@ -291,7 +297,7 @@ def _is_results(path: Path) -> bool:
 
 def _load_results(path: Path, limit: int) -> dict[str, Any]:
     """A results.json as ``report`` reads it: bounded, strict JSON, of the published schema."""
-    from ..report import load_results
+    from conformance.results.publish import load_results
 
     return load_results(path, limit)
 
@@ -335,7 +341,7 @@ def _diff_results(old: dict[str, Any], new: dict[str, Any]) -> DiffOutcome:
 
 
 def print_diff(outcome: DiffOutcome) -> None:
-    from ..console import outside, stdout
+    from conformance.cli.console import outside, stdout
 
     for change in outcome.changes:
         colour = "red" if change.classification == "new" else "green"
@@ -357,7 +363,7 @@ def print_diff(outcome: DiffOutcome) -> None:
 
 
 def write_diff(outcome: DiffOutcome, directory: Path) -> Path:
-    from ..results import ensure_writable, write_atomic
+    from conformance.results.document import ensure_writable, write_atomic
 
     ensure_writable(directory)
     path = directory / "diff.json"

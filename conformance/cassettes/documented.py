@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..apis import APIS, load_object
-from ..catalogue import load_catalogue
-from ..redact import Redactor
-from ..specs import load_spec
-from .cassette import SOURCE_HEADER, write_cassette
+from conformance.cassettes.cassette import SOURCE_HEADER, write_cassette
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
+from conformance.redact import Redactor
+from conformance.vendors.registry import APIS, load_object
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 #: Separator of section paths in citations, as in the catalogue.

@@ -28,17 +28,23 @@ import httpx
 import pytest
 from vcr.request import Request
 
-from ..apis import ApiInfo, get_api
-from ..bounds import printable
-from ..errors import UsageError
-from ..lifecycle import Polling
-from ..oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential
-from ..options import split_base_url
-from ..redact import PLACEHOLDER, Redactor, secret_names
-from ..results import ensure_writable, process_alive
-from ..specs import Operation, Spec, load_spec
-from ..transport import DEFAULT_POLICY, BodyTooLarge, RequestPolicy, is_transport_error, transport_cause
-from .cassette import CassetteError, parse_document, write_cassette
+from conformance.bounds import printable
+from conformance.cassettes.cassette import CassetteError, parse_document, write_cassette
+from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.engine.lifecycle import Polling
+from conformance.engine.options import split_base_url
+from conformance.errors import UsageError
+from conformance.http.oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential
+from conformance.http.transport import (
+    DEFAULT_POLICY,
+    BodyTooLarge,
+    RequestPolicy,
+    is_transport_error,
+    transport_cause,
+)
+from conformance.redact import PLACEHOLDER, Redactor, secret_names
+from conformance.results.document import ensure_writable, process_alive
+from conformance.vendors.registry import ApiInfo, get_api
 
 SUITE = Path(__file__).with_name("suite.py")
 RECORD_MODES = ("all", "none")
@@ -336,7 +342,7 @@ def _join(scratch: Path, cassette: Path, recording: Recording, *, write: bool = 
 def check_reachable(api: str, base_url: str, policy: RequestPolicy = DEFAULT_POLICY) -> None:
     """The server answers at all (its headers; the body is not read): an unreachable one stops a
     recording before it starts, in one line, instead of a failed test per operation."""
-    from ..errors import ServerUnreachable
+    from conformance.errors import ServerUnreachable
 
     try:
         with policy.client() as client, client.stream("GET", base_url):

@@ -13,13 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..apis import APIS
-from ..catalogue import load_catalogue
-from ..checks import check_response
-from ..model import ApiSession, RunResult
-from ..redact import Redactor
-from ..transport import MAX_BODY_BYTES, RequestPolicy
-from .cassette import (
+from conformance.cassettes.cassette import (
     ApiResolver,
     CassetteError,
     Interaction,
@@ -28,6 +22,12 @@ from .cassette import (
     cassette_files,
     read_cassette,
 )
+from conformance.contract.catalogue import load_catalogue
+from conformance.http.transport import MAX_BODY_BYTES, RequestPolicy
+from conformance.judge.checks import check_response
+from conformance.redact import Redactor
+from conformance.results.model import ApiSession, RunResult
+from conformance.vendors.registry import APIS
 
 #: The ``source`` a replayed response is recorded under: the live run's contract check.
 CHECK_SOURCE = "contract"
@@ -54,7 +54,7 @@ class Replay:
         return self.sessions[api]
 
     def _new_session(self, api: str) -> ApiSession:
-        from ..specs import load_spec
+        from conformance.contract.specs import load_spec
 
         return ApiSession(
             load_spec(api),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from conformance.cassettes.record import RECORDING_KEY, Recording
-from conformance.lifecycle import run_lifecycle
-from conformance.specs import load_spec
+from conformance.contract.specs import load_spec
+from conformance.engine.lifecycle import run_lifecycle
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..apis import get_api
-from .base import DEFAULT_TOKEN, Clock, Mode, VendorMock, mock_token
-from .server import MockServer
+from conformance.mocks.base import DEFAULT_TOKEN, Clock, Mode, VendorMock, mock_token
+from conformance.mocks.server import MockServer
+from conformance.vendors.registry import get_api
 
 __all__ = [
     "DEFAULT_TOKEN",

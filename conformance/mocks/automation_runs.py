@@ -21,8 +21,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..specs import Operation
-from .base import (
+from conformance.contract.specs import Operation
+from conformance.mocks.base import (
     Call,
     Clock,
     Handler,

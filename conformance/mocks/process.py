@@ -16,8 +16,8 @@ import time
 from types import TracebackType
 from typing import Any
 
-from ..errors import ConformanceError
-from .base import CLIENT_ID_ENV, CLIENT_SECRET_ENV
+from conformance.errors import ConformanceError
+from conformance.mocks.base import CLIENT_ID_ENV, CLIENT_SECRET_ENV
 
 
 def exit_with_parent(server: Any, grace: float = 5.0) -> None:

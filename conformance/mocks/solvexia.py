@@ -32,8 +32,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from ..specs import Operation
-from .base import (
+from conformance.contract.specs import Operation
+from conformance.mocks.base import (
     Call,
     CaseInsensitivePaths,
     Clock,

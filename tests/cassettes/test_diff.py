@@ -8,7 +8,7 @@ from typing import Any
 
 from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.cassettes.diff import diff
-from conformance.cli import main
+from conformance.cli.main import main
 
 
 def _altered(source: Path, target: Path, change: Any) -> Path:

@@ -11,7 +11,7 @@ import pytest
 
 from conformance.cassettes.cassette import write_cassette
 from conformance.cassettes.replay import replay
-from conformance.cli import main
+from conformance.cli.main import main
 
 URI = "https://app.solvexia.com/api/v1/processruns/pr-114278/runstatus"
 GOOD_BODY = {"id": "pr-114278", "dateStarted": None, "dateFinished": None, "runDurationInSeconds": None}

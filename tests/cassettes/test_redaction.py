@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from conformance.cassettes.record import record, redacting_vcr_config
-from conformance.cli import main
-from conformance.lifecycle import MOCK_POLLING
+from conformance.cli.main import main
+from conformance.engine.lifecycle import MOCK_POLLING
 from conformance.mocks import start_mock
 from conformance.mocks.server import MockServer
 from conformance.redact import Redactor

@@ -12,11 +12,11 @@ from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.cassettes.documented import PAGES, Example, cite
 from conformance.cassettes.record import record
 from conformance.cassettes.replay import replay
-from conformance.catalogue import load_catalogue
-from conformance.cli import main
-from conformance.lifecycle import MOCK_POLLING
+from conformance.cli.main import main
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
+from conformance.engine.lifecycle import MOCK_POLLING
 from conformance.redact import Redactor
-from conformance.specs import load_spec
 
 APIS = ("solvexia", "robocorp", "kognitos", "automation_runs")
 

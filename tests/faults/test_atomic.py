@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.report.history import HISTORY_FILE, append_history, read_history
-from conformance.results import write_atomic
+from conformance.results.document import write_atomic
+from conformance.results.history import HISTORY_FILE, append_history, read_history
 
 SUMMARY = {"finished_at": "2026-11-24T07:00:00+00:00", "exit_code": 0, "summary": {}, "apis": []}
 

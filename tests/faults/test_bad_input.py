@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.apis import SPECS_DIR, SPECS_DIR_ENV, get_api
+from conformance.contract.specs import load_spec_file
 from conformance.errors import SpecError
-from conformance.specs import load_spec_file
+from conformance.vendors.registry import SPECS_DIR, SPECS_DIR_ENV, get_api
 
 from ..inprocess import InProcess
 

@@ -31,12 +31,12 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance.apis import SPECS_DIR, SPECS_DIR_ENV
 from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.mocks import MockServer, create_mock
-from conformance.report import publish_run
-from conformance.report.history import HISTORY_FILE
-from conformance.results import RESULTS_SCHEMA
+from conformance.results.document import RESULTS_SCHEMA
+from conformance.results.history import HISTORY_FILE
+from conformance.results.publish import publish_run
+from conformance.vendors.registry import SPECS_DIR, SPECS_DIR_ENV
 
 from ..inprocess import InProcess
 from . import server as faults
@@ -751,9 +751,9 @@ def test_mocks_die_with_a_killed_run_and_its_leftovers_are_cleaned(tmp_path: Pat
 def test_a_report_set_is_published_whole_or_not_at_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
 ) -> None:
-    from conformance import report as report_module
-    from conformance import results as results_module
     from conformance.cassettes.replay import replay
+    from conformance.results import document as results_module
+    from conformance.results import publish as report_module
 
     if not exchange:
         monkeypatch.setattr(results_module, "_exchange", lambda first, second: False)

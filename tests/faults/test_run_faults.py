@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from conformance.engine.runner import RunOptions, RunResult, run
 from conformance.mocks import MockServer, create_mock
-from conformance.report import write_report
-from conformance.results import write_results
-from conformance.runner import RunOptions, RunResult, run
+from conformance.results.document import write_results
+from conformance.results.publish import write_report
 
 from . import server as faults
 from .server import Fault, FaultServer
@@ -135,8 +135,8 @@ def test_one_unreachable_api_does_not_stop_the_others(
     others are still judged and the report is written."""
     from contextlib import contextmanager
 
-    from conformance import runner
-    from conformance.apis import APIS
+    from conformance.engine import runner
+    from conformance.vendors.registry import APIS
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from conformance.engine.runner import RunOptions, RunResult, run
 from conformance.mocks.drift import Drift, DriftMiddleware, set_value
-from conformance.runner import RunOptions, RunResult, run
 
 from .automation_runs_service import create_app
 from .serving import serve

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
-from conformance.checks import check_response
+from conformance.contract.specs import load_spec
+from conformance.judge.checks import check_response
 from conformance.mocks import Clock, MockServer, Mode, create_mock
 from conformance.mocks.base import VendorMock
-from conformance.specs import load_spec
 
 
 @dataclass

@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.apis import get_api
-from conformance.behaviour import pointer_get
-from conformance.catalogue import load_catalogue
-from conformance.checks import check_response
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
+from conformance.engine.lifecycle import LifecycleDriver
+from conformance.judge.behaviour import pointer_get
+from conformance.judge.checks import check_response
 from conformance.kinds import kind_of
-from conformance.lifecycle import LifecycleDriver
 from conformance.mocks.automation_runs import (
     CANCELLED_RUN_ID,
     COMPLETED_RUN_ID,
@@ -25,7 +25,7 @@ from conformance.mocks.automation_runs import (
     PENDING_RUN_ID,
     RUNNING_RUN_ID,
 )
-from conformance.specs import load_spec
+from conformance.vendors.registry import get_api
 
 from . import serving
 from .serving import Served

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.catalogue import load_catalogue
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
 from conformance.mocks import Mode
-from conformance.specs import load_spec
 
 from . import serving
 from .serving import Served

@@ -26,9 +26,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.apis import get_api
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.base import Run, VendorMock
+from conformance.vendors.registry import get_api
 
 CLIENTS = int(os.environ.get("CONFORMANCE_LOAD_CLIENTS", "200"))
 REQUESTS_PER_CLIENT = int(os.environ.get("CONFORMANCE_LOAD_REQUESTS", "10"))

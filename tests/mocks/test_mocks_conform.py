@@ -12,12 +12,12 @@ from types import ModuleType
 
 import pytest
 
-from conformance.catalogue import load_catalogue
-from conformance.checks import check_response
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
 from conformance.findings import Deviation
+from conformance.judge.checks import check_response
 from conformance.kinds import kind_of
 from conformance.mocks import Mode
-from conformance.specs import load_spec
 
 from . import test_automation_runs, test_kognitos, test_robocorp, test_solvexia
 from .serving import Served

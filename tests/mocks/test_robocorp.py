@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.apis import get_api
-from conformance.behaviour import parse_timestamp
-from conformance.catalogue import load_catalogue
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
+from conformance.engine.lifecycle import run_lifecycle
+from conformance.judge.behaviour import parse_timestamp
 from conformance.kinds import kind_of
-from conformance.lifecycle import run_lifecycle
 from conformance.mocks import Mode
-from conformance.specs import load_spec
+from conformance.vendors.registry import get_api
 
 from . import serving
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.apis import APIS
-from conformance.specs import Spec, load_spec
+from conformance.contract.specs import Spec, load_spec
+from conformance.vendors.registry import APIS
 
 from .serving import serve
 

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.behaviour import parse_timestamp
-from conformance.catalogue import load_catalogue
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
+from conformance.judge.behaviour import parse_timestamp
 from conformance.mocks import Mode
 from conformance.mocks.solvexia import Mock
-from conformance.specs import load_spec
 
 from . import serving
 from .vendor_host import vendor_host

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.checks import check_response
-from conformance.cli import main
+from conformance.cli.main import main
+from conformance.judge.checks import check_response
 from conformance.mocks import Mode
 from conformance.mocks.solvexia import Mock
 

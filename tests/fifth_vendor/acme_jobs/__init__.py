@@ -3,7 +3,7 @@ installed distribution ``acme-jobs``, whose entry point registers ``ACME``)."""
 
 from pathlib import Path
 
-from conformance.apis import ApiInfo, Carrier
+from conformance.vendors.registry import ApiInfo, Carrier
 
 ACME = ApiInfo(
     "acme",

@@ -1,0 +1,1 @@
+"""The command line: arguments, the config file and everything printed."""

@@ -1,0 +1,1 @@
+"""What the documents promise: the specs, their extensions and the catalogue of known quirks."""

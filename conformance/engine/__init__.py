@@ -1,0 +1,1 @@
+"""Running a night: the schemathesis bridge, the session, lifecycle and list walks."""

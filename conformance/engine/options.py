@@ -1,0 +1,195 @@
+"""What ``conformance run`` accepts, checked before anything starts: no test engine here, so the
+command line, the config file and the reports can read options without loading it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import httpx
+
+from conformance.bounds import printable
+from conformance.engine.shard import Shard
+from conformance.errors import UsageError
+from conformance.findings import fail_policy
+from conformance.http.transport import MAX_BODY_BYTES, RequestPolicy
+from conformance.redact import Redactor
+from conformance.vendors.registry import get_api, resolve_apis
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+#: Ranges of the options (beyond them a value is a typo, or overflows a timer or a socket).
+MAX_EXAMPLES = 1_000_000
+MAX_WORKERS = 64
+MAX_REQUEST_TIMEOUT = 3600.0
+MAX_LIFECYCLE_TIMEOUT = 7 * 24 * 3600.0
+MAX_RATE, MIN_RATE = 10_000.0, 1 / 60
+#: Settings a config file may set for one API alone (its ``[run.<api>]`` section).
+PER_API_SETTINGS = (
+    "base_url",
+    "headers",
+    "include_operations",
+    "exclude_operations",
+    "rate_limit",
+    "lifecycle_timeout",
+    "poll_interval",
+    "request_timeout",
+    "max_examples",
+)
+
+
+@dataclass
+class RunOptions:
+    """Everything ``conformance run`` accepts; defaults are the nightly defaults."""
+
+    apis: list[str] = field(default_factory=list)
+    base_url: str | None = None
+    token: str | None = None
+    #: The OAuth client to sign in as when no token is given (default: the vendor's variables).
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    max_examples: int = 10
+    seed: int | None = None
+    phases: tuple[str, ...] = PHASES
+    workers: int = 1
+    strict: bool = False
+    #: New drift that fails the run: ``breaking`` (default) or ``any`` (additive too); with
+    #: ``,resolved`` a catalogued quirk the vendor seems to have fixed fails it too.
+    fail_on: str = "breaking"
+    mock_mode: str = "faithful"
+    #: Seconds for each read, and for a whole body once its headers have arrived.
+    request_timeout: float = 10.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    #: Seconds a started run may take to end (default: 600 against a server, 30 against the mocks).
+    lifecycle_timeout: float | None = None
+    #: The first wait between polls of a started run, doubling up to 30 s (default: 1 s against a
+    #: server, 0.05 s against the mocks).
+    poll_interval: float | None = None
+    #: Requests per second per API (schemathesis' and the lifecycle's together).
+    rate_limit: float | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    proxy: str | None = None
+    tls_verify: bool = True
+    cacert: str | None = None
+    include_operations: tuple[str, ...] = ()
+    exclude_operations: tuple[str, ...] = ()
+    #: ``--shard I/N``: check only this share of every selected API's operations.
+    shard: Shard | None = None
+    #: Settings of single APIs (from a config file), over the ones above.
+    per_api: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if not self.phases:
+            raise UsageError("--phases is empty; choose from: " + ", ".join(PHASES))
+        unknown = [p for p in self.phases if p not in PHASES]
+        if unknown:
+            raise UsageError(f"unknown phase {unknown[0]!r}; choose from: {', '.join(PHASES)}")
+        if self.base_url is not None and len(resolve_apis(self.apis)) != 1:
+            raise UsageError("--base-url points at one server: name exactly one API with it")
+        fail_policy(self.fail_on)
+        if self.mock_mode not in ("faithful", "strict"):
+            raise UsageError("--mock-mode must be faithful or strict")
+        for name, settings in self.per_api.items():
+            get_api(name)
+            unknown = sorted(set(settings) - set(PER_API_SETTINGS))
+            if unknown:
+                raise UsageError(f"[run.{name}]: unknown setting {unknown[0]!r}")
+        for api in resolve_apis(self.apis):
+            self.for_api(api.name)._validate_values()
+
+    def _validate_values(self) -> None:
+        check_credential(self.token, "--token")
+        if self.base_url is not None:
+            check_base_url(self.base_url)
+        if self.max_examples < 1 or self.workers < 1:
+            raise UsageError("--max-examples and --workers must be at least 1")
+        if not _positive(self.request_timeout) or self.max_body_bytes < 1:
+            raise UsageError("--request-timeout and --max-body-mb must be positive")
+        for name, value in (
+            ("--lifecycle-timeout", self.lifecycle_timeout),
+            ("--poll-interval", self.poll_interval),
+            ("--rate-limit", self.rate_limit),
+        ):
+            if value is not None and not _positive(value):
+                raise UsageError(f"{name} must be a positive number of seconds or requests")
+        for name, value, top in (
+            ("--max-examples", self.max_examples, MAX_EXAMPLES),
+            ("--workers", self.workers, MAX_WORKERS),
+            ("--request-timeout", self.request_timeout, MAX_REQUEST_TIMEOUT),
+            ("--lifecycle-timeout", self.lifecycle_timeout, MAX_LIFECYCLE_TIMEOUT),
+            ("--poll-interval", self.poll_interval, MAX_REQUEST_TIMEOUT),
+            ("--rate-limit", self.rate_limit, MAX_RATE),
+        ):
+            if value is not None and value > top:
+                raise UsageError(f"{name} must be at most {top:g}")
+        if self.rate_limit is not None and self.rate_limit < MIN_RATE:
+            raise UsageError(f"--rate-limit must be at least {MIN_RATE:g} (one request a minute)")
+        if self.seed is not None and not 0 <= self.seed < 2**64:
+            raise UsageError("--seed must be a whole number from 0 to 2**64 - 1")
+        for operations in (self.include_operations, self.exclude_operations):
+            for operation in operations:
+                if not operation.strip():
+                    raise UsageError("--include-operation and --exclude-operation need an operationId")
+
+    def for_api(self, name: str) -> RunOptions:
+        """These options with the API's own section applied."""
+        return replace(self, **self.per_api.get(name, {})) if name in self.per_api else self
+
+    def policy(self) -> RequestPolicy:
+        """How this run sends and reads each request."""
+        verify: bool | str = self.cacert or self.tls_verify
+        return RequestPolicy(
+            params=split_base_url(self.base_url)[1] if self.base_url else (),
+            timeout=self.request_timeout,
+            max_body_bytes=self.max_body_bytes,
+            headers=self.headers,
+            proxy=self.proxy,
+            verify=verify,
+            rate_limit=self.rate_limit,
+        )
+
+    def selects(self, operation_id: str) -> bool:
+        """Whether ``--include-operation`` / ``--exclude-operation`` keep an operation."""
+        if self.include_operations and operation_id not in self.include_operations:
+            return False
+        return operation_id not in self.exclude_operations
+
+
+def _positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def check_base_url(url: str) -> None:
+    """A base URL the suite can append paths to; the message never shows its userinfo or query
+    (they may hold a password or a key)."""
+    if not url.strip():
+        raise UsageError("--base-url is empty: give the server's URL, or leave it out to use the mocks")
+    shown = printable(Redactor.for_target((), url).text(url))
+    if any(ord(c) < 0x20 or c == "\x7f" or c.isspace() for c in url):
+        raise UsageError(f"--base-url {shown!r} holds a space or a control character")
+    try:
+        parsed = httpx.URL(url)
+        urlsplit(url).port  # noqa: B018 - a port out of range raises here
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise UsageError(
+            f"--base-url {shown!r} is not a URL: {Redactor.for_target((), url).text(str(exc))}"
+        ) from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UsageError(f"--base-url {shown!r} is not an http(s) URL with a host")
+    if parsed.fragment or url.rstrip().endswith("#"):
+        raise UsageError(f"--base-url {shown!r} has a fragment (#...); paths are appended to the URL")
+
+
+def split_base_url(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A base URL without its query (paths are appended to it), and the query's parameters,
+    which are sent with every request instead."""
+    parts = urlsplit(url)
+    params = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit(parts._replace(query="", fragment="")).rstrip("/"), params
+
+
+def check_credential(token: str | None, source: str) -> None:
+    """A credential must fit in a header: no CR, LF or other control character (never shown)."""
+    if token and any(ord(c) < 0x20 or c == "\x7f" for c in token):
+        raise UsageError(f"the credential from {source} holds a control character (CR, LF, ...); fix it")

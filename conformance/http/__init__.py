@@ -1,0 +1,1 @@
+"""Talking to servers: request policy, bounded transport, OAuth sign-in."""

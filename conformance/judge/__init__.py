@@ -1,0 +1,1 @@
+"""Pure judgement of responses against the contract: no I/O."""

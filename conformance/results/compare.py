@@ -1,0 +1,238 @@
+"""What changed since last night, between two ``results.json``: findings that appeared,
+disappeared or changed their count or class, quirks newly resolved, and operations newly failing
+or recovering. The console, ``--json``, the report's first section and the job summary all read
+one ``Comparison``. Nothing here loads the test engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from conformance.findings import drift_rule
+from conformance.kinds import signature
+from conformance.results.document import target_of
+
+
+@dataclass(frozen=True)
+class FindingChange:
+    """One finding that is not as it was: ``appeared``, ``disappeared``, ``count`` or ``class``."""
+
+    change: str
+    target: str
+    operation: str
+    status_code: int | None
+    location: str
+    kind: str
+    #: ``new breaking``, ``new additive``, ``assumption`` or ``known``, before and after.
+    old_class: str | None
+    new_class: str | None
+    old_count: int
+    new_count: int
+    quirk: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class OperationChange:
+    target: str
+    operation: str
+    #: the findings that fail it now (newly failing) or failed it before (recovering)
+    failing: int
+
+
+@dataclass(frozen=True)
+class ResolvedQuirk:
+    target: str
+    quirk: str
+    citation: str
+    responses: int
+
+
+@dataclass
+class Comparison:
+    old_finished_at: str
+    new_finished_at: str
+    findings: list[FindingChange] = field(default_factory=list)
+    #: Targets checked in only one of the two: their findings are not counted as changes.
+    targets_added: list[str] = field(default_factory=list)
+    targets_missing: list[str] = field(default_factory=list)
+    resolved: list[ResolvedQuirk] = field(default_factory=list)
+    failing: list[OperationChange] = field(default_factory=list)
+    recovering: list[OperationChange] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.findings or self.resolved or self.failing or self.recovering)
+
+    def counts(self) -> dict[str, int]:
+        changes = [change.change for change in self.findings]
+        return {
+            "appeared": changes.count("appeared"),
+            "disappeared": changes.count("disappeared"),
+            "changed": changes.count("count") + changes.count("class"),
+            "resolved": len(self.resolved),
+            "failing": len(self.failing),
+            "recovering": len(self.recovering),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "old_finished_at": self.old_finished_at,
+            "new_finished_at": self.new_finished_at,
+            "counts": self.counts(),
+            "findings": [asdict(change) for change in self.findings],
+            "targets_added": self.targets_added,
+            "targets_missing": self.targets_missing,
+            "resolved": [asdict(quirk) for quirk in self.resolved],
+            "failing": [asdict(operation) for operation in self.failing],
+            "recovering": [asdict(operation) for operation in self.recovering],
+        }
+
+
+def finding_class(finding: dict[str, Any]) -> str:
+    if finding["classification"] == "new":
+        return f"new {finding['severity']}"
+    return str(finding["classification"])
+
+
+def _identity(finding: dict[str, Any]) -> tuple[str, ...]:
+    """A finding from night to night: where and what; a group by its pattern alone (its sampled
+    values differ every night)."""
+    kind = finding["kind"]
+    values = (
+        ()
+        if finding.get("group")
+        else (signature(kind, finding["expected"]), signature(kind, finding["observed"]))
+    )
+    return (
+        target_of(finding),
+        finding["operation"],
+        str(finding["status_code"]),
+        finding["location"],
+        kind,
+        *values,
+    )
+
+
+def _fails(document: dict[str, Any], operation: dict[str, Any]) -> int:
+    """The findings that fail ``operation`` under the document's own rule."""
+    rule = drift_rule(document["fail_on"])
+    if rule == "strict":
+        return int(operation["new"] + operation["known"] + operation["assumption"])
+    return int(operation["new"] if rule == "any" else operation["breaking"])
+
+
+def _exercised(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (target_of(api), operation["operation"])
+        for api in document["apis"]
+        for operation in api["operations"]
+        if operation["cases"]
+    }
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
+    """What ``new`` shows that ``old`` did not, and the reverse, by target. Findings are compared
+    where both exercised the operation: a shard or ``--exclude-operation`` that left it out
+    fixes nothing, and a target checked once has nothing to compare with."""
+    comparison = Comparison(old["finished_at"], new["finished_at"])
+    old_targets = [target_of(api) for api in old["apis"]]
+    new_targets = [target_of(api) for api in new["apis"]]
+    comparison.targets_added = [target for target in new_targets if target not in old_targets]
+    comparison.targets_missing = [target for target in old_targets if target not in new_targets]
+    both = _exercised(old) & _exercised(new)
+    before = {_identity(f): f for f in old["findings"] if (target_of(f), f["operation"]) in both}
+    after = {_identity(f): f for f in new["findings"] if (target_of(f), f["operation"]) in both}
+    for key in list(dict.fromkeys([*after, *before])):
+        was, now = before.get(key), after.get(key)
+        shown = now or was
+        assert shown is not None
+        if was is None:
+            change = "appeared"
+        elif now is None:
+            change = "disappeared"
+        elif finding_class(was) != finding_class(now):
+            change = "class"
+        elif was["count"] != now["count"]:
+            change = "count"
+        else:
+            continue
+        comparison.findings.append(
+            FindingChange(
+                change,
+                target_of(shown),
+                shown["operation"],
+                shown["status_code"],
+                shown["location"],
+                shown["kind"],
+                finding_class(was) if was else None,
+                finding_class(now) if now else None,
+                was["count"] if was else 0,
+                now["count"] if now else 0,
+                shown["quirk"],
+                shown["message"],
+            )
+        )
+    resolved_before = {
+        (target_of(api), quirk["quirk"]) for api in old["apis"] for quirk in api.get("resolved_quirks", [])
+    }
+    for api in new["apis"]:
+        for quirk in api.get("resolved_quirks", []):
+            if (target_of(api), quirk["quirk"]) not in resolved_before:
+                comparison.resolved.append(
+                    ResolvedQuirk(target_of(api), quirk["quirk"], quirk["citation"], quirk["responses"])
+                )
+    operations_before = {
+        (target_of(api), operation["operation"]): _fails(old, operation)
+        for api in old["apis"]
+        for operation in api["operations"]
+    }
+    for api in new["apis"]:
+        for operation in api["operations"]:
+            key = (target_of(api), operation["operation"])
+            failing, failed = _fails(new, operation), operations_before.get(key, 0)
+            if failing and not failed:
+                comparison.failing.append(OperationChange(*key, failing))
+            elif failed and not failing and operation["cases"]:
+                comparison.recovering.append(OperationChange(*key, failed))
+    return comparison
+
+
+def change_line(change: FindingChange) -> str:
+    """One finding change in words, for the console, the report and the job summary."""
+    where = f"{change.target} {change.operation} {change.location or '(body)'} {change.kind}"
+    if change.change == "appeared":
+        return f"appeared: {where} ({change.new_class}, seen {change.new_count} times)"
+    if change.change == "disappeared":
+        return f"disappeared: {where} (was {change.old_class}, seen {change.old_count} times)"
+    if change.change == "class":
+        return f"changed: {where} {change.old_class} → {change.new_class}"
+    return f"changed: {where} seen {change.old_count} → {change.new_count} times"
+
+
+def print_comparison(comparison: Comparison) -> None:
+    from conformance.cli.console import outside, stdout
+
+    stdout.print(f"since {outside(comparison.old_finished_at)}:", soft_wrap=True)
+    colours = {"appeared": "red", "disappeared": "green", "class": "yellow", "count": "yellow"}
+    for change in comparison.findings:
+        stdout.print(f"[{colours[change.change]}]{outside(change_line(change))}[/]", soft_wrap=True)
+    for quirk in comparison.resolved:
+        line = f"resolved? {quirk.target} {quirk.quirk}: not seen in {quirk.responses} responses"
+        stdout.print(f"[cyan]{outside(line)}[/]", soft_wrap=True)
+    for operation in comparison.failing:
+        stdout.print(f"[red]newly failing: {outside(f'{operation.target} {operation.operation}')}[/]")
+    for operation in comparison.recovering:
+        stdout.print(f"[green]recovering: {outside(f'{operation.target} {operation.operation}')}[/]")
+    for target in comparison.targets_added:
+        stdout.print(f"new target: {outside(target)} (nothing to compare it with)", soft_wrap=True)
+    for target in comparison.targets_missing:
+        stdout.print(f"[yellow]not checked now:[/] {outside(target)}", soft_wrap=True)
+    counts = comparison.counts()
+    stdout.print(
+        "nothing changed"
+        if comparison.empty
+        else ", ".join(f"{count} {name}" for name, count in counts.items() if count),
+        soft_wrap=True,
+    )

@@ -1,0 +1,160 @@
+"""``history.jsonl``: one summary line per run, so the report can draw a trend.
+
+The file is line-oriented: a run that dies mid-write can damage at most its own last line.
+Each line is checked against ``ENTRY_SCHEMA`` when it is read: a damaged, foreign or poisoned
+line (wrong types, ``NaN``, nested a thousand levels deep) is skipped with one warning, so it
+never stops the report or a later run. The file is never followed through a symbolic link (it
+could point out of the report directory), and only its last ``MAX_HISTORY_BYTES`` are read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from conformance.bounds import loads_json, printable
+from conformance.results.document import target_of
+
+HISTORY_FILE = "history.jsonl"
+#: History is read from its end, this much of it (years of nightly lines).
+MAX_HISTORY_BYTES = 8 * 1024 * 1024
+
+_COUNT = {"type": "integer", "minimum": 0}
+#: One line of ``history.jsonl``: what the trend reads, with the types it reads them as.
+ENTRY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["finished_at", "exit_code", "apis"],
+    "properties": {
+        "finished_at": {"type": "string"},
+        "exit_code": {"enum": [0, 1, 2]},
+        "summary": {"type": "object"},
+        "apis": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["score", "known", "new"],
+                "properties": {
+                    "score": {"type": "number", "minimum": 0, "maximum": 100},
+                    "known": _COUNT,
+                    "new": _COUNT,
+                    "breaking": _COUNT,
+                    "assumption": _COUNT,
+                    "target": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_ENTRY = Draft202012Validator(ENTRY_SCHEMA)
+#: The userinfo of a URL (``scheme://user:password@``), even one already redacted.
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@")
+
+
+def warn(message: str) -> None:
+    print(f"conformance: warning: {printable(message)}", file=sys.stderr)
+
+
+def server_of(api: dict[str, Any]) -> str:
+    """Which server an API's numbers came from, so the trend never joins a mock night to a
+    vendor's: the mock mode, or the base URL without its userinfo, query and fragment (where
+    credentials ride; the rest was redacted when the run recorded it)."""
+    if api.get("mock_mode"):
+        return f"{api['mock_mode']} mock"
+    url = re.split(r"[?#]", str(api.get("base_url", "")), maxsplit=1)[0]
+    return printable(_USERINFO.sub(r"\1", url))
+
+
+def summary_line(document: dict[str, Any]) -> dict[str, Any]:
+    """The part of a results document the trend needs, small enough to keep forever: a line
+    per target (an API, or an API at one of several targets in a merged report)."""
+    return {
+        "finished_at": document["finished_at"],
+        "exit_code": document["exit_code"],
+        "summary": document["summary"],
+        "apis": {
+            target_of(api): {
+                "score": api["score"],
+                "known": api["known"],
+                "new": api["new"],
+                "target": server_of(api),
+            }
+            for api in document["apis"]
+        },
+    }
+
+
+def _open_no_follow(path: Path, flags: int) -> int:
+    """A descriptor of ``path`` itself: a symbolic link there is refused (``ELOOP``)."""
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
+
+
+def append_history(document: dict[str, Any], directory: Path) -> None:
+    """Add this run's summary as one line at the end of ``directory/history.jsonl``.
+
+    A run killed mid-write leaves a last line without its newline; this line then starts on a
+    fresh line, so only the damaged one is lost, never the run after it. A history that is a
+    symbolic link is not written through (a warning says so).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = _open_no_follow(directory / HISTORY_FILE, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+    except OSError as exc:
+        warn(f"{directory / HISTORY_FILE}: not written ({exc.strerror or exc}); is it a symbolic link?")
+        return
+    with os.fdopen(handle, "a+b") as stream:
+        damaged = stream.tell() > 0 and (stream.seek(-1, 2), stream.read(1))[1] != b"\n"
+        line = json.dumps(summary_line(document), sort_keys=True, allow_nan=False, default=str) + "\n"
+        stream.write((("\n" if damaged else "") + line).encode("utf-8"))
+
+
+def history_lines(directory: Path, report: Callable[[str], None] = warn) -> list[str]:
+    """The readable lines of ``directory/history.jsonl`` in run order, as written."""
+    path = directory / HISTORY_FILE
+    if not os.path.lexists(path):
+        return []
+    try:
+        handle = _open_no_follow(path, os.O_RDONLY)
+    except OSError as exc:
+        report(f"{path}: not read ({exc.strerror or exc}); the trend starts again")
+        return []
+    with os.fdopen(handle, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > MAX_HISTORY_BYTES:
+            stream.seek(size - MAX_HISTORY_BYTES)
+            stream.readline()  # the first line read is a fragment
+        data = stream.read(MAX_HISTORY_BYTES)
+    kept, skipped = [], []
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = loads_json(line)
+        except ValueError:
+            skipped.append(number)
+            continue
+        if _ENTRY.is_valid(entry):
+            kept.append(line)
+        else:
+            skipped.append(number)
+    if skipped:
+        lines = ", ".join(map(str, skipped[:5])) + (" ..." if len(skipped) > 5 else "")
+        report(f"{path}: skipped {len(skipped)} unreadable line(s) ({lines})")
+    return kept
+
+
+def read_history(directory: Path, report: Callable[[str], None] = warn) -> list[dict[str, Any]]:
+    """Every readable summary line in run order; damaged, foreign or poisoned lines are skipped."""
+    return [loads_json(line) for line in history_lines(directory, report)]
+
+
+def history_with(document: dict[str, Any], directory: Path) -> str:
+    """``history.jsonl`` as it is published with this run: the readable lines, then this run's."""
+    line = json.dumps(summary_line(document), sort_keys=True, allow_nan=False, default=str)
+    return "".join(f"{kept}\n" for kept in history_lines(directory)) + line + "\n"

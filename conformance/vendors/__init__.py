@@ -1,0 +1,1 @@
+"""The vendor registry and the built-in vendor declarations."""
