@@ -19,6 +19,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # four workers on two cores: most tests wait on loopback servers and child processes, not the CPU.
 # Bytecode caches on even where the environment turns them off (PYTHONDONTWRITEBYTECODE): each

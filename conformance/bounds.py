@@ -29,6 +29,8 @@ from typing import Any
 #: keeps every recursive walk of a document (validation, redaction, profiles) far from the
 #: interpreter's recursion limit.
 MAX_JSON_DEPTH = 64
+#: Bodies are read up to this size; contract responses of these APIs are a few kilobytes.
+MAX_BODY_BYTES = 10 * 1024 * 1024
 #: Specs, catalogues and settings files are read up to this size.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 #: Values, messages and locations are stored up to this many characters (then a marker).

@@ -25,3 +25,7 @@ class CatalogueError(ConformanceError):
 
 class ServerUnreachable(ConformanceError):
     """The API under test could not be reached at all."""
+
+
+class CredentialRefused(ConformanceError):
+    """The server refuses the run's credential: a configuration error, not drift."""

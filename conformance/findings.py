@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from conformance.errors import UsageError
 from conformance.kinds import Classification, Severity, kind_of, signature
 
 if TYPE_CHECKING:
-    from conformance.contract.specs import Operation
+    pass
 
 #: The words of ``--fail-on``: the new drift that fails a run (``breaking`` or ``any``), and
 #: ``resolved``: a catalogued quirk the vendor seems to have fixed fails it too.
@@ -77,15 +77,6 @@ class Deviation:
     @property
     def severity(self) -> Severity:
         return kind_of(self.kind).severity
-
-
-class Step(NamedTuple):
-    """One judged exchange of a lifecycle or a list walk: the operation called, what was wrong
-    with its answer, and the request as curl lines (for the finding that reproduces it)."""
-
-    operation: Operation
-    deviations: list[Deviation]
-    request: str
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conformance.contract.specs import Spec
-from conformance.judge.checks import check_response
+from conformance.judge.registry import check_response
 from conformance.vendors.registry import APIS
 
 RUN = {

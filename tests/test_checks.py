@@ -11,7 +11,7 @@ import pytest
 from conformance.contract.specs import Spec
 from conformance.findings import Deviation
 from conformance.judge import checks
-from conformance.judge.checks import check_response
+from conformance.judge.registry import check_response
 from conformance.vendors.registry import APIS
 
 DOCUMENT = {

@@ -21,8 +21,8 @@ from rich.console import Console
 from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.cli import main as cli
 from conformance.cli.progress import progress_bar
+from conformance.cli.step_summary import ENV as STEP_SUMMARY
 from conformance.mocks import DEFAULT_TOKEN
-from conformance.results.step_summary import ENV as STEP_SUMMARY
 from conformance.vendors.registry import CASSETTES_DIR
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

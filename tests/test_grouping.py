@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conformance.contract.specs import Spec
-from conformance.judge.checks import check_response
+from conformance.judge.registry import check_response
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import Drift, DriftMiddleware, add_random_members
 from conformance.vendors.registry import APIS

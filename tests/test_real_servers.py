@@ -24,7 +24,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.contract.specs import load_spec
-from conformance.engine.lifecycle import ApiCaller, Polling, run_lifecycle
+from conformance.engine.caller import ApiCaller, Polling
+from conformance.engine.lifecycle import run_lifecycle
 from conformance.http.transport import RequestPolicy
 from conformance.mocks import Clock, MockServer, create_mock
 from conformance.mocks.drift import Drift, DriftMiddleware, add_field, remove_field, set_value

@@ -1,8 +1,8 @@
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.specs import load_spec
+from conformance.engine.session import ApiSession
 from conformance.findings import Deviation
 from conformance.redact import PLACEHOLDER, Redactor
-from conformance.results.model import ApiSession
 
 
 def test_known_secrets_and_credential_shaped_places_are_replaced() -> None:

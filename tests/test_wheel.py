@@ -96,7 +96,7 @@ def test_the_wheel_ships_specs_catalogues_cassettes_and_templates(wheel: Path) -
         assert f"conformance/_data/specs/{api}.yaml" in names
         assert f"conformance/_data/specs/quirks/{api}.yaml" in names
         assert f"conformance/_data/cassettes/mocks/{api}.yaml" in names
-    assert "conformance/report/templates/report.html.j2" in names
+    assert "conformance/results/html/templates/report.html.j2" in names
     assert not [name for name in names if name.startswith(("tests/", "bench/", "specs/", "cassettes/"))]
 
 

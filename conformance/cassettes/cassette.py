@@ -23,10 +23,9 @@ from urllib.parse import urlsplit
 import yaml
 import yaml_rs
 
-from conformance.bounds import FILE_BODIES, describe_size, printable, read_file
+from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, describe_size, printable, read_file
 from conformance.contract.specs import Operation, Spec, load_spec
 from conformance.errors import ConformanceError
-from conformance.http.transport import MAX_BODY_BYTES
 from conformance.redact import Redactor
 from conformance.vendors.registry import APIS
 

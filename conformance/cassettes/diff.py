@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.bounds import FILE_BODIES, loads_json, strict_json
+from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, loads_json, strict_json
 from conformance.cassettes.cassette import (
     ApiResolver,
     CassetteError,
@@ -28,9 +28,9 @@ from conformance.contract.catalogue import load_catalogue
 from conformance.contract.specs import Spec
 from conformance.errors import UsageError
 from conformance.findings import Finding
-from conformance.http.transport import MAX_BODY_BYTES
-from conformance.judge.checks import ResponseContext, check_response, location_of
+from conformance.judge.checks import ResponseContext, location_of
 from conformance.judge.classify import classify
+from conformance.judge.registry import check_response
 from conformance.kinds import json_type, signature
 
 ResponseKey = tuple[str, str, int]  # api, operation, status
@@ -338,28 +338,6 @@ def _diff_results(old: dict[str, Any], new: dict[str, Any]) -> DiffOutcome:
             )
         )
     return DiffOutcome(changes, [])
-
-
-def print_diff(outcome: DiffOutcome) -> None:
-    from conformance.cli.console import outside, stdout
-
-    for change in outcome.changes:
-        colour = "red" if change.classification == "new" else "green"
-        line = (
-            f"{change.api} {change.operation} {change.status_code} "
-            f"{change.what} {change.location or '(body)'}: {change.message}"
-        )
-        stdout.print(
-            f"[{colour}]{outside(change.classification)}[/] {outside(line)}",
-            markup=True,
-            soft_wrap=True,
-            highlight=False,
-        )
-    for error in outcome.errors:
-        stdout.print(f"[yellow]error[/] {outside(error)}", soft_wrap=True, highlight=False)
-    new = sum(1 for change in outcome.changes if change.classification == "new")
-    verdict = {0: "no new drift", 1: "NEW DRIFT", 2: "could not read everything"}[outcome.exit_code]
-    stdout.print(f"{verdict}: {len(outcome.changes)} changes, {new} new, {len(outcome.errors)} errors")
 
 
 def write_diff(outcome: DiffOutcome, directory: Path) -> Path:

@@ -31,7 +31,7 @@ from vcr.request import Request
 from conformance.bounds import printable
 from conformance.cassettes.cassette import CassetteError, parse_document, write_cassette
 from conformance.contract.specs import Operation, Spec, load_spec
-from conformance.engine.lifecycle import Polling
+from conformance.engine.caller import Polling
 from conformance.engine.options import split_base_url
 from conformance.errors import UsageError
 from conformance.http.oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from conformance.bounds import MAX_BODY_BYTES
 from conformance.cassettes.cassette import (
     ApiResolver,
     CassetteError,
@@ -23,10 +24,11 @@ from conformance.cassettes.cassette import (
     read_cassette,
 )
 from conformance.contract.catalogue import load_catalogue
-from conformance.http.transport import MAX_BODY_BYTES, RequestPolicy
-from conformance.judge.checks import check_response
+from conformance.engine.session import ApiSession
+from conformance.http.transport import RequestPolicy
+from conformance.judge.registry import check_response
 from conformance.redact import Redactor
-from conformance.results.model import ApiSession, RunResult
+from conformance.results.model import RunResult
 from conformance.vendors.registry import APIS
 
 #: The ``source`` a replayed response is recorded under: the live run's contract check.

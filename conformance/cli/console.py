@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from conformance.bounds import printable
-from conformance.cli.progress import progress_bar
-from conformance.findings import drift_rule
+from conformance.results.compare import change_line
+from conformance.results.verdict import resolved_lines, verdict
 
-__all__ = ["outside", "print_summary", "progress_bar"]
+if TYPE_CHECKING:
+    from conformance.cassettes.diff import DiffOutcome
+    from conformance.results.compare import Comparison
+
+__all__ = ["outside", "print_comparison", "print_diff", "print_summary"]
 
 stdout = Console(highlight=False, emoji=False)
 if not stdout.is_terminal:  # logs and CI: wide enough that the table does not wrap
@@ -69,44 +73,13 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
     for line in resolved_lines(document):
         stdout.print(f"[cyan]resolved?[/] {outside(line)}", soft_wrap=True)
     summary = document["summary"]
-    verdict = _verdict(document)
     stdout.print(
-        f"{verdict}: {summary['cases']} cases, {summary['known']} known, {summary['assumption']} assumption, "
+        f"{verdict(document)}: {summary['cases']} cases, {summary['known']} known, "
+        f"{summary['assumption']} assumption, "
         f"{summary['new']} new ({summary['breaking']} breaking, {summary['additive']} additive), "
         f"{summary['errors']} errors — report in {outside(report_dir)}",
         soft_wrap=True,
     )
-
-
-def resolved_lines(document: dict[str, Any]) -> list[str]:
-    """Catalogued quirks the vendor seems to have fixed, one line each (the catalogue's section)."""
-    return [
-        f"{api.get('target') or api['api']} {quirk['quirk']}: not seen in {quirk['responses']} responses "
-        f"of {', '.join(quirk['operations'])} ({quirk['citation']})"
-        for api in document["apis"]
-        for quirk in api.get("resolved_quirks", [])
-    ]
-
-
-def _verdict(document: dict[str, Any]) -> str:
-    summary, code = document["summary"], document["exit_code"]
-    if code == 2:
-        return "could not run everything"
-    strict = document["fail_on"] == "strict"
-    if code == 1 and strict:  # any deviation fails it: say which, and whether any of them is new
-        new = f"{summary['new']} new" if summary["new"] else "no new drift"
-        known, assumed = summary["known"], summary["assumption"]
-        return f"strict run failed on {known} known and {assumed} assumption deviations, {new}"
-    failing = summary["breaking"] if drift_rule(document["fail_on"]) == "breaking" else summary["new"]
-    if code == 1 and not failing:
-        return f"{summary.get('resolved', 0)} catalogued quirks resolved? (--fail-on {document['fail_on']})"
-    if code == 1:
-        return "NEW DRIFT"
-    if strict:
-        return "no deviation (strict)"
-    if summary["new"]:
-        return f"no breaking drift ({summary['additive']} additive; they fail only with --fail-on any)"
-    return "no new drift"
 
 
 def _finding_line(finding: dict[str, Any]) -> str:
@@ -116,4 +89,49 @@ def _finding_line(finding: dict[str, Any]) -> str:
         where += f" ({finding['count']} times)"
     return outside(
         f"{finding['api']} {finding['operation']} {where}: {finding['kind']} — {finding['message']}"
+    )
+
+
+def print_diff(outcome: DiffOutcome) -> None:
+    for change in outcome.changes:
+        colour = "red" if change.classification == "new" else "green"
+        line = (
+            f"{change.api} {change.operation} {change.status_code} "
+            f"{change.what} {change.location or '(body)'}: {change.message}"
+        )
+        stdout.print(
+            f"[{colour}]{outside(change.classification)}[/] {outside(line)}",
+            markup=True,
+            soft_wrap=True,
+            highlight=False,
+        )
+    for error in outcome.errors:
+        stdout.print(f"[yellow]error[/] {outside(error)}", soft_wrap=True, highlight=False)
+    new = sum(1 for change in outcome.changes if change.classification == "new")
+    verdict = {0: "no new drift", 1: "NEW DRIFT", 2: "could not read everything"}[outcome.exit_code]
+    stdout.print(f"{verdict}: {len(outcome.changes)} changes, {new} new, {len(outcome.errors)} errors")
+
+
+def print_comparison(comparison: Comparison) -> None:
+    stdout.print(f"since {outside(comparison.old_finished_at)}:", soft_wrap=True)
+    colours = {"appeared": "red", "disappeared": "green", "class": "yellow", "count": "yellow"}
+    for change in comparison.findings:
+        stdout.print(f"[{colours[change.change]}]{outside(change_line(change))}[/]", soft_wrap=True)
+    for quirk in comparison.resolved:
+        line = f"resolved? {quirk.target} {quirk.quirk}: not seen in {quirk.responses} responses"
+        stdout.print(f"[cyan]{outside(line)}[/]", soft_wrap=True)
+    for operation in comparison.failing:
+        stdout.print(f"[red]newly failing: {outside(f'{operation.target} {operation.operation}')}[/]")
+    for operation in comparison.recovering:
+        stdout.print(f"[green]recovering: {outside(f'{operation.target} {operation.operation}')}[/]")
+    for target in comparison.targets_added:
+        stdout.print(f"new target: {outside(target)} (nothing to compare it with)", soft_wrap=True)
+    for target in comparison.targets_missing:
+        stdout.print(f"[yellow]not checked now:[/] {outside(target)}", soft_wrap=True)
+    counts = comparison.counts()
+    stdout.print(
+        "nothing changed"
+        if comparison.empty
+        else ", ".join(f"{count} {name}" for name, count in counts.items() if count),
+        soft_wrap=True,
     )

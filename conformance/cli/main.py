@@ -340,11 +340,12 @@ def run_options(args: argparse.Namespace) -> tuple[RunOptions, Path]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from conformance.cli.console import print_summary, progress_bar
+    from conformance.cli.console import print_summary
+    from conformance.cli.progress import progress_bar
+    from conformance.cli.step_summary import append_step_summary
     from conformance.engine.runner import run
     from conformance.results.document import ensure_report_dir
     from conformance.results.publish import publish_run
-    from conformance.results.step_summary import append_step_summary
 
     options, report_dir = run_options(args)
     ensure_report_dir(report_dir)
@@ -372,9 +373,8 @@ def _report(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise UsageError("merging several results files needs --out DIR for the merged report")
-    from conformance.cli.console import print_summary
-    from conformance.results.compare import print_comparison
-    from conformance.results.step_summary import append_step_summary
+    from conformance.cli.console import print_comparison, print_summary
+    from conformance.cli.step_summary import append_step_summary
 
     document, since = merge_reports(args.results, args.out, limit, args.baseline)
     print_summary(document, str(args.out))
@@ -386,7 +386,8 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from conformance.bounds import FILE_BODIES, strict_json
-    from conformance.results.compare import compare, print_comparison
+    from conformance.cli.console import print_comparison
+    from conformance.results.compare import compare
     from conformance.results.publish import load_results
 
     limit = FILE_BODIES * _max_body_bytes(args.max_body_mb)
@@ -401,7 +402,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _record(args: argparse.Namespace) -> int:
     from conformance.bounds import printable
     from conformance.cassettes.record import check_reachable, record
-    from conformance.engine.lifecycle import Polling
+    from conformance.engine.caller import Polling
     from conformance.engine.options import check_base_url, check_credential, split_base_url
     from conformance.engine.runner import resolve_token
     from conformance.http.oauth import resolve_client
@@ -455,9 +456,9 @@ def _replay(args: argparse.Namespace) -> int:
     from conformance.bounds import printable
     from conformance.cassettes.replay import replay
     from conformance.cli.console import print_summary
+    from conformance.cli.step_summary import append_step_summary
     from conformance.results.document import ensure_report_dir
     from conformance.results.publish import publish_run
-    from conformance.results.step_summary import append_step_summary
 
     ensure_report_dir(args.report_dir)
     result, unattributed = replay(
@@ -478,7 +479,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from conformance.cassettes.diff import diff, print_diff, write_diff
+    from conformance.cassettes.diff import diff, write_diff
+    from conformance.cli.console import print_diff
 
     outcome = diff(args.old, args.new, args.api, max_body_bytes=_max_body_bytes(args.max_body_mb))
     if args.report_dir:  # written before anything is printed: the terminal cannot cost the file

@@ -234,6 +234,10 @@ class Spec:
                 return operation, dict(zip(names, match.groups(), strict=True))
         return None
 
+    def secured(self, operation: Operation) -> bool:
+        """Whether the operation needs the credential: ``security: []`` (a token endpoint) does not."""
+        return bool(operation.definition.get("security", self.document.get("security", [])))
+
     def parameters(self, operation: Operation) -> list[dict[str, Any]]:
         """Path-level and operation-level parameters, resolved; the operation's win on the same
         name and place."""

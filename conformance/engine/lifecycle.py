@@ -8,190 +8,35 @@ allow a path between the two states. Every response is also checked against the 
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import shlex
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from conformance.contract.specs import Operation, Spec
+from conformance.engine.caller import MOCK_POLLING, ApiCaller, Polling, Step
 from conformance.engine.listing import explore, pages
-from conformance.errors import ConformanceError
-from conformance.findings import Deviation, Step
+from conformance.errors import CredentialRefused
+from conformance.findings import Deviation
 from conformance.http.transport import (
     DEFAULT_POLICY,
-    BodyTooLarge,
     RequestPolicy,
-    ResponseTooSlow,
-    read_bounded,
-    transport_cause,
 )
 from conformance.judge.behaviour import list_spec, pointer_get
-from conformance.judge.checks import check_response
-from conformance.kinds import BODY_TOO_LARGE, TRANSPORT_ERROR
 from conformance.vendors.registry import ApiInfo
 
 #: Reads of a run after it has ended: it must still be in the state it ended in.
 LINGER = 2
 
 
-@dataclass(frozen=True)
-class Polling:
-    """How a run is followed: the first wait, doubling up to ``cap``, for at most ``timeout`` seconds.
-
-    Real runs take minutes and a vendor's rate limits are shared with its customers, so a real
-    server is polled from 1 s doubling to 30 s; the embedded mocks answer at once and are polled
-    fast. ``sleep`` and ``clock`` are what tests replace to follow a long run without waiting.
-    """
-
-    first: float = 1.0
-    cap: float = 30.0
-    timeout: float = 600.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
-    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
-
-    def waits(self) -> Iterator[float]:
-        """The pauses between polls, until the next one would end past the deadline."""
-        deadline, wait = self.clock() + self.timeout, self.first
-        while self.clock() + wait <= deadline:
-            yield wait
-            wait = min(self.cap, wait * 2)
-
-
-#: Against the embedded mocks: they walk a run a state per poll, so polls need not wait long.
-MOCK_POLLING = Polling(first=0.05, cap=0.5, timeout=30.0)
-
-
-def curl_line(method: str, url: str, headers: dict[str, str], body: Any = None) -> str:
-    """A reproducing curl command (callers redact it before it is written anywhere)."""
-    parts = ["curl", "-X", method.upper(), url]
-    for name, value in headers.items():
-        parts += ["-H", f"{name}: {value}"]
-    if body is not None:
-        parts += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    return shlex.join(parts)
-
-
-class ApiCaller:
-    """Calls one API's documented operations, each response judged against the contract."""
-
-    def __init__(
-        self,
-        api: ApiInfo,
-        spec: Spec,
-        base_url: str,
-        token: str,
-        client: httpx.Client,
-        policy: RequestPolicy = DEFAULT_POLICY,
-        polling: Polling = MOCK_POLLING,
-    ) -> None:
-        self.api, self.spec, self.base_url, self.token, self.client = api, spec, base_url, token, client
-        self.policy, self.polling = policy, polling
-
-    def call(
-        self, step: dict[str, Any], run_id: str | None = None, *, credentials: bool = True
-    ) -> tuple[Operation, httpx.Response | None, Step]:
-        operation = self.spec.operations[step["operation"]]
-        values = {**step.get("parameters", {})}
-        if run_id is not None and step.get("run_id"):
-            values[step["run_id"]] = run_id
-        path = operation.path
-        query = {}
-        for name, value in values.items():
-            if "{" + name + "}" in path:
-                path = path.replace("{" + name + "}", str(value))
-            else:
-                query[name] = value
-        url = self.spec.operation_base_url(self.base_url, operation) + path
-        names = {p["name"] for p in self.spec.parameters(operation)}
-        headers, carried = self.api.credentials(self.token, names)
-        if credentials:
-            query.update(carried)
-        else:
-            headers = {}
-        body = step.get("body")
-        request = curl_line(operation.method, str(httpx.URL(url, params=query)), headers, body)
-        outgoing = self.client.build_request(
-            operation.method.upper(), url, params=query, headers=headers, json=body
-        )
-        response, judged = self.exchange(operation, outgoing, request, values)
-        return operation, response, judged
-
-    def call_url(
-        self, operation: Operation, url: str, params: dict[str, Any]
-    ) -> tuple[httpx.Response | None, Step]:
-        """GET a URL the server handed out (a list's ``next`` page) with the credential, judged as an
-        answer to ``operation`` with ``params`` (its path parameters and the URL's query)."""
-        headers = self.api.auth_headers(self.token)
-        query = {name: value for name, value in httpx.URL(url).params.multi_items()}
-        outgoing = self.client.build_request("GET", url, headers=headers)
-        return self.exchange(operation, outgoing, curl_line("get", url, headers), {**params, **query})
-
-    def exchange(
-        self, operation: Operation, outgoing: httpx.Request, request: str, values: dict[str, Any]
-    ) -> tuple[httpx.Response | None, Step]:
-        """Send ``outgoing``, read its answer within the policy's bounds and judge it as an answer
-        to ``operation`` sent with ``values``; no answer is a finding of its own."""
-        try:
-            streamed = self.client.send(outgoing, stream=True)
-            try:
-                response = read_bounded(streamed, self.policy.max_body_bytes, self.policy.timeout)
-            finally:
-                streamed.close()
-        except BodyTooLarge as exc:
-            limit = f"at most {exc.limit} bytes"
-            failure = self.deviation(
-                operation, exc.status_code, "", BODY_TOO_LARGE, limit, f"more than {exc.limit} bytes"
-            )
-            return None, Step(operation, [failure], request)
-        except (httpx.HTTPError, ResponseTooSlow) as exc:
-            failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
-            return None, Step(operation, [failure], request)
-        deviations = check_response(
-            self.spec,
-            operation,
-            response.status_code,
-            response.headers,
-            response.content,
-            self.policy.max_body_bytes,
-            values,
-        )
-        return response, Step(operation, deviations, request)
-
-    def example_step(self, operation: Operation) -> dict[str, Any]:
-        """A call of ``operation`` with the documented example of each path and required query parameter."""
-        parameters = {
-            p["name"]: example_value(p, self.spec)
-            for p in self.spec.parameters(operation)
-            if p["in"] == "path" or (p["in"] == "query" and p.get("required"))
-        }
-        return {"operation": operation.id, "parameters": parameters}
-
-    def deviation(
-        self,
-        operation: Operation,
-        status: int | None,
-        location: str,
-        kind: str,
-        expected: Any,
-        observed: Any,
-        assumed: str | None = None,
-        message: str | None = None,
-    ) -> Deviation:
-        """A lifecycle deviation; ``assumed`` names the part of ``x-lifecycle`` it contradicts, whose
-        reason (from ``x-lifecycle.assumptions``) makes it an assumption rather than drift."""
-        message = message or f"lifecycle: expected {expected}, observed {observed}"
-        assumptions = self.spec.lifecycle.plan.get("assumptions") or {} if self.spec.lifecycle else {}
-        reason = assumptions.get(assumed) if assumed else None
-        return Deviation(
-            self.api.name, operation.id, status, location, kind, expected, observed, message, reason
-        )
+def _is_json(response: httpx.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
 
 
 class LifecycleDriver(ApiCaller):
@@ -523,68 +368,6 @@ class LifecycleDriver(ApiCaller):
         return problems
 
 
-def _is_json(response: httpx.Response) -> bool:
-    try:
-        response.json()
-    except ValueError:
-        return False
-    return True
-
-
-class CredentialRefused(ConformanceError):
-    """The server refuses the run's credential: a configuration error, not drift."""
-
-
-class WrongBaseUrl(ConformanceError):
-    """No documented path answers at the base URL: a configuration error, not drift."""
-
-
-def check_configuration(
-    api: ApiInfo, spec: Spec, base_url: str, token: str, policy: RequestPolicy = DEFAULT_POLICY
-) -> None:
-    """Before anything is judged, read every documented ``GET`` once with the credential.
-
-    When every one is refused (401/403) the credential is wrong; when every one answers 404 (a
-    collection among them) the base URL does not lead to the API, or the examples name ids the
-    tenant does not have. Either would otherwise read as drift on every operation of a red night.
-    """
-    gets = [op for op in spec.operations.values() if op.method == "get"]
-    with policy.client() as client:
-        caller = ApiCaller(api, spec, base_url, token, client, policy)
-        answers = [(op, caller.call(caller.example_step(op))) for op in gets]
-    statuses = [(op, response, step) for op, (_, response, step) in answers if response is not None]
-    if not statuses:
-        return
-    count = len(statuses)
-    refused = Counter(
-        response.status_code for _, response, _ in statuses if response.status_code in (401, 403)
-    )
-    if sum(refused.values()) == count:
-        status = refused.most_common(1)[0][0]
-        raise CredentialRefused(
-            f"{api.name} refused the credential ({status} on {count}/{count} operations): "
-            f"check {api.credential_env} (or --token)"
-        )
-    if all(response.status_code == 404 for _, response, _ in statuses):
-        hint = (
-            f"is the base URL missing {spec.base_path}?"
-            if spec.base_path and not httpx.URL(base_url).path.rstrip("/").endswith(spec.base_path)
-            else "check the base URL and the ids the spec's examples name"
-        )
-        raise WrongBaseUrl(
-            f"no documented path of {api.name} answered at {base_url} (404 on {count}/{count}): {hint}"
-        )
-
-
-def example_value(parameter: dict[str, Any], spec: Spec) -> Any:
-    """A documented value for a parameter: its example, its schema's example, else a placeholder."""
-    schema = spec.resolve(parameter.get("schema", {}))
-    for candidate in (parameter.get("example"), schema.get("example"), (schema.get("examples") or [None])[0]):
-        if candidate is not None:
-            return candidate
-    return "example"
-
-
 @contextmanager
 def driving(
     api: ApiInfo, spec: Spec, base_url: str, token: str, policy: RequestPolicy, polling: Polling
@@ -595,35 +378,6 @@ def driving(
         return
     with policy.client() as client:
         yield LifecycleDriver(api, spec, base_url, token, client, policy, polling)
-
-
-def probe_credentials(
-    api: ApiInfo,
-    spec: Spec,
-    base_url: str,
-    token: str,
-    policy: RequestPolicy = DEFAULT_POLICY,
-) -> Iterator[Step]:
-    """Call every operation without credentials: the refusal is judged like any response (its
-    status and error body), and an operation that answers 2xx although it declares security
-    does not enforce authentication."""
-    with driving(api, spec, base_url, token, policy, MOCK_POLLING) as driver:
-        if driver is None:
-            return
-        for operation in spec.operations.values():
-            _, response, checked = driver.call(driver.example_step(operation), credentials=False)
-            yield checked
-            secured = operation.definition.get("security", spec.document.get("security", []))
-            if response is not None and response.is_success and secured:
-                ignored = driver.deviation(
-                    operation,
-                    response.status_code,
-                    "status",
-                    "auth-not-enforced",
-                    "401 or 403",
-                    response.status_code,
-                )
-                yield Step(operation, [ignored], checked.request)
 
 
 def run_lifecycle(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from hypothesis import HealthCheck, Phase, example, given, settings
@@ -27,11 +27,9 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from conformance.contract.specs import Operation, Spec
-from conformance.findings import Deviation, Step
+from conformance.engine.caller import ApiCaller, Step
+from conformance.findings import Deviation
 from conformance.judge.behaviour import ListSpec, describe, list_spec, parameters, pointer_get
-
-if TYPE_CHECKING:
-    from conformance.engine.lifecycle import ApiCaller
 
 #: Pages read per walk; page sizes are chosen up to ``LIMIT_CAP`` so that a few pages cover a list.
 MAX_PAGES = 6

@@ -10,11 +10,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
-from conformance.bounds import printable
+from conformance.bounds import MAX_BODY_BYTES, printable
 from conformance.engine.shard import Shard
 from conformance.errors import UsageError
 from conformance.findings import fail_policy
-from conformance.http.transport import MAX_BODY_BYTES, RequestPolicy
+from conformance.http.transport import RequestPolicy
 from conformance.redact import Redactor
 from conformance.vendors.registry import get_api, resolve_apis
 

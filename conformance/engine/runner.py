@@ -28,18 +28,13 @@ from schemathesis.schemas import BaseSchema
 
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.specs import Operation, Spec, load_spec
-from conformance.engine.lifecycle import (
-    MOCK_POLLING,
-    CredentialRefused,
-    Polling,
-    check_configuration,
-    explore_lists,
-    probe_credentials,
-    run_lifecycle,
-)
+from conformance.engine.caller import MOCK_POLLING, Polling
+from conformance.engine.lifecycle import explore_lists, run_lifecycle
 from conformance.engine.options import RunOptions, check_credential, split_base_url
+from conformance.engine.probes import check_configuration, probe_credentials
 from conformance.engine.provenance import draw_seed, recorded_options
-from conformance.errors import ConformanceError, ServerUnreachable, UsageError
+from conformance.engine.session import ApiSession, one_line
+from conformance.errors import ConformanceError, CredentialRefused, ServerUnreachable, UsageError
 from conformance.findings import Deviation, fail_policy
 from conformance.http.oauth import (
     ClientCredentials,
@@ -59,10 +54,10 @@ from conformance.http.transport import (
     is_transport_error,
     transport_cause,
 )
-from conformance.judge.checks import check_response
+from conformance.judge.registry import check_response
 from conformance.mocks.process import MockProcess
 from conformance.redact import Redactor, is_secret_header
-from conformance.results.model import ApiResult, ApiSession, ProgressHook, RunResult, one_line
+from conformance.results.model import ApiResult, ProgressHook, RunResult
 from conformance.vendors.registry import ApiInfo, resolve_apis
 
 #: Schemathesis checks that judge the server by what the spec says it accepts: where the spec
@@ -393,11 +388,7 @@ def _what_to_check(target: Target, message: str) -> str:
 
 def _secured(spec: Spec) -> Any:
     """Whether a schemathesis API operation needs the credential (``security: []`` does not)."""
-    open_labels = {
-        op.label
-        for op in spec.operations.values()
-        if not op.definition.get("security", spec.document.get("security", []))
-    }
+    open_labels = {op.label for op in spec.operations.values() if not spec.secured(op)}
     return lambda operation: operation.label not in open_labels
 
 

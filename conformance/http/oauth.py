@@ -29,8 +29,7 @@ from typing import Any
 import httpx
 
 from conformance.contract.specs import Operation, Spec
-from conformance.engine.lifecycle import CredentialRefused
-from conformance.errors import ServerUnreachable, UsageError
+from conformance.errors import CredentialRefused, ServerUnreachable, UsageError
 from conformance.http.transport import DEFAULT_POLICY, RequestPolicy, transport_cause
 from conformance.vendors.registry import ApiInfo, Carrier
 

@@ -40,10 +40,8 @@ import urllib3
 import urllib3.connection
 import urllib3.connectionpool
 
-from conformance.bounds import MAX_JSON_DEPTH, json_depth, loads_json
+from conformance.bounds import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth, loads_json
 
-#: Bodies are read up to this size; contract responses of these APIs are a few kilobytes.
-MAX_BODY_BYTES = 10 * 1024 * 1024
 #: The status line and headers must be complete within this many request timeouts of sending
 #: (a silent server is a read timeout after one; a trickling one is cut off here), and the
 #: body within one more: every request ends within ``(HEADERS_WITHIN + 1) * timeout``.

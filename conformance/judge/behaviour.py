@@ -18,7 +18,7 @@ vendor names in code:
     ``milliseconds``): no negative duration, no end before the start, and a duration that
     agrees with its timestamps. ``x-assumption`` beside them says the documents do not.
 
-The checks here register with ``checks.check`` and see the request's parameters
+The checks here are listed in ``judge.registry`` and see the request's parameters
 (``ResponseContext.params``) where the caller knows them; ``listing.py`` pages through lists
 and ``lifecycle.py`` follows runs for what takes more than one response.
 """
@@ -38,7 +38,7 @@ from jsonschema import Draft202012Validator
 
 from conformance.contract.specs import Operation, Spec, assumption_of
 from conformance.findings import Deviation
-from conformance.judge.checks import ResponseContext, by_body, check, location_of
+from conformance.judge.checks import ResponseContext, by_body, location_of
 
 DURATION_TOLERANCE = 1.0
 UNITS = {"seconds": 1.0, "milliseconds": 1000.0}
@@ -244,7 +244,6 @@ def describe(params: Mapping[str, Any] | None, names: list[str]) -> str:
     return ", ".join(f"{name}={params[name]}" for name in names if params and params.get(name) is not None)
 
 
-@check
 def list_honours_its_parameters(ctx: ResponseContext) -> Iterator[Deviation]:
     """A page has at most ``limit`` items, each matching every filter, none listed twice."""
     listing = list_spec(ctx.spec, ctx.operation)
@@ -303,7 +302,6 @@ def list_honours_its_parameters(ctx: ResponseContext) -> Iterator[Deviation]:
         seen.add(key)
 
 
-@check
 def answer_is_about_what_was_asked(ctx: ResponseContext) -> Iterator[Deviation]:
     """A resource read (or acted on) by id is that resource: its id field equals the id in the path."""
     if not ctx.params or not _is_success(ctx):
@@ -324,7 +322,6 @@ def answer_is_about_what_was_asked(ctx: ResponseContext) -> Iterator[Deviation]:
             )
 
 
-@check
 @by_body
 def durations_are_physical(ctx: ResponseContext) -> Iterator[Deviation]:
     """Every object whose schema carries ``x-timing``: no negative duration, no end before the

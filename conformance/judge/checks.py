@@ -1,6 +1,6 @@
 """Response checks: compare one response with the spec and explain every difference.
 
-Each check is a small function registered with ``@check``; it receives the response in
+Each check is a small function, listed in ``judge.registry``; it receives the response in
 context and yields ``Deviation`` objects whose ``kind`` says *what kind* of difference it
 is (a renamed field, a re-cased enum value, an offset-less timestamp, ...), so that the
 classifier can match them exactly against the catalogue.
@@ -23,10 +23,9 @@ from typing import Any
 import jsonpointer
 from jsonschema.exceptions import ValidationError, best_match
 
-from conformance.bounds import MAX_JSON_DEPTH, JsonRejected, json_depth, parse_number
+from conformance.bounds import MAX_BODY_BYTES, MAX_JSON_DEPTH, JsonRejected, json_depth, parse_number
 from conformance.contract.specs import Operation, Spec, assumption_of, schema_assumption
 from conformance.findings import Deviation
-from conformance.http.transport import MAX_BODY_BYTES
 from conformance.kinds import BODY_TOO_LARGE, json_type
 
 _OFFSETLESS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
@@ -134,36 +133,8 @@ class Judgement(list[Deviation]):
 
 
 Check = Callable[[ResponseContext], Iterable[Deviation]]
-CHECKS: list[Check] = []
 
 
-def check(function: Check) -> Check:
-    """Register a response check; checks run in registration order."""
-    CHECKS.append(function)
-    return function
-
-
-def check_response(
-    spec: Spec,
-    operation: Operation,
-    status_code: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    max_body_bytes: int = MAX_BODY_BYTES,
-    params: Mapping[str, Any] | None = None,
-) -> Judgement:
-    """Run every registered check on one response; duplicates within the response are dropped.
-    ``params`` (path and query parameters as sent) lets the behaviour checks judge the answer
-    against the question."""
-    ctx = ResponseContext(spec, operation, status_code, headers, body, max_body_bytes, params)
-    seen: dict[tuple[str, ...], Deviation] = {}
-    for function in CHECKS:
-        for deviation in function(ctx):
-            seen.setdefault(deviation.key, deviation)
-    return Judgement(seen.values(), ctx)
-
-
-@check
 def status_code_documented(ctx: ResponseContext) -> Iterator[Deviation]:
     if ctx.status_code >= 500:
         yield ctx.deviation(
@@ -194,7 +165,6 @@ def _media_matches(declared: str, actual: str) -> bool:
     return minor == "*" and actual.startswith(f"{major}/")
 
 
-@check
 def content_type_documented(ctx: ResponseContext) -> Iterator[Deviation]:
     declared = sorted(ctx.documented.get("content") or {})
     if not declared or not ctx.body:
@@ -209,7 +179,6 @@ def content_type_documented(ctx: ResponseContext) -> Iterator[Deviation]:
         )
 
 
-@check
 def required_headers_present(ctx: ResponseContext) -> Iterator[Deviation]:
     present = {name.lower() for name in ctx.headers}
     for name, header in (ctx.documented.get("headers") or {}).items():
@@ -244,7 +213,6 @@ def by_body(function: Check) -> Check:
     return remembered
 
 
-@check
 @by_body
 def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
     content = ctx.documented.get("content") or {}
@@ -292,7 +260,6 @@ def _explain_body(ctx: ResponseContext, media: str) -> Iterator[Deviation]:
     yield from explain_errors(ctx, errors, validator.schema)
 
 
-@check
 def body_present(ctx: ResponseContext) -> Iterator[Deviation]:
     """A response the documents give a body must have one: an empty body is not "no content"."""
     content = ctx.documented.get("content") or {}
@@ -627,7 +594,3 @@ def _explain_value(
     return deviation(
         where, "constraint-violation", f"{validator}: {expected}", value, error.message.splitlines()[0][:200]
     )
-
-
-# The behaviour checks (lists, identity, durations) register themselves when imported.
-from conformance.judge import behaviour as _behaviour  # noqa: E402, F401

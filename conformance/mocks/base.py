@@ -308,10 +308,6 @@ class VendorMock:
         )
         return app
 
-    def secured(self, operation: Operation) -> bool:
-        """Whether the operation needs the credential: ``security: []`` (a token endpoint) does not."""
-        return bool(operation.definition.get("security", self.spec.document.get("security", [])))
-
     async def rejection(
         self, request: Request, operation: Operation, status: int, rejected: RequestRejected
     ) -> Response:
@@ -329,7 +325,7 @@ class VendorMock:
     def _endpoint(
         self, by_method: dict[str, tuple[Operation, Handler]]
     ) -> Callable[[Request], Awaitable[Response]]:
-        secured = {method: self.secured(operation) for method, (operation, _) in by_method.items()}
+        secured = {method: self.spec.secured(operation) for method, (operation, _) in by_method.items()}
 
         async def endpoint(request: Request) -> Response:
             operation, handler = by_method[request.method]

@@ -209,30 +209,3 @@ def change_line(change: FindingChange) -> str:
     if change.change == "class":
         return f"changed: {where} {change.old_class} → {change.new_class}"
     return f"changed: {where} seen {change.old_count} → {change.new_count} times"
-
-
-def print_comparison(comparison: Comparison) -> None:
-    from conformance.cli.console import outside, stdout
-
-    stdout.print(f"since {outside(comparison.old_finished_at)}:", soft_wrap=True)
-    colours = {"appeared": "red", "disappeared": "green", "class": "yellow", "count": "yellow"}
-    for change in comparison.findings:
-        stdout.print(f"[{colours[change.change]}]{outside(change_line(change))}[/]", soft_wrap=True)
-    for quirk in comparison.resolved:
-        line = f"resolved? {quirk.target} {quirk.quirk}: not seen in {quirk.responses} responses"
-        stdout.print(f"[cyan]{outside(line)}[/]", soft_wrap=True)
-    for operation in comparison.failing:
-        stdout.print(f"[red]newly failing: {outside(f'{operation.target} {operation.operation}')}[/]")
-    for operation in comparison.recovering:
-        stdout.print(f"[green]recovering: {outside(f'{operation.target} {operation.operation}')}[/]")
-    for target in comparison.targets_added:
-        stdout.print(f"new target: {outside(target)} (nothing to compare it with)", soft_wrap=True)
-    for target in comparison.targets_missing:
-        stdout.print(f"[yellow]not checked now:[/] {outside(target)}", soft_wrap=True)
-    counts = comparison.counts()
-    stdout.print(
-        "nothing changed"
-        if comparison.empty
-        else ", ".join(f"{count} {name}" for name, count in counts.items() if count),
-        soft_wrap=True,
-    )

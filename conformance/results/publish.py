@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance.bounds import FILE_BODIES, plain, read_file
+from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, plain, read_file
 from conformance.errors import UsageError
-from conformance.http.transport import MAX_BODY_BYTES
 from conformance.results.document import (
     check_results,
     ensure_report_dir,

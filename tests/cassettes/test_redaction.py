@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from conformance.cassettes.record import record, redacting_vcr_config
 from conformance.cli.main import main
-from conformance.engine.lifecycle import MOCK_POLLING
+from conformance.engine.caller import MOCK_POLLING
 from conformance.mocks import start_mock
 from conformance.mocks.server import MockServer
 from conformance.redact import Redactor

@@ -15,7 +15,7 @@ from conformance.cassettes.replay import replay
 from conformance.cli.main import main
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.specs import load_spec
-from conformance.engine.lifecycle import MOCK_POLLING
+from conformance.engine.caller import MOCK_POLLING
 from conformance.redact import Redactor
 
 APIS = ("solvexia", "robocorp", "kognitos", "automation_runs")

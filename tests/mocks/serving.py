@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from conformance.contract.specs import load_spec
-from conformance.judge.checks import check_response
+from conformance.judge.registry import check_response
 from conformance.mocks import Clock, MockServer, Mode, create_mock
 from conformance.mocks.base import VendorMock
 

@@ -16,7 +16,7 @@ from conformance.contract.catalogue import load_catalogue
 from conformance.contract.specs import load_spec
 from conformance.engine.lifecycle import LifecycleDriver
 from conformance.judge.behaviour import pointer_get
-from conformance.judge.checks import check_response
+from conformance.judge.registry import check_response
 from conformance.kinds import kind_of
 from conformance.mocks.automation_runs import (
     CANCELLED_RUN_ID,

@@ -15,7 +15,7 @@ import pytest
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.specs import load_spec
 from conformance.findings import Deviation
-from conformance.judge.checks import check_response
+from conformance.judge.registry import check_response
 from conformance.kinds import kind_of
 from conformance.mocks import Mode
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from conformance.cli.main import main
-from conformance.judge.checks import check_response
+from conformance.judge.registry import check_response
 from conformance.mocks import Mode
 from conformance.mocks.solvexia import Mock
 

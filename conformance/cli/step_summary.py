@@ -27,12 +27,12 @@ def cell(text: Any) -> str:
 
 
 def markdown(document: dict[str, Any], report_dir: str, since: Comparison | None = None) -> str:
-    from conformance.cli.console import _verdict, resolved_lines
     from conformance.results.compare import change_line
+    from conformance.results.verdict import resolved_lines, verdict
 
     summary = document["summary"]
     lines = [
-        f"### conformance: {cell(_verdict(document))}",
+        f"### conformance: {cell(verdict(document))}",
         "",
         f"{summary['cases']} cases · {summary['new']} new ({summary['breaking']} breaking, "
         f"{summary['additive']} additive) · {summary['known']} known · {summary['assumption']} assumption"

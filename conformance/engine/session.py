@@ -1,0 +1,177 @@
+"""The run-time sink of one API: the single door through which every finding of a run or replay
+enters, under one lock, redacted and de-duplicated (results only read what it produced)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
+from conformance.contract.catalogue import Catalogue
+from conformance.contract.specs import Operation, Spec
+from conformance.findings import Deviation, Finding, outcome
+from conformance.http.transport import (
+    DEFAULT_POLICY,
+    BodyNotJson,
+    BodyTooLarge,
+    RequestPolicy,
+    causes,
+    transport_cause,
+)
+from conformance.judge.checks import Judgement
+from conformance.judge.classify import FindingSet
+from conformance.judge.resolved import QuirkSightings
+from conformance.kinds import BODY_TOO_LARGE, KINDS, TRANSPORT_ERROR
+from conformance.redact import Redactor
+from conformance.results.model import ApiResult, OperationStats
+
+INVALID_JSON = KINDS["invalid-json"].name
+
+#: The request that reproduces a case, or a way to write it: it is only written for the first
+#: deviation of a finding, so a response that repeats a known finding costs no curl line.
+Request = str | Callable[[], str | None] | None
+
+#: How many deviations, as the server gave them, a session remembers it has seen: beyond it, the
+#: memory is started afresh (a repeat is then redacted again, which costs time, not correctness).
+SEEN_DEVIATIONS = 50_000
+
+
+def one_line(text: str) -> str:
+    """Server or engine text as one short line."""
+    return " ".join(str(text).split())[:300]
+
+
+def bounded_deviation(deviation: Deviation, redactor: Redactor) -> Deviation:
+    """A deviation as outputs keep it: location, values and message printable and cut."""
+    return replace(
+        deviation,
+        location=stored_text(redactor.text(deviation.location)),
+        expected=stored(deviation.expected),
+        observed=stored(deviation.observed),
+        message=stored_text(deviation.message),
+    )
+
+
+class ApiSession:
+    """Per-API state the registered check writes into while the engine runs."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        catalogue: Catalogue,
+        redactor: Redactor,
+        policy: RequestPolicy = DEFAULT_POLICY,
+        operations: Iterable[str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.policy = policy
+        self.findings = FindingSet(catalogue)
+        self.sightings = QuirkSightings(catalogue)
+        self.redactor = redactor
+        self.operations = {op: spec.operations[op] for op in (operations or spec.operations)}
+        self.stats: dict[str, OperationStats] = {op: OperationStats() for op in self.operations}
+        self.by_label = {op.label: op for op in spec.operations.values()}
+        self.checks: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        #: Each deviation already seen (by its key as received), as it was stored.
+        self._seen: dict[tuple[str, ...], Deviation] = {}
+
+    def record(
+        self, operation: Operation, deviations: list[Deviation], request: Request, source: str
+    ) -> None:
+        with self.lock:
+            self.checks[source] += 1
+            if isinstance(deviations, Judgement):
+                self.sightings.observe(operation.id, deviations.status_code, deviations.body)
+            if callable(request):
+                request = functools.cache(request)  # written once however many findings are new
+            findings = [self.add(deviation, request, source) for deviation in deviations]
+            if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
+                return  # no response: nothing was judged, so it is no case
+            stats = self.stats[operation.id]
+            stats.cases += 1
+            stats.outcomes[outcome(findings)] += 1
+
+    def absorb(self, other: ApiSession) -> None:
+        """Add what ``other`` (of the same API, recorded later) recorded to this session."""
+        with self.lock:
+            self.checks.update(other.checks)
+            for operation, stats in other.stats.items():
+                mine = self.stats[operation]
+                mine.cases += stats.cases
+                mine.outcomes.update(stats.outcomes)
+            self.sightings.seen.update(other.sightings.seen)
+            self.findings.absorb(other.findings)
+
+    def add(self, deviation: Deviation, request: Request, source: str) -> Finding:
+        """The one door a finding leaves the run by: whatever came from the server or the user (values,
+        message, location, the reproducing request) is redacted here, so no report, console line or
+        JUnit file can show a credential, then bounded: control characters escaped and every value
+        cut to ``MAX_STORED_CHARS`` with a marker (a server's 2 MB value is not stored 2 MB long;
+        counts stay exact). A deviation seen before only counts again: its finding keeps the first
+        one's values and request either way. Callers hold ``lock``."""
+        raw = deviation.key
+        seen = self._seen.get(raw)
+        if seen is not None:
+            return self.findings.add(seen, None, source=source)
+        clean = bounded_deviation(self.redactor.deviation(deviation), self.redactor)
+        text = request() if callable(request) else request
+        shown = text and clip(printable(self.redactor.text(text), lines=True), MAX_REQUEST_CHARS)
+        if len(self._seen) >= SEEN_DEVIATIONS:
+            self._seen.clear()
+        self._seen[raw] = clean
+        return self.findings.add(clean, shown, source=source)
+
+    def error(self, text: str) -> str:
+        """An error line of this API, redacted, printable and on one line."""
+        return printable(self.redactor.text(one_line(text)))
+
+    def record_failed_request(self, operation: Operation, error: BaseException, request: Request) -> None:
+        """A request the engine sent that got no response, or one too large to read."""
+        too_large = next((e for e in causes(error) if isinstance(e, BodyTooLarge)), None)
+        if too_large is not None:  # urllib3 may wrap it, as a broken body
+            error = too_large
+        if isinstance(error, BodyTooLarge):
+            status: int | None = error.status_code
+            kind, expected, observed = (
+                BODY_TOO_LARGE,
+                f"at most {error.limit} bytes",
+                f"more than {error.limit} bytes",
+            )
+        elif isinstance(error, BodyNotJson):  # as the contract check words it for a read body
+            status, kind, expected, observed = error.status_code, INVALID_JSON, "JSON", error.problem
+            message = f"the body ({error.size} bytes) is {error.problem}"
+            deviation = Deviation(
+                self.spec.api.name, operation.id, status, "", kind, expected, observed, message
+            )
+            self.record(operation, [deviation], request, "contract")
+            return
+        else:
+            status, kind, expected, observed = None, TRANSPORT_ERROR, "a response", transport_cause(error)
+        message = one_line(f"{operation.label}: {observed}: {error}")
+        deviation = Deviation(self.spec.api.name, operation.id, status, "", kind, expected, observed, message)
+        self.record(operation, [deviation], request, "contract")
+
+    def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:
+        """Freeze what was recorded into an ``ApiResult`` (run and replay share this)."""
+        api = self.spec.api
+        findings = self.findings.grouped()
+        resolved, unchecked = self.sightings.verdicts(findings, self.stats)
+        return ApiResult(
+            api=api.name,
+            title=api.title,
+            base_url=printable(self.redactor.text(base_url)),
+            mock_mode=mock_mode,
+            operations=self.operations,
+            stats=self.stats,
+            findings=findings,
+            checks=self.checks,
+            errors=[self.error(error) for error in errors],
+            duration=duration,
+            adjusted_checks={name: s.get("reason", "") for name, s in self.spec.check_settings.items()},
+            resolved=resolved,
+            unchecked=unchecked,
+        )
