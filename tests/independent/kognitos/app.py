@@ -113,8 +113,9 @@ def create_app(store: RunStore, breaks: frozenset[str], api_key: str) -> Litesta
         return Response(run_body(run, "start"), status_code=201, headers=location)
 
     @get("/runs/{run_id:str}")
-    async def get_run(run_id: str) -> Response:
+    async def get_run(request: Request[Any, Any, Any]) -> Response:
         """Get Run: the run as it stands now."""
+        run_id: str = request.path_params["run_id"]
         run = store.get(run_id)
         if run is None:
             raise ApiError(404, f"Run {run_id} not found")
