@@ -82,8 +82,11 @@ def serve(
     try:
         _wait_started(server, thread)
         yield Served(
-            base_url=f"http://127.0.0.1:{port}{PREFIX}", credentials={"token": api_key},
-            breaks=active, step_seconds=step_seconds, **chosen,
+            base_url=f"http://127.0.0.1:{port}{PREFIX}",
+            credentials={"token": api_key},
+            breaks=active,
+            step_seconds=step_seconds,
+            **chosen,
         )
     finally:
         server.should_exit = True

@@ -96,9 +96,17 @@ class RunStore:
             while run_id in self._runs:
                 run_id = new_id(self._id_length)
             record = RunRecord(
-                seq=self._seq, id=run_id, agent_id=body.agent_id, process_id=body.process_id,
-                name=body.name, stage=body.stage, created_at=datetime.now(UTC),
-                file_ids=body.file_ids, inputs=body.inputs, started=time.monotonic(), fails=fails,
+                seq=self._seq,
+                id=run_id,
+                agent_id=body.agent_id,
+                process_id=body.process_id,
+                name=body.name,
+                stage=body.stage,
+                created_at=datetime.now(UTC),
+                file_ids=body.file_ids,
+                inputs=body.inputs,
+                started=time.monotonic(),
+                fails=fails,
             )
             self._runs[run_id] = record
             return self._view(record)
@@ -117,12 +125,16 @@ class RunStore:
         after = _decode(token, query) if token else None
         with self._lock:
             matching = sorted(
-                (r for r in self._runs.values()
-                 if r.agent_id == agent_id
-                 and (process_id is None or r.process_id == process_id)
-                 and (stage is None or r.stage == stage)
-                 and (after is None or r.seq < after)),
-                key=lambda r: r.seq, reverse=True,
+                (
+                    r
+                    for r in self._runs.values()
+                    if r.agent_id == agent_id
+                    and (process_id is None or r.process_id == process_id)
+                    and (stage is None or r.stage == stage)
+                    and (after is None or r.seq < after)
+                ),
+                key=lambda r: r.seq,
+                reverse=True,
             )
             chosen = matching[:limit]
             items = [self._view(r) for r in chosen]
@@ -137,9 +149,15 @@ class RunStore:
             count = len(record.file_ids or []) + len(record.inputs or [])
             outputs = [NamedValue("total_items", count), NamedValue("summary", f"Processed {record.name}")]
         return Run(
-            agent_id=record.agent_id, created_at=iso(record.created_at), file_ids=record.file_ids,
-            id=record.id, name=record.name, outputs=outputs if status == COMPLETED else None,
-            process_id=record.process_id, stage=record.stage, status=status,
+            agent_id=record.agent_id,
+            created_at=iso(record.created_at),
+            file_ids=record.file_ids,
+            id=record.id,
+            name=record.name,
+            outputs=outputs if status == COMPLETED else None,
+            process_id=record.process_id,
+            stage=record.stage,
+            status=status,
         )
 
     def _status(self, record: RunRecord) -> str:
@@ -193,9 +211,16 @@ def seed_runs(store: RunStore, ids: dict[str, str], now: datetime) -> None:
     base = now.replace(microsecond=0) - timedelta(hours=len(plan))
     for n, (proc, stage, status, run_id) in enumerate(plan):
         outputs = [NamedValue("total_items", 40 + n), NamedValue("customer_id", stable_id(f"customer-{n}"))]
-        store.seed({
-            "id": run_id or stable_id(f"{proc}-{n}"), "agent_id": agent, "process_id": proc,
-            "name": f"Process invoice {n + 1}", "stage": stage, "created_at": base + timedelta(hours=n),
-            "file_ids": [stable_id(f"file-{n}")] if n % 2 else None, "pinned": status,
-            "outputs": outputs if status == COMPLETED else None,
-        })
+        store.seed(
+            {
+                "id": run_id or stable_id(f"{proc}-{n}"),
+                "agent_id": agent,
+                "process_id": proc,
+                "name": f"Process invoice {n + 1}",
+                "stage": stage,
+                "created_at": base + timedelta(hours=n),
+                "file_ids": [stable_id(f"file-{n}")] if n % 2 else None,
+                "pinned": status,
+                "outputs": outputs if status == COMPLETED else None,
+            }
+        )

@@ -30,8 +30,13 @@ def list_runs(http: httpx.Client, served: Served, **params: Any) -> httpx.Respon
 
 def start_run(http: httpx.Client, served: Served, **extra: Any) -> httpx.Response:
     """``POST /runs`` of the seeded process."""
-    body = {"agent_id": served.agent_id, "process_id": served.process_id, "name": "Process invoice 42",
-            "stage": "Published", **extra}
+    body = {
+        "agent_id": served.agent_id,
+        "process_id": served.process_id,
+        "name": "Process invoice 42",
+        "stage": "Published",
+        **extra,
+    }
     return http.post("/runs", json=body)
 
 
@@ -122,8 +127,11 @@ def test_credentials_enforced(served: Served) -> None:
     """Each operation refuses a missing or wrong ``x-api-key`` with 401 and an ErrorModel."""
     for headers in ({}, {"x-api-key": "wrong"}):
         with httpx.Client(base_url=served.base_url, headers=headers) as anonymous:
-            answers = [list_runs(anonymous, served), start_run(anonymous, served),
-                       anonymous.get(f"/runs/{served.completed_run_id}")]
+            answers = [
+                list_runs(anonymous, served),
+                start_run(anonymous, served),
+                anonymous.get(f"/runs/{served.completed_run_id}"),
+            ]
             for answer in answers:
                 assert answer.status_code == 401 and answer.json()["status_code"] == 401
 
