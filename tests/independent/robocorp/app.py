@@ -162,8 +162,11 @@ async def list_process_runs(request: web.Request) -> web.Response:
     if broken(request, "state_filter_ignored"):
         state = None
     runs = store_of(request).list_runs(now, request.query.get("process_id"), state)
-    body = page(request, [bend_run(request, r, now) for r in runs],
-                None if broken(request, "limit_ignored") else limit)
+    body = page(
+        request,
+        [bend_run(request, r, now) for r in runs],
+        None if broken(request, "limit_ignored") else limit,
+    )
     if broken(request, "state_recased"):
         body["data"] = [{**r, "state": r["state"].upper()} for r in body["data"]]
     if broken(request, "list_duplicates"):
@@ -241,8 +244,9 @@ def check_callback(callback: Any) -> None:
             raise ApiError(400, "invalid_body", f"callback.{name} is required and must be a string")
     events = callback.get("callback_events")
     if not isinstance(events, list) or not all(e in CALLBACK_EVENTS for e in events):
-        raise ApiError(400, "invalid_body",
-                       "callback.callback_events must be an array of started, completed, unresolved")
+        raise ApiError(
+            400, "invalid_body", "callback.callback_events must be an array of started, completed, unresolved"
+        )
 
 
 def start_inputs(present: bool, body: Any) -> list[Any] | None:

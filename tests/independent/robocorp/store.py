@@ -119,8 +119,11 @@ class Store:
         self.processes = {
             p.id: p
             for p in (
-                Process(ids["process_id"], "Invoice processing",
-                        waiting_inputs=[{"order": "A-1001"}, {"order": "A-1002"}]),
+                Process(
+                    ids["process_id"],
+                    "Invoice processing",
+                    waiting_inputs=[{"order": "A-1001"}, {"order": "A-1002"}],
+                ),
                 Process(ids["failing_process_id"], "Report reconciliation", final_state="unresolved"),
                 Process(ids["disabled_process_id"], "Legacy archive export", enabled=False),
             )
@@ -129,36 +132,95 @@ class Store:
         self._hook_secrets: dict[str, str] = {}
         self._seed(ids, time.time())
 
-    def _new_run(self, run_id: str, process: Process, created: float, started_by: dict[str, Any],
-                 transitions: list[tuple[float, str]], inputs: list[Any], stopped: bool = False) -> Run:
+    def _new_run(
+        self,
+        run_id: str,
+        process: Process,
+        created: float,
+        started_by: dict[str, Any],
+        transitions: list[tuple[float, str]],
+        inputs: list[Any],
+        stopped: bool = False,
+    ) -> Run:
         self._seq += 1
-        run = Run(run_id, process, self._seq, created, started_by, transitions, inputs,
-                  [str(uuid.uuid4()) for _ in inputs], [[] for _ in inputs], stopped)
+        run = Run(
+            run_id,
+            process,
+            self._seq,
+            created,
+            started_by,
+            transitions,
+            inputs,
+            [str(uuid.uuid4()) for _ in inputs],
+            [[] for _ in inputs],
+            stopped,
+        )
         self.runs[run_id] = run
         return run
 
     def _seed(self, ids: dict[str, str], t0: float) -> None:
         """Runs in every state; active ones are held (they never move on unless stopped)."""
         main, failing = self.processes[ids["process_id"]], self.processes[ids["failing_process_id"]]
-        user = {"type": "user", "details": {"id": "a1b2c3d4-0000-4000-8000-00000000c0de",
-                                            "first_name": "Ada", "last_name": "Lovelace"}}
+        user = {
+            "type": "user",
+            "details": {
+                "id": "a1b2c3d4-0000-4000-8000-00000000c0de",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+            },
+        }
         schedule = {"type": "schedule", "details": None}
         email = {"type": "email", "details": None}
-        self._new_run(ids["stopped_run_id"], main, t0 - 10800, email,
-                      [(t0 - 10800, "new"), (t0 - 10790, "in_progress"), (t0 - 10700, "stopping"),
-                       (t0 - 10690, "unresolved")], [None], stopped=True)
-        self._new_run(ids["unresolved_run_id"], failing, t0 - 7200, schedule,
-                      [(t0 - 7200, "new"), (t0 - 7190, "in_progress"), (t0 - 7000, "unresolved")], [None])
-        done = self._new_run(ids["completed_run_id"], main, t0 - 3600, user,
-                             [(t0 - 3600, "new"), (t0 - 3590, "in_progress"), (t0 - 3500, "completed")],
-                             [{"order": "A-0998", "total": 120.5}, {"order": "A-0999", "total": 99}])
-        done.output_files[0] = [{"id": "f0a1b2c3-0000-4000-8000-0000000f11e5", "name": "receipt.pdf",
-                                 "size": 20480}]
-        self._new_run(ids["stopping_run_id"], main, t0 - 900, _api_started_by(),
-                      [(t0 - 900, "new"), (t0 - 890, "in_progress"), (t0 - 30, "stopping")], [None],
-                      stopped=True)
-        self._new_run(ids["in_progress_run_id"], main, t0 - 600, _api_started_by(),
-                      [(t0 - 600, "new"), (t0 - 590, "in_progress")], [{"order": "A-1000"}])
+        self._new_run(
+            ids["stopped_run_id"],
+            main,
+            t0 - 10800,
+            email,
+            [
+                (t0 - 10800, "new"),
+                (t0 - 10790, "in_progress"),
+                (t0 - 10700, "stopping"),
+                (t0 - 10690, "unresolved"),
+            ],
+            [None],
+            stopped=True,
+        )
+        self._new_run(
+            ids["unresolved_run_id"],
+            failing,
+            t0 - 7200,
+            schedule,
+            [(t0 - 7200, "new"), (t0 - 7190, "in_progress"), (t0 - 7000, "unresolved")],
+            [None],
+        )
+        done = self._new_run(
+            ids["completed_run_id"],
+            main,
+            t0 - 3600,
+            user,
+            [(t0 - 3600, "new"), (t0 - 3590, "in_progress"), (t0 - 3500, "completed")],
+            [{"order": "A-0998", "total": 120.5}, {"order": "A-0999", "total": 99}],
+        )
+        done.output_files[0] = [
+            {"id": "f0a1b2c3-0000-4000-8000-0000000f11e5", "name": "receipt.pdf", "size": 20480}
+        ]
+        self._new_run(
+            ids["stopping_run_id"],
+            main,
+            t0 - 900,
+            _api_started_by(),
+            [(t0 - 900, "new"), (t0 - 890, "in_progress"), (t0 - 30, "stopping")],
+            [None],
+            stopped=True,
+        )
+        self._new_run(
+            ids["in_progress_run_id"],
+            main,
+            t0 - 600,
+            _api_started_by(),
+            [(t0 - 600, "new"), (t0 - 590, "in_progress")],
+            [{"order": "A-1000"}],
+        )
         self._new_run(ids["new_run_id"], failing, t0 - 60, schedule, [(t0 - 60, "new")], [None])
 
     def process(self, process_id: str) -> Process:
