@@ -118,8 +118,10 @@ def page(request: web.Request, items: list[dict[str, Any]], limit: int | None) -
     if cursor:
         try:
             after = tuple(json.loads(base64.urlsafe_b64decode(cursor.encode())))
-        except (ValueError, binascii.Error):
-            raise ApiError(400, "invalid_cursor", "cursor is not one this server handed out") from None
+        except (ValueError, TypeError, binascii.Error):
+            after = ()
+        if len(after) != 2 or not all(isinstance(part, str) for part in after):
+            raise ApiError(400, "invalid_cursor", "cursor is not one this server handed out")
         items = [item for item in items if _key(item) < after]
     if limit is None or len(items) <= limit:
         return {"next": None, "has_more": False, "data": items}

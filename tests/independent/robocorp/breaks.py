@@ -40,7 +40,7 @@ BREAKS: dict[str, Break] = {
         f"ProcessRunResource ({SEED_URL}, section 'get_process_run', 'Return type').",
     ),
     "duration_as_string": Break(
-        '`duration` of finished runs is sent as a JSON string ("90.0") instead of a number.',
+        '`duration` of finished runs is sent as a JSON string ("90.0") instead of a number (get and list).',
         GET,
         "/duration",
         f"{NOTES}, section 'Schemas', ProcessRunResource: \"`duration` number or null (seconds)\".",
@@ -83,7 +83,7 @@ BREAKS: dict[str, Break] = {
     ),
     "finished_run_resumes": Break(
         "A run that finished (completed/unresolved) more than one step ago is reported as `in_progress` "
-        "again, with `ended_at` and `duration` back to null.",
+        "again, with `ended_at` and `duration` back to null (get and list).",
         GET,
         "/state",
         f"{NOTES}, section 'Schemas', ProcessRunResource: `state` enum "
