@@ -1,0 +1,6 @@
+"""Independent Robocorp Control Room ProcessRunApi server, written from the vendor's documents alone."""
+
+from .breaks import BREAKS, Break
+from .serving import Served, serve
+
+__all__ = ["BREAKS", "Break", "Served", "serve"]
