@@ -121,6 +121,7 @@ def create_app(store: Store, tenant: Tenant, tokens: Tokens, breaks: Iterable[st
 
     @app.errorhandler(Exception)
     def crash(exc: Exception) -> Response:
+        app.logger.exception("unhandled error")
         return error(500, "An exception has occurred during processing the request.")
 
     @app.post("/oauth/token")
@@ -185,7 +186,7 @@ def create_app(store: Store, tenant: Tenant, tokens: Tokens, breaks: Iterable[st
 
     @app.post("/api/v1/requests")
     def deprecated_request() -> Response:
-        body = request.get_json(silent=True)
+        body = request.get_json(force=True, silent=True)  # the SDK's Content-Type is not checked
         if not isinstance(body, dict):
             return error(400, "The request body must be a Process Run Request JSON object.")
         kind, run_id = body.get("request"), body.get("processRunId")
