@@ -16,7 +16,6 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .oauth import TokenError, Tokens, bearer
-from .seed import Tenant
 from .store import ACTIVE, CANCELLED, FINISHED, RUNNING, RunStateError, Snapshot, StepState, Store
 
 # Fixed path words matched case-insensitively, as the page spells one path ``processRuns``.
@@ -60,7 +59,7 @@ class CaseInsensitivePaths:
         return self.app(environ, start_response)
 
 
-def create_app(store: Store, tenant: Tenant, tokens: Tokens, breaks: Iterable[str] = ()) -> Flask:
+def create_app(store: Store, tokens: Tokens, breaks: Iterable[str] = ()) -> Flask:
     """Build the application around one store; ``breaks`` names the planted breaks to switch on."""
     broken = frozenset(breaks)
     app = Flask(__name__)

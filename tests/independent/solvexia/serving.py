@@ -73,7 +73,7 @@ def serve(*, breaks: Iterable[str] = (), step_seconds: float = 0.2, **ids: str) 
     tenant = Tenant(**ids)
     store = Store(seed_runs(tenant, time.time()), step_seconds)
     tokens = Tokens(tenant.client_id, tenant.client_secret, tenant.token)
-    app = create_app(store, tenant, tokens, chosen)
+    app = create_app(store, tokens, chosen)
     server = create_server(app, host="127.0.0.1", port=0, threads=8, clear_untrusted_proxy_headers=True)
     port = server.socket.getsockname()[1]  # type: ignore[union-attr]
     thread = threading.Thread(target=server.run, name=f"solvexia-{port}", daemon=True)
