@@ -14,7 +14,7 @@ import pytest
 from conformance.mocks.drift import Drift, DriftMiddleware, set_value
 from conformance.runner import RunOptions, RunResult, run
 
-from .automation_runs_service import create_app
+from .automation_runs.app import create_app
 from .serving import serve
 
 TOKEN = "independent-service-token"

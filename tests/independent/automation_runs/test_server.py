@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .automation_runs_service import EXAMPLE_RUN_ID, create_app
-from .serving import serve
+from .app import EXAMPLE_RUN_ID, create_app
+from ..serving import serve
 
 TOKEN = "test-token-123"
 STEP = 0.15
