@@ -95,7 +95,7 @@ BREAKS: dict[str, Break] = {
         f"GET {RUN}/steps",
         "status",
         f'{PAGE}, “Get Run Steps”, Response Body application/json: {{"automationRunId": "string", '
-        '"completedCount": 0, … "steps": [ … ]}} or the validation error; no server error is documented',
+        '"completedCount": 0, … "steps": [ … ]} or the validation error; no server error is documented',
     ),
     "cookie-ignored": Break(
         "the vai_token cookie is not accepted as a credential (401 Not authenticated)",
