@@ -14,7 +14,7 @@ import pytest
 from conformance.engine.runner import RunOptions, RunResult, run
 from conformance.mocks.drift import Drift, DriftMiddleware, set_value
 
-from .automation_runs_service import create_app
+from .automation_runs.app import create_app
 from .serving import serve
 
 TOKEN = "independent-service-token"

@@ -1,4 +1,4 @@
-"""The independent Automation runs service works over real HTTP."""
+"""The independent Automation runs service works over real HTTP, and every planted break shows."""
 
 import json
 import time
@@ -8,22 +8,37 @@ from typing import Any
 import httpx
 import pytest
 
-from .automation_runs_service import EXAMPLE_RUN_ID, create_app
-from .serving import serve
+from .breaks import BREAKS
+from .serving import TOKEN, Served, serve
+from .store import DEFAULT_IDS, EXAMPLE_RUN_ID
 
-TOKEN = "test-token-123"
-STEP = 0.15
+STEP = 0.1
 
 
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with serve(create_app(TOKEN, step_seconds=STEP)) as url:
-        yield url
+def served() -> Iterator[Served]:
+    with serve(step_seconds=STEP) as unbroken:
+        yield unbroken
 
 
 @pytest.fixture
-def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, headers={"X-API-Key": TOKEN}, timeout=5) as http:
+def base_url(served: Served) -> str:
+    return served.base_url
+
+
+def connect(served: Served) -> httpx.Client:
+    """A client that presents the server's credential in the X-API-Key header.
+
+    The server speaks plain HTTP on loopback, so ``verify=False`` only skips loading CA certificates
+    (some 25 ms a client, which adds up over a test per break).
+    """
+    token = served.credentials["token"]
+    return httpx.Client(base_url=served.base_url, headers={"X-API-Key": token}, timeout=5, verify=False)
+
+
+@pytest.fixture
+def client(served: Served) -> Iterator[httpx.Client]:
+    with connect(served) as http:
         yield http
 
 
@@ -142,3 +157,98 @@ def test_limit_above_1000_is_fastapi_422(client: httpx.Client) -> None:
     (error,) = response.json()["detail"]
     assert error["type"] == "less_than_equal" and error["loc"] == ["query", "limit"]
     assert error["ctx"] == {"le": 1000} and error["input"] == "5000" and "msg" in error
+
+
+def test_ids_are_settable_and_the_long_run_can_be_cancelled() -> None:
+    ids = {"tenant_id": "tenant-b", "running_run_id": "11111111-2222-4333-8444-555555555555"}
+    with serve(step_seconds=STEP, **ids) as other, connect(other) as http:
+        assert other.ids.tenant_id == "tenant-b" and other.ids.example_run_id == DEFAULT_IDS.example_run_id
+        assert {run["tenantId"] for run in http.get("/automation-runs").json()["items"]} == {"tenant-b"}
+        path = f"/automation-runs/{ids['running_run_id']}"
+        assert http.get(path).json()["status"] == "running"
+        assert http.post(f"{path}/cancel").json()["status"] == "cancelled"
+
+
+# --------------------------------------------------------------------------- planted breaks
+# Each probe looks at its break's location and returns what it saw; runs it touches are its own.
+
+Probe = Callable[[httpx.Client, Served], object]
+
+
+def _fresh_run(http: httpx.Client, served: Served) -> str:
+    """A new pending run of the server's own (a retry of the seeded failed run)."""
+    return str(http.post(f"/automation-runs/{served.ids.failed_run_id}/retry", json={}).json()["id"])
+
+
+def _cancel_and_wait(http: httpx.Client, served: Served) -> tuple[str, str]:
+    """What a cancel answers, and what the run is two steps later (a run that goes on has moved)."""
+    run_id = _fresh_run(http, served)
+    answered = http.post(f"/automation-runs/{run_id}/cancel")
+    assert answered.status_code == 200
+    time.sleep(2 * STEP)
+    return answered.json()["status"], http.get(f"/automation-runs/{run_id}").json()["status"]
+
+
+def _after_completion(http: httpx.Client, served: Served) -> str:
+    """The example run's status two steps after it was first seen completed."""
+    path = f"/automation-runs/{served.ids.example_run_id}"
+    assert wait_for(lambda: http.get(path).json(), "completed", timeout=10 * STEP)["status"] == "completed"
+    time.sleep(2 * STEP)
+    return str(http.get(path).json()["status"])
+
+
+def _page_ids(http: httpx.Client, **params: int) -> list[str]:
+    return [run["id"] for run in http.get("/automation-runs", params=params).json()["items"]]
+
+
+PROBES: dict[str, Probe] = {
+    "run-field-snake-case": lambda http, s: sorted(
+        http.get(f"/automation-runs/{s.ids.example_run_id}").json()
+    ),
+    "step-field-snake-case": lambda http, s: sorted(
+        http.get(f"/automation-runs/{s.ids.completed_run_id}/steps").json()["steps"][0]
+    ),
+    "total-as-string": lambda http, s: type(http.get("/automation-runs").json()["total"]).__name__,
+    "cancel-drops-updated-at": lambda http, s: sorted(
+        http.post(f"/automation-runs/{_fresh_run(http, s)}/cancel").json()
+    ),
+    "status-upper-case": lambda http, s: http.post(
+        f"/automation-runs/{s.ids.failed_run_id}/retry", json={}
+    ).json()["status"],
+    "offset-ignored": lambda http, s: _page_ids(http, limit=1, offset=1) == _page_ids(http, limit=1),
+    "limit-range-ignored": lambda http, s: http.get("/automation-runs", params={"limit": 5000}).status_code,
+    "list-duplicates-items": lambda http, s: len(set(ids := _page_ids(http))) == len(ids),
+    "cancel-is-a-no-op": _cancel_and_wait,
+    "completed-run-reopens": _after_completion,
+    "steps-server-error": lambda http, s: (
+        http.get(f"/automation-runs/{s.ids.example_run_id}/steps").status_code
+    ),
+    "cookie-ignored": lambda http, s: (
+        httpx.get(
+            f"{s.base_url}/automation-runs", cookies={"vai_token": s.credentials["token"]}, verify=False
+        ).status_code
+    ),
+    "validation-error-shape": lambda http, s: (
+        type(http.get("/automation-runs/not-a-uuid").json()["detail"]).__name__
+    ),
+}
+
+
+def test_every_break_has_a_probe_and_a_documented_place() -> None:
+    assert PROBES.keys() == BREAKS.keys() and len(BREAKS) >= 9
+    for planted in BREAKS.values():
+        assert planted.location == "status" or planted.location.startswith("/")
+        assert (
+            planted.operation.split(" ")[0] in ("GET", "POST")
+            and "/api/v1/automation-runs" in planted.operation
+        )
+
+
+@pytest.mark.parametrize("name", sorted(BREAKS))
+def test_a_break_really_changes_behaviour(name: str, served: Served) -> None:
+    probe = PROBES[name]
+    with serve(breaks=[name], step_seconds=STEP) as broken, connect(broken) as http:
+        seen_broken = probe(http, broken)
+    with connect(served) as http:
+        seen_unbroken = probe(http, served)
+    assert seen_broken != seen_unbroken, f"{name}: {BREAKS[name].description}"
