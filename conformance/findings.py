@@ -61,6 +61,9 @@ class Deviation:
     #: Why the spec says what it says here, when no document does (its ``x-assumption``).
     assumption: str | None = None
 
+    def __post_init__(self) -> None:
+        kind_of(self.kind)  # a misspelled kind fails here, where it is named
+
     @property
     def key(self) -> tuple[str, ...]:
         """Identity used to merge identical deviations seen in different cases."""
@@ -146,9 +149,9 @@ def tally(findings: Iterable[Finding]) -> dict[str, int]:
     return counts
 
 
-#: What one judged response counts as, best first: the score's stacked bar shows all five, so
+#: What one judged response counts as, best first: the score's stacked bar shows all six, so
 #: a run whose responses are all catalogued quirks does not read as all conforming.
-OUTCOMES = ("conforming", "known", "assumption", "additive", "breaking")
+OUTCOMES = ("conforming", "known", "convention", "assumption", "additive", "breaking")
 
 
 def outcome(findings: Iterable[Finding]) -> str:

@@ -33,6 +33,8 @@ class Classification(StrEnum):
 
     #: A catalogue entry documents it: the vendor's own documents contradict themselves here.
     KNOWN = "known"
+    #: It departs from an HTTP convention (an RFC's advice) that no document of the API promises.
+    CONVENTION = "convention"
     #: It contradicts only a statement the spec had to make where every document is silent.
     ASSUMPTION = "assumption"
     #: It contradicts the documents: the vendor changed its contract.
@@ -59,6 +61,20 @@ class Evidence(StrEnum):
     OBJECT = "object"  # the object that would hold it (an extra member is fixed by its absence)
 
 
+class Basis(StrEnum):
+    """What a kind of finding rests on: a promise the API's documents make, or only an HTTP
+    convention (an RFC's advice) that no vendor document states, which never fails a night
+    unless ``--fail-on convention`` asks for it."""
+
+    CONTRACT = "contract"
+    CONVENTION = "convention"
+
+
+class UnknownKind(ValueError):
+    """A kind named nowhere in the table: a misspelling is an error where it is made, never a
+    new kind of finding."""
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -68,7 +84,55 @@ class Kind:
     compare: Compare = Compare.VALUE
     severity: Severity = Severity.BREAKING
     evidence: Evidence = Evidence.VALUE
+    basis: Basis = Basis.CONTRACT
+    #: For a convention: the public text that states it (the API's documents do not).
+    rests_on: str | None = None
 
+
+#: Schemathesis' own checks that stay on beside the suite's (its response-conformance checks are
+#: replaced by ``judge``), each with what it rests on.
+_SCHEMATHESIS_CHECKS = (
+    # a request the documented parameters and body allow is served (refused only as documented)
+    Kind("positive_data_acceptance", "A request the documents allow was refused"),
+    # an operation the documents secure refuses a request without (or with a wrong) credential
+    Kind("ignored_auth", "An operation answered without a valid credential"),
+    # a resource the API just created can be read; a deleted one cannot
+    Kind("ensure_resource_availability", "A resource the API just created cannot be found"),
+    Kind("use_after_free", "A deleted resource can still be read"),
+    *(
+        Kind(name, title, basis=Basis.CONVENTION, rests_on=rfc)
+        for name, title, rfc in (
+            (
+                "negative_data_rejection",
+                "A request the documents do not allow was served",
+                "RFC 9110 section 15.5.1 (400 Bad Request): a server may refuse a malformed request; "
+                "no document of the API promises that it does",
+            ),
+            (
+                "missing_required_header",
+                "A request without a required header was served",
+                "RFC 9110 section 15.5.1: refusing an incomplete request is advice, not a promise of "
+                "the API's documents",
+            ),
+            (
+                "unsupported_method",
+                "An undocumented method was not answered 405",
+                "RFC 9110 section 15.5.6 (405 Method Not Allowed); the documents describe only their "
+                "own methods",
+            ),
+            (
+                "allow_header_conformance",
+                "A 405's Allow header lists other methods",
+                "RFC 9110 section 10.2.1 (Allow); no document of the API describes OPTIONS or Allow",
+            ),
+            (
+                "object_level_authorization",
+                "One credential read another's resource",
+                "OWASP API1:2023; no document of the API describes tenants' isolation in requests",
+            ),
+        )
+    ),
+)
 
 _TABLE = (
     # response checks
@@ -148,6 +212,7 @@ _TABLE = (
             ("self-contradiction", "A document that contradicts itself"),
         )
     ),
+    *_SCHEMATHESIS_CHECKS,
 )
 KINDS: dict[str, Kind] = {kind.name: kind for kind in _TABLE}
 
@@ -174,9 +239,11 @@ BODY_TOO_LARGE = KINDS["body-too-large"].name
 
 
 def kind_of(name: str) -> Kind:
-    """The row of ``name``; a schemathesis check (``negative_data_rejection``, ...) is its own,
-    breaking kind compared by value."""
-    return KINDS.get(name) or Kind(name, name.replace("_", " ").capitalize())
+    """The row of ``name``; a name the table does not hold is an ``UnknownKind`` error."""
+    kind = KINDS.get(name)
+    if kind is None:
+        raise UnknownKind(f"unknown kind of finding {name!r}")
+    return kind
 
 
 def observable_kinds() -> list[str]:

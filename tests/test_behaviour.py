@@ -193,7 +193,7 @@ CASES: dict[str, tuple[str, list[Drift], Expected]] = {
             "cancelAutomationRun",
             "/status",
             "cancel-ignored",
-            "assumption",
+            "new",
             r"^cancelAutomationRun of run `[0-9a-f-]{36}` was accepted, yet the run went .*completed "
             r"and never cancelled$",
         ),
@@ -205,7 +205,7 @@ CASES: dict[str, tuple[str, list[Drift], Expected]] = {
             "stopProcessRun",
             "/state",
             "cancel-ignored",
-            "assumption",
+            "new",
             r"^stopProcessRun of run `[0-9a-f-]{36}` was accepted, yet the run went .*completed and "
             r"never stopping or unresolved$",
         ),

@@ -99,7 +99,7 @@ def test_every_judged_response_counts_once_by_its_worst_finding(unseeded: dict[s
     without new drift."""
     for api in unseeded["apis"]:
         responses = api["responses"]
-        assert list(responses) == ["conforming", "known", "assumption", "additive", "breaking"]
+        assert list(responses) == ["conforming", "known", "convention", "assumption", "additive", "breaking"]
         assert sum(responses.values()) == api["cases"] > 0
         drifted = responses["additive"] + responses["breaking"]
         assert api["score"] == round(100 * (api["cases"] - drifted) / api["cases"], 1)

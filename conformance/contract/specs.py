@@ -238,6 +238,16 @@ class Spec:
         """Whether the operation needs the credential: ``security: []`` (a token endpoint) does not."""
         return bool(operation.definition.get("security", self.document.get("security", [])))
 
+    def issued_parameters(self, operation: Operation) -> list[str]:
+        """The parameters whose values the server hands out (its ids, continuation tokens and
+        cursors): a client learns them from a prior answer and never invents them, so what a server
+        answers to an invented one is not the documents' promise."""
+        return [
+            str(parameter["name"])
+            for parameter in self.parameters(operation)
+            if parameter.get("in") == "path" or _ISSUED_NAME.search(str(parameter.get("name", "")))
+        ]
+
     def parameters(self, operation: Operation) -> list[dict[str, Any]]:
         """Path-level and operation-level parameters, resolved; the operation's win on the same
         name and place."""
@@ -385,6 +395,11 @@ def _close(node: Any) -> Any:
     if is_object and "properties" in node and not any(key in node for key in open_keywords):
         closed["additionalProperties"] = False
     return closed
+
+
+#: Parameter names that carry a value the server issued: ``id``, ``run_id``, ``processRunId``,
+#: ``continuation_token``, ``cursor``.
+_ISSUED_NAME = re.compile(r"(?:^|_)ids?$|[a-z]Ids?$|(?:^|_)token$|[a-z]Token$|^cursor$")
 
 
 def assumption_of(node: Any) -> str | None:

@@ -189,10 +189,14 @@ class ApiCaller:
         )
 
 
-def example_value(parameter: dict[str, Any], spec: Spec) -> Any:
-    """A documented value for a parameter: its example, its schema's example, else a placeholder."""
+def documented_value(parameter: dict[str, Any], spec: Spec) -> Any:
+    """The value the spec gives a parameter: its example or its schema's; ``None`` if it has none."""
     schema = spec.resolve(parameter.get("schema", {}))
-    for candidate in (parameter.get("example"), schema.get("example"), (schema.get("examples") or [None])[0]):
-        if candidate is not None:
-            return candidate
-    return "example"
+    candidates = (parameter.get("example"), schema.get("example"), (schema.get("examples") or [None])[0])
+    return next((candidate for candidate in candidates if candidate is not None), None)
+
+
+def example_value(parameter: dict[str, Any], spec: Spec) -> Any:
+    """A documented value for a parameter, else a placeholder."""
+    value = documented_value(parameter, spec)
+    return "example" if value is None else value

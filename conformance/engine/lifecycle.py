@@ -263,7 +263,11 @@ class LifecycleDriver(ApiCaller):
                 return
             state = pointer_get(response.json(), poll["state"])
             if isinstance(state, str) and state.lower() != final.lower():
-                how = "to" if self.lifecycle.is_terminal(state) else "back to"
+                # which states are final may be assumed; that an ended run does not run again
+                # unbidden is what the documents' state names say, unless the spec says it assumes
+                # that too (``resume``)
+                ended = self.lifecycle.is_terminal(state)
+                how = "to" if ended else "back to"
                 left = self.deviation(
                     operation,
                     response.status_code,
@@ -271,7 +275,7 @@ class LifecycleDriver(ApiCaller):
                     "terminal-state-left",
                     final,
                     state,
-                    "terminal",
+                    "terminal" if ended else "resume",
                     f"run `{run_id}` went from `{final}` {how} `{state}` after it had ended",
                 )
                 yield Step(operation, [left], step.request)
@@ -301,7 +305,7 @@ class LifecycleDriver(ApiCaller):
             "cancel-ignored",
             reaches,
             seen,
-            "cancel",
+            "cancel_effect",
             f"{operation.id} of run `{run_id}` was accepted, yet the run went {went} and never "
             f"{' or '.join(reaches)}",
         )

@@ -28,7 +28,7 @@ from schemathesis.schemas import BaseSchema
 
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.specs import Operation, Spec, load_spec
-from conformance.engine.caller import MOCK_POLLING, Polling
+from conformance.engine.caller import MOCK_POLLING, Polling, documented_value
 from conformance.engine.lifecycle import explore_lists, run_lifecycle
 from conformance.engine.options import RunOptions, check_credential, split_base_url
 from conformance.engine.probes import check_configuration, probe_credentials
@@ -83,6 +83,9 @@ class _Binding:
     base_urls: dict[str, str]
     #: A signed-in API's token session.
     tokens: TokenSession | None
+    #: Per operation label, the parameters whose values only the server issues (ids, continuation
+    #: tokens), by location and name, with the documented value a client would send (or ``None``).
+    issued: dict[str, dict[tuple[str, str], Any]]
 
 
 #: Checks and hooks are registered once for every schema, so each finds its API here, by the
@@ -124,6 +127,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if policy.params:  # the base URL's query travels with every request, as with httpx
         query = case.query if isinstance(case.query, dict) else {}
         case.query = {**dict(policy.params), **query}
+    _leave_out_invented_tokens(case, binding.issued.get(case.operation.label) or {})
     base_url = binding.base_urls.get(case.operation.label)
     if base_url is not None:  # the engine sends every operation to the one base URL otherwise
         case.operation.base_url = base_url
@@ -135,6 +139,49 @@ def _flat_headers(response: Any) -> dict[str, str]:
     return {
         key: values[0] if isinstance(values, list) else values for key, values in response.headers.items()
     }
+
+
+def server_issued(spec: Spec) -> dict[str, dict[tuple[str, str], Any]]:
+    """Per operation label, its parameters that carry a value the server hands out, with the
+    documented value (the example, which a user sets to an id of their tenant) or ``None`` where
+    there is none (a continuation token comes only from a prior answer)."""
+    issued: dict[str, dict[tuple[str, str], Any]] = {}
+    for operation in spec.operations.values():
+        names = set(spec.issued_parameters(operation))
+        issued[operation.label] = {
+            (parameter["in"], parameter["name"]): documented_value(parameter, spec)
+            for parameter in spec.parameters(operation)
+            if parameter["name"] in names
+        }
+    return issued
+
+
+def _leave_out_invented_tokens(case: Any, issued: dict[tuple[str, str], Any]) -> None:
+    """A continuation token only comes from a prior answer: a generated one is not sent (ids stay
+    invented, so the engine never starts or cancels a tenant's real runs; a refusal of one is
+    judged by ``invented_values``)."""
+    if not isinstance(case.query, dict):
+        return
+    for (where, name), value in issued.items():
+        if where == "query" and value is None:
+            case.query.pop(name, None)
+
+
+def invented_values(case: Any, issued: dict[tuple[str, str], Any]) -> str | None:
+    """Why refusing ``case`` breaks no promise: it named values only the server issues (ids,
+    tokens) that no answer and no document gave, and no document says what such a request gets."""
+    sent = {"path": case.path_parameters or {}, "query": case.query or {}}
+    made_up = [
+        f"{name} `{sent[where][name]}`"
+        for (where, name), documented in issued.items()
+        if name in sent.get(where, {}) and sent[where][name] != documented
+    ]
+    if not made_up:
+        return None
+    return (
+        f"The case made up {', '.join(made_up)}, which only the server issues; no document says what a "
+        "request naming a value the server never issued gets."
+    )
 
 
 def skipped_checks(spec: Spec) -> set[str]:
@@ -346,12 +393,13 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         for op in spec.operations.values()
         if spec.server_path(op) != spec.base_path
     }
-    _BINDINGS[id(schema)] = _Binding(session, base_urls, tokens)
+    issued = server_issued(spec)
+    _BINDINGS[id(schema)] = _Binding(session, base_urls, tokens, issued)
     try:
         with bounded_headers(session.policy.max_body_bytes):
             for event in from_schema(schema).execute():
                 if isinstance(event, events.ScenarioFinished):
-                    _record_standard_checks(session, event)
+                    _record_standard_checks(session, event, issued)
                     done += 1
                     if progress:
                         progress(target.api.name, min(done, total), total, str(event.phase))
@@ -461,12 +509,30 @@ def _record_error(session: ApiSession, event: events.NonFatalError, errors: list
     """
     operation = session.by_label.get(event.label) if event.related_to_operation else None
     if operation is not None and is_transport_error(event.value):
+        if _streams_events(operation) and transport_cause(event.value) in OPEN_STREAM_CAUSES:
+            return  # an event stream still open (its run still running) when the time bound ended it
         session.record_failed_request(operation, event.value, failed_request_curl(event.value))
     elif not isinstance(event.value, ServerUnavailable):
         errors.append(session.error(f"{event.label}: {event.info.message}"))
 
 
-def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished) -> None:
+#: How an event stream that was still open ends when the suite's time bound cuts it off.
+OPEN_STREAM_CAUSES = frozenset({"incomplete body", "read timeout"})
+
+
+def _streams_events(operation: Operation) -> bool:
+    """Whether the documents give the operation an event stream: open as long as there is news."""
+    responses = operation.definition.get("responses") or {}
+    return any(
+        "text/event-stream" in (response.get("content") or {})
+        for status, response in responses.items()
+        if str(status).startswith("2") and isinstance(response, dict)
+    )
+
+
+def _record_standard_checks(
+    session: ApiSession, event: events.ScenarioFinished, issued: dict[str, dict[tuple[str, str], Any]]
+) -> None:
     """Turn failures of schemathesis' own checks into deviations of the check's name."""
     recorder = event.recorder
     for case_id, nodes in recorder.checks.items():
@@ -493,12 +559,21 @@ def _record_standard_checks(session: ApiSession, event: events.ScenarioFinished)
                 expected=failure.title,
                 observed=status,
                 message=one_line(failure.message or failure.title or node.name),
-                assumption=session.spec.request_assumption(operation)
-                if node.name in REQUEST_CHECKS
-                else None,
+                assumption=_request_assumption(session.spec, operation, case, node.name, issued),
             )
             with session.lock:
                 session.add(deviation, node.failure_info.code_sample, node.name)
+
+
+def _request_assumption(
+    spec: Spec, operation: Operation, case: Any, check: str, issued: dict[str, dict[tuple[str, str], Any]]
+) -> str | None:
+    """What a request check's failure contradicts when no document says it: a rule the spec
+    assumed for the request, or a refusal of values the case invented in the server's place."""
+    if check not in REQUEST_CHECKS:
+        return None
+    invented = invented_values(case, issued.get(operation.label, {}))
+    return spec.request_assumption(operation) or (invented if check == "positive_data_acceptance" else None)
 
 
 def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:

@@ -154,8 +154,26 @@ def status_code_documented(ctx: ResponseContext) -> Iterator[Deviation]:
             ctx.status_code,
             f"status {ctx.status_code} is not documented for {ctx.operation.label} (documented: "
             f"{', '.join(documented)})",
-            ctx.operation.status_assumption,
+            ctx.operation.status_assumption or _unsaid_status(ctx),
         )
+
+
+def _unsaid_status(ctx: ResponseContext) -> str | None:
+    """Why an undocumented refusal contradicts no document: which status a refused credential
+    gets, and what an id the server never issued gets, are things no page of these APIs says,
+    so HTTP's own answers (RFC 9110) are assumed rather than held against the server."""
+    if ctx.status_code in (401, 403) and ctx.spec.secured(ctx.operation):
+        return (
+            "No document of the API says which status a missing or refused credential gets; RFC 9110 "
+            "allows 401 (section 15.5.2) or 403 (section 15.5.4), so either is assumed."
+        )
+    names = re.findall(r"\{([^}]+)\}", ctx.operation.path)
+    if ctx.status_code == 404 and names:
+        return (
+            f"No document of the API says what a request naming an unknown {', '.join(names)} gets; "
+            "404 (RFC 9110 section 15.5.5) is assumed for an id the server did not issue."
+        )
+    return None
 
 
 def _media_matches(declared: str, actual: str) -> bool:
@@ -530,13 +548,14 @@ def _explain_fields(
             continue
         missing.remove(documented_name)
         extra.remove(seen_name)
+        # no assumption: whatever the spec assumed of the member's presence, a rename contradicts
+        # the name the documents give it
         yield ctx.deviation(
             f"{where}/{documented_name}",
             "field-name-alias",
             documented_name,
             seen_name,
             f"field {documented_name!r} arrives as {seen_name!r}",
-            assumption,
         )
     for name in missing:
         yield ctx.deviation(

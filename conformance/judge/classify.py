@@ -8,15 +8,19 @@ from typing import Any
 
 from conformance.contract.catalogue import Catalogue
 from conformance.findings import Deviation, Finding
-from conformance.kinds import Classification, Compare, kind_of
+from conformance.kinds import Basis, Classification, Compare, kind_of
 
 
 def classify(deviation: Deviation, catalogue: Catalogue | None, *, source: str = "check") -> Finding:
     """A finding for ``deviation``: ``known`` only when a catalogue entry matches it exactly,
+    ``convention`` when its kind rests on an HTTP convention no document of the API states,
     ``assumption`` when it contradicts only what the spec assumed where the documents are silent."""
     quirk = catalogue.match(deviation) if catalogue else None
+    kind = kind_of(deviation.kind)
     if quirk:
         classification = Classification.KNOWN
+    elif kind.basis is Basis.CONVENTION:
+        classification = Classification.CONVENTION
     elif deviation.assumption:
         classification = Classification.ASSUMPTION
     else:
@@ -37,7 +41,11 @@ def classify(deviation: Deviation, catalogue: Catalogue | None, *, source: str =
         citations=[citation.to_dict() for citation in quirk.citations] if quirk else [],
         message=deviation.message,
         source=source,
-        assumption=deviation.assumption if classification is Classification.ASSUMPTION else None,
+        assumption=deviation.assumption
+        if classification is Classification.ASSUMPTION
+        else kind.rests_on
+        if classification is Classification.CONVENTION
+        else None,
     )
 
 
@@ -140,7 +148,12 @@ def _varying(finding: Finding) -> Any:
     return finding.location.rsplit("/", 1)[-1] if _member_seen(finding) else finding.observed
 
 
-_RANK = {Classification.NEW: 0, Classification.ASSUMPTION: 1, Classification.KNOWN: 2}
+_RANK = {
+    Classification.NEW: 0,
+    Classification.ASSUMPTION: 1,
+    Classification.CONVENTION: 2,
+    Classification.KNOWN: 3,
+}
 
 
 def _order(finding: Finding) -> tuple[str | int, ...]:

@@ -215,11 +215,13 @@ _COUNT = {"type": "integer", "minimum": 0}
 _TEXT = {"type": "string"}
 _MAYBE_TEXT = {"type": ["string", "null"]}
 _COUNTS = {name: _COUNT for name in ("known", "assumption", "new", "breaking", "additive")}
+#: Counts and outcomes added since version 3 files were first written: optional when read.
+_LATER = {"convention": _COUNT}
 #: Judged responses by outcome: they add up to the API's ``cases``.
 _RESPONSES = {
     "type": "object",
     "description": "Judged responses by their worst finding (new drift by severity); none: conforming.",
-    "required": list(OUTCOMES),
+    "required": [name for name in OUTCOMES if name not in _LATER],
     "properties": dict.fromkeys(OUTCOMES, _COUNT),
 }
 #: A public page of the vendor's that a catalogue entry cites.
@@ -363,6 +365,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "cases": _COUNT,
                 "checks": _COUNT,
                 **_COUNTS,
+                **_LATER,
                 "errors": _COUNT,
                 "complete": {"type": "boolean"},
                 "apis": _COUNT,
@@ -392,6 +395,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                     "cases": _COUNT,
                     "checks": _COUNT,
                     **_COUNTS,
+                **_LATER,
                     "responses": _RESPONSES,
                     "score": {
                         "type": "number",
@@ -424,6 +428,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                                 "cases": _COUNT,
                                 "responses": _RESPONSES,
                                 **_COUNTS,
+                **_LATER,
                             },
                         },
                     },
@@ -448,7 +453,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                     "kind": _TEXT,
                     "expected": True,
                     "observed": True,
-                    "classification": {"enum": ["known", "assumption", "new"]},
+                    "classification": {"enum": ["known", "convention", "assumption", "new"]},
                     "severity": {"enum": ["additive", "breaking"]},
                     "quirk": _MAYBE_TEXT,
                     "doc": _MAYBE_TEXT,

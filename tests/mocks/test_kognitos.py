@@ -169,14 +169,20 @@ def test_list_runs_pages_with_continuation_tokens(served: Served) -> None:
     assert seen == expected
 
 
-@pytest.mark.parametrize(("limit", "count"), [(None, 10), ("null", 10), (3, 3), (0, 0)])
+@pytest.mark.parametrize(("limit", "count"), [(None, 10), ("null", 10), (3, 3), (1, 1)])
 def test_list_runs_limit_defaults_to_ten(served: Served, limit: Any, count: int) -> None:
     for _ in range(11):
         start(served)
     params = dict(PROCESS) if limit is None else {**PROCESS, "limit": limit}
     body = served.client.get("/runs", params=params).json()
     assert len(body["items"]) == count
-    assert (body["continuation_token"] is None) is (count == 0)
+    assert body["continuation_token"] is not None
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_a_limit_below_one_is_refused_as_the_spec_assumes(served: Served, limit: int) -> None:
+    response = served.client.get("/runs", params={**PROCESS, "limit": limit})
+    assert response.status_code == 422
 
 
 # -- lifecycle --------------------------------------------------------------------------

@@ -9,8 +9,8 @@ name the page and its section.
 
 from dataclasses import dataclass
 
-PAGE = "Reference > Automation runs (seeds/automation-runs-api.txt)"
-NOTES = "Facts beyond the seeds, section “Automation Runs API” (vendor-notes/kognitos-and-automation-runs.md)"
+PAGE = "Reference > Automation runs (https://docs.vai-dev.virtuousai.com/docs/api/reference/automation-runs/)"
+NOTES = "the vendor's OpenAPI, as summarised beside the page (Automation Runs API)"
 RUNS = "/api/v1/automation-runs"
 RUN = f"{RUNS}/{{run_id}}"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 _PAGE = (
-    "Kognitos REST API v2 > Runs (docs page rendered in seeds/kognitos-runs-v2.txt; the seed gives no page "
+    "Kognitos REST API v2 > Runs (https://docs.kognitos.com/rest-api/v2/runs; "
     "URL, the API it documents is https://rest-api.app.kognitos.com/v2)"
 )
 _OPENAPI = (
     "OpenAPI 3.1.0 fragment 'Kognitos REST API v2' 2.0.0 embedded in the same page "
-    "(vendor-notes/kognitos-and-automation-runs.md; API https://rest-api.app.kognitos.com/v2)"
+    "(the OpenAPI fragment behind https://docs.kognitos.com/rest-api/v2/runs; API https://rest-api.app.kognitos.com/v2)"
 )
 
 

@@ -207,11 +207,11 @@ async def delete_process_run(request: web.Request) -> web.Response:
 
 async def read_json(request: web.Request) -> tuple[bool, Any]:
     """(present, value) of the JSON body; an empty body is absent, an unparsable one is a 400."""
-    text = await request.text()
-    if not text.strip():
+    raw = await request.read()
+    if not raw.strip():
         return False, None
-    try:
-        return True, json.loads(text)
+    try:  # bytes that are not UTF-8 are as unparsable as bad JSON
+        return True, json.loads(raw.decode("utf-8"))
     except ValueError:
         raise ApiError(400, "invalid_body", "The request body is not valid JSON") from None
 

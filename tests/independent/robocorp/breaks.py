@@ -9,8 +9,11 @@ SEED_URL = (
     "https://github.com/robocorp/robocorp/blob/63742be18fc392a4ecdf37e9bf17345c50f1409e/"
     "workspace/src/robocorp/workspace/docs/ProcessRunApi.md"
 )
-#: The vendor notes restate the vendor's OpenAPI 3.0.0 "Robocorp Control Room API" 1.0 document.
-NOTES = "vendor-notes/robocorp.md (facts from the vendor's OpenAPI 3.0.0 'Robocorp Control Room API' 1.0)"
+#: The vendor's OpenAPI 3.0.0 "Robocorp Control Room API" 1.0 document.
+NOTES = (
+    "https://github.com/robocorp/robocorp/blob/master/workspace/research/openapi.json "
+    "(the vendor's OpenAPI 3.0.0 'Robocorp Control Room API' 1.0)"
+)
 
 LIST = "GET /workspaces/{workspace_id}/process-runs"
 GET = "GET /workspaces/{workspace_id}/process-runs/{process_run_id}"

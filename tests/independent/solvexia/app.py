@@ -19,8 +19,21 @@ from .oauth import TokenError, Tokens, bearer
 from .store import ACTIVE, CANCELLED, FINISHED, RUNNING, RunStateError, Snapshot, StepState, Store
 
 # Fixed path words matched case-insensitively, as the page spells one path ``processRuns``.
-_LITERALS = frozenset({"api", "v1", "processruns", "start", "cancel", "runstatus", "steps",
-                       "restartfromhere", "requests", "oauth", "token"})
+_LITERALS = frozenset(
+    {
+        "api",
+        "v1",
+        "processruns",
+        "start",
+        "cancel",
+        "runstatus",
+        "steps",
+        "restartfromhere",
+        "requests",
+        "oauth",
+        "token",
+    }
+)
 # ProcessRunRequestType (process_runs_schemas.md, current version).
 START_RQ, CANCEL_RQ = "ProcessRun_StartRq", "ProcessRun_CancelRq"
 
@@ -70,16 +83,25 @@ def create_app(store: Store, tokens: Tokens, breaks: Iterable[str] = ()) -> Flas
         """A Process Run Status object."""
         respell = snap.status == CANCELLED and "cancel_status_respelled" in broken
         status = "Canceled" if respell else snap.status
-        return {"id": snap.run.id, "dateStarted": _date(snap.started), "dateFinished": _date(snap.finished),
-                "runDurationInSeconds": _duration(snap.started, snap.finished, snap.at), "status": status}
+        return {
+            "id": snap.run.id,
+            "dateStarted": _date(snap.started),
+            "dateFinished": _date(snap.finished),
+            "runDurationInSeconds": _duration(snap.started, snap.finished, snap.at),
+            "status": status,
+        }
 
     def step_status(snap: Snapshot, index: int) -> dict[str, Any]:
         """A Step Run Status object."""
         state: StepState = snap.states[index]
-        body = {"id": snap.run.steps[index].id, "dateStarted": _date(state.started, zulu=True),
-                "dateFinished": _date(state.finished, zulu=True),
-                "runDurationInSeconds": _duration(state.started, state.finished, snap.at),
-                "status": state.status, "completionMessage": state.message}
+        body = {
+            "id": snap.run.steps[index].id,
+            "dateStarted": _date(state.started, zulu=True),
+            "dateFinished": _date(state.finished, zulu=True),
+            "runDurationInSeconds": _duration(state.started, state.finished, snap.at),
+            "status": state.status,
+            "completionMessage": state.message,
+        }
         if "step_status_drops_completion_message" in broken:
             del body["completionMessage"]
         return body
@@ -103,8 +125,12 @@ def create_app(store: Store, tokens: Tokens, breaks: Iterable[str] = ()) -> Flas
     @app.after_request
     def drop_support_id(response: Response) -> Response:
         """Planted break: errors of GET /v1/processruns/{processRunId} lose their supportId."""
-        if ("error_drops_support_id" in broken and response.status_code != 200
-                and request.endpoint == "get_run" and response.is_json):
+        if (
+            "error_drops_support_id" in broken
+            and response.status_code != 200
+            and request.endpoint == "get_run"
+            and response.is_json
+        ):
             body = response.get_json()
             body.pop("supportId", None)
             response.set_data(app.json.dumps(body))
@@ -145,8 +171,11 @@ def create_app(store: Store, tokens: Tokens, breaks: Iterable[str] = ()) -> Flas
             return error(404, f"Process run {run_id} was not found.")
         run = snap.run if snap else None
         body = {
-            "id": run_id, "name": run.name if run else "", "process": run.process if run else "",
-            "alertEmailAddress": run.alert_email if run else "", "alertSMS": run.alert_sms if run else "",
+            "id": run_id,
+            "name": run.name if run else "",
+            "process": run.process if run else "",
+            "alertEmailAddress": run.alert_email if run else "",
+            "alertSMS": run.alert_sms if run else "",
             "description": run.description if run else "",
             "lastModifiedBy": run.last_modified_by if run else "",
             "dateModified": _date(run.modified if run else store.clock(), digits=7),
@@ -203,10 +232,17 @@ def create_app(store: Store, tokens: Tokens, breaks: Iterable[str] = ()) -> Flas
         if isinstance(found, Response):
             return found
         body = run_status(found)
-        if ("finished_run_reverts" in broken and found.status == FINISHED and found.finished is not None
-                and found.at >= found.finished + store.step_seconds):
-            body.update(status=RUNNING, dateFinished=None,
-                        runDurationInSeconds=_duration(found.started, None, found.at))
+        if (
+            "finished_run_reverts" in broken
+            and found.status == FINISHED
+            and found.finished is not None
+            and found.at >= found.finished + store.step_seconds
+        ):
+            body.update(
+                status=RUNNING,
+                dateFinished=None,
+                runDurationInSeconds=_duration(found.started, None, found.at),
+            )
         if "run_status_recased" in broken:
             body["status"] = body["status"].upper()
         if "run_duration_as_string" in broken and body["runDurationInSeconds"] is not None:
@@ -220,8 +256,17 @@ def create_app(store: Store, tokens: Tokens, breaks: Iterable[str] = ()) -> Flas
             return found
         if "steps_server_error" in broken:
             return error(500, "An exception has occurred during processing the request.")
-        items = [{"isEnabled": s.enabled, "stepOrder": s.order, "id": s.id, "name": s.name,
-                  "orderedName": f"{s.order} {s.name}"} for s in found.run.steps if s.is_data]
+        items = [
+            {
+                "isEnabled": s.enabled,
+                "stepOrder": s.order,
+                "id": s.id,
+                "name": s.name,
+                "orderedName": f"{s.order} {s.name}",
+            }
+            for s in found.run.steps
+            if s.is_data
+        ]
         if "steps_duplicated" in broken:
             items = [item for item in items for _ in range(2)]
         return jsonify(items)

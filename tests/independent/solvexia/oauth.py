@@ -30,8 +30,14 @@ class TokenError(Exception):
 class Tokens:
     """Issued access tokens and their expiry instants; thread-safe."""
 
-    def __init__(self, client_id: str, client_secret: str, fixed_token: str,
-                 clock: Callable[[], float] = time.time, ttl: float = TOKEN_TTL_SECONDS):
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        fixed_token: str,
+        clock: Callable[[], float] = time.time,
+        ttl: float = TOKEN_TTL_SECONDS,
+    ):
         self._client = (client_id, client_secret)
         self._fixed = fixed_token
         self._clock = clock
@@ -58,8 +64,10 @@ class Tokens:
         client_id, client_secret = params.get("client_id"), params.get("client_secret")
         if not client_id or not client_secret:
             raise TokenError("invalid_request", "client_id and client_secret are required.")
-        if not (secrets.compare_digest(client_id, self._client[0])
-                and secrets.compare_digest(client_secret, self._client[1])):
+        if not (
+            secrets.compare_digest(client_id, self._client[0])
+            and secrets.compare_digest(client_secret, self._client[1])
+        ):
             raise TokenError("invalid_client", "Client authentication failed.")
         token = secrets.token_urlsafe(32)
         with self._lock:

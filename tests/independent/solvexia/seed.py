@@ -87,21 +87,62 @@ def _done(start: float, seconds: list[float], last: StepState | None = None) -> 
 def seed_runs(t: Tenant, now: float) -> list[Run]:
     """One run of each kind: startable, running for ever, finished, cancelled, timed out."""
     created = _at("2020-06-15T02:24:14.270")
-    base = {"process": t.process_id, "last_modified_by": "usa.john.adams", "created": created,
-            "modified": created}
+    base = {
+        "process": t.process_id,
+        "last_modified_by": "usa.john.adams",
+        "created": created,
+        "modified": created,
+    }
     fin, can, tim = _at("2025-02-05T22:40:19.923"), _at("2025-01-13T03:51:01.270"), _at("2025-01-20T07:00:00")
     forever = [*_steps(t)[:3], Step(t.action_step_id, "Reconcile ledgers", "2.1", False, True, FOREVER_TICKS)]
     return [
-        Run(t.process_run_id, "processapitest : run #1", description="Description here", steps=_steps(t),
-            **base),
-        Run(t.running_run_id, "processapitest : run #2", description="Runs until cancelled", steps=forever,
-            execution=Execution(requested=now - 60.0, first=0, scheduled=False), status="Running", **base),
-        Run(t.finished_run_id, "processapitest : run #3", description="Finished run", steps=_steps(t),
-            status=FINISHED, started=fin, finished=fin + 932, states=_done(fin, [400, 300, 232]), **base),
-        Run(t.cancelled_run_id, "processapitest : run #4", description="Cancelled run", steps=_steps(t),
-            status=CANCELLED, started=can, finished=can + 48,
-            states=_done(can, [1, 1], StepState(CANCELLED, can + 2, can + 48)), **base),
-        Run(t.timed_out_run_id, "processapitest : run #5", description="Run that timed out", steps=_steps(t),
-            status=TIMED_OUT, started=tim, finished=tim + 3600,
-            states=_done(tim, [30, 30], StepState(FAILED, tim + 60, tim + 3600, "Step timed out.")), **base),
+        Run(
+            t.process_run_id,
+            "processapitest : run #1",
+            description="Description here",
+            steps=_steps(t),
+            **base,
+        ),
+        Run(
+            t.running_run_id,
+            "processapitest : run #2",
+            description="Runs until cancelled",
+            steps=forever,
+            execution=Execution(requested=now - 60.0, first=0, scheduled=False),
+            status="Running",
+            **base,
+        ),
+        Run(
+            t.finished_run_id,
+            "processapitest : run #3",
+            description="Finished run",
+            steps=_steps(t),
+            status=FINISHED,
+            started=fin,
+            finished=fin + 932,
+            states=_done(fin, [400, 300, 232]),
+            **base,
+        ),
+        Run(
+            t.cancelled_run_id,
+            "processapitest : run #4",
+            description="Cancelled run",
+            steps=_steps(t),
+            status=CANCELLED,
+            started=can,
+            finished=can + 48,
+            states=_done(can, [1, 1], StepState(CANCELLED, can + 2, can + 48)),
+            **base,
+        ),
+        Run(
+            t.timed_out_run_id,
+            "processapitest : run #5",
+            description="Run that timed out",
+            steps=_steps(t),
+            status=TIMED_OUT,
+            started=tim,
+            finished=tim + 3600,
+            states=_done(tim, [30, 30], StepState(FAILED, tim + 60, tim + 3600, "Step timed out.")),
+            **base,
+        ),
     ]

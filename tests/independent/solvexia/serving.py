@@ -82,10 +82,18 @@ def serve(*, breaks: Iterable[str] = (), step_seconds: float = 0.2, **ids: str) 
         _wait_until_listening("127.0.0.1", port, time.monotonic() + START_TIMEOUT_SECONDS)
         root = f"http://127.0.0.1:{port}"
         yield Served(
-            base_url=f"{root}/api", token_url=f"{root}/oauth/token",
-            credentials={"client_id": tenant.client_id, "client_secret": tenant.client_secret,
-                         "token": tenant.token},
-            ids=tenant.ids(), breaks=chosen, step_seconds=step_seconds, **tenant.ids())
+            base_url=f"{root}/api",
+            token_url=f"{root}/oauth/token",
+            credentials={
+                "client_id": tenant.client_id,
+                "client_secret": tenant.client_secret,
+                "token": tenant.token,
+            },
+            ids=tenant.ids(),
+            breaks=chosen,
+            step_seconds=step_seconds,
+            **tenant.ids(),
+        )
     finally:
         # Close every socket from inside the server's own loop, which then ends because its map is empty.
         server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))

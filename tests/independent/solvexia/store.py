@@ -15,7 +15,13 @@ from dataclasses import dataclass, field, replace
 
 # Process Run Status Type and Process Step Run Status Type (process_runs_schemas.md).
 NOT_STARTED, SCHEDULED, RUNNING, FINISHED, CANCELLED, TIMED_OUT = (
-    "NotStarted", "Scheduled", "Running", "Finished", "Cancelled", "TimedOut")
+    "NotStarted",
+    "Scheduled",
+    "Running",
+    "Finished",
+    "Cancelled",
+    "TimedOut",
+)
 SUCCESS, FAILED, SKIPPED = "Success", "Failed", "Skipped"
 ACTIVE = frozenset({SCHEDULED, RUNNING})
 RUNNING_MESSAGE = "step is currently running"
@@ -171,17 +177,17 @@ class Store:
         states = list(run.states[: ex.first])
         t = ex.requested + (self.step_seconds if ex.scheduled else 0.0)
         if now < t:
-            states += [StepState() for _ in run.steps[ex.first:]]
+            states += [StepState() for _ in run.steps[ex.first :]]
             return Snapshot(run, SCHEDULED, None, None, tuple(states), now)
         started = t
-        for i, step in enumerate(run.steps[ex.first:], start=ex.first):
+        for i, step in enumerate(run.steps[ex.first :], start=ex.first):
             if not step.enabled:
                 states.append(StepState(SKIPPED, t, t))
                 continue
             end = t + step.ticks * self.step_seconds
             if now < end:
                 states.append(StepState(RUNNING, t, None, RUNNING_MESSAGE))
-                states += [StepState() for _ in run.steps[i + 1:]]
+                states += [StepState() for _ in run.steps[i + 1 :]]
                 return Snapshot(run, RUNNING, started, None, tuple(states), now)
             states.append(StepState(SUCCESS, t, end))
             t = end

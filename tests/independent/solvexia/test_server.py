@@ -19,8 +19,11 @@ STEP_STATUS_KEYS = [*RUN_STATUS_KEYS, "completionMessage"]
 
 def client(served: Served, token: str | None = None) -> httpx.Client:
     """An httpx client on the base URL, with the ready bearer token unless told otherwise."""
-    return httpx.Client(base_url=served.base_url, timeout=5.0,
-                        headers={"Authorization": f"Bearer {token or served.credentials['token']}"})
+    return httpx.Client(
+        base_url=served.base_url,
+        timeout=5.0,
+        headers={"Authorization": f"Bearer {token or served.credentials['token']}"},
+    )
 
 
 def wait_for(read: Callable[[], str], wanted: str, limit: float = 2.0) -> str:
@@ -52,8 +55,14 @@ def test_token_endpoint_issues_a_usable_bearer_token(served: Served) -> None:
 
 
 def test_credentials_are_enforced(served: Served) -> None:
-    bad = httpx.post(served.token_url, json={"client_id": served.credentials["client_id"],
-                                             "client_secret": "wrong", "grant_type": "client_credentials"})
+    bad = httpx.post(
+        served.token_url,
+        json={
+            "client_id": served.credentials["client_id"],
+            "client_secret": "wrong",
+            "grant_type": "client_credentials",
+        },
+    )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_client"
     assert set(bad.json()) >= {"message", "supportId"}
     path = f"{served.base_url}/v1/processruns/{served.process_run_id}"
@@ -67,14 +76,21 @@ def test_read_operations_answer_as_documented(served: Served) -> None:
         run = c.get(f"/v1/processruns/{served.process_run_id}").json()
         assert run["id"] == served.process_run_id and run["process"] == served.process_id
         assert all(isinstance(v, str) for v in run.values()) and "runButtonName" not in run
-        for run_id, status in [(served.finished_run_id, "Finished"), (served.cancelled_run_id, "Cancelled"),
-                               (served.timed_out_run_id, "TimedOut"), (served.running_run_id, "Running"),
-                               (served.process_run_id, "NotStarted")]:
+        for run_id, status in [
+            (served.finished_run_id, "Finished"),
+            (served.cancelled_run_id, "Cancelled"),
+            (served.timed_out_run_id, "TimedOut"),
+            (served.running_run_id, "Running"),
+            (served.process_run_id, "NotStarted"),
+        ]:
             body = c.get(f"/v1/processRuns/{run_id}/runstatus").json()
             assert list(body) == RUN_STATUS_KEYS and body["status"] == status
         steps = c.get(f"/v1/processruns/{served.finished_run_id}/steps").json()
-        assert [s["id"] for s in steps] == [served.data_step_id, served.second_data_step_id,
-                                            served.disabled_step_id]
+        assert [s["id"] for s in steps] == [
+            served.data_step_id,
+            served.second_data_step_id,
+            served.disabled_step_id,
+        ]
         assert {"id", "name", "isEnabled", "orderedName", "stepOrder"} <= set(steps[0])
         step = c.get(f"/v1/processruns/{served.finished_run_id}/steps/{served.action_step_id}/runstatus")
         assert list(step.json()) == STEP_STATUS_KEYS and step.json()["status"] == "Success"
@@ -108,8 +124,9 @@ def test_cancel_and_restart_from_a_step(served: Served) -> None:
         step = c.get(f"/v1/processruns/{run}/steps/{served.action_step_id}/runstatus").json()
         assert step["status"] == "Cancelled"
         assert c.post(f"/v1/processruns/{served.finished_run_id}/cancel").status_code == 400
-        restarted = c.post(f"/v1/processruns/{served.cancelled_run_id}/steps/{served.action_step_id}"
-                           "/restartfromhere").json()
+        restarted = c.post(
+            f"/v1/processruns/{served.cancelled_run_id}/steps/{served.action_step_id}/restartfromhere"
+        ).json()
         assert restarted["status"] == "Running"
         assert restarted["completionMessage"] == "step is currently running"
         assert c.get(f"/v1/processruns/{served.cancelled_run_id}/runstatus").json()["status"] == "Running"
@@ -150,8 +167,9 @@ def _finished(c: httpx.Client, s: Served) -> Any:
 PROBES: dict[str, Callable[[httpx.Client, Served], Any]] = {
     "process_run_field_renamed": lambda c, s: sorted(_get(c, f"/v1/processruns/{s.process_run_id}")),
     "run_duration_as_string": lambda c, s: _finished(c, s)["runDurationInSeconds"],
-    "start_drops_date_finished":
-        lambda c, s: sorted(c.post(f"/v1/processruns/{s.process_run_id}/start").json()),
+    "start_drops_date_finished": lambda c, s: sorted(
+        c.post(f"/v1/processruns/{s.process_run_id}/start").json()
+    ),
     "run_status_recased": lambda c, s: _finished(c, s)["status"],
     "cancel_status_respelled": _cancel_then_read,
     "cancel_does_nothing": _cancel_then_read,
@@ -161,8 +179,9 @@ PROBES: dict[str, Callable[[httpx.Client, Served], Any]] = {
     "unknown_run_found": lambda c, s: c.get("/v1/processruns/pr-does-not-exist").status_code,
     "error_drops_support_id": lambda c, s: sorted(_get(c, "/v1/processruns/pr-does-not-exist")),
     "token_expires_in_string": _expires_in_type,
-    "step_status_drops_completion_message":
-        lambda c, s: sorted(_get(c, f"/v1/processruns/{s.process_run_id}/steps/{s.data_step_id}/runstatus")),
+    "step_status_drops_completion_message": lambda c, s: sorted(
+        _get(c, f"/v1/processruns/{s.process_run_id}/steps/{s.data_step_id}/runstatus")
+    ),
 }
 
 
