@@ -34,7 +34,7 @@ format: $(STAMP)
 
 # the README's report screenshots, taken by the browser test (needs Chromium)
 screenshots: $(STAMP)
-	CONFORMANCE_SCREENSHOTS=docs $(BIN)/pytest -q tests/test_report_browser.py
+	CONFORMANCE_SCREENSHOTS=docs $(BIN)/pytest -q tests/results/test_report_browser.py
 
 # the mock bench's load generator (wrk, from Debian) and the mock it is compared with (Prism, from npm)
 PRISM := @stoplight/prism-cli@5.14.2

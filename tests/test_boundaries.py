@@ -39,6 +39,23 @@ def test_reading_results_does_not_import_the_test_engine(module: str) -> None:
     assert f"{module}".rsplit(".", 1)[-1] in " ".join(imported)
 
 
+#: What re-rendering a report must not load: the test engine, its data generator, HTTP clients.
+ENGINE_AND_HTTP = ("schemathesis", "hypothesis", "httpx", "requests")
+
+
+def test_the_modules_that_rerender_a_report_import_no_engine_and_no_http_client() -> None:
+    modules = "conformance.results.publish, conformance.results.document, conformance.results.html.render"
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {modules}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = [line.rsplit("|", 1)[-1].strip() for line in completed.stderr.splitlines()]
+    assert "conformance.results.html.render" in imported
+    assert not [name for name in imported if name.split(".", 1)[0] in ENGINE_AND_HTTP]
+
+
 def test_rerendering_a_report_does_not_load_schemathesis(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     moment = datetime(2026, 12, 1, 3, 17, tzinfo=UTC)

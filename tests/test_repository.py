@@ -20,8 +20,8 @@ OUTSIDE = ("/work/", "../shared", "seeds/", "vendor-notes/", "vendor-docs/")
 #: Deliberate uses, each a tracked file and what the one line that may hold one contains: bad input
 #: a test rejects, or text a test asserts is absent.
 ALLOWED = {
-    "tests/test_catalogue.py": ('"url": "../shared/seeds/x.md"}}, "documents/runs/url"',),
-    "tests/test_report.py": ('assert "seeds/" not in html and "vendor-notes/" not in html',),
+    "tests/contract/test_catalogue.py": ('"url": "../shared/seeds/x.md"}}, "documents/runs/url"',),
+    "tests/results/test_report.py": ('assert "seeds/" not in html and "vendor-notes/" not in html',),
 }
 #: This file spells out what it looks for.
 SELF = Path(__file__).resolve().relative_to(ROOT).as_posix()

@@ -20,7 +20,7 @@ from conformance.engine.runner import run
 from conformance.results.document import write_results
 from conformance.vendors.registry import CASSETTES_DIR
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "docs" / "results.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "results.schema.json").read_text())
 QUICK = {"apis": ["kognitos"], "phases": ("fuzzing",), "max_examples": 2}
 
 

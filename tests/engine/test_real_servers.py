@@ -32,7 +32,7 @@ from conformance.mocks.drift import Drift, DriftMiddleware, add_field, remove_fi
 from conformance.mocks.server import bind_loopback
 from conformance.vendors.registry import SPECS_DIR, get_api
 
-from .inprocess import InProcess
+from ..inprocess import InProcess
 
 TOKEN = "real-server-token-5f1c"
 GET_RUN = r"/v2/runs/[^/]+$"

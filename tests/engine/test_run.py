@@ -12,8 +12,8 @@ from conformance.kinds import BEHAVIOUR_KINDS
 from conformance.results.document import write_results
 from conformance.vendors.registry import APIS
 
-from .inprocess import InProcess
-from .shared import once_per_run
+from ..inprocess import InProcess
+from ..shared import once_per_run
 
 FAST = {"max_examples": 5, "seed": 7}
 

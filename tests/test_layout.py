@@ -1,0 +1,82 @@
+"""The README's Layout section is the package as it is: it names every subpackage and top-level
+module of ``conformance/`` and nothing that is not there, each subpackage's line names each of its
+modules, the layers it states are the ones import-linter enforces, and the test folders it names
+are the ones mirroring a subpackage."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "conformance"
+
+
+def section() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+
+
+def entries(top: str) -> dict[str, str]:
+    """The lines under ``top`` (``conformance/``, ``tests/``) of the section's listing, each as its
+    first word and the rest of the line."""
+    listing = section().split("```\n", 1)[1].split("```", 1)[0].splitlines()
+    start = next(number for number, line in enumerate(listing) if line.split(" ", 1)[0] == top)
+    found: dict[str, str] = {}
+    for line in listing[start + 1 :]:
+        if not line.startswith(" "):
+            break
+        name, _, what = line.strip().partition(" ")
+        if line.startswith("  ") and not line.startswith("   "):
+            found[name] = what.strip()
+    return found
+
+
+def holds_something(directory: Path) -> bool:
+    """A folder a move left nothing in but bytecode caches is not part of the package."""
+    return any(path.name != "__pycache__" for path in directory.iterdir())
+
+
+def on_disk() -> set[str]:
+    """Every top-level module and folder of ``conformance/`` and every subpackage at any depth,
+    relative to it (``results/html/``)."""
+    found = {path.name for path in PACKAGE.glob("*.py")}
+    found |= {f"{path.name}/" for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__"}
+    found |= {f"{init.parent.relative_to(PACKAGE).as_posix()}/" for init in PACKAGE.glob("*/**/__init__.py")}
+    return {name for name in found if not name.endswith("/") or holds_something(PACKAGE / name)}
+
+
+def test_the_layout_names_every_subpackage_and_top_level_module_and_nothing_else() -> None:
+    named, present = set(entries("conformance/")), on_disk()
+    assert not present - named, f"under conformance/, not in the README's Layout: {sorted(present - named)}"
+    assert not named - present, f"in the README's Layout, not under conformance/: {sorted(named - present)}"
+
+
+def test_each_subpackage_line_names_each_of_its_modules() -> None:
+    missing = [
+        f"{name}{module.name}"
+        for name, what in entries("conformance/").items()
+        if (PACKAGE / name / "__init__.py").exists()
+        for module in sorted((PACKAGE / name).glob("*.py"))
+        if module.stem != "__init__" and not re.search(rf"\b{module.stem}\b", what)
+    ]
+    assert not missing, f"modules the README's Layout does not name on their subpackage's line: {missing}"
+
+
+def test_the_layers_stated_are_the_layers_enforced() -> None:
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(contract["layers"] for contract in contracts if contract["type"] == "layers")
+    stated = " > ".join(f"`{layer.replace('conformance.', '')}`" for layer in layers)
+    assert stated in " ".join(section().split()), stated
+
+
+def test_the_test_folders_named_are_those_mirroring_a_subpackage() -> None:
+    line = entries("tests/")["<subpackage>/"]
+    named = set(re.findall(r"(\w+)/", line))
+    mirrors = {
+        path.name
+        for path in (ROOT / "tests").iterdir()
+        if path.is_dir() and (PACKAGE / path.name / "__init__.py").exists()
+    }
+    assert named == mirrors
