@@ -34,14 +34,9 @@ from conformance.contract.specs import Operation, Spec, load_spec
 from conformance.engine.caller import Polling
 from conformance.engine.options import split_base_url
 from conformance.errors import UsageError
+from conformance.http.failures import BodyTooLarge, is_transport_error, transport_cause
 from conformance.http.oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential
-from conformance.http.transport import (
-    DEFAULT_POLICY,
-    BodyTooLarge,
-    RequestPolicy,
-    is_transport_error,
-    transport_cause,
-)
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.redact import PLACEHOLDER, Redactor, secret_names
 from conformance.results.document import ensure_writable, process_alive
 from conformance.vendors.registry import ApiInfo, get_api

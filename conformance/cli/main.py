@@ -406,7 +406,7 @@ def _record(args: argparse.Namespace) -> int:
     from conformance.engine.options import check_base_url, check_credential, split_base_url
     from conformance.engine.runner import resolve_token
     from conformance.http.oauth import resolve_client
-    from conformance.http.transport import RequestPolicy
+    from conformance.http.policy import RequestPolicy
 
     token = resolve_token(APIS[args.api], args.token)
     check_base_url(args.base_url)

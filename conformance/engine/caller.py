@@ -14,14 +14,9 @@ import httpx
 
 from conformance.contract.specs import Operation, Spec
 from conformance.findings import Deviation
-from conformance.http.transport import (
-    DEFAULT_POLICY,
-    BodyTooLarge,
-    RequestPolicy,
-    ResponseTooSlow,
-    read_bounded,
-    transport_cause,
-)
+from conformance.http.failures import BodyTooLarge, ResponseTooSlow, transport_cause
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.transport import read_bounded
 from conformance.judge.registry import check_response
 from conformance.kinds import BODY_TOO_LARGE, TRANSPORT_ERROR
 from conformance.vendors.registry import ApiInfo

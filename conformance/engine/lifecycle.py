@@ -20,10 +20,7 @@ from conformance.engine.caller import MOCK_POLLING, ApiCaller, Polling, Step
 from conformance.engine.listing import explore, pages
 from conformance.errors import CredentialRefused
 from conformance.findings import Deviation
-from conformance.http.transport import (
-    DEFAULT_POLICY,
-    RequestPolicy,
-)
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.judge.behaviour import list_spec, pointer_get
 from conformance.vendors.registry import ApiInfo
 

@@ -11,10 +11,7 @@ import httpx
 from conformance.contract.specs import Spec
 from conformance.engine.caller import ApiCaller, Step
 from conformance.errors import ConformanceError, CredentialRefused
-from conformance.http.transport import (
-    DEFAULT_POLICY,
-    RequestPolicy,
-)
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.vendors.registry import ApiInfo
 
 

@@ -36,6 +36,13 @@ from conformance.engine.provenance import draw_seed, recorded_options
 from conformance.engine.session import ApiSession, one_line
 from conformance.errors import ConformanceError, CredentialRefused, ServerUnreachable, UsageError
 from conformance.findings import Deviation, fail_policy
+from conformance.http.failures import (
+    BodyTooLarge,
+    ResponseTooSlow,
+    failed_request_curl,
+    is_transport_error,
+    transport_cause,
+)
 from conformance.http.oauth import (
     ClientCredentials,
     RefreshingToken,
@@ -44,16 +51,8 @@ from conformance.http.oauth import (
     resolve_client,
     schemathesis_auth,
 )
-from conformance.http.transport import (
-    BodyTooLarge,
-    RequestPolicy,
-    ResponseTooSlow,
-    bounded_body_hook,
-    bounded_headers,
-    failed_request_curl,
-    is_transport_error,
-    transport_cause,
-)
+from conformance.http.policy import RequestPolicy
+from conformance.http.requests_bounds import bounded_body_hook, bounded_headers
 from conformance.judge.registry import check_response
 from conformance.mocks.process import MockProcess
 from conformance.redact import Redactor, is_secret_header

@@ -30,7 +30,8 @@ import httpx
 
 from conformance.contract.specs import Operation, Spec
 from conformance.errors import CredentialRefused, ServerUnreachable, UsageError
-from conformance.http.transport import DEFAULT_POLICY, RequestPolicy, transport_cause
+from conformance.http.failures import transport_cause
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.vendors.registry import ApiInfo, Carrier
 
 #: When an answer gives no usable ``expires_in``, the token is asked for again after this long.
