@@ -24,7 +24,8 @@ import yaml
 import yaml_rs
 
 from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, describe_size, printable, read_file
-from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.contract.model import Operation, Spec
+from conformance.contract.specs import load_spec
 from conformance.errors import ConformanceError
 from conformance.redact import Redactor
 from conformance.vendors.registry import APIS

@@ -30,7 +30,8 @@ from vcr.request import Request
 
 from conformance.bounds import printable
 from conformance.cassettes.cassette import CassetteError, parse_document, write_cassette
-from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.contract.model import Operation, Spec
+from conformance.contract.specs import load_spec
 from conformance.engine.caller import Polling
 from conformance.engine.options import split_base_url
 from conformance.errors import UsageError

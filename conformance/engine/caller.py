@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from conformance.contract.specs import Operation, Spec
+from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation
 from conformance.http.failures import BodyTooLarge, ResponseTooSlow, transport_cause
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy

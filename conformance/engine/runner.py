@@ -27,7 +27,8 @@ from schemathesis.engine.errors import ServerUnavailable
 from schemathesis.schemas import BaseSchema
 
 from conformance.contract.catalogue import load_catalogue
-from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.contract.model import Operation, Spec
+from conformance.contract.specs import load_spec
 from conformance.engine.caller import MOCK_POLLING, Polling
 from conformance.engine.lifecycle import explore_lists, run_lifecycle
 from conformance.engine.options import RunOptions, check_credential, split_base_url

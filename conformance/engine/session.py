@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
 from conformance.contract.catalogue import Catalogue
-from conformance.contract.specs import Operation, Spec
+from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation, Finding, outcome
 from conformance.http.failures import BodyNotJson, BodyTooLarge, causes, transport_cause
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy

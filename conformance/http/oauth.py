@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from conformance.contract.specs import Operation, Spec
+from conformance.contract.model import Operation, Spec
 from conformance.errors import CredentialRefused, ServerUnreachable, UsageError
 from conformance.http.failures import transport_cause
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy

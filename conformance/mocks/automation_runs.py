@@ -21,7 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conformance.contract.specs import Operation
+from conformance.contract.model import Operation
 from conformance.mocks.base import (
     Call,
     Clock,

@@ -27,7 +27,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.contract.model import Operation, Spec
+from conformance.contract.specs import load_spec
 
 DEFAULT_TOKEN = "conformance-demo"
 

@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from conformance.contract.specs import Operation
+from conformance.contract.model import Operation
 from conformance.mocks.base import (
     Call,
     CaseInsensitivePaths,
