@@ -48,9 +48,10 @@ import jsonpointer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.contract.model import Operation, Spec
+from conformance.contract.parameters import parameters
 from conformance.contract.specs import load_spec
 from conformance.engine.runner import RunOptions, run
-from conformance.judge.behaviour import parameters, pointer_get, timed_objects
+from conformance.judge.behaviour import pointer_get, timed_objects
 from conformance.judge.checks import location_of as wildcard_location
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import (

@@ -28,9 +28,10 @@ from hypothesis import strategies as st
 
 from conformance.contract.extensions import ListSpec
 from conformance.contract.model import Operation, Spec
+from conformance.contract.parameters import parameters
 from conformance.engine.caller import ApiCaller, Step
 from conformance.findings import Deviation
-from conformance.judge.behaviour import describe, parameters, pointer_get
+from conformance.judge.behaviour import describe, pointer_get
 
 #: Pages read per walk; page sizes are chosen up to ``LIMIT_CAP`` so that a few pages cover a list.
 MAX_PAGES = 6

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import http.client
-import shlex
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +17,8 @@ from typing import Any
 import httpcore
 import httpx
 import requests
+
+from conformance.contract.curl import curl_line
 
 
 class BodyTooLarge(requests.exceptions.RequestException):
@@ -105,14 +106,13 @@ def failed_request_curl(error: BaseException) -> str | None:
     request = getattr(error, "request", None)
     if not isinstance(request, requests.PreparedRequest) or not request.url or not request.method:
         return None
-    parts = ["curl", "-X", request.method, request.url]
-    for name, value in request.headers.items():
-        text = value.decode("latin-1") if isinstance(value, bytes) else value
-        parts += ["-H", f"{name}: {text}"]
-    if request.body:
-        body = request.body
-        parts += ["-d", body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)]
-    return shlex.join(parts)
+    headers = [
+        (name, value.decode("latin-1") if isinstance(value, bytes) else value)
+        for name, value in request.headers.items()
+    ]
+    body = request.body
+    data = (body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)) if body else None
+    return curl_line(request.method, request.url, headers, data)
 
 
 def is_transport_error(error: BaseException) -> bool:

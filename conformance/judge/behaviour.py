@@ -20,16 +20,14 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 import jsonpointer
-from jsonschema import Draft202012Validator
 
 from conformance.contract.extensions import assumption_of
 from conformance.contract.model import Spec
+from conformance.contract.parameters import Parameter, coerce, parameters
 from conformance.findings import Deviation
 from conformance.judge.checks import ResponseContext, by_body, location_of
 
@@ -63,65 +61,6 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# -- what the spec says --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Parameter:
-    """A request parameter of an operation, with a validator of its schema."""
-
-    name: str
-    where: str
-    required: bool
-    schema: dict[str, Any]
-    validator: Draft202012Validator
-
-    def accepts(self, value: Any) -> bool:
-        """Whether ``value`` (as sent, a string for a query parameter) is valid for the parameter."""
-        return self.validator.is_valid(coerce(value, self.schema))
-
-    @property
-    def format(self) -> str | None:
-        return self.schema.get("format") or next(
-            (o.get("format") for o in self.schema.get("anyOf", []) if o.get("format")), None
-        )
-
-
-@cache
-def parameters(spec: Spec, operation_id: str) -> dict[str, Parameter]:
-    """The operation's parameters by name (path-level ones too), with compiled validators."""
-    return {
-        parameter["name"]: Parameter(
-            parameter["name"],
-            parameter["in"],
-            bool(parameter.get("required")),
-            spec.resolve(parameter.get("schema", {})),
-            spec.validator(f"{pointer}/schema"),
-        )
-        for pointer, parameter in spec.parameters_at(spec.operations[operation_id])
-    }
-
-
-def coerce(raw: Any, schema: dict[str, Any]) -> Any:
-    """A query or path value (a string on the wire) as the JSON value its schema describes."""
-    if not isinstance(raw, str):
-        return raw
-    types: list[str] = []
-    for node in (schema, *schema.get("anyOf", []), *schema.get("oneOf", [])):
-        kind = node.get("type")
-        types += kind if isinstance(kind, list) else [kind] if kind else []
-    for kind in types:
-        try:
-            if kind == "integer":
-                return int(raw)
-            if kind == "number":
-                number = float(raw)
-                return int(number) if number.is_integer() and "." not in raw else number
-            if kind == "boolean" and raw in ("true", "false"):
-                return raw == "true"
-        except ValueError:
-            continue
-    return raw
 
 
 def same_id(asked: Any, answered: Any, parameter: Parameter | None) -> bool:

@@ -20,7 +20,6 @@ from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import unquote
 
-from jsonschema import Draft202012Validator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,6 +27,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.contract.model import Operation, Spec
+from conformance.contract.parameters import coerce, operation_parameters
 from conformance.contract.specs import load_spec
 
 DEFAULT_TOKEN = "conformance-demo"
@@ -166,42 +166,6 @@ def handles(operation_id: str) -> Callable[[AnyHandler], AnyHandler]:
     return mark
 
 
-@dataclass(frozen=True)
-class ParameterRule:
-    """One request parameter, ready to check: where it comes from and its compiled schema."""
-
-    name: str
-    where: str
-    required: bool
-    schema: dict[str, Any]
-    is_array: bool
-    validator: Draft202012Validator
-    schema_pointer: str
-    #: The schema asks for a string and nothing else: any string value is valid as it came.
-    any_string: bool
-
-    @classmethod
-    def compile(cls, spec: Spec, pointer: str, parameter: dict[str, Any]) -> ParameterRule:
-        schema = spec.resolve(parameter.get("schema", {}))
-        constraints = {key for key in schema if key not in ANNOTATIONS and not key.startswith("x-")}
-        return cls(
-            parameter["name"],
-            parameter["in"],
-            bool(parameter.get("required")),
-            schema,
-            schema.get("type") == "array",
-            spec.validator(f"{pointer}/schema"),
-            f"{pointer}/schema",
-            constraints == {"type"} and schema["type"] == "string",
-        )
-
-
-#: Schema keywords that describe a value without constraining it.
-ANNOTATIONS = frozenset(
-    {"title", "description", "default", "example", "examples", "deprecated", "readOnly", "writeOnly"}
-)
-
-
 class RequestRejected(Exception):
     def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -232,7 +196,6 @@ class VendorMock:
         self.lifecycle = lifecycle
         self.runs: dict[str, Run] = {}
         self.fixed = fixed_quirks()
-        self._rule_cache: dict[str, list[ParameterRule]] = {}
         self._request_bodies: dict[str, RequestBody | None] = {}
         self.seed()
 
@@ -346,7 +309,7 @@ class VendorMock:
         query: dict[str, Any] = {}
         problems: list[dict[str, Any]] = []
         query_values = parse_query(request.scope["query_string"])
-        for rule in self._rules(operation):
+        for rule in operation_parameters(self.spec, operation.id):
             name, where = rule.name, rule.where
             if where == "path":
                 raw: Any = path.get(name)
@@ -378,16 +341,6 @@ class VendorMock:
         if problems:
             raise RequestRejected(400, problems[0]["msg"], problems)
         return Call(request, operation, path, query, body)
-
-    def _rules(self, operation: Operation) -> list[ParameterRule]:
-        """The operation's parameters, resolved and compiled once rather than on every request."""
-        rules = self._rule_cache.get(operation.id)
-        if rules is None:
-            rules = self._rule_cache[operation.id] = [
-                ParameterRule.compile(self.spec, pointer, parameter)
-                for pointer, parameter in self.spec.parameters_at(operation)
-            ]
-        return rules
 
     def _request_body(self, operation: Operation) -> RequestBody | None:
         """The operation's request body, resolved once rather than on every request."""
@@ -458,31 +411,6 @@ def parse_query(query_string: bytes) -> dict[str, list[str]]:
 
 def _problem(loc: list[Any], message: str, kind: Any) -> dict[str, Any]:
     return {"loc": [str(part) for part in loc], "msg": message, "type": str(kind)}
-
-
-def coerce(raw: Any, schema: dict[str, Any]) -> Any:
-    """Turn a query/path string into the JSON value its schema describes, when it parses."""
-    if isinstance(raw, list):
-        item_schema = schema.get("items", {})
-        return [coerce(item, item_schema) for item in raw]
-    types = schema.get("type", [])
-    types = types if isinstance(types, list) else [types]
-    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
-        option_type = option.get("type")
-        types += option_type if isinstance(option_type, list) else [option_type] if option_type else []
-    for kind in types:
-        try:
-            if kind == "integer" and re.fullmatch(r"-?\d+", raw):
-                return int(raw)
-            if kind == "number" and re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", raw):
-                return float(raw) if any(c in raw for c in ".eE") else int(raw)
-            if kind == "boolean" and raw in ("true", "false"):
-                return raw == "true"
-            if kind == "null" and raw == "null":  # an empty value is a string, not null
-                return None
-        except (TypeError, ValueError):
-            continue
-    return raw
 
 
 class CaseInsensitivePaths:
