@@ -13,12 +13,10 @@ import json
 import os
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,9 +24,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance.contract.model import Operation, Spec
+from conformance.contract.model import Operation
 from conformance.contract.parameters import coerce, operation_parameters
 from conformance.contract.specs import load_spec
+from conformance.mocks.calls import Call, RequestBody, RequestRejected, parse_query, problem
+from conformance.mocks.runs import Clock, Run
 
 DEFAULT_TOKEN = "conformance-demo"
 
@@ -67,90 +67,6 @@ class Mode(StrEnum):
     STRICT = "strict"  # answer exactly what the spec says
 
 
-class Clock:
-    """Wall-clock time plus an offset that tests advance instead of sleeping."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
-
-    def advance(self, seconds: float) -> None:
-        self._offset += timedelta(seconds=seconds)
-
-
-@dataclass
-class Run:
-    """A run in a mock's store. ``path`` is the sequence of states it will walk through."""
-
-    id: str
-    path: list[str]
-    created_at: datetime
-    data: dict[str, Any] = field(default_factory=dict)
-    index: int = 0
-    polls: int = 0
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    history: list[str] = field(default_factory=list)
-    step_seconds: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not self.history:
-            self.history.append(self.state)
-
-    @property
-    def state(self) -> str:
-        return self.path[self.index]
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None:
-            return None
-        return ((self.ended_at or self.started_at) - self.started_at).total_seconds()
-
-    def move_to(
-        self, state: str, now: datetime, *, running: frozenset[str], terminal: frozenset[str]
-    ) -> None:
-        """Jump to ``state`` (cancel, stop, retry), stamping start and end times; a run that ends
-        without ever running (cancelled while scheduled) keeps no start time."""
-        if state in running and self.started_at is None:
-            self.started_at = now
-        if state in terminal:
-            self.ended_at = now
-        self.path = [*self.path[: self.index + 1], state]
-        self.index += 1
-        self.history.append(state)
-
-    def observe(
-        self, now: datetime, *, running: frozenset[str], terminal: frozenset[str], per_poll: bool = True
-    ) -> None:
-        """Advance by one state per ``step_seconds`` of clock time, or (``per_poll``, the embedded
-        mocks' default, so runs end fast) by one state per poll when that is further."""
-        self.polls += 1
-        elapsed = (now - self.created_at).total_seconds()
-        by_time = int(elapsed / self.step_seconds)
-        target = min(len(self.path) - 1, max(self.polls - 1, by_time) if per_poll else by_time)
-        while self.index < target:
-            self.index += 1
-            self.history.append(self.state)
-            if self.state in running and self.started_at is None:
-                self.started_at = now
-            if self.state in terminal:
-                self.ended_at = now
-
-
-@dataclass
-class Call:
-    """A validated request handed to a handler."""
-
-    request: Request
-    operation: Operation
-    path: dict[str, str]
-    query: dict[str, Any]
-    body: Any
-
-
 Handler = Callable[["VendorMock", Call], Awaitable[Response]]
 #: A vendor mock's own handler method (its ``self`` is the vendor's subclass).
 AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[Response]])
@@ -164,12 +80,6 @@ def handles(operation_id: str) -> Callable[[AnyHandler], AnyHandler]:
         return function
 
     return mark
-
-
-class RequestRejected(Exception):
-    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.details = status, message, details or []
 
 
 class VendorMock:
@@ -323,7 +233,7 @@ class VendorMock:
             if raw is None:
                 if rule.required:
                     problems.append(
-                        _problem([where, name], f"{where} parameter {name} is required", "missing")
+                        problem([where, name], f"{where} parameter {name} is required", "missing")
                     )
                 continue
             if rule.any_string and isinstance(raw, str):
@@ -332,7 +242,7 @@ class VendorMock:
                 value = coerce(raw, rule.schema)
                 if not self.spec.accepts(rule.schema_pointer, value)[0]:
                     for error in rule.validator.iter_errors(value):
-                        problems.append(_problem([where, name], error.message[:200], error.validator))
+                        problems.append(problem([where, name], error.message[:200], error.validator))
             if where == "path":
                 path[name] = value
             elif where == "query":
@@ -355,16 +265,16 @@ class VendorMock:
         data = await request.body()
         if not data:
             if request_body.required:
-                problems.append(_problem(["body"], "a JSON request body is required", "missing"))
+                problems.append(problem(["body"], "a JSON request body is required", "missing"))
             return None
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and "json" not in content_type:
-            problems.append(_problem(["body"], f"unsupported content type {content_type}", "content_type"))
+            problems.append(problem(["body"], f"unsupported content type {content_type}", "content_type"))
             return None
         try:
             body = json.loads(data)
         except (ValueError, UnicodeDecodeError, RecursionError):
-            problems.append(_problem(["body"], "request body is not valid JSON", "json_invalid"))
+            problems.append(problem(["body"], "request body is not valid JSON", "json_invalid"))
             return None
         if self.spec.accepts(request_body.schema_pointer, body)[0]:
             return body
@@ -373,44 +283,8 @@ class VendorMock:
             if error.validator == "required" and isinstance(error.instance, dict):
                 # name the missing field, as FastAPI's validation errors do
                 loc += [name for name in error.validator_value if name not in error.instance][:1]
-            problems.append(_problem(loc, error.message[:200], error.validator))
+            problems.append(problem(loc, error.message[:200], error.validator))
         return body
-
-
-@dataclass(frozen=True)
-class RequestBody:
-    """An operation's JSON request body: whether it is required and where its schema is."""
-
-    required: bool
-    schema_pointer: str
-
-    @classmethod
-    def of(cls, spec: Spec, operation: Operation) -> RequestBody | None:
-        declared: dict[str, Any] = operation.definition.get("requestBody") or {}
-        resolved = spec.resolve(declared)
-        if not resolved:
-            return None
-        pointer = declared["$ref"].lstrip("#") if "$ref" in declared else operation.pointer + "/requestBody"
-        return cls(bool(resolved.get("required")), pointer + "/content/application~1json/schema")
-
-
-def parse_query(query_string: bytes) -> dict[str, list[str]]:
-    """The query's values by name, parsed as Starlette's ``request.query_params`` parses them
-    (``parse_qsl`` keeping blank values) in one pass, without a multi-dict to search per name."""
-    values: dict[str, list[str]] = {}
-    text = query_string.decode("latin-1")
-    escaped = "%" in text or "+" in text  # otherwise every name and value stands as it is written
-    for pair in text.split("&"):
-        if pair:
-            name, _, value = pair.partition("=")
-            if escaped:
-                name, value = unquote(name.replace("+", " ")), unquote(value.replace("+", " "))
-            values.setdefault(name, []).append(value)
-    return values
-
-
-def _problem(loc: list[Any], message: str, kind: Any) -> dict[str, Any]:
-    return {"loc": [str(part) for part in loc], "msg": message, "type": str(kind)}
 
 
 class CaseInsensitivePaths:

@@ -34,18 +34,16 @@ from starlette.types import ASGIApp
 
 from conformance.contract.model import Operation
 from conformance.mocks.base import (
-    Call,
     CaseInsensitivePaths,
-    Clock,
     Mode,
-    RequestRejected,
-    Run,
     VendorMock,
     handles,
     iso,
     json_response,
     mock_client,
 )
+from conformance.mocks.calls import Call, RequestRejected
+from conformance.mocks.runs import Clock, Run
 
 #: States a started run walks through on its own.
 STARTED_PATH = ["Scheduled", "Running", "Finished"]
