@@ -47,9 +47,11 @@ import httpx
 import jsonpointer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.contract.model import Operation, Spec
+from conformance.contract.parameters import parameters
+from conformance.contract.specs import load_spec
 from conformance.engine.runner import RunOptions, run
-from conformance.judge.behaviour import identity, list_spec, parameters, pointer_get, timed_objects
+from conformance.judge.behaviour import pointer_get, timed_objects
 from conformance.judge.checks import location_of as wildcard_location
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import (
@@ -513,7 +515,7 @@ def behaviour_mutant(
     of the kind there (or the clean traffic has nothing to mutate)."""
     op, regex, method = operation.id, operation_regex(spec, operation), operation.method
     plan = spec.lifecycle.plan if spec.lifecycle else {}
-    listing = list_spec(spec, operation)
+    listing = operation.listing
     success = [e for e in seen if 200 <= e.status < 300 and "json" in e.media_type and e.body]
     status = (success[0].status,) if success else (200,)
     known = parameters(spec, op)
@@ -547,14 +549,14 @@ def behaviour_mutant(
         drift = Drift(method, regex, set_value(listing.total, lambda t: t + 1 if isinstance(t, int) else t))
         return f"{listing.total} + 1", drift, {(op, listing.total)}
     if drift_class == "another resource's id" and success:
-        for name, pointer in identity(spec, operation).items():
+        for name, pointer in operation.identity.items():
             drift = Drift(method, regex, set_value(pointer, another_id), status)
             return f"{pointer} names another {name}", drift, {(op, pointer)}
     poll = plan.get("poll") or {}
     if drift_class == "terminal state left" and op == poll.get("operation"):
         lifecycle = spec.lifecycle
         back = (lifecycle.running or lifecycle.initial)[0]
-        run_id = identity(spec, operation).get(poll["run_id"], "/id")
+        run_id = operation.identity.get(poll["run_id"], "/id")
         drift = Drift(method, regex, regress(poll["state"], set(lifecycle.terminal), back, run_id))
         return f"an ended run read as {back}", drift, {(op, poll["state"])}
     poll_operation = spec.operations.get(poll.get("operation", ""))
@@ -623,8 +625,8 @@ def command_mutant(
     answered = next((json.loads(e.body) for e in success), None)
     if answered is None:
         return None
-    run_id = identity(spec, poll_operation).get(poll["run_id"], "/id")
-    mine = identity(spec, operation).get(command["run_id"], "/id").lstrip("/")
+    run_id = poll_operation.identity.get(poll["run_id"], "/id")
+    mine = operation.identity.get(command["run_id"], "/id").lstrip("/")
 
     def deleted(status: int, body: Any) -> tuple[int, Any]:
         return 200, {**answered, mine: pointer_get(body, run_id)}
@@ -632,7 +634,7 @@ def command_mutant(
     lists = {
         (other.id, listing.item_location(listing.id))
         for other in spec.operations.values()
-        if (listing := list_spec(spec, other)) is not None
+        if (listing := other.listing) is not None
     }
     drift = Drift(method, regex, deleted, request=rewrite)
     return "answered, not carried out", drift, {(op, "status"), *lists}

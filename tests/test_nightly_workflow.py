@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance.cli.main import _parser
+from conformance.cli.arguments import build_parser
 from conformance.vendors.registry import APIS
 
 WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "nightly.yml"
@@ -58,7 +58,7 @@ def test_mocks_job_runs_every_api_with_a_pinned_seed_on_python_311_and_uploads_r
     setup = next(step for step in steps(job) if step.get("uses", "").startswith("actions/setup-python"))
     assert setup["with"]["python-version"] == "3.11"
     [line] = commands(job, "")
-    run = _parser().parse_args(line)
+    run = build_parser().parse_args(line)
     assert line[0] == "run" and not getattr(run, "apis", None)  # every API, as `make demo`
     assert isinstance(run.seed, int)  # a night can be repeated exactly
     assert run.report_dir == Path("reports/latest") and not hasattr(run, "base_url")  # the mocks
@@ -71,7 +71,7 @@ def test_vendor_job_covers_each_api_with_its_own_credential(workflow: dict[str, 
     listing = workflow["jobs"]["vendors"]
     step = next(step for step in steps(listing) if step.get("id") == "list")
     command = shlex.split(step["run"].split("$(", 1)[1].split(")", 1)[0])
-    assert command[0] == ".venv/bin/conformance" and _parser().parse_args(command[1:]).json
+    assert command[0] == ".venv/bin/conformance" and build_parser().parse_args(command[1:]).json
     completed = subprocess.run(
         [sys.executable, "-m", "conformance", *command[1:]], capture_output=True, text=True, check=True
     )
@@ -148,7 +148,7 @@ def test_vendor_job_runs_then_records_and_uploads_reports_and_cassettes(workflow
 def test_workflow_commands_are_accepted_by_the_command_line(workflow: dict[str, Any], api: str) -> None:
     lines = commands(workflow["jobs"]["vendor"], api)
     assert [line[0] for line in lines] == ["run", "record", "compare", "report", "diff"]
-    run, record, compare, report, diff = (_parser().parse_args(line) for line in lines)
+    run, record, compare, report, diff = (build_parser().parse_args(line) for line in lines)
     old = Path("last-night") / api
     assert (compare.old, compare.new) == (old / "results.json", Path("reports") / api / "results.json")
     assert report.results == [compare.new] and report.baseline == compare.old

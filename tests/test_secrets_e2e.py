@@ -22,7 +22,7 @@ import httpx
 import vcr
 
 from conformance.mocks.automation_runs import PENDING_RUN_ID
-from conformance.mocks.solvexia import ISSUED_PREFIXES
+from conformance.mocks.solvexia_oauth import ISSUED_PREFIXES
 from conformance.vendors.registry import APIS
 
 from .canary import leaks

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import shlex
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ import yaml
 import yaml_rs
 
 from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, describe_size, printable, read_file
-from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.contract.curl import curl_line
+from conformance.contract.model import Operation, Spec
+from conformance.contract.specs import load_spec
 from conformance.errors import ConformanceError
 from conformance.redact import Redactor
 from conformance.vendors.registry import APIS
@@ -66,12 +67,9 @@ class Interaction:
 
     def curl(self, redactor: Redactor) -> str:
         """A reproducing curl line, redacted (recordings are redacted already; this is a second lock)."""
-        parts = ["curl", "-X", self.method, redactor.text(self.uri)]
-        for name, value in self.request_headers.items():
-            parts += ["-H", f"{name}: {redactor.header(name, value)}"]
-        if self.request_body:
-            parts += ["-d", str(redactor.body(self.request_body))]
-        return shlex.join(parts)
+        headers = [(name, redactor.header(name, value)) for name, value in self.request_headers.items()]
+        body = str(redactor.body(self.request_body)) if self.request_body else None
+        return curl_line(self.method, redactor.text(self.uri), headers, body)
 
 
 def cassette_files(paths: list[Path]) -> Iterator[Path]:

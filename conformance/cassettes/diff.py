@@ -25,7 +25,7 @@ from conformance.cassettes.cassette import (
     load_cassette,
 )
 from conformance.contract.catalogue import load_catalogue
-from conformance.contract.specs import Spec
+from conformance.contract.model import Spec
 from conformance.errors import UsageError
 from conformance.findings import Finding
 from conformance.judge.checks import ResponseContext, location_of

@@ -30,18 +30,15 @@ from vcr.request import Request
 
 from conformance.bounds import printable
 from conformance.cassettes.cassette import CassetteError, parse_document, write_cassette
-from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.contract.model import Operation, Spec
+from conformance.contract.parameters import example_value
+from conformance.contract.specs import load_spec
 from conformance.engine.caller import Polling
 from conformance.engine.options import split_base_url
 from conformance.errors import UsageError
+from conformance.http.failures import BodyTooLarge, is_transport_error, transport_cause
 from conformance.http.oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential
-from conformance.http.transport import (
-    DEFAULT_POLICY,
-    BodyTooLarge,
-    RequestPolicy,
-    is_transport_error,
-    transport_cause,
-)
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.redact import PLACEHOLDER, Redactor, secret_names
 from conformance.results.document import ensure_writable, process_alive
 from conformance.vendors.registry import ApiInfo, get_api
@@ -147,27 +144,6 @@ class Recording:
         if media.get("examples"):
             return self.spec.resolve(next(iter(media["examples"].values()))).get("value")
         return example_value({"schema": media.get("schema", {})}, self.spec) or {}
-
-
-def example_value(parameter: dict[str, Any], spec: Spec | None = None) -> Any:
-    """The documented example of a parameter or schema: example, examples, default, first enum."""
-    if "example" in parameter:
-        return parameter["example"]
-    examples = parameter.get("examples")
-    if isinstance(examples, dict) and examples:
-        first = next(iter(examples.values()))
-        return first.get("value") if isinstance(first, dict) else first
-    schema = parameter.get("schema") or {}
-    if spec is not None:
-        schema = spec.resolve(schema)
-    for key in ("example", "default"):
-        if key in schema:
-            return schema[key]
-    if isinstance(schema.get("examples"), list) and schema["examples"]:
-        return schema["examples"][0]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    return None
 
 
 class _RecordingPlugin:

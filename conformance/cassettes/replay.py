@@ -25,7 +25,7 @@ from conformance.cassettes.cassette import (
 )
 from conformance.contract.catalogue import load_catalogue
 from conformance.engine.session import ApiSession
-from conformance.http.transport import RequestPolicy
+from conformance.http.policy import RequestPolicy
 from conformance.judge.registry import check_response
 from conformance.redact import Redactor
 from conformance.results.model import RunResult

@@ -3,8 +3,6 @@ lifecycle, the list walks and the probes share."""
 
 from __future__ import annotations
 
-import json
-import shlex
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,16 +10,13 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from conformance.contract.specs import Operation, Spec
+from conformance.contract.curl import json_curl_line
+from conformance.contract.model import Operation, Spec
+from conformance.contract.parameters import example_value
 from conformance.findings import Deviation
-from conformance.http.transport import (
-    DEFAULT_POLICY,
-    BodyTooLarge,
-    RequestPolicy,
-    ResponseTooSlow,
-    read_bounded,
-    transport_cause,
-)
+from conformance.http.failures import BodyTooLarge, ResponseTooSlow, transport_cause
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.transport import read_bounded
 from conformance.judge.registry import check_response
 from conformance.kinds import BODY_TOO_LARGE, TRANSPORT_ERROR
 from conformance.vendors.registry import ApiInfo
@@ -52,16 +47,6 @@ class Polling:
 
 #: Against the embedded mocks: they walk a run a state per poll, so polls need not wait long.
 MOCK_POLLING = Polling(first=0.05, cap=0.5, timeout=30.0)
-
-
-def curl_line(method: str, url: str, headers: dict[str, str], body: Any = None) -> str:
-    """A reproducing curl command (callers redact it before it is written anywhere)."""
-    parts = ["curl", "-X", method.upper(), url]
-    for name, value in headers.items():
-        parts += ["-H", f"{name}: {value}"]
-    if body is not None:
-        parts += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    return shlex.join(parts)
 
 
 class Step(NamedTuple):
@@ -111,7 +96,7 @@ class ApiCaller:
         else:
             headers = {}
         body = step.get("body")
-        request = curl_line(operation.method, str(httpx.URL(url, params=query)), headers, body)
+        request = json_curl_line(operation.method, str(httpx.URL(url, params=query)), headers, body)
         outgoing = self.client.build_request(
             operation.method.upper(), url, params=query, headers=headers, json=body
         )
@@ -126,7 +111,7 @@ class ApiCaller:
         headers = self.api.auth_headers(self.token)
         query = {name: value for name, value in httpx.URL(url).params.multi_items()}
         outgoing = self.client.build_request("GET", url, headers=headers)
-        return self.exchange(operation, outgoing, curl_line("get", url, headers), {**params, **query})
+        return self.exchange(operation, outgoing, json_curl_line("get", url, headers), {**params, **query})
 
     def exchange(
         self, operation: Operation, outgoing: httpx.Request, request: str, values: dict[str, Any]
@@ -161,11 +146,11 @@ class ApiCaller:
 
     def example_step(self, operation: Operation) -> dict[str, Any]:
         """A call of ``operation`` with the documented example of each path and required query parameter."""
-        parameters = {
-            p["name"]: example_value(p, self.spec)
-            for p in self.spec.parameters(operation)
-            if p["in"] == "path" or (p["in"] == "query" and p.get("required"))
-        }
+        parameters = {}
+        for p in self.spec.parameters(operation):
+            if p["in"] == "path" or (p["in"] == "query" and p.get("required")):
+                value = example_value(p, self.spec)
+                parameters[p["name"]] = "example" if value is None else value  # the documents give none
         return {"operation": operation.id, "parameters": parameters}
 
     def deviation(
@@ -187,16 +172,3 @@ class ApiCaller:
         return Deviation(
             self.api.name, operation.id, status, location, kind, expected, observed, message, reason
         )
-
-
-def documented_value(parameter: dict[str, Any], spec: Spec) -> Any:
-    """The value the spec gives a parameter: its example or its schema's; ``None`` if it has none."""
-    schema = spec.resolve(parameter.get("schema", {}))
-    candidates = (parameter.get("example"), schema.get("example"), (schema.get("examples") or [None])[0])
-    return next((candidate for candidate in candidates if candidate is not None), None)
-
-
-def example_value(parameter: dict[str, Any], spec: Spec) -> Any:
-    """A documented value for a parameter, else a placeholder."""
-    value = documented_value(parameter, spec)
-    return "example" if value is None else value

@@ -15,16 +15,13 @@ from typing import Any
 
 import httpx
 
-from conformance.contract.specs import Operation, Spec
+from conformance.contract.model import Operation, Spec
 from conformance.engine.caller import MOCK_POLLING, ApiCaller, Polling, Step
 from conformance.engine.listing import explore, pages
 from conformance.errors import CredentialRefused
 from conformance.findings import Deviation
-from conformance.http.transport import (
-    DEFAULT_POLICY,
-    RequestPolicy,
-)
-from conformance.judge.behaviour import list_spec, pointer_get
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.judge.behaviour import pointer_get
 from conformance.vendors.registry import ApiInfo
 
 #: Reads of a run after it has ended: it must still be in the state it ended in.
@@ -335,7 +332,7 @@ class LifecycleDriver(ApiCaller):
             yield Step(operation, [still], f"{step.request}\n{checked.request}")
         known = {*self.plan["poll"].get("parameters", {}), *plan.get("parameters", {})}
         for listing_operation in self.spec.operations.values():
-            listing = list_spec(self.spec, listing_operation)
+            listing = listing_operation.listing
             names = set(re.findall(r"\{([^}]+)\}", listing_operation.path))
             if listing is None or not names <= known:
                 continue

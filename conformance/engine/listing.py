@@ -26,10 +26,12 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from conformance.contract.specs import Operation, Spec
+from conformance.contract.extensions import ListSpec
+from conformance.contract.model import Operation, Spec
+from conformance.contract.parameters import parameters
 from conformance.engine.caller import ApiCaller, Step
 from conformance.findings import Deviation
-from conformance.judge.behaviour import ListSpec, describe, list_spec, parameters, pointer_get
+from conformance.judge.behaviour import describe, pointer_get
 
 #: Pages read per walk; page sizes are chosen up to ``LIMIT_CAP`` so that a few pages cover a list.
 MAX_PAGES = 6
@@ -327,6 +329,6 @@ def _enum(spec: Spec, schema: Any) -> list[Any]:
 def explore(caller: ApiCaller, examples: int, seed: int | None) -> Iterator[Step]:
     """Every list operation of the caller's spec with an ``x-list``."""
     for operation in caller.spec.operations.values():
-        listing = list_spec(caller.spec, operation)
+        listing = operation.listing
         if listing is not None:
             yield from ListExplorer(caller, operation, listing).explore(examples, seed)

@@ -14,7 +14,7 @@ from conformance.bounds import MAX_BODY_BYTES, printable
 from conformance.engine.shard import Shard
 from conformance.errors import UsageError
 from conformance.findings import fail_policy
-from conformance.http.transport import RequestPolicy
+from conformance.http.policy import RequestPolicy
 from conformance.redact import Redactor
 from conformance.vendors.registry import get_api, resolve_apis
 

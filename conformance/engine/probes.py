@@ -8,13 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 
-from conformance.contract.specs import Spec
+from conformance.contract.model import Spec
 from conformance.engine.caller import ApiCaller, Step
 from conformance.errors import ConformanceError, CredentialRefused
-from conformance.http.transport import (
-    DEFAULT_POLICY,
-    RequestPolicy,
-)
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.vendors.registry import ApiInfo
 
 

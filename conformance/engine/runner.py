@@ -27,8 +27,10 @@ from schemathesis.engine.errors import ServerUnavailable
 from schemathesis.schemas import BaseSchema
 
 from conformance.contract.catalogue import load_catalogue
-from conformance.contract.specs import Operation, Spec, load_spec
-from conformance.engine.caller import MOCK_POLLING, Polling, documented_value
+from conformance.contract.model import Operation, Spec
+from conformance.contract.parameters import example_value
+from conformance.contract.specs import load_spec
+from conformance.engine.caller import MOCK_POLLING, Polling
 from conformance.engine.lifecycle import explore_lists, run_lifecycle
 from conformance.engine.options import RunOptions, check_credential, split_base_url
 from conformance.engine.probes import check_configuration, probe_credentials
@@ -36,6 +38,13 @@ from conformance.engine.provenance import draw_seed, recorded_options
 from conformance.engine.session import ApiSession, one_line
 from conformance.errors import ConformanceError, CredentialRefused, ServerUnreachable, UsageError
 from conformance.findings import Deviation, fail_policy
+from conformance.http.failures import (
+    BodyTooLarge,
+    ResponseTooSlow,
+    failed_request_curl,
+    is_transport_error,
+    transport_cause,
+)
 from conformance.http.oauth import (
     ClientCredentials,
     RefreshingToken,
@@ -44,16 +53,8 @@ from conformance.http.oauth import (
     resolve_client,
     schemathesis_auth,
 )
-from conformance.http.transport import (
-    BodyTooLarge,
-    RequestPolicy,
-    ResponseTooSlow,
-    bounded_body_hook,
-    bounded_headers,
-    failed_request_curl,
-    is_transport_error,
-    transport_cause,
-)
+from conformance.http.policy import RequestPolicy
+from conformance.http.requests_bounds import bounded_body_hook, bounded_headers
 from conformance.judge.registry import check_response
 from conformance.mocks.process import MockProcess
 from conformance.redact import Redactor, is_secret_header
@@ -149,7 +150,7 @@ def server_issued(spec: Spec) -> dict[str, dict[tuple[str, str], Any]]:
     for operation in spec.operations.values():
         names = set(spec.issued_parameters(operation))
         issued[operation.label] = {
-            (parameter["in"], parameter["name"]): documented_value(parameter, spec)
+            (parameter["in"], parameter["name"]): example_value(parameter, spec)
             for parameter in spec.parameters(operation)
             if parameter["name"] in names
         }

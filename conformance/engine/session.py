@@ -11,16 +11,10 @@ from dataclasses import replace
 
 from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
 from conformance.contract.catalogue import Catalogue
-from conformance.contract.specs import Operation, Spec
+from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation, Finding, outcome
-from conformance.http.transport import (
-    DEFAULT_POLICY,
-    BodyNotJson,
-    BodyTooLarge,
-    RequestPolicy,
-    causes,
-    transport_cause,
-)
+from conformance.http.failures import BodyNotJson, BodyTooLarge, causes, transport_cause
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.judge.checks import Judgement
 from conformance.judge.classify import FindingSet
 from conformance.judge.resolved import QuirkSightings

@@ -17,9 +17,7 @@ redactors) hear of each one before it is used.
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 import threading
 import time
 from collections.abc import Callable, Generator, MutableMapping
@@ -28,9 +26,11 @@ from typing import Any
 
 import httpx
 
-from conformance.contract.specs import Operation, Spec
+from conformance.contract.curl import json_curl_line
+from conformance.contract.model import Operation, Spec
 from conformance.errors import CredentialRefused, ServerUnreachable, UsageError
-from conformance.http.transport import DEFAULT_POLICY, RequestPolicy, transport_cause
+from conformance.http.failures import transport_cause
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.vendors.registry import ApiInfo, Carrier
 
 #: When an answer gives no usable ``expires_in``, the token is asked for again after this long.
@@ -170,9 +170,7 @@ class TokenSession:
     def _grant(self, parameters: dict[str, str]) -> None:
         body = {"client_id": self.client.client_id, "client_secret": self.client.client_secret, **parameters}
         started = self.clock()
-        request = shlex.join(
-            ["curl", "-X", "POST", self.url, "-H", "Content-Type: application/json", "-d", json.dumps(body)]
-        )
+        request = json_curl_line("POST", self.url, {}, body)
         try:
             with self.policy.client() as client:
                 response = client.post(self.url, json=body)

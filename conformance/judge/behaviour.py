@@ -3,16 +3,8 @@
 A list that ignores its filter or its limit, a page that lists an item twice, a run read by
 id that is another run, a negative duration: every member has the right type, so no schema
 check sees it. What each operation promises is read from small spec extensions, never from
-vendor names in code:
+vendor names in code: ``x-list`` and ``x-identity`` (``contract.extensions``), and
 
-``x-list`` (on a list operation)
-    ``items`` (pointer to the array, ``""`` for a bare array), ``id`` (pointer inside an item),
-    ``limit`` (the page-size parameter), ``filters`` (``[{parameter, field}]``: the items must
-    have ``field`` equal to the parameter's value), ``paging`` (``{offset: <parameter>}``,
-    ``{token: <parameter>, from: <pointer>}`` or ``{next: <pointer to the next page's URL>}``)
-    and ``total`` (pointer to a count of every match). Any part may carry ``x-assumption``.
-``x-identity`` (on an operation)
-    ``{<path parameter>: <pointer>}``: a 2xx body is about the resource the path names.
 ``x-timing`` (on a schema object)
     ``started``, ``finished``, ``duration`` (member pointers) and ``unit`` (``seconds`` or
     ``milliseconds``): no negative duration, no end before the start, and a duration that
@@ -28,15 +20,14 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 import jsonpointer
-from jsonschema import Draft202012Validator
 
-from conformance.contract.specs import Operation, Spec, assumption_of
+from conformance.contract.extensions import assumption_of
+from conformance.contract.model import Spec
+from conformance.contract.parameters import Parameter, coerce, parameters
 from conformance.findings import Deviation
 from conformance.judge.checks import ResponseContext, by_body, location_of
 
@@ -70,139 +61,6 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# -- what the spec says --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Filter:
-    parameter: str
-    field: str
-    assumption: str | None = None
-
-
-@dataclass(frozen=True)
-class Paging:
-    """How the next page is asked for: an ``offset``, a continuation ``token``, or a ``next`` URL."""
-
-    style: str
-    parameter: str | None = None
-    source: str | None = None
-    assumption: str | None = None
-
-
-@dataclass(frozen=True)
-class ListSpec:
-    """One list operation's promises (its ``x-list``)."""
-
-    operation: str
-    items: str
-    id: str
-    limit: str | None
-    filters: tuple[Filter, ...]
-    paging: Paging | None
-    total: str | None
-    assumption: str | None
-
-    @property
-    def items_location(self) -> str:
-        return f"{self.items}/*"
-
-    def item_location(self, pointer: str) -> str:
-        return f"{self.items}/*{pointer}"
-
-
-def list_spec(spec: Spec, operation: Operation) -> ListSpec | None:
-    return _list_spec(spec, operation.id)
-
-
-@cache
-def _list_spec(spec: Spec, operation_id: str) -> ListSpec | None:
-    raw = spec.operations[operation_id].definition.get("x-list")
-    if not raw:
-        return None
-    paging = raw.get("paging") or None
-    if paging:
-        style = next(key for key in ("offset", "token", "next") if key in paging)
-        paging = Paging(
-            style,
-            paging.get(style) if style != "next" else None,
-            paging.get("from") if style == "token" else paging.get("next") if style == "next" else None,
-            assumption_of(paging),
-        )
-    total = raw.get("total")
-    return ListSpec(
-        operation_id,
-        raw.get("items", ""),
-        raw.get("id", "/id"),
-        raw.get("limit"),
-        tuple(Filter(f["parameter"], f["field"], assumption_of(f)) for f in raw.get("filters", [])),
-        paging,
-        total,
-        assumption_of(raw),
-    )
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A request parameter of an operation, with a validator of its schema."""
-
-    name: str
-    where: str
-    required: bool
-    schema: dict[str, Any]
-    validator: Draft202012Validator
-
-    def accepts(self, value: Any) -> bool:
-        """Whether ``value`` (as sent, a string for a query parameter) is valid for the parameter."""
-        return self.validator.is_valid(coerce(value, self.schema))
-
-    @property
-    def format(self) -> str | None:
-        return self.schema.get("format") or next(
-            (o.get("format") for o in self.schema.get("anyOf", []) if o.get("format")), None
-        )
-
-
-@cache
-def parameters(spec: Spec, operation_id: str) -> dict[str, Parameter]:
-    """The operation's parameters by name (path-level ones too), with compiled validators."""
-    return {
-        parameter["name"]: Parameter(
-            parameter["name"],
-            parameter["in"],
-            bool(parameter.get("required")),
-            spec.resolve(parameter.get("schema", {})),
-            spec.validator(f"{pointer}/schema"),
-        )
-        for pointer, parameter in spec.parameters_at(spec.operations[operation_id])
-    }
-
-
-def coerce(raw: Any, schema: dict[str, Any]) -> Any:
-    """A query or path value (a string on the wire) as the JSON value its schema describes."""
-    if not isinstance(raw, str):
-        return raw
-    types: list[str] = []
-    for node in (schema, *schema.get("anyOf", []), *schema.get("oneOf", [])):
-        kind = node.get("type")
-        types += kind if isinstance(kind, list) else [kind] if kind else []
-    for kind in types:
-        try:
-            if kind == "integer":
-                return int(raw)
-            if kind == "number":
-                number = float(raw)
-                return int(number) if number.is_integer() and "." not in raw else number
-            if kind == "boolean" and raw in ("true", "false"):
-                return raw == "true"
-        except ValueError:
-            continue
-    return raw
-
-
-def identity(spec: Spec, operation: Operation) -> dict[str, str]:
-    """``{path parameter: pointer}`` of the operation's ``x-identity``."""
-    return {k: v for k, v in (operation.definition.get("x-identity") or {}).items() if not k.startswith("x-")}
 
 
 def same_id(asked: Any, answered: Any, parameter: Parameter | None) -> bool:
@@ -246,7 +104,7 @@ def describe(params: Mapping[str, Any] | None, names: list[str]) -> str:
 
 def list_honours_its_parameters(ctx: ResponseContext) -> Iterator[Deviation]:
     """A page has at most ``limit`` items, each matching every filter, none listed twice."""
-    listing = list_spec(ctx.spec, ctx.operation)
+    listing = ctx.operation.listing
     if listing is None or not _is_success(ctx):
         return
     items = pointer_get(ctx.instance, listing.items)
@@ -306,7 +164,7 @@ def answer_is_about_what_was_asked(ctx: ResponseContext) -> Iterator[Deviation]:
     """A resource read (or acted on) by id is that resource: its id field equals the id in the path."""
     if not ctx.params or not _is_success(ctx):
         return  # without the question (a replay) there is nothing to compare the answer with
-    for name, pointer in identity(ctx.spec, ctx.operation).items():
+    for name, pointer in ctx.operation.identity.items():
         asked = _asked(ctx, name)
         answered = pointer_get(ctx.instance, pointer)
         if asked is None or answered is None:

@@ -24,7 +24,8 @@ import jsonpointer
 from jsonschema.exceptions import ValidationError, best_match
 
 from conformance.bounds import MAX_BODY_BYTES, MAX_JSON_DEPTH, JsonRejected, json_depth, parse_number
-from conformance.contract.specs import Operation, Spec, assumption_of, schema_assumption
+from conformance.contract.extensions import assumption_of, schema_assumption
+from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation
 from conformance.kinds import BODY_TOO_LARGE, json_type
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.bounds import MAX_BODY_BYTES
-from conformance.contract.specs import Operation, Spec
+from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation
 from conformance.judge import behaviour, checks
 from conformance.judge.checks import Check, Judgement, ResponseContext

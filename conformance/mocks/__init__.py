@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.mocks.base import DEFAULT_TOKEN, Clock, Mode, VendorMock, mock_token
+from conformance.mocks.base import DEFAULT_TOKEN, Mode, VendorMock, mock_token
+from conformance.mocks.runs import Clock
 from conformance.mocks.server import MockServer
 from conformance.vendors.registry import get_api
 

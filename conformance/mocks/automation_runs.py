@@ -21,19 +21,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conformance.contract.specs import Operation
-from conformance.mocks.base import (
-    Call,
-    Clock,
-    Handler,
-    Mode,
-    RequestRejected,
-    Run,
-    VendorMock,
-    handles,
-    iso,
-    json_response,
-)
+from conformance.contract.model import Operation
+from conformance.mocks.base import Handler, Mode, VendorMock, handles, iso, json_response
+from conformance.mocks.calls import Call, RequestRejected
+from conformance.mocks.runs import Clock, Run
 
 PENDING_RUN_ID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
 RUNNING_RUN_ID = "5c0f3b8e-2d4a-4c1e-9b7f-8a6d2e1f4c30"

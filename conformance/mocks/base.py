@@ -13,21 +13,22 @@ import json
 import os
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import unquote
 
-from jsonschema import Draft202012Validator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance.contract.specs import Operation, Spec, load_spec
+from conformance.contract.model import Operation
+from conformance.contract.parameters import coerce, operation_parameters
+from conformance.contract.specs import load_spec
+from conformance.mocks.calls import Call, RequestBody, RequestRejected, parse_query, problem
+from conformance.mocks.runs import Clock, Run
 
 DEFAULT_TOKEN = "conformance-demo"
 
@@ -66,90 +67,6 @@ class Mode(StrEnum):
     STRICT = "strict"  # answer exactly what the spec says
 
 
-class Clock:
-    """Wall-clock time plus an offset that tests advance instead of sleeping."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
-
-    def advance(self, seconds: float) -> None:
-        self._offset += timedelta(seconds=seconds)
-
-
-@dataclass
-class Run:
-    """A run in a mock's store. ``path`` is the sequence of states it will walk through."""
-
-    id: str
-    path: list[str]
-    created_at: datetime
-    data: dict[str, Any] = field(default_factory=dict)
-    index: int = 0
-    polls: int = 0
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    history: list[str] = field(default_factory=list)
-    step_seconds: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not self.history:
-            self.history.append(self.state)
-
-    @property
-    def state(self) -> str:
-        return self.path[self.index]
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None:
-            return None
-        return ((self.ended_at or self.started_at) - self.started_at).total_seconds()
-
-    def move_to(
-        self, state: str, now: datetime, *, running: frozenset[str], terminal: frozenset[str]
-    ) -> None:
-        """Jump to ``state`` (cancel, stop, retry), stamping start and end times; a run that ends
-        without ever running (cancelled while scheduled) keeps no start time."""
-        if state in running and self.started_at is None:
-            self.started_at = now
-        if state in terminal:
-            self.ended_at = now
-        self.path = [*self.path[: self.index + 1], state]
-        self.index += 1
-        self.history.append(state)
-
-    def observe(
-        self, now: datetime, *, running: frozenset[str], terminal: frozenset[str], per_poll: bool = True
-    ) -> None:
-        """Advance by one state per ``step_seconds`` of clock time, or (``per_poll``, the embedded
-        mocks' default, so runs end fast) by one state per poll when that is further."""
-        self.polls += 1
-        elapsed = (now - self.created_at).total_seconds()
-        by_time = int(elapsed / self.step_seconds)
-        target = min(len(self.path) - 1, max(self.polls - 1, by_time) if per_poll else by_time)
-        while self.index < target:
-            self.index += 1
-            self.history.append(self.state)
-            if self.state in running and self.started_at is None:
-                self.started_at = now
-            if self.state in terminal:
-                self.ended_at = now
-
-
-@dataclass
-class Call:
-    """A validated request handed to a handler."""
-
-    request: Request
-    operation: Operation
-    path: dict[str, str]
-    query: dict[str, Any]
-    body: Any
-
-
 Handler = Callable[["VendorMock", Call], Awaitable[Response]]
 #: A vendor mock's own handler method (its ``self`` is the vendor's subclass).
 AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[Response]])
@@ -163,48 +80,6 @@ def handles(operation_id: str) -> Callable[[AnyHandler], AnyHandler]:
         return function
 
     return mark
-
-
-@dataclass(frozen=True)
-class ParameterRule:
-    """One request parameter, ready to check: where it comes from and its compiled schema."""
-
-    name: str
-    where: str
-    required: bool
-    schema: dict[str, Any]
-    is_array: bool
-    validator: Draft202012Validator
-    schema_pointer: str
-    #: The schema asks for a string and nothing else: any string value is valid as it came.
-    any_string: bool
-
-    @classmethod
-    def compile(cls, spec: Spec, pointer: str, parameter: dict[str, Any]) -> ParameterRule:
-        schema = spec.resolve(parameter.get("schema", {}))
-        constraints = {key for key in schema if key not in ANNOTATIONS and not key.startswith("x-")}
-        return cls(
-            parameter["name"],
-            parameter["in"],
-            bool(parameter.get("required")),
-            schema,
-            schema.get("type") == "array",
-            spec.validator(f"{pointer}/schema"),
-            f"{pointer}/schema",
-            constraints == {"type"} and schema["type"] == "string",
-        )
-
-
-#: Schema keywords that describe a value without constraining it.
-ANNOTATIONS = frozenset(
-    {"title", "description", "default", "example", "examples", "deprecated", "readOnly", "writeOnly"}
-)
-
-
-class RequestRejected(Exception):
-    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.details = status, message, details or []
 
 
 class VendorMock:
@@ -231,7 +106,6 @@ class VendorMock:
         self.lifecycle = lifecycle
         self.runs: dict[str, Run] = {}
         self.fixed = fixed_quirks()
-        self._rule_cache: dict[str, list[ParameterRule]] = {}
         self._request_bodies: dict[str, RequestBody | None] = {}
         self.seed()
 
@@ -345,7 +219,7 @@ class VendorMock:
         query: dict[str, Any] = {}
         problems: list[dict[str, Any]] = []
         query_values = parse_query(request.scope["query_string"])
-        for rule in self._rules(operation):
+        for rule in operation_parameters(self.spec, operation.id):
             name, where = rule.name, rule.where
             if where == "path":
                 raw: Any = path.get(name)
@@ -359,7 +233,7 @@ class VendorMock:
             if raw is None:
                 if rule.required:
                     problems.append(
-                        _problem([where, name], f"{where} parameter {name} is required", "missing")
+                        problem([where, name], f"{where} parameter {name} is required", "missing")
                     )
                 continue
             if rule.any_string and isinstance(raw, str):
@@ -368,7 +242,7 @@ class VendorMock:
                 value = coerce(raw, rule.schema)
                 if not self.spec.accepts(rule.schema_pointer, value)[0]:
                     for error in rule.validator.iter_errors(value):
-                        problems.append(_problem([where, name], error.message[:200], error.validator))
+                        problems.append(problem([where, name], error.message[:200], error.validator))
             if where == "path":
                 path[name] = value
             elif where == "query":
@@ -377,16 +251,6 @@ class VendorMock:
         if problems:
             raise RequestRejected(400, problems[0]["msg"], problems)
         return Call(request, operation, path, query, body)
-
-    def _rules(self, operation: Operation) -> list[ParameterRule]:
-        """The operation's parameters, resolved and compiled once rather than on every request."""
-        rules = self._rule_cache.get(operation.id)
-        if rules is None:
-            rules = self._rule_cache[operation.id] = [
-                ParameterRule.compile(self.spec, pointer, parameter)
-                for pointer, parameter in self.spec.parameters_at(operation)
-            ]
-        return rules
 
     def _request_body(self, operation: Operation) -> RequestBody | None:
         """The operation's request body, resolved once rather than on every request."""
@@ -401,16 +265,16 @@ class VendorMock:
         data = await request.body()
         if not data:
             if request_body.required:
-                problems.append(_problem(["body"], "a JSON request body is required", "missing"))
+                problems.append(problem(["body"], "a JSON request body is required", "missing"))
             return None
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and "json" not in content_type:
-            problems.append(_problem(["body"], f"unsupported content type {content_type}", "content_type"))
+            problems.append(problem(["body"], f"unsupported content type {content_type}", "content_type"))
             return None
         try:
             body = json.loads(data)
         except (ValueError, UnicodeDecodeError, RecursionError):
-            problems.append(_problem(["body"], "request body is not valid JSON", "json_invalid"))
+            problems.append(problem(["body"], "request body is not valid JSON", "json_invalid"))
             return None
         if self.spec.accepts(request_body.schema_pointer, body)[0]:
             return body
@@ -419,69 +283,8 @@ class VendorMock:
             if error.validator == "required" and isinstance(error.instance, dict):
                 # name the missing field, as FastAPI's validation errors do
                 loc += [name for name in error.validator_value if name not in error.instance][:1]
-            problems.append(_problem(loc, error.message[:200], error.validator))
+            problems.append(problem(loc, error.message[:200], error.validator))
         return body
-
-
-@dataclass(frozen=True)
-class RequestBody:
-    """An operation's JSON request body: whether it is required and where its schema is."""
-
-    required: bool
-    schema_pointer: str
-
-    @classmethod
-    def of(cls, spec: Spec, operation: Operation) -> RequestBody | None:
-        declared: dict[str, Any] = operation.definition.get("requestBody") or {}
-        resolved = spec.resolve(declared)
-        if not resolved:
-            return None
-        pointer = declared["$ref"].lstrip("#") if "$ref" in declared else operation.pointer + "/requestBody"
-        return cls(bool(resolved.get("required")), pointer + "/content/application~1json/schema")
-
-
-def parse_query(query_string: bytes) -> dict[str, list[str]]:
-    """The query's values by name, parsed as Starlette's ``request.query_params`` parses them
-    (``parse_qsl`` keeping blank values) in one pass, without a multi-dict to search per name."""
-    values: dict[str, list[str]] = {}
-    text = query_string.decode("latin-1")
-    escaped = "%" in text or "+" in text  # otherwise every name and value stands as it is written
-    for pair in text.split("&"):
-        if pair:
-            name, _, value = pair.partition("=")
-            if escaped:
-                name, value = unquote(name.replace("+", " ")), unquote(value.replace("+", " "))
-            values.setdefault(name, []).append(value)
-    return values
-
-
-def _problem(loc: list[Any], message: str, kind: Any) -> dict[str, Any]:
-    return {"loc": [str(part) for part in loc], "msg": message, "type": str(kind)}
-
-
-def coerce(raw: Any, schema: dict[str, Any]) -> Any:
-    """Turn a query/path string into the JSON value its schema describes, when it parses."""
-    if isinstance(raw, list):
-        item_schema = schema.get("items", {})
-        return [coerce(item, item_schema) for item in raw]
-    types = schema.get("type", [])
-    types = types if isinstance(types, list) else [types]
-    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
-        option_type = option.get("type")
-        types += option_type if isinstance(option_type, list) else [option_type] if option_type else []
-    for kind in types:
-        try:
-            if kind == "integer" and re.fullmatch(r"-?\d+", raw):
-                return int(raw)
-            if kind == "number" and re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", raw):
-                return float(raw) if any(c in raw for c in ".eE") else int(raw)
-            if kind == "boolean" and raw in ("true", "false"):
-                return raw == "true"
-            if kind == "null" and raw == "null":  # an empty value is a string, not null
-                return None
-        except (TypeError, ValueError):
-            continue
-    return raw
 
 
 class CaseInsensitivePaths:

@@ -25,7 +25,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conformance.mocks.base import Call, RequestRejected, Run, VendorMock, handles, iso, json_response
+from conformance.mocks.base import VendorMock, handles, iso, json_response
+from conformance.mocks.calls import Call, RequestRejected
+from conformance.mocks.runs import Run
 
 EXAMPLE_ID = "b4fznghynbdemslfd5k044fgd"
 #: The page uses one id for the agent, the process and the run alike (KG-008).

@@ -21,7 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance.mocks.base import Call, RequestRejected, Run, VendorMock, handles, iso, json_response
+from conformance.mocks.base import VendorMock, handles, iso, json_response
+from conformance.mocks.calls import Call, RequestRejected
+from conformance.mocks.runs import Run
 
 WORKSPACE_ID = "workspace_id_example"
 PROCESS_ID = "process_id_example"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from conformance.contract.specs import Operation
+from conformance.contract.model import Operation
 from conformance.findings import OUTCOMES, Finding, resolved_fails, tally
 from conformance.judge.resolved import QuirkCheck
 

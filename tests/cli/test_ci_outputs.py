@@ -20,6 +20,7 @@ from rich.console import Console
 
 from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.cli import main as cli
+from conformance.cli.arguments import DEFAULT_MOCK_TOKEN, MOCK_TOKEN_ENV, build_parser
 from conformance.cli.progress import progress_bar
 from conformance.cli.step_summary import ENV as STEP_SUMMARY
 from conformance.mocks import DEFAULT_TOKEN
@@ -201,7 +202,7 @@ def test_serve_says_where_and_which_token_it_expects() -> None:
         process.wait(timeout=10)
     assert first.startswith("serving kognitos at http://127.0.0.1:")
     assert second.startswith(f"it accepts the token {DEFAULT_TOKEN!r}") and "header x-api-key" in second
-    assert (cli.MOCK_TOKEN_ENV, cli.DEFAULT_MOCK_TOKEN) == ("CONFORMANCE_MOCK_TOKEN", DEFAULT_TOKEN)
+    assert (MOCK_TOKEN_ENV, DEFAULT_MOCK_TOKEN) == ("CONFORMANCE_MOCK_TOKEN", DEFAULT_TOKEN)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +225,7 @@ def test_a_bad_port_or_an_unreachable_server_is_one_line(
 
 
 def test_every_option_and_argument_has_help_text() -> None:
-    parser = cli._parser()
+    parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     missing = [
         f"{name} {action.option_strings or action.dest}"

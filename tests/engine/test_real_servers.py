@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from conformance.contract.specs import load_spec
 from conformance.engine.caller import ApiCaller, Polling
 from conformance.engine.lifecycle import run_lifecycle
-from conformance.http.transport import RequestPolicy
+from conformance.http.policy import RequestPolicy
 from conformance.mocks import Clock, MockServer, create_mock
 from conformance.mocks.drift import Drift, DriftMiddleware, add_field, remove_field, set_value
 from conformance.mocks.server import bind_loopback

@@ -21,7 +21,8 @@ from conformance.contract.specs import load_spec
 from conformance.engine.runner import RunOptions, run
 from conformance.http.oauth import ClientCredentials, TokenSession
 from conformance.mocks import MockServer, create_mock
-from conformance.mocks.solvexia import ISSUED_PREFIXES, Mock
+from conformance.mocks.solvexia import Mock
+from conformance.mocks.solvexia_oauth import ISSUED_PREFIXES
 from conformance.results.document import write_results
 from conformance.vendors.registry import get_api
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conformance.contract.specs import Spec
+from conformance.contract.model import Spec
 from conformance.judge.registry import check_response
 from conformance.vendors.registry import APIS
 

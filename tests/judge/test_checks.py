@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.contract.specs import Spec
+from conformance.contract.model import Spec
 from conformance.findings import Deviation
 from conformance.judge import checks
 from conformance.judge.registry import check_response

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conformance.contract.specs import Spec
+from conformance.contract.model import Spec
 from conformance.judge.registry import check_response
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import Drift, DriftMiddleware, add_random_members

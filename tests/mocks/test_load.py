@@ -27,7 +27,8 @@ import httpx
 import pytest
 
 from conformance.mocks import MockServer, create_mock
-from conformance.mocks.base import Run, VendorMock
+from conformance.mocks.base import VendorMock
+from conformance.mocks.runs import Run
 from conformance.vendors.registry import get_api
 
 CLIENTS = int(os.environ.get("CONFORMANCE_LOAD_CLIENTS", "200"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.contract.specs import Spec, load_spec
+from conformance.contract.model import Spec
+from conformance.contract.specs import load_spec
 from conformance.vendors.registry import APIS
 
 from .serving import serve

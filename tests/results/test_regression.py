@@ -17,6 +17,8 @@ from jsonschema import Draft202012Validator
 
 from conformance.cassettes.replay import replay
 from conformance.cli import main as cli
+from conformance.cli.arguments import build_parser
+from conformance.cli.running import run_options
 from conformance.contract.specs import load_spec
 from conformance.engine.options import RunOptions
 from conformance.engine.runner import run, selected_operations
@@ -114,7 +116,7 @@ def test_a_place_is_seen_as_its_kind_asks(kind: str, location: str, body: Any, s
 
 
 def test_fail_on_takes_resolved_and_refuses_nonsense_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    options, _ = cli.run_options(cli._parser().parse_args(["run", "--fail-on", "resolved"]))
+    options, _ = run_options(build_parser().parse_args(["run", "--fail-on", "resolved"]))
     assert options.fail_on == "breaking,resolved"
     for bad in ("fixed", "breaking,any", ""):
         assert cli.main(["run", "kognitos", "--fail-on", bad]) == 2

@@ -13,7 +13,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conformance.cassettes.replay import replay
-from conformance.cli.main import _parser, run_options
+from conformance.cli.arguments import build_parser
+from conformance.cli.running import run_options
 from conformance.engine.options import RunOptions
 from conformance.engine.provenance import recorded_options
 from conformance.engine.runner import run
@@ -50,7 +51,7 @@ def test_a_run_given_no_seed_records_the_one_it_drew_and_reruns_the_same(
     assert isinstance(seed, int) and unseeded["options"]["seed"] == seed
     rerun = shlex.split(unseeded["options"]["rerun"])
     assert rerun[:3] == ["conformance", "run", "kognitos"] and f"--seed {seed}" in shlex.join(rerun)
-    options, _ = run_options(_parser().parse_args(rerun[1:]))
+    options, _ = run_options(build_parser().parse_args(rerun[1:]))
     assert options == RunOptions(**QUICK, seed=seed)  # type: ignore[arg-type]
     again = write_results(run(options), tmp_path)
     assert again["seed"] == seed
@@ -87,7 +88,7 @@ def test_recorded_options_hold_every_option_and_no_credential() -> None:
     assert recorded["headers"] == [["X-Tenant-Token", "[REDACTED]"], ["X-Trace", "night"]]
     assert set(recorded) >= {field for field in vars(RunOptions()) if not field.startswith("_")}
     rerun = shlex.split(recorded["rerun"])
-    parsed, _ = run_options(_parser().parse_args(rerun[1:]))
+    parsed, _ = run_options(build_parser().parse_args(rerun[1:]))
     expected = replace(
         options, token=None, per_api={}, headers=(("X-Tenant-Token", "[REDACTED]"), ("X-Trace", "night"))
     )

@@ -1,0 +1,45 @@
+"""``conformance report`` and ``compare``: what a run wrote, rendered again, merged or compared."""
+
+from __future__ import annotations
+
+import argparse
+
+from conformance.cli import config
+from conformance.errors import UsageError
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from conformance.bounds import printable
+    from conformance.results.publish import merge_reports, rerender_report
+
+    limit = config.megabytes(args.max_body_mb)
+    if len(args.results) == 1:
+        path = rerender_report(args.results[0], args.out, limit, args.baseline)
+        print(f"report written to {printable(str(path))}")
+        return 0
+    if args.out is None:
+        raise UsageError("merging several results files needs --out DIR for the merged report")
+    from conformance.cli.console import print_comparison, print_summary
+    from conformance.cli.step_summary import append_step_summary
+
+    document, since = merge_reports(args.results, args.out, limit, args.baseline)
+    print_summary(document, str(args.out))
+    if since is not None:
+        print_comparison(since)
+    append_step_summary(document, str(args.out), since=since)
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from conformance.bounds import FILE_BODIES, strict_json
+    from conformance.cli.console import print_comparison
+    from conformance.results.compare import compare
+    from conformance.results.publish import load_results
+
+    limit = FILE_BODIES * config.megabytes(args.max_body_mb)
+    comparison = compare(load_results(args.old, limit), load_results(args.new, limit))
+    if args.json:
+        print(strict_json(comparison.to_dict(), indent=2))
+    else:
+        print_comparison(comparison)
+    return 0

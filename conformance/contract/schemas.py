@@ -1,0 +1,143 @@
+"""A spec document as a JSON Schema resource: its local references, and its schemas compiled.
+
+Validators are compiled once per schema and kept, because a replay validates thousands of
+bodies against a handful of schemas; each is compiled with its local references inlined, and
+once more by the Rust validator, which judges a conforming body in microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jsonpointer
+import jsonschema_rs
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+FORMAT_CHECKER = FormatChecker()
+
+#: The suite's format checks, for the Rust validator: both validators judge formats alike.
+_FORMATS = {
+    name: (lambda value, name=name: FORMAT_CHECKER.conforms(value, name)) for name in FORMAT_CHECKER.checkers
+}
+
+
+class SchemaDocument:
+    """One parsed document under ``uri``: its ``$ref``s followed, and validators of its schemas."""
+
+    def __init__(self, uri: str, document: dict[str, Any]) -> None:
+        self.uri, self.document = uri, document
+        self.registry: Registry = Registry().with_resource(uri, DRAFT202012.create_resource(document))
+        #: Each ``$ref`` followed once: a replay resolves the same few references per interaction.
+        self._targets: dict[str, Any] = {}
+        self._compiled: dict[tuple[str, bool], Draft202012Validator] = {}
+        self._accepting: dict[str, tuple[jsonschema_rs.Validator, ...] | None] = {}
+
+    def resolve(self, node: Any) -> Any:
+        """Follow a local ``$ref`` (one level at a time until a non-reference)."""
+        while isinstance(node, dict) and "$ref" in node:
+            reference = node["$ref"]
+            if reference not in self._targets:
+                self._targets[reference] = self.registry.resolver(self.uri).lookup(reference).contents
+            node = self._targets[reference]
+        return node
+
+    def validator(self, pointer: str, closed: bool) -> Draft202012Validator:
+        """A validator for the schema at ``pointer`` with its local references inlined: validating
+        then never goes through the registry, which was a third of a replay's time."""
+        key = (pointer, closed)
+        if key not in self._compiled:
+            schema = self._inline(self.resolve({"$ref": f"#{pointer}"}), frozenset())
+            self._compiled[key] = Draft202012Validator(
+                _close(schema) if closed else schema, registry=self.registry, format_checker=FORMAT_CHECKER
+            )
+        return self._compiled[key]
+
+    def accepts(self, pointer: str, instance: Any) -> tuple[bool, bool]:
+        """Whether the Rust validators accept ``instance``, open and closed; ``False`` only means
+        "not known to conform" (see ``Spec.accepts``)."""
+        validators = self._rust_validators(pointer)
+        if validators is None:
+            return False, False
+        try:
+            return validators[0].is_valid(instance), validators[1].is_valid(instance)
+        except Exception:  # a value the Rust side cannot take: the Python validator judges it
+            return False, False
+
+    def _rust_validators(self, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
+        """Rust validators of the schema at ``pointer``, open and closed, or ``None`` where they
+        might accept what ``validator`` rejects: a format the suite has no check for, or a schema
+        the Rust validator cannot compile."""
+        if pointer not in self._accepting:
+            self._accepting[pointer] = self._compile_rust(pointer)
+        return self._accepting[pointer]
+
+    def _compile_rust(self, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
+        schemas = [self.validator(pointer, closed).schema for closed in (False, True)]
+        if any(
+            isinstance(node, dict) and isinstance(node.get("format"), str) and node["format"] not in _FORMATS
+            for _, node in nodes(schemas[0])
+        ):
+            return None
+        registry = jsonschema_rs.Registry([(self.uri, self.document)])
+        try:
+            return tuple(
+                jsonschema_rs.Draft202012Validator(
+                    dict(schema) if isinstance(schema, Mapping) else schema,
+                    formats=_FORMATS,
+                    validate_formats=True,
+                    registry=registry,
+                )
+                for schema in schemas
+            )
+        except Exception:  # the Rust validator refuses the schema: the Python one judges alone
+            return None
+
+    def _inline(self, node: Any, expanding: frozenset[str]) -> Any:
+        """Replace local ``$ref``s by their targets; a recursive reference stays a reference."""
+        if isinstance(node, list):
+            return [self._inline(item, expanding) for item in node]
+        if not isinstance(node, dict):
+            return node
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#") and reference not in expanding:
+            target = self._inline(self.resolve({"$ref": reference}), expanding | {reference})
+            siblings = {key: self._inline(value, expanding) for key, value in node.items() if key != "$ref"}
+            if not siblings:
+                return target
+            return {**siblings, "allOf": [*siblings.get("allOf", []), target]}
+        if isinstance(reference, str) and reference.startswith("#"):
+            return {**node, "$ref": f"{self.uri}#{reference[1:]}"}
+        return {key: self._inline(value, expanding) for key, value in node.items()}
+
+
+def _close(node: Any) -> Any:
+    """``node`` with every open object that declares ``properties`` closed to other members."""
+    if isinstance(node, list):
+        return [_close(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    closed = {key: _close(value) for key, value in node.items()}
+    types = node.get("type")
+    is_object = types == "object" or (isinstance(types, list) and "object" in types)
+    open_keywords = ("additionalProperties", "unevaluatedProperties", "patternProperties", "allOf")
+    if is_object and "properties" in node and not any(key in node for key in open_keywords):
+        closed["additionalProperties"] = False
+    return closed
+
+
+def nodes(document: Any) -> Iterator[tuple[str, Any]]:
+    """Every node of a parsed YAML document with its JSON pointer, without recursion (YAML
+    anchors can nest deeply or loop: each node is visited once)."""
+    pending: list[tuple[str, Any]] = [("", document)]
+    seen: set[int] = set()
+    while pending:
+        pointer, node = pending.pop()
+        if not isinstance(node, dict | list) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield pointer, node
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        pending += [(f"{pointer}/{jsonpointer.escape(str(key))}", value) for key, value in items]
