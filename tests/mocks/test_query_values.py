@@ -18,9 +18,10 @@ from .serving import Served, serve
 
 TOKEN = "conformance-demo"
 PROCESS = {"process_id": "b4fznghynbdemslfd5k044fgd", "agent_id": "b4fznghynbdemslfd5k044fgd"}
-#: Values of Kognitos' ``limit`` (an integer up to 100, or null), as a query string carries them.
-ACCEPTED = ["12", "0", "-3", "100", "null"]
-REFUSED = [" 12", "12 ", "1_000", "+12", "012", "1e1", "12.0", "١٢", "twelve", "", "Null", "101"]
+#: Values of Kognitos' ``limit`` (an integer from 1, as the spec assumes, up to 100, or null), as a
+#: query string carries them.
+ACCEPTED = ["12", "1", "100", "null"]
+REFUSED = [" 12", "12 ", "1_000", "+12", "012", "1e1", "12.0", "١٢", "twelve", "", "Null", "101", "0", "-3"]
 
 
 @pytest.fixture(scope="module")
