@@ -43,7 +43,7 @@ from conformance.http.transport import (
     transport_cause,
 )
 from conformance.redact import PLACEHOLDER, Redactor, secret_names
-from conformance.results.document import ensure_writable, process_alive
+from conformance.results.files import ensure_writable, process_alive
 from conformance.vendors.registry import ApiInfo, get_api
 
 SUITE = Path(__file__).with_name("suite.py")

@@ -22,6 +22,7 @@ from conformance import __version__
 from conformance.cli import config
 from conformance.engine.options import MAX_LIFECYCLE_TIMEOUT, MAX_REQUEST_TIMEOUT, PHASES, RunOptions
 from conformance.errors import ConformanceError, UsageError
+from conformance.findings import fail_on_usage
 from conformance.vendors.registry import APIS, resolve_apis
 
 DEFAULT_REPORT_DIR = Path("reports/latest")
@@ -117,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="any deviation, known or new, fails the run")
     run.add_argument(
         "--fail-on",
-        metavar="breaking|any[,resolved]",
+        metavar=fail_on_usage(),
         help="new drift that fails the run: breaking (default) or any (additive too); "
         "with resolved, a catalogued quirk the vendor seems to have fixed fails it too",
     )
@@ -344,7 +345,7 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.cli.progress import progress_bar
     from conformance.cli.step_summary import append_step_summary
     from conformance.engine.runner import run
-    from conformance.results.document import ensure_report_dir
+    from conformance.results.files import ensure_report_dir
     from conformance.results.publish import publish_run
 
     options, report_dir = run_options(args)
@@ -457,7 +458,7 @@ def _replay(args: argparse.Namespace) -> int:
     from conformance.cassettes.replay import replay
     from conformance.cli.console import print_summary
     from conformance.cli.step_summary import append_step_summary
-    from conformance.results.document import ensure_report_dir
+    from conformance.results.files import ensure_report_dir
     from conformance.results.publish import publish_run
 
     ensure_report_dir(args.report_dir)
