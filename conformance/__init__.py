@@ -2,8 +2,9 @@
 
 The Python API the CLI is a thin shell over: ``run(RunOptions(...))`` checks APIs and returns a
 ``RunResult``; ``replay`` judges recorded cassettes the same way; ``write_results`` turns either
-into ``results.json`` and ``junit.xml``. They are imported on first use, so ``import conformance``
-stays light (the test engine loads only with ``run``).
+into ``results.json`` and ``junit.xml``. What fails them is a ``FailPolicy``
+(``RunOptions(fail_on=FailPolicy.parse("any,resolved"))``). They are imported on first use, so
+``import conformance`` stays light (the test engine loads only with ``run``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from importlib import import_module
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["RunOptions", "RunResult", "__version__", "replay", "run", "write_results"]
+__all__ = ["FailPolicy", "RunOptions", "RunResult", "__version__", "replay", "run", "write_results"]
 
 _EXPORTS = {
+    "FailPolicy": "conformance.findings",
     "RunOptions": "conformance.engine.options",
     "RunResult": "conformance.results.model",
     "run": "conformance.engine.runner",

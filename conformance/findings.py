@@ -3,47 +3,196 @@
 A *deviation* is one observed difference between a response and the spec, explained
 (``field-name-alias``, ``enum-casing``, ...). A *finding* is a deviation after
 classification against the catalogue and the spec's assumptions, merged with its
-identical twins.
+identical twins (``identity``). A *fail policy* says which findings fail a run (``--fail-on``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import Any
 
 from conformance.errors import UsageError
 from conformance.kinds import Classification, Severity, kind_of, signature
 
-if TYPE_CHECKING:
-    pass
 
-#: The words of ``--fail-on``: the new drift that fails a run (``breaking`` or ``any``), and
-#: ``resolved``: a catalogued quirk the vendor seems to have fixed fails it too.
-FAIL_ON = ("breaking", "any", "resolved")
+@dataclass(frozen=True)
+class FailWord:
+    """One word of ``--fail-on``: which findings it makes fail, and whether a catalogued quirk the
+    vendor seems to have fixed fails too. A new word is one more row of ``FAIL_WORDS``."""
 
-
-def fail_policy(text: str) -> str:
-    """``--fail-on`` as the run records it: comma-separated words of ``FAIL_ON``, the drift word
-    first (``breaking`` when only ``resolved`` is given); anything else is a one-line error."""
-    words = [word.strip() for word in str(text).split(",") if word.strip()]
-    unknown = [word for word in words if word not in FAIL_ON]
-    if not words or unknown:
-        raise UsageError(f"--fail-on takes {', '.join(FAIL_ON)} (comma-separated), not {text!r}")
-    drift = [word for word in words if word != "resolved"]
-    if len(set(drift)) > 1:
-        raise UsageError("--fail-on takes one of breaking and any, not both")
-    return ",".join([drift[0] if drift else "breaking", *(["resolved"] if "resolved" in words else [])])
+    #: Counts of ``tally`` whose findings fail: a classification, or a new finding's severity.
+    fails: frozenset[str] = frozenset()
+    #: A catalogued quirk that did not appear where responses showed its place fails the run.
+    resolved: bool = False
+    #: Words of one choice exclude each other; the choice's first word is taken when none is named.
+    choice: str | None = None
 
 
-def drift_rule(fail_on: str) -> str:
-    """The part of a fail rule that decides which new drift fails: ``strict``, ``any`` or ``breaking``."""
-    return fail_on.split(",", 1)[0]
+#: The words of ``--fail-on``, in the order a run records them: the new drift that fails a run
+#: (``breaking``, or ``any`` for additive too), and ``resolved``: a quirk the vendor seems to
+#: have fixed fails it too.
+FAIL_WORDS: dict[str, FailWord] = {
+    "breaking": FailWord(fails=frozenset({Severity.BREAKING}), choice="drift"),
+    "any": FailWord(fails=frozenset({Classification.NEW}), choice="drift"),
+    # an HTTP convention no document of the API states fails only when asked for
+    "convention": FailWord(fails=frozenset({Classification.CONVENTION})),
+    "resolved": FailWord(resolved=True),
+}
+#: ``--strict``: any deviation fails the run. Recorded as ``strict``; no word of ``--fail-on``.
+_STRICT_WORD, _STRICT_MEANING = "strict", FailWord(fails=frozenset(Classification), choice="drift")
 
 
-def resolved_fails(fail_on: str) -> bool:
-    """Whether a quirk the vendor seems to have fixed fails a run under ``fail_on``."""
-    return "resolved" in fail_on.split(",")
+def _meaning(word: str) -> FailWord:
+    return _STRICT_MEANING if word == _STRICT_WORD else FAIL_WORDS[word]
+
+
+@dataclass(frozen=True)
+class FailPolicy:
+    """What fails a run, read once from ``--fail-on`` (``FailPolicy.parse``) or from the
+    ``fail_on`` a results document records (``FailPolicy.recorded``); ``str()`` is that record.
+    Every question of what fails (a finding, a resolved quirk, a count of findings, the exit
+    code) is answered here, from the table of words."""
+
+    #: Its words, in the order of the table; one of each choice.
+    words: tuple[str, ...] = ("breaking",)
+
+    def __post_init__(self) -> None:
+        """Known words, in the table's order, one of each choice."""
+        ordered = list(self.words) == [word for word in (_STRICT_WORD, *FAIL_WORDS) if word in self.words]
+        choices = [_meaning(word).choice for word in self.words] if ordered else []
+        if not ordered or sorted(str(c) for c in choices if c) != sorted(_choices()):
+            raise ValueError(f"not a fail policy: {self.words!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> FailPolicy:
+        """``--fail-on``: comma-separated words of ``FAIL_WORDS``, at most one of each choice (its
+        first word when none is named); anything else is a one-line error."""
+        words = [word.strip() for word in str(text).split(",") if word.strip()]
+        unknown = [word for word in words if word not in FAIL_WORDS]
+        if not words or unknown:
+            raise UsageError(f"--fail-on takes {', '.join(FAIL_WORDS)} (comma-separated), not {text!r}")
+        chosen = set(words)
+        for options in _choices().values():
+            named = [word for word in options if word in chosen]
+            if len(named) > 1:
+                raise UsageError(f"--fail-on takes one of {' and '.join(options)}, not both")
+            chosen.add(named[0] if named else options[0])
+        return cls(tuple(word for word in FAIL_WORDS if word in chosen))
+
+    @classmethod
+    def recorded(cls, text: str) -> FailPolicy:
+        """The policy a results document records as ``fail_on`` (``strict`` too)."""
+        return STRICT if text == _STRICT_WORD else cls.parse(text)
+
+    def __str__(self) -> str:
+        return ",".join(self.words)
+
+    @property
+    def strict(self) -> bool:
+        """Whether any deviation fails (``--strict``)."""
+        return _STRICT_WORD in self.words
+
+    @property
+    def drift(self) -> str:
+        """Which new drift fails: ``strict`` (any deviation), ``any`` or ``breaking``."""
+        return next(word for word in self.words if _meaning(word).choice == "drift")
+
+    @property
+    def fails_resolved(self) -> bool:
+        """Whether a catalogued quirk the vendor seems to have fixed fails the run."""
+        return any(_meaning(word).resolved for word in self.words)
+
+    @cached_property
+    def _failing_classes(self) -> frozenset[str]:
+        classes = {str(name) for word in self.words for name in _meaning(word).fails}
+        if str(Classification.NEW) in classes:  # a new finding counts under new and its severity: once
+            classes -= {str(severity) for severity in Severity}
+        return frozenset(classes)
+
+    def fails(self, finding: Finding) -> bool:
+        """Whether ``finding`` fails the run."""
+        return not self._failing_classes.isdisjoint(finding.classes)
+
+    def failing(self, counts: Mapping[str, int]) -> int:
+        """How many of the findings ``counts`` tallies fail the run (``tally``, or the counts a
+        results document keeps of a run, an API or an operation)."""
+        return sum(int(counts.get(name, 0)) for name in self._failing_classes)
+
+    def exit_code(
+        self, findings: Iterable[Finding], *, resolved: int = 0, errors: int = 0, complete: bool = True
+    ) -> int:
+        """2 when there were ``errors`` or the run is not ``complete``; 1 when a finding fails, or
+        one of the ``resolved`` quirks does; else 0."""
+        if errors or not complete:
+            return 2
+        if resolved and self.fails_resolved:
+            return 1
+        return 1 if any(self.fails(finding) for finding in findings) else 0
+
+
+def _choices() -> dict[str, list[str]]:
+    """The words of ``--fail-on`` that exclude each other, by choice, in the table's order."""
+    choices: dict[str, list[str]] = {}
+    for word, meaning in FAIL_WORDS.items():
+        if meaning.choice is not None:
+            choices.setdefault(meaning.choice, []).append(word)
+    return choices
+
+
+#: ``--strict``: any deviation fails the run.
+STRICT = FailPolicy((_STRICT_WORD,))
+#: The default: new breaking drift fails a run (``--fail-on breaking``).
+BREAKING = FailPolicy()
+
+
+def _syntax() -> list[tuple[list[str], bool]]:
+    """What ``--fail-on`` records, in the table's order: each choice (one of its words, always
+    recorded) and each other word (recorded when named: optional)."""
+    parts: list[tuple[list[str], bool]] = []
+    for word, meaning in FAIL_WORDS.items():
+        if meaning.choice is None:
+            parts.append(([word], True))
+        elif word == _choices()[meaning.choice][0]:
+            parts.append((_choices()[meaning.choice], False))
+    return parts
+
+
+def recorded_pattern() -> str:
+    """A regular expression of every ``fail_on`` that ``--fail-on`` records (the results schema's)."""
+    text = "".join(
+        f"(,{'|'.join(words)})?" if optional else f"{',' if index else ''}({'|'.join(words)})"
+        for index, (words, optional) in enumerate(_syntax())
+    )
+    return f"^{text}$"
+
+
+def fail_on_usage() -> str:
+    """``--fail-on``'s words as its help shows them: ``breaking|any[,resolved]``."""
+    return "".join(
+        f"[,{'|'.join(words)}]" if optional else f"{',' if index else ''}{'|'.join(words)}"
+        for index, (words, optional) in enumerate(_syntax())
+    )
+
+
+def identity(
+    target: str,
+    operation: str,
+    status_code: int | None,
+    location: str,
+    kind: str,
+    expected: Any,
+    observed: Any,
+    *,
+    grouped: bool = False,
+) -> tuple[str, ...]:
+    """What makes two findings one, in a run and from one results file to another: where (the
+    target, operation, status and location) and what (the kind, and the expected and observed
+    values as the kind compares them). A group is one by its location pattern alone: the values
+    it samples differ from run to run."""
+    values = () if grouped else (signature(kind, expected), signature(kind, observed))
+    return (target, operation, str(status_code), location, kind, *values)
 
 
 @dataclass(frozen=True)
@@ -66,15 +215,9 @@ class Deviation:
 
     @property
     def key(self) -> tuple[str, ...]:
-        """Identity used to merge identical deviations seen in different cases."""
-        return (
-            self.api,
-            self.operation,
-            str(self.status_code),
-            self.location,
-            self.kind,
-            signature(self.kind, self.expected),
-            signature(self.kind, self.observed),
+        """Identity used to merge identical deviations seen in different cases (``identity``)."""
+        return identity(
+            self.api, self.operation, self.status_code, self.location, self.kind, self.expected, self.observed
         )
 
     @property
@@ -117,14 +260,12 @@ class Finding:
         data["severity"] = str(self.severity)
         return data
 
-    def fails(self, fail_on: str) -> bool:
-        """Whether this finding fails a run under ``--fail-on`` (``strict``: any deviation)."""
-        rule = drift_rule(fail_on)
-        if rule == "strict":
-            return True
-        if self.classification is not Classification.NEW:
-            return False
-        return rule == "any" or self.severity is Severity.BREAKING
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The counts it adds to (``tally``): its classification, and a new finding's severity."""
+        if self.classification is Classification.NEW:
+            return (str(self.classification), str(self.severity))
+        return (str(self.classification),)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
@@ -143,9 +284,8 @@ def tally(findings: Iterable[Finding]) -> dict[str, int]:
     """Counts every report shows: by classification, and new drift by severity."""
     counts = {str(c): 0 for c in Classification} | {str(s): 0 for s in Severity}
     for finding in findings:
-        counts[str(finding.classification)] += 1
-        if finding.classification is Classification.NEW:
-            counts[str(finding.severity)] += 1
+        for name in finding.classes:
+            counts[name] += 1
     return counts
 
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from conformance.findings import FailPolicy
     from conformance.results.model import RunResult
 
 MARKER = "conformance_mock"
@@ -100,16 +101,16 @@ def conformance_mocks() -> Iterator[Callable[..., MockURL]]:
         yield mock
 
 
-def _fail_on(text: str) -> str:
+def _fail_on(text: str) -> FailPolicy:
     """``--conformance-fail-on`` read as ``conformance run --fail-on`` reads it (a bad value is
     pytest's one usage line)."""
     import argparse
 
     from conformance.errors import UsageError
-    from conformance.findings import fail_policy
+    from conformance.findings import FailPolicy
 
     try:
-        return fail_policy(text)
+        return FailPolicy.parse(text)
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -218,7 +219,7 @@ class Judge:
                 f"{counts['assumption']} assumption, {len(api.errors)} errors"
             )
         for finding in result.findings:
-            if finding.fails(result.fail_on):
+            if result.fail_on.fails(finding):
                 write(
                     f"NEW {finding.severity} {finding.api} {finding.operation} "
                     f"{finding.location or '(body)'}: {finding.kind} — {finding.message}",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance.contract.catalogue import _ENTRY_SCHEMA
+from conformance.findings import BREAKING
 from conformance.kinds import KINDS, Severity, kind_of, observable_kinds
 from conformance.results.document import write_results
 from conformance.results.model import RunResult
@@ -59,7 +60,7 @@ def test_the_modules_that_rerender_a_report_import_no_engine_and_no_http_client(
 def test_rerendering_a_report_does_not_load_schemathesis(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     moment = datetime(2026, 12, 1, 3, 17, tzinfo=UTC)
-    write_results(RunResult("breaking", [], moment, moment, complete=True), tmp_path)
+    write_results(RunResult(BREAKING, [], moment, moment, complete=True), tmp_path)
     script = (
         "import sys; from conformance.cli.main import main; code = main(['report', sys.argv[1]]); "
         "print(code, 'schemathesis' in sys.modules)"
@@ -79,7 +80,7 @@ def test_the_kinds_table_is_what_the_catalogue_accepts() -> None:
 def test_merging_and_comparing_reports_do_not_load_schemathesis(tmp_path: Path) -> None:
     moment = datetime(2026, 12, 1, 3, 17, tzinfo=UTC)
     for name in ("a", "b"):
-        write_results(RunResult("breaking", [], moment, moment, complete=True), tmp_path / name)
+        write_results(RunResult(BREAKING, [], moment, moment, complete=True), tmp_path / name)
     a, b = str(tmp_path / "a" / "results.json"), str(tmp_path / "b" / "results.json")
     script = (
         "import sys; from conformance.cli.main import main; "

@@ -374,7 +374,7 @@ def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> None:
     """Write interactions (vcrpy's dict form) with vcrpy's own serializer, in one step."""
     from vcr.serializers import yamlserializer
 
-    from conformance.results.document import write_atomic
+    from conformance.results.files import write_atomic
 
     write_atomic(path, yamlserializer.serialize({"interactions": interactions, "version": 1}))
 

@@ -27,11 +27,13 @@ from conformance.cassettes.cassette import (
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.model import Spec
 from conformance.errors import UsageError
-from conformance.findings import Finding
+from conformance.findings import BREAKING, Finding
 from conformance.judge.checks import ResponseContext, location_of
 from conformance.judge.classify import classify
 from conformance.judge.registry import check_response
-from conformance.kinds import json_type, signature
+from conformance.kinds import json_type
+from conformance.results.compare import paired_findings
+from conformance.results.identity import finding_identity, target_of
 
 ResponseKey = tuple[str, str, int]  # api, operation, status
 FieldKey = tuple[str, str, int, str]  # api, operation, status, location
@@ -212,7 +214,7 @@ def _changes(before: Profile, after: Profile) -> list[Change]:
     def add(key: FieldKey, what: str, old: Any, new: Any, message: str) -> None:
         api, operation, status, location = key
         found = after.findings.get(key, [])
-        drift = [f for f in found if f.fails("breaking")]
+        drift = [f for f in found if BREAKING.fails(f)]
         additive = [f for f in found if f.classification == "new"]
         assumed = [f for f in found if f.classification == "assumption"]
         known = [f for f in found if f.classification == "known"]
@@ -302,30 +304,21 @@ def _load_results(path: Path, limit: int) -> dict[str, Any]:
     return load_results(path, limit)
 
 
-def _finding_key(finding: dict[str, Any]) -> tuple[str, ...]:
-    kind = finding.get("kind", "")
-    return (
-        finding.get("api", ""),
-        finding.get("operation", ""),
-        str(finding.get("status_code")),
-        finding.get("location", ""),
-        kind,
-        signature(kind, finding.get("expected")),
-        signature(kind, finding.get("observed")),
-    )
-
-
 def _diff_results(old: dict[str, Any], new: dict[str, Any]) -> DiffOutcome:
-    """Findings that appeared (classified as the newer run classified them) or vanished."""
-    before = {_finding_key(f): f for f in old["findings"]}
-    after = {_finding_key(f): f for f in new["findings"]}
+    """Findings that appeared (classified as the newer run classified them) or vanished, paired
+    as ``conformance compare`` pairs them (``paired_findings``): by target, where both runs
+    exercised the operation. ``api`` names the target (``kognitos @ staging`` in a merged file)."""
+    changed: list[tuple[dict[str, Any], bool]] = []  # the finding, and whether it appeared
+    for was, now in paired_findings(old, new):
+        if was is None and now is not None:
+            changed.append((now, True))
+        elif now is None and was is not None:
+            changed.append((was, False))
     changes = []
-    for key in sorted(set(before) ^ set(after)):
-        appeared = key in after
-        f = after[key] if appeared else before[key]
+    for f, appeared in sorted(changed, key=lambda item: finding_identity(item[0])):
         changes.append(
             Change(
-                f.get("api", ""),
+                target_of(f),
                 f.get("operation", ""),
                 f.get("status_code"),
                 "finding-appeared" if appeared else "finding-vanished",
@@ -341,7 +334,7 @@ def _diff_results(old: dict[str, Any], new: dict[str, Any]) -> DiffOutcome:
 
 
 def write_diff(outcome: DiffOutcome, directory: Path) -> Path:
-    from conformance.results.document import ensure_writable, write_atomic
+    from conformance.results.files import ensure_writable, write_atomic
 
     ensure_writable(directory)
     path = directory / "diff.json"

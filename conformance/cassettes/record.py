@@ -40,7 +40,7 @@ from conformance.http.failures import BodyTooLarge, is_transport_error, transpor
 from conformance.http.oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.redact import PLACEHOLDER, Redactor, secret_names
-from conformance.results.document import ensure_writable, process_alive
+from conformance.results.files import ensure_writable, process_alive
 from conformance.vendors.registry import ApiInfo, get_api
 
 SUITE = Path(__file__).with_name("suite.py")

@@ -25,6 +25,7 @@ from conformance.cassettes.cassette import (
 )
 from conformance.contract.catalogue import load_catalogue
 from conformance.engine.session import ApiSession
+from conformance.findings import BREAKING, STRICT, FailPolicy
 from conformance.http.policy import RequestPolicy
 from conformance.judge.registry import check_response
 from conformance.redact import Redactor
@@ -149,7 +150,7 @@ def replay(
     api: str | None = None,
     *,
     strict: bool = False,
-    fail_on: str = "breaking",
+    fail_on: FailPolicy = BREAKING,
     max_body_bytes: int = MAX_BODY_BYTES,
     skip_unknown: bool = False,
 ) -> tuple[RunResult, list[str]]:
@@ -170,18 +171,17 @@ def replay(
     ]
 
     finished_at = datetime.now(UTC)
-    fail_rule = "strict" if strict else fail_on
     options = {
         "command": "replay",
         "paths": [str(path) for path in paths],
         "api": api,
         "strict": strict,
-        "fail_on": fail_on,
+        "fail_on": str(fail_on),
         "max_body_bytes": max_body_bytes,
         "skip_unknown": skip_unknown,
     }
     result = RunResult(
-        fail_rule,
+        STRICT if strict else fail_on,
         results,
         started_at,
         finished_at,

@@ -11,6 +11,7 @@ from conformance import __version__
 from conformance.cli import config
 from conformance.engine.options import MAX_REQUEST_TIMEOUT, PHASES
 from conformance.errors import UsageError
+from conformance.findings import fail_on_usage
 from conformance.vendors.registry import APIS
 
 DEFAULT_REPORT_DIR = Path("reports/latest")
@@ -121,7 +122,7 @@ def _run_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
     run.add_argument("--strict", action="store_true", help="any deviation, known or new, fails the run")
     run.add_argument(
         "--fail-on",
-        metavar="breaking|any[,resolved]",
+        metavar=fail_on_usage(),
         help="new drift that fails the run: breaking (default) or any (additive too); "
         "with resolved, a catalogued quirk the vendor seems to have fixed fails it too",
     )

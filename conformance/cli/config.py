@@ -29,7 +29,7 @@ from conformance.bounds import printable, read_text
 from conformance.engine.options import PER_API_SETTINGS, RunOptions
 from conformance.engine.shard import Shard
 from conformance.errors import UsageError
-from conformance.findings import fail_policy
+from conformance.findings import FailPolicy
 from conformance.vendors.registry import APIS
 
 CONFIG_FILE = Path("conformance.toml")
@@ -89,7 +89,7 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "phases": ("phases", _names),
     "workers": ("workers", _integer),
     "strict": ("strict", _boolean),
-    "fail-on": ("fail_on", fail_policy),
+    "fail-on": ("fail_on", FailPolicy.parse),
     "mock-mode": ("mock_mode", str),
     "request-timeout": ("request_timeout", _number),
     "max-body-mb": ("max_body_bytes", megabytes),

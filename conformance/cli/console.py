@@ -74,7 +74,7 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
         stdout.print(f"[cyan]resolved?[/] {outside(line)}", soft_wrap=True)
     summary = document["summary"]
     stdout.print(
-        f"{verdict(document)}: {summary['cases']} cases, {summary['known']} known, "
+        f"{verdict(document).line}: {summary['cases']} cases, {summary['known']} known, "
         f"{summary['assumption']} assumption, "
         f"{summary['new']} new ({summary['breaking']} breaking, {summary['additive']} additive), "
         f"{summary['errors']} errors — report in {outside(report_dir)}",

@@ -71,7 +71,7 @@ def replay_command(args: argparse.Namespace) -> int:
     from conformance.cassettes.replay import replay
     from conformance.cli.console import print_summary
     from conformance.cli.step_summary import append_step_summary
-    from conformance.results.document import ensure_report_dir
+    from conformance.results.files import ensure_report_dir
     from conformance.results.publish import publish_run
 
     ensure_report_dir(args.report_dir)

@@ -67,7 +67,7 @@ def run_command(args: argparse.Namespace) -> int:
     from conformance.cli.progress import progress_bar
     from conformance.cli.step_summary import append_step_summary
     from conformance.engine.runner import run
-    from conformance.results.document import ensure_report_dir
+    from conformance.results.files import ensure_report_dir
     from conformance.results.publish import publish_run
 
     options, report_dir = run_options(args)

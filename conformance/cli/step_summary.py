@@ -32,7 +32,7 @@ def markdown(document: dict[str, Any], report_dir: str, since: Comparison | None
 
     summary = document["summary"]
     lines = [
-        f"### conformance: {cell(verdict(document))}",
+        f"### conformance: {cell(verdict(document).line)}",
         "",
         f"{summary['cases']} cases · {summary['new']} new ({summary['breaking']} breaking, "
         f"{summary['additive']} additive) · {summary['known']} known · {summary['assumption']} assumption"

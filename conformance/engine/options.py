@@ -13,7 +13,7 @@ import httpx
 from conformance.bounds import MAX_BODY_BYTES, printable
 from conformance.engine.shard import Shard
 from conformance.errors import UsageError
-from conformance.findings import fail_policy
+from conformance.findings import BREAKING, STRICT, FailPolicy
 from conformance.http.policy import RequestPolicy
 from conformance.redact import Redactor
 from conformance.vendors.registry import get_api, resolve_apis
@@ -54,9 +54,9 @@ class RunOptions:
     phases: tuple[str, ...] = PHASES
     workers: int = 1
     strict: bool = False
-    #: New drift that fails the run: ``breaking`` (default) or ``any`` (additive too); with
-    #: ``,resolved`` a catalogued quirk the vendor seems to have fixed fails it too.
-    fail_on: str = "breaking"
+    #: ``--fail-on``: new drift that fails the run, ``breaking`` (default) or ``any`` (additive
+    #: too); with ``,resolved`` a catalogued quirk the vendor seems to have fixed fails it too.
+    fail_on: FailPolicy = BREAKING
     mock_mode: str = "faithful"
     #: Seconds for each read, and for a whole body once its headers have arrived.
     request_timeout: float = 10.0
@@ -87,7 +87,8 @@ class RunOptions:
             raise UsageError(f"unknown phase {unknown[0]!r}; choose from: {', '.join(PHASES)}")
         if self.base_url is not None and len(resolve_apis(self.apis)) != 1:
             raise UsageError("--base-url points at one server: name exactly one API with it")
-        fail_policy(self.fail_on)
+        if not isinstance(self.fail_on, FailPolicy):
+            raise UsageError(f"fail_on is a FailPolicy (FailPolicy.parse(text)), not {self.fail_on!r}")
         if self.mock_mode not in ("faithful", "strict"):
             raise UsageError("--mock-mode must be faithful or strict")
         for name, settings in self.per_api.items():
@@ -131,6 +132,11 @@ class RunOptions:
             for operation in operations:
                 if not operation.strip():
                     raise UsageError("--include-operation and --exclude-operation need an operationId")
+
+    @property
+    def fail_policy(self) -> FailPolicy:
+        """What fails the run: any deviation under ``--strict``, else what ``--fail-on`` names."""
+        return STRICT if self.strict else self.fail_on
 
     def for_api(self, name: str) -> RunOptions:
         """These options with the API's own section applied."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from conformance.engine.options import RunOptions
 from conformance.engine.shard import Shard
+from conformance.findings import FailPolicy
 from conformance.redact import PLACEHOLDER, Redactor, is_secret_header, url_secrets
 
 #: Options that hold a credential: recorded as given or not, never with their value.
@@ -54,7 +55,7 @@ def _clean(key: str, value: Any, redactor: Redactor) -> Any:
         return PLACEHOLDER if value else None
     if key == "headers":
         return [[name, PLACEHOLDER if is_secret_header(name) else redactor.text(v)] for name, v in value]
-    if isinstance(value, Shard):
+    if isinstance(value, Shard | FailPolicy):
         return str(value)
     if isinstance(value, dict):
         return {key: _clean(key, item, redactor) for key, item in value.items()}

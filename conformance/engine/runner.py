@@ -37,7 +37,7 @@ from conformance.engine.probes import check_configuration, probe_credentials
 from conformance.engine.provenance import draw_seed, recorded_options
 from conformance.engine.session import ApiSession, one_line
 from conformance.errors import ConformanceError, CredentialRefused, ServerUnreachable, UsageError
-from conformance.findings import Deviation, fail_policy
+from conformance.findings import Deviation
 from conformance.http.failures import (
     BodyTooLarge,
     ResponseTooSlow,
@@ -604,7 +604,7 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
 
 def _result(options: RunOptions, results: list[ApiResult], started_at: datetime, complete: bool) -> RunResult:
     return RunResult(
-        _fail_on(options),
+        options.fail_policy,
         results,
         started_at,
         datetime.now(UTC),
@@ -612,10 +612,6 @@ def _result(options: RunOptions, results: list[ApiResult], started_at: datetime,
         seed=options.seed,
         options=recorded_options(options),
     )
-
-
-def _fail_on(options: RunOptions) -> str:
-    return "strict" if options.strict else fail_policy(options.fail_on)
 
 
 def selected_operations(spec: Spec, options: RunOptions) -> list[str]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from conformance.findings import drift_rule
-from conformance.kinds import signature
-from conformance.results.document import target_of
+from conformance.results.identity import finding_identity, quirk_identity, target_of
+from conformance.results.verdict import policy_of
 
 
 @dataclass(frozen=True)
@@ -96,33 +95,6 @@ def finding_class(finding: dict[str, Any]) -> str:
     return str(finding["classification"])
 
 
-def _identity(finding: dict[str, Any]) -> tuple[str, ...]:
-    """A finding from night to night: where and what; a group by its pattern alone (its sampled
-    values differ every night)."""
-    kind = finding["kind"]
-    values = (
-        ()
-        if finding.get("group")
-        else (signature(kind, finding["expected"]), signature(kind, finding["observed"]))
-    )
-    return (
-        target_of(finding),
-        finding["operation"],
-        str(finding["status_code"]),
-        finding["location"],
-        kind,
-        *values,
-    )
-
-
-def _fails(document: dict[str, Any], operation: dict[str, Any]) -> int:
-    """The findings that fail ``operation`` under the document's own rule."""
-    rule = drift_rule(document["fail_on"])
-    if rule == "strict":
-        return int(operation["new"] + operation["known"] + operation["assumption"])
-    return int(operation["new"] if rule == "any" else operation["breaking"])
-
-
 def _exercised(document: dict[str, Any]) -> set[tuple[str, str]]:
     return {
         (target_of(api), operation["operation"])
@@ -132,20 +104,27 @@ def _exercised(document: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
+def paired_findings(
+    old: dict[str, Any], new: dict[str, Any]
+) -> list[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+    """The findings of ``old`` and ``new`` paired by ``finding_identity`` (``None``: not in that
+    one), where both exercised the operation at that target: a shard or ``--exclude-operation``
+    that left it out fixes nothing, and a target checked once has nothing to compare with.
+    ``compare`` and ``diff`` of two results files both read these pairs."""
+    both = _exercised(old) & _exercised(new)
+    before = {finding_identity(f): f for f in old["findings"] if (target_of(f), f["operation"]) in both}
+    after = {finding_identity(f): f for f in new["findings"] if (target_of(f), f["operation"]) in both}
+    return [(before.get(key), after.get(key)) for key in dict.fromkeys([*after, *before])]
+
+
 def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
-    """What ``new`` shows that ``old`` did not, and the reverse, by target. Findings are compared
-    where both exercised the operation: a shard or ``--exclude-operation`` that left it out
-    fixes nothing, and a target checked once has nothing to compare with."""
+    """What ``new`` shows that ``old`` did not, and the reverse, by target (``paired_findings``)."""
     comparison = Comparison(old["finished_at"], new["finished_at"])
     old_targets = [target_of(api) for api in old["apis"]]
     new_targets = [target_of(api) for api in new["apis"]]
     comparison.targets_added = [target for target in new_targets if target not in old_targets]
     comparison.targets_missing = [target for target in old_targets if target not in new_targets]
-    both = _exercised(old) & _exercised(new)
-    before = {_identity(f): f for f in old["findings"] if (target_of(f), f["operation"]) in both}
-    after = {_identity(f): f for f in new["findings"] if (target_of(f), f["operation"]) in both}
-    for key in list(dict.fromkeys([*after, *before])):
-        was, now = before.get(key), after.get(key)
+    for was, now in paired_findings(old, new):
         shown = now or was
         assert shown is not None
         if was is None:
@@ -175,23 +154,25 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
             )
         )
     resolved_before = {
-        (target_of(api), quirk["quirk"]) for api in old["apis"] for quirk in api.get("resolved_quirks", [])
+        quirk_identity(api, quirk) for api in old["apis"] for quirk in api.get("resolved_quirks", [])
     }
     for api in new["apis"]:
         for quirk in api.get("resolved_quirks", []):
-            if (target_of(api), quirk["quirk"]) not in resolved_before:
+            if quirk_identity(api, quirk) not in resolved_before:
                 comparison.resolved.append(
                     ResolvedQuirk(target_of(api), quirk["quirk"], quirk["citation"], quirk["responses"])
                 )
+    # an operation fails by the findings that fail it under each document's own rule
+    old_policy, new_policy = policy_of(old), policy_of(new)
     operations_before = {
-        (target_of(api), operation["operation"]): _fails(old, operation)
+        (target_of(api), operation["operation"]): old_policy.failing(operation)
         for api in old["apis"]
         for operation in api["operations"]
     }
     for api in new["apis"]:
         for operation in api["operations"]:
             key = (target_of(api), operation["operation"])
-            failing, failed = _fails(new, operation), operations_before.get(key, 0)
+            failing, failed = new_policy.failing(operation), operations_before.get(key, 0)
             if failing and not failed:
                 comparison.failing.append(OperationChange(*key, failing))
             elif failed and not failing and operation["cases"]:

@@ -1,34 +1,19 @@
-"""Machine-readable output: ``results.json`` for tools and ``junit.xml`` for CI dashboards, and
-how every report file reaches its directory.
-
-A run's files are published together: they are written into a fresh folder beside the report
-directory (with the directory's other files linked in) and swapped in at once, so a reader
-never sees a new ``results.json`` beside an old ``index.html``, and a killed run leaves the
-earlier set whole. Single files are written atomically (a temporary file, then a rename).
-Temporary files and folders carry their process id: those of a process that is gone (killed,
-out of memory) are removed by the next command that writes there. Outputs are strict JSON and
-well-formed XML: no bare ``NaN``, no control character XML cannot hold.
+"""Machine-readable output: ``results.json`` for tools, as a JSON Schema and as the document
+a run or a replay writes, and the two written together with ``junit.xml`` (``results.junit``).
+Outputs are strict JSON: no bare ``NaN``.
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import os
-import re
-import shutil
-import sys
-import tempfile
-import xml.etree.ElementTree as ET
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from conformance import __version__
 from conformance.bounds import printable, strict_json
 from conformance.errors import UsageError
-from conformance.findings import OUTCOMES, Finding, resolved_fails, tally
-from conformance.kinds import Classification
+from conformance.findings import OUTCOMES, STRICT, recorded_pattern, tally
+from conformance.results.files import publish
+from conformance.results.junit import junit_document
 from conformance.results.model import RunResult
 
 #: Version 3 added targets, the catalogued quirks that did not appear, responses by outcome,
@@ -36,180 +21,6 @@ from conformance.results.model import RunResult
 #: lack only those).
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (2, 3)
-#: The files a report directory holds; anything else there is carried along untouched.
-REPORT_FILES = ("results.json", "junit.xml", "index.html", "history.jsonl", "diff.json")
-#: ``.<name>.<pid>.<random>.<tmp|new|old>``: what a writer leaves while it works.
-_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?P<random>[A-Za-z0-9_]+)\.(?P<kind>tmp|new|old)$")
-
-
-def process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def clean_leftovers(directory: Path) -> None:
-    """Remove what killed writers left in ``directory``: temporary files and staging folders of
-    processes that are gone. A report directory that a killed swap had set aside is put back."""
-    try:
-        entries = list(directory.iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        match = _LEFTOVER.match(entry.name)
-        if not match or process_alive(int(match["pid"])):
-            continue
-        original = directory / match["name"]
-        if match["kind"] == "old" and not os.path.lexists(original):
-            os.rename(entry, original)  # the swap was cut between its two renames: undo it
-        elif entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step; on failure the old file is untouched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(path.parent)
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def ensure_writable(directory: Path) -> None:
-    """Fail early, before any work, when a directory cannot be written (or is the root)."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as exc:
-        raise UsageError(f"cannot write reports to {directory}: {exc.strerror or exc}") from None
-    resolved = directory.resolve()
-    if resolved == Path(resolved.anchor):
-        raise UsageError(f"cannot write reports to {directory}: it is the root directory")
-
-
-def ensure_report_dir(directory: Path) -> None:
-    """Fail early when ``directory`` cannot take a run's report set: it cannot be written, it is
-    the root, or it holds other folders (``.``, a home), which a report must not replace."""
-    ensure_writable(directory)
-    resolved = directory.resolve()
-    if resolved == Path.cwd().resolve():
-        raise UsageError(
-            f"cannot write reports to {directory}: it is the current directory; name a folder in it"
-        )
-    foreign = next((e for e in sorted(resolved.iterdir()) if not _carried(e)), None)
-    if foreign is not None:
-        raise UsageError(
-            f"cannot write reports to {directory}: it holds {printable(foreign.name)!r}, which is no "
-            "report file; give --report-dir a folder of its own"
-        )
-    try:
-        tempfile.TemporaryDirectory(dir=resolved.parent).cleanup()
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write reports to {directory}: {resolved.parent}: {exc.strerror or exc}"
-        ) from None
-
-
-def _carried(entry: Path) -> bool:
-    """Whether publishing can carry ``entry`` into the new set: a file or a link (never followed)."""
-    return entry.is_symlink() or entry.is_file() or bool(_LEFTOVER.match(entry.name))
-
-
-def publish(directory: Path, files: dict[str, str]) -> None:
-    """Write ``files`` (name -> text) into ``directory`` together.
-
-    They are written into a fresh folder beside it, with every other file of ``directory``
-    linked in (links are carried, never followed), and the two folders are swapped in one step
-    (``renameat2(RENAME_EXCHANGE)``; elsewhere two renames that the next writer completes).
-    A directory holding other folders is written file by file instead, each atomically.
-    """
-    directory = directory.resolve() if directory.exists() else directory.absolute()
-    parent = directory.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(parent)
-    if directory.is_dir():
-        clean_leftovers(directory)
-        if not all(_carried(entry) for entry in directory.iterdir()):
-            for name, text in files.items():
-                write_atomic(directory / name, text)
-            return
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{directory.name}.{os.getpid()}.", suffix=".new"))
-    try:
-        if directory.is_dir():
-            for entry in directory.iterdir():
-                if entry.name not in files and not _LEFTOVER.match(entry.name):
-                    _carry(entry, staging / entry.name)
-        for name, text in files.items():
-            with open(staging / name, "w", encoding="utf-8") as stream:
-                stream.write(text)
-        os.chmod(staging, 0o777 & ~_umask())
-        _swap(staging, directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)  # after the swap it holds the earlier set
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _carry(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target, follow_symlinks=False)
-    except OSError:
-        if source.is_symlink():
-            os.symlink(os.readlink(source), target)
-        else:
-            shutil.copy2(source, target, follow_symlinks=False)
-
-
-def _swap(new: Path, old: Path) -> None:
-    """Put the folder ``new`` where ``old`` is, in one step where the system can."""
-    if not os.path.lexists(old):
-        os.rename(new, old)
-        return
-    if _exchange(new, old):
-        return
-    aside = old.with_name(f".{old.name}.{os.getpid()}.{os.urandom(4).hex()}.old")
-    os.rename(old, aside)  # a kill here is undone by the next writer (clean_leftovers)
-    os.rename(new, old)
-    shutil.rmtree(aside, ignore_errors=True)
-
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Swap two paths atomically (Linux ``renameat2``); ``False`` where that is not available."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.ENOTSUP, errno.EPERM):
-        return False
-    raise OSError(code, os.strerror(code), str(second))
-
 
 _COUNT = {"type": "integer", "minimum": 0}
 _TEXT = {"type": "string"}
@@ -231,7 +42,7 @@ _CITATION = {
     "properties": {"title": _TEXT, "url": {"type": "string", "pattern": "^https://"}, "section": _TEXT},
 }
 #: ``--fail-on`` as recorded: ``breaking`` or ``any``, with ``,resolved`` (or ``strict``).
-_FAIL_ON = {"type": "string", "pattern": "^(breaking|any)(,resolved)?$"}
+_FAIL_ON = {"type": "string", "pattern": recorded_pattern()}
 _QUIRK_CHECK = {
     "type": "object",
     "required": ["quirk", "summary", "citation", "operations", "responses", "reason"],
@@ -356,7 +167,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
         "seed": {"type": ["integer", "null"], "description": "The seed the engine used; null for a replay."},
         "options": _OPTIONS,
         "strict": {"type": "boolean"},
-        "fail_on": {"anyOf": [_FAIL_ON, {"const": "strict"}]},
+        "fail_on": {"anyOf": [_FAIL_ON, {"const": str(STRICT)}]},
         "exit_code": {"enum": [0, 1, 2]},
         "summary": {
             "type": "object",
@@ -490,11 +301,6 @@ def check_results(document: Any) -> None:
     raise UsageError(f"not a conformance results document: {printable(where)[:200]} {expected}")
 
 
-def target_of(entry: dict[str, Any]) -> str:
-    """The target an API entry or a finding belongs to (a version 2 file names only the API)."""
-    return str(entry.get("target") or entry["api"])
-
-
 def results_document(result: RunResult) -> dict[str, Any]:
     apis = []
     for api in result.results:
@@ -536,8 +342,8 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "started_at": result.started_at.isoformat(),
         "finished_at": result.finished_at.isoformat(),
         "duration_s": round((result.finished_at - result.started_at).total_seconds(), 2),
-        "strict": result.fail_on == "strict",
-        "fail_on": result.fail_on,
+        "strict": result.fail_on.strict,
+        "fail_on": str(result.fail_on),
         "exit_code": result.exit_code,
         "seed": result.seed,
         **({"options": result.options} if result.options else {}),
@@ -555,106 +361,6 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "apis": apis,
         "findings": [finding.to_dict() | {"target": finding.api} for finding in result.findings],
     }
-
-
-def junit_document(document: dict[str, Any]) -> str:
-    """One testsuite per target, one testcase per operation and check; new drift fails the case.
-    A quirk the vendor seems to have fixed is a testcase too, failed under ``--fail-on ...,resolved``.
-
-    It is drawn from the results document, so a merged or re-read run gets the same file. Every
-    testcase and testsuite has a ``time``, and the root the totals. The checks of an operation
-    judge the same responses together, so an API's time is shared among its testcases by the
-    responses each operation had (equally among its checks)."""
-    fail_on = document["fail_on"]
-    by_target: dict[str, list[Finding]] = defaultdict(list)
-    for data in document["findings"]:
-        by_target[target_of(data)].append(Finding.from_dict(data))
-    suites = ET.Element("testsuites", name="conformance")
-    totals = {"tests": 0, "failures": 0, "errors": 0}
-    for api in document["apis"]:
-        name = target_of(api)
-        by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-        for finding in by_target[name]:
-            by_case[(finding.operation, finding.source)].append(finding)
-        checks = sorted(set(api.get("check_counts", {})) | {source for _, source in by_case})
-        suite = ET.SubElement(suites, "testsuite", name=name)
-        tests = failures = 0
-        seconds = _case_seconds(api, len(checks))
-        for operation in api["operations"]:
-            for check in checks:
-                found = by_case.get((operation["operation"], check), [])
-                testcase = ET.SubElement(
-                    suite,
-                    "testcase",
-                    classname=f"{name}.{operation['operation']}",
-                    name=check,
-                    time=f"{seconds[operation['operation']]:.3f}",
-                )
-                tests += 1
-                drift = [f for f in found if f.fails(fail_on)]
-                if drift:
-                    failures += 1
-                    failure = ET.SubElement(
-                        testcase, "failure", message=f"{len(drift)} deviation(s)", type="drift"
-                    )
-                    failure.text = "\n".join(
-                        f"{f.kind} at {f.location or '(body)'}: {f.message}" for f in drift
-                    )
-                passing = [f for f in found if not f.fails(fail_on)]
-                if passing:
-                    out = ET.SubElement(testcase, "system-out")
-                    out.text = "\n".join(_passing_line(f) for f in passing)
-        for quirk in api.get("resolved_quirks", []):
-            testcase = ET.SubElement(suite, "testcase", classname=f"{name}.catalogue", name=quirk["quirk"])
-            text = (
-                f"resolved? {quirk['quirk']} did not appear in {quirk['responses']} responses "
-                f"({quirk['citation']})"
-            )
-            tests += 1
-            if resolved_fails(fail_on):
-                failures += 1
-                ET.SubElement(testcase, "failure", message=text, type="resolved")
-            else:
-                ET.SubElement(testcase, "system-out").text = text
-        for error in api["errors"]:
-            testcase = ET.SubElement(suite, "testcase", classname=name, name="run", time="0.000")
-            ET.SubElement(testcase, "error", message=error)
-            tests += 1
-        suite.set("tests", str(tests))
-        suite.set("failures", str(failures))
-        suite.set("errors", str(len(api["errors"])))
-        suite.set("time", f"{api.get('duration_s', 0.0):.3f}")
-        for key, count in (("tests", tests), ("failures", failures), ("errors", len(api["errors"]))):
-            totals[key] += count
-    for key, count in totals.items():
-        suites.set(key, str(count))
-    suites.set("time", f"{document.get('duration_s', 0.0):.3f}")
-    for element in suites.iter():  # XML 1.0 cannot hold most control characters, even escaped
-        element.text = element.text and printable(element.text, lines=True)
-        for key, value in element.attrib.items():
-            element.set(key, printable(value))
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def _case_seconds(api: dict[str, Any], checks: int) -> dict[str, float]:
-    """Seconds for each testcase of an operation: the API's time shared by responses judged."""
-    cases = {operation["operation"]: operation["cases"] for operation in api["operations"]}
-    total = sum(cases.values())
-    if not total:  # nothing judged: the time is shared equally
-        cases, total = dict.fromkeys(cases, 1), len(cases)
-    share = api.get("duration_s", 0.0) / total / max(checks, 1) if total else 0.0
-    return {operation: share * count for operation, count in cases.items()}
-
-
-def _passing_line(finding: Finding) -> str:
-    """A finding that does not fail the run, as the testcase's output lists it."""
-    where = f"{finding.kind} at {finding.location or '(body)'}"
-    if finding.classification is Classification.KNOWN:
-        return f"known quirk {finding.quirk}: {where}"
-    if finding.classification is Classification.ASSUMPTION:
-        return f"assumption: {where}: {finding.message} (the spec assumed: {finding.assumption})"
-    return f"new {finding.severity} drift: {where}: {finding.message}"
 
 
 def results_text(document: dict[str, Any]) -> str:

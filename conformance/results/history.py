@@ -20,7 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from conformance.bounds import loads_json, printable
-from conformance.results.document import target_of
+from conformance.results.identity import target_of
 
 HISTORY_FILE = "history.jsonl"
 #: History is read from its end, this much of it (years of nightly lines).

@@ -17,10 +17,11 @@ from typing import Any
 
 from conformance import __version__
 from conformance.errors import UsageError
-from conformance.findings import OUTCOMES, Finding, resolved_fails, tally
+from conformance.findings import BREAKING, OUTCOMES, FailPolicy, Finding, tally
 from conformance.judge.resolved import NOT_EXERCISED, NOT_SEEN, NOT_SELECTED
-from conformance.kinds import signature
-from conformance.results.document import SCHEMA_VERSION, target_of
+from conformance.results.document import SCHEMA_VERSION
+from conformance.results.identity import finding_identity, target_of
+from conformance.results.verdict import exit_code_of
 
 #: Of two reasons a quirk was not checked, the one that says more of what the run did.
 _REASON_RANK = {NOT_SEEN: 0, NOT_EXERCISED: 1, NOT_SELECTED: 2}
@@ -35,6 +36,7 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
     rules = sorted({document["fail_on"] for document in documents})
     if len(rules) > 1:
         raise UsageError(f"the results were judged under different --fail-on rules ({', '.join(rules)})")
+    policy = FailPolicy.recorded(rules[0]) if rules else BREAKING
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     findings: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for document in documents:
@@ -60,25 +62,20 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     errors = [error for document in documents for error in document["errors"]]
     complete = all(document["summary"].get("complete", True) for document in documents)
-    fail_on = rules[0] if rules else "breaking"
-    resolved = sum(len(api["resolved_quirks"]) for api in apis)
-    failing = any(Finding.from_dict(f).fails(fail_on) for f in merged_findings) or (
-        resolved_fails(fail_on) and resolved > 0
-    )
     started = min(
         (document.get("started_at") or document["finished_at"] for document in documents), default=""
     )
     finished = max((document["finished_at"] for document in documents), default="")
     seeds = {document.get("seed") for document in documents}
-    return {
+    merged = {
         "version": SCHEMA_VERSION,
         "tool": f"conformance {__version__}",
         "started_at": started,
         "finished_at": finished,
         "duration_s": _seconds_between(started, finished),
-        "strict": fail_on == "strict",
-        "fail_on": fail_on,
-        "exit_code": 2 if errors or not complete else 1 if failing else 0,
+        "strict": policy.strict,
+        "fail_on": str(policy),
+        "exit_code": None,  # the whole document's (exit_code_of), below
         "seed": seeds.pop() if len(seeds) == 1 else None,
         "summary": {
             "cases": sum(api["cases"] for api in apis),
@@ -88,12 +85,13 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
             "complete": complete,
             "apis": len(apis),
             "skipped": sum(document["summary"].get("skipped", 0) for document in documents),
-            "resolved": resolved,
+            "resolved": sum(len(api["resolved_quirks"]) for api in apis),
         },
         "errors": errors,
         "apis": apis,
         "findings": merged_findings,
     }
+    return merged | {"exit_code": exit_code_of(merged)}
 
 
 def _seconds_between(started: str, finished: str) -> float:
@@ -106,25 +104,17 @@ def _seconds_between(started: str, finished: str) -> float:
         return 0.0
 
 
-def _finding_identity(finding: dict[str, Any]) -> tuple[str, ...]:
-    """What makes two findings of one target the same one (as a run merges them)."""
-    kind = finding["kind"]
-    values = (
-        ("group",)
-        if finding.get("group")
-        else (signature(kind, finding["expected"]), signature(kind, finding["observed"]))
-    )
-    return (finding["operation"], str(finding["status_code"]), finding["location"], kind, *values)
-
-
 def _merge_findings(target: str, findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings of one target's parts, named by the merged target; one finding
+    (``finding_identity``) seen in several parts is one, its counts added up."""
     merged: dict[tuple[str, ...], dict[str, Any]] = {}
     for finding in findings:
-        key = _finding_identity(finding)
+        renamed = {**finding, "target": target}
+        key = finding_identity(renamed)
         if key in merged:
             merged[key]["count"] += finding["count"]
         else:
-            merged[key] = {**finding, "target": target}
+            merged[key] = renamed
     return list(merged.values())
 
 

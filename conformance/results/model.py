@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from conformance.contract.model import Operation
-from conformance.findings import OUTCOMES, Finding, resolved_fails, tally
+from conformance.findings import OUTCOMES, FailPolicy, Finding, tally
 from conformance.judge.resolved import QuirkCheck
 
 
@@ -78,8 +78,8 @@ class ApiResult:
 class RunResult:
     """A whole run (or replay): every API's result, and the rule that decides its exit code."""
 
-    #: What fails the run: ``strict`` (any deviation), ``any`` new drift, or ``breaking``.
-    fail_on: str
+    #: What fails the run: any deviation (``--strict``), or what ``--fail-on`` names.
+    fail_on: FailPolicy
     results: list[ApiResult]
     started_at: datetime
     finished_at: datetime
@@ -101,8 +101,9 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        if self.errors or not self.complete:
-            return 2
-        if resolved_fails(self.fail_on) and any(result.resolved for result in self.results):
-            return 1
-        return 1 if any(finding.fails(self.fail_on) for finding in self.findings) else 0
+        return self.fail_on.exit_code(
+            self.findings,
+            resolved=sum(len(result.resolved) for result in self.results),
+            errors=len(self.errors),
+            complete=self.complete,
+        )

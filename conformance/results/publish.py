@@ -7,18 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, plain, read_file
 from conformance.errors import UsageError
-from conformance.results.document import (
-    check_results,
-    ensure_report_dir,
-    ensure_writable,
-    junit_document,
-    publish,
-    results_document,
-    results_text,
-    write_atomic,
-)
+from conformance.results.document import check_results, results_document, results_text
+from conformance.results.files import ensure_report_dir, ensure_writable, publish, write_atomic
 from conformance.results.history import HISTORY_FILE, history_with, read_history
 from conformance.results.html.render import check_document, render_report
+from conformance.results.junit import junit_document
 
 if TYPE_CHECKING:
     from conformance.results.compare import Comparison

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.results.document import write_atomic
+from conformance.results.files import write_atomic
 from conformance.results.history import HISTORY_FILE, append_history, read_history
 
 SUMMARY = {"finished_at": "2026-11-24T07:00:00+00:00", "exit_code": 0, "summary": {}, "apis": []}

@@ -752,7 +752,7 @@ def test_a_report_set_is_published_whole_or_not_at_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
 ) -> None:
     from conformance.cassettes.replay import replay
-    from conformance.results import document as results_module
+    from conformance.results import files as results_module
     from conformance.results import publish as report_module
 
     if not exchange:

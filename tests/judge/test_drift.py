@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from conformance.engine.runner import RunOptions, run
+from conformance.findings import FailPolicy
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import (
     Drift,
@@ -162,7 +163,7 @@ def test_an_undeclared_extra_member_alone_fails_a_run_only_under_fail_on_any() -
             "poll_interval": 0.05,
         }
         default = run(RunOptions(phases=("examples",), **options))
-        strict = run(RunOptions(phases=("examples",), fail_on="any", **options))
+        strict = run(RunOptions(phases=("examples",), fail_on=FailPolicy.parse("any"), **options))
     assert [f.kind for f in default.findings if f.classification == "new"] == ["extra-field"]
     assert (default.exit_code, strict.exit_code) == (0, 1)
 

@@ -23,6 +23,7 @@ from conformance.contract.specs import load_spec
 from conformance.engine.options import RunOptions
 from conformance.engine.runner import run, selected_operations
 from conformance.engine.shard import Shard
+from conformance.findings import FailPolicy
 from conformance.judge.resolved import NOT_SELECTED, location_seen
 from conformance.mocks.base import FIXED_ENV
 from conformance.results.compare import compare
@@ -71,7 +72,7 @@ def test_a_faithful_mock_with_one_quirk_switched_off_gives_exactly_that_quirk_as
         "listRuns",
     ]
     assert document["summary"]["resolved"] == 1 and document["exit_code"] == 0  # default: breaking
-    assert replace(fixed_kg001, fail_on="breaking,resolved").exit_code == 1
+    assert replace(fixed_kg001, fail_on=FailPolicy.parse("breaking,resolved")).exit_code == 1
     junit = ET.fromstring((tmp_path / "junit.xml").read_text())
     [case] = [case for case in junit.iter("testcase") if case.get("name") == "KG-001"]
     assert case.find("failure") is None and "resolved?" in (case.findtext("system-out") or "")
@@ -87,7 +88,7 @@ def test_a_quirk_on_an_unexercised_operation_is_not_checked(tmp_path: Path) -> N
 def test_the_console_report_and_fail_on_show_resolved_quirks(
     fixed_kg001: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_results(replace(fixed_kg001, fail_on="breaking,resolved"), tmp_path)
+    write_results(replace(fixed_kg001, fail_on=FailPolicy.parse("resolved")), tmp_path)
     assert cli.main(["report", str(tmp_path / "results.json")]) == 0
     page = (tmp_path / "index.html").read_text()
     assert 'data-resolved="KG-001"' in page and "Catalogued quirks resolved? in kognitos" in page
@@ -117,7 +118,8 @@ def test_a_place_is_seen_as_its_kind_asks(kind: str, location: str, body: Any, s
 
 def test_fail_on_takes_resolved_and_refuses_nonsense_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     options, _ = run_options(build_parser().parse_args(["run", "--fail-on", "resolved"]))
-    assert options.fail_on == "breaking,resolved"
+    assert options.fail_on == FailPolicy(("breaking", "resolved"))
+    assert str(options.fail_on) == "breaking,resolved"
     for bad in ("fixed", "breaking,any", ""):
         assert cli.main(["run", "kognitos", "--fail-on", bad]) == 2
         one_line(capsys, "--fail-on")
@@ -271,7 +273,7 @@ def test_merge_of_four_single_api_results_equals_one_four_api_run(tmp_path: Path
         (c.get("classname"), c.get("name"))
         for c in ET.parse(tmp_path / "merged" / "junit.xml").iter("testcase")
     }
-    from conformance.results.document import junit_document
+    from conformance.results.junit import junit_document
 
     assert cases == {
         (c.get("classname"), c.get("name")) for c in ET.fromstring(junit_document(whole)).iter("testcase")

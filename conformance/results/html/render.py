@@ -16,10 +16,12 @@ from typing import Any
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 
 from conformance.errors import UsageError
-from conformance.findings import OUTCOMES, drift_rule
-from conformance.results.document import READABLE_VERSIONS, SCHEMA_VERSION, target_of
+from conformance.findings import OUTCOMES
+from conformance.results.document import READABLE_VERSIONS, SCHEMA_VERSION
 from conformance.results.history import server_of, summary_line
 from conformance.results.html.charts import api_state, score_chart, trend_chart
+from conformance.results.identity import target_of
+from conformance.results.verdict import verdict
 from conformance.usercache import cache_dir
 
 _DOCUMENT_KEYS = (
@@ -42,15 +44,6 @@ _FINDING_KEYS = (
     "api", "operation", "status_code", "location", "kind", "expected", "observed",
     "classification", "severity", "quirk", "doc", "message", "count", "request", "assumption",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The banner: what a reader must learn in the first five seconds."""
-
-    state: str
-    title: str
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -132,36 +125,6 @@ def format_time(value: str) -> str:
 def as_json(value: Any) -> str:
     """Expected and observed values as JSON, so ``null``, ``"null"`` and ``0`` stay apart."""
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def verdict(document: dict[str, Any]) -> Verdict:
-    summary = document["summary"]
-    detail = (
-        f"{summary['breaking']} breaking · {summary['additive']} additive · "
-        f"{summary['assumption']} assumption · {summary['known']} known · "
-        f"{summary['cases']} cases · exit code {document['exit_code']}"
-    )
-    if document["exit_code"] == 2:
-        count = len(document["errors"])
-        return Verdict("error", f"Run incomplete: {count} error{'s' if count != 1 else ''}", detail)
-    if document["exit_code"] == 1:
-        rule = drift_rule(document["fail_on"])
-        failing = [api["target"] for api in document["apis"] if api["breaking"]] if rule == "breaking" else []
-        failing = failing or [api["target"] for api in document["apis"] if api["new"] and rule != "breaking"]
-        if failing:
-            return Verdict(
-                "drift",
-                f"{'Breaking drift' if rule == 'breaking' else 'New drift'} in {', '.join(failing)}",
-                detail,
-            )
-        if rule != "strict":  # it failed on quirks the vendor seems to have fixed
-            fixed = [api["target"] for api in document["apis"] if api.get("resolved_quirks")]
-            return Verdict("drift", f"Catalogued quirks resolved? in {', '.join(fixed)}", detail)
-        failing = [api["target"] for api in document["apis"] if api["known"] or api["assumption"]]
-        return Verdict("drift", f"Strict run failed on deviations in {', '.join(failing)}", detail)
-    if summary["new"]:
-        return Verdict("clean", f"No breaking drift ({summary['additive']} additive)", detail)
-    return Verdict("clean", "No new drift", detail)
 
 
 def finding_views(document: dict[str, Any]) -> list[FindingView]:

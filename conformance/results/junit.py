@@ -1,0 +1,115 @@
+"""``junit.xml`` for CI dashboards, drawn from a results document: one testsuite per target,
+one testcase per operation and check, failed by the findings the document's ``--fail-on`` fails.
+It is well-formed XML: no control character XML cannot hold."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from typing import Any
+
+from conformance.bounds import printable
+from conformance.findings import Finding
+from conformance.kinds import Classification
+from conformance.results.identity import target_of
+from conformance.results.verdict import policy_of
+
+
+def junit_document(document: dict[str, Any]) -> str:
+    """One testsuite per target, one testcase per operation and check; new drift fails the case.
+    A quirk the vendor seems to have fixed is a testcase too, failed under ``--fail-on ...,resolved``.
+
+    It is drawn from the results document, so a merged or re-read run gets the same file. Every
+    testcase and testsuite has a ``time``, and the root the totals. The checks of an operation
+    judge the same responses together, so an API's time is shared among its testcases by the
+    responses each operation had (equally among its checks)."""
+    policy = policy_of(document)
+    by_target: dict[str, list[Finding]] = defaultdict(list)
+    for data in document["findings"]:
+        by_target[target_of(data)].append(Finding.from_dict(data))
+    suites = ET.Element("testsuites", name="conformance")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for api in document["apis"]:
+        name = target_of(api)
+        by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+        for finding in by_target[name]:
+            by_case[(finding.operation, finding.source)].append(finding)
+        checks = sorted(set(api.get("check_counts", {})) | {source for _, source in by_case})
+        suite = ET.SubElement(suites, "testsuite", name=name)
+        tests = failures = 0
+        seconds = _case_seconds(api, len(checks))
+        for operation in api["operations"]:
+            for check in checks:
+                found = by_case.get((operation["operation"], check), [])
+                testcase = ET.SubElement(
+                    suite,
+                    "testcase",
+                    classname=f"{name}.{operation['operation']}",
+                    name=check,
+                    time=f"{seconds[operation['operation']]:.3f}",
+                )
+                tests += 1
+                drift = [f for f in found if policy.fails(f)]
+                if drift:
+                    failures += 1
+                    failure = ET.SubElement(
+                        testcase, "failure", message=f"{len(drift)} deviation(s)", type="drift"
+                    )
+                    failure.text = "\n".join(
+                        f"{f.kind} at {f.location or '(body)'}: {f.message}" for f in drift
+                    )
+                passing = [f for f in found if not policy.fails(f)]
+                if passing:
+                    out = ET.SubElement(testcase, "system-out")
+                    out.text = "\n".join(_passing_line(f) for f in passing)
+        for quirk in api.get("resolved_quirks", []):
+            testcase = ET.SubElement(suite, "testcase", classname=f"{name}.catalogue", name=quirk["quirk"])
+            text = (
+                f"resolved? {quirk['quirk']} did not appear in {quirk['responses']} responses "
+                f"({quirk['citation']})"
+            )
+            tests += 1
+            if policy.fails_resolved:
+                failures += 1
+                ET.SubElement(testcase, "failure", message=text, type="resolved")
+            else:
+                ET.SubElement(testcase, "system-out").text = text
+        for error in api["errors"]:
+            testcase = ET.SubElement(suite, "testcase", classname=name, name="run", time="0.000")
+            ET.SubElement(testcase, "error", message=error)
+            tests += 1
+        suite.set("tests", str(tests))
+        suite.set("failures", str(failures))
+        suite.set("errors", str(len(api["errors"])))
+        suite.set("time", f"{api.get('duration_s', 0.0):.3f}")
+        for key, count in (("tests", tests), ("failures", failures), ("errors", len(api["errors"]))):
+            totals[key] += count
+    for key, count in totals.items():
+        suites.set(key, str(count))
+    suites.set("time", f"{document.get('duration_s', 0.0):.3f}")
+    for element in suites.iter():  # XML 1.0 cannot hold most control characters, even escaped
+        element.text = element.text and printable(element.text, lines=True)
+        for key, value in element.attrib.items():
+            element.set(key, printable(value))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _case_seconds(api: dict[str, Any], checks: int) -> dict[str, float]:
+    """Seconds for each testcase of an operation: the API's time shared by responses judged."""
+    cases = {operation["operation"]: operation["cases"] for operation in api["operations"]}
+    total = sum(cases.values())
+    if not total:  # nothing judged: the time is shared equally
+        cases, total = dict.fromkeys(cases, 1), len(cases)
+    share = api.get("duration_s", 0.0) / total / max(checks, 1) if total else 0.0
+    return {operation: share * count for operation, count in cases.items()}
+
+
+def _passing_line(finding: Finding) -> str:
+    """A finding that does not fail the run, as the testcase's output lists it."""
+    where = f"{finding.kind} at {finding.location or '(body)'}"
+    if finding.classification is Classification.KNOWN:
+        return f"known quirk {finding.quirk}: {where}"
+    if finding.classification is Classification.ASSUMPTION:
+        return f"assumption: {where}: {finding.message} (the spec assumed: {finding.assumption})"
+    return f"new {finding.severity} drift: {where}: {finding.message}"
