@@ -77,10 +77,10 @@ def test_fail_on_is_read_once_and_recorded_as_before(text: str, recorded: str) -
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("breakng", "--fail-on takes breaking, any, resolved (comma-separated), not 'breakng'"),
-        ("strict", "--fail-on takes breaking, any, resolved (comma-separated), not 'strict'"),
-        ("any,resolvd", "--fail-on takes breaking, any, resolved (comma-separated), not 'any,resolvd'"),
-        (",", "--fail-on takes breaking, any, resolved (comma-separated), not ','"),
+        ("breakng", "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'breakng'"),
+        ("strict", "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'strict'"),
+        ("any,resolvd", "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'any,resolvd'"),
+        (",", "--fail-on takes breaking, any, convention, resolved (comma-separated), not ','"),
         ("any,breaking", "--fail-on takes one of breaking and any, not both"),
     ],
 )
@@ -105,7 +105,8 @@ def test_a_policy_is_its_words_in_the_tables_order() -> None:
             FailPolicy(words)
     assert FailPolicy() == BREAKING == FailPolicy.parse("breaking") and str(STRICT) == "strict"
     assert (
-        fail_on_usage() == "breaking|any[,resolved]" and recorded_pattern() == "^(breaking|any)(,resolved)?$"
+        fail_on_usage() == "breaking|any[,convention][,resolved]"
+        and recorded_pattern() == "^(breaking|any)(,convention)?(,resolved)?$"
     )
 
 
@@ -119,8 +120,17 @@ def test_a_new_word_is_one_row_of_the_table(monkeypatch: pytest.MonkeyPatch) -> 
     assumed, known = finding(Classification.ASSUMPTION), finding(Classification.KNOWN)
     assert policy.fails(assumed) and not policy.fails(known) and not BREAKING.fails(assumed)
     assert policy.failing({"assumption": 2, "breaking": 1, "new": 1, "known": 5}) == 3
-    assert fail_on_usage() == "breaking|any[,resolved][,assumed]"
-    assert recorded_pattern() == "^(breaking|any)(,resolved)?(,assumed)?$"
+    assert fail_on_usage() == "breaking|any[,convention][,resolved][,assumed]"
+    assert recorded_pattern() == "^(breaking|any)(,convention)?(,resolved)?(,assumed)?$"
+
+
+def test_a_convention_fails_a_night_only_when_asked_for() -> None:
+    convention = finding(Classification.CONVENTION)
+    assert not BREAKING.fails(convention) and not FailPolicy.parse("any").fails(convention)
+    asked = FailPolicy.parse("convention")
+    assert str(asked) == "breaking,convention" and asked.fails(convention)
+    assert not asked.fails(finding(Classification.ASSUMPTION))
+    assert asked.failing({"convention": 2, "assumption": 3, "known": 1}) == 2
 
 
 def finding(classification: Classification, severity: Severity = Severity.BREAKING) -> Finding:

@@ -19,17 +19,20 @@ def section() -> str:
 
 
 def entries(top: str) -> dict[str, str]:
-    """The lines under ``top`` (``conformance/``, ``tests/``) of the section's listing, each as its
-    first word and the rest of the line."""
+    """The entries under ``top`` (``conformance/``, ``tests/``) of the section's listing, each as its
+    first word and the rest of its text (its line, and the deeper-indented lines that go on with it)."""
     listing = section().split("```\n", 1)[1].split("```", 1)[0].splitlines()
     start = next(number for number, line in enumerate(listing) if line.split(" ", 1)[0] == top)
     found: dict[str, str] = {}
+    name = ""
     for line in listing[start + 1 :]:
         if not line.startswith(" "):
             break
-        name, _, what = line.strip().partition(" ")
         if line.startswith("  ") and not line.startswith("   "):
+            name, _, what = line.strip().partition(" ")
             found[name] = what.strip()
+        elif name:
+            found[name] += " " + line.strip()
     return found
 
 
