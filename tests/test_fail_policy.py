@@ -79,7 +79,10 @@ def test_fail_on_is_read_once_and_recorded_as_before(text: str, recorded: str) -
     [
         ("breakng", "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'breakng'"),
         ("strict", "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'strict'"),
-        ("any,resolvd", "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'any,resolvd'"),
+        (
+            "any,resolvd",
+            "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'any,resolvd'",
+        ),
         (",", "--fail-on takes breaking, any, convention, resolved (comma-separated), not ','"),
         ("any,breaking", "--fail-on takes one of breaking and any, not both"),
     ],

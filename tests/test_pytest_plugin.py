@@ -155,7 +155,9 @@ def test_the_judge_fails_the_session_on_new_breaking_drift_in_a_replayed_cassett
     assert also_resolved.ret == pytest.ExitCode.TESTS_FAILED  # the run's own rule, words and all
     bad = pytester.runpytest(*INNER, "--conformance-judge", "--conformance-fail-on", "sometimes")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
-    bad.stderr.fnmatch_lines(["*--fail-on takes breaking, any, convention, resolved (comma-separated), not 'sometimes'*"])
+    bad.stderr.fnmatch_lines(
+        ["*--fail-on takes breaking, any, convention, resolved (comma-separated), not 'sometimes'*"]
+    )
 
 
 def test_the_readme_example_passes_the_judge(pytester: pytest.Pytester) -> None:
