@@ -145,13 +145,20 @@ class ApiCaller:
         return response, Step(operation, deviations, request)
 
     def example_step(self, operation: Operation) -> dict[str, Any]:
-        """A call of ``operation`` with the documented example of each path and required query parameter."""
+        """A call of ``operation`` with the documented example of each path and required query
+        parameter, and of its body where one is required (so that only the credential can be
+        what a server refuses)."""
         parameters = {}
         for p in self.spec.parameters(operation):
             if p["in"] == "path" or (p["in"] == "query" and p.get("required")):
                 value = example_value(p, self.spec)
                 parameters[p["name"]] = "example" if value is None else value  # the documents give none
-        return {"operation": operation.id, "parameters": parameters}
+        step: dict[str, Any] = {"operation": operation.id, "parameters": parameters}
+        body = self.spec.resolve(operation.definition.get("requestBody") or {})
+        media = (body.get("content") or {}).get("application/json") or {}
+        if body.get("required") and "example" in media:
+            step["body"] = media["example"]
+        return step
 
     def deviation(
         self,

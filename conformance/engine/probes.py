@@ -64,14 +64,15 @@ def probe_credentials(
     policy: RequestPolicy = DEFAULT_POLICY,
 ) -> Iterator[Step]:
     """Call every operation without credentials: the refusal is judged like any response (its
-    status and error body), and an operation that answers 2xx although it declares security
-    does not enforce authentication."""
+    status and error body), and an operation that answers 2xx although it declares security, or
+    takes the credential in the vendor's query parameter, does not enforce authentication."""
     with policy.client() as client:
         caller = ApiCaller(api, spec, base_url, token, client, policy)
         for operation in spec.operations.values():
             _, response, checked = caller.call(caller.example_step(operation), credentials=False)
             yield checked
-            if response is not None and response.is_success and spec.secured(operation):
+            carried = api.query_carrier in {parameter["name"] for parameter in spec.parameters(operation)}
+            if response is not None and response.is_success and (spec.secured(operation) or carried):
                 ignored = caller.deviation(
                     operation,
                     response.status_code,

@@ -87,7 +87,7 @@ def authorize(request: web.Request) -> None:
     """``Authorization: RC-WSKEY <key>`` for the workspace in the path, else 403 Forbidden."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
-    if scheme.upper() != AUTH_SCHEME or not hmac.compare_digest(key.strip(), request.app[CONFIG].api_key):
+    if scheme.upper() != AUTH_SCHEME or not _same(key.strip(), request.app[CONFIG].api_key):
         raise ApiError(403, "forbidden", "A valid API key is required: Authorization: RC-WSKEY <key>")
     if request.match_info["workspace_id"] != store_of(request).workspace_id:
         raise ApiError(403, "forbidden", "The API key does not grant access to this workspace")
@@ -308,7 +308,7 @@ async def start_process_run(request: web.Request) -> web.Response:
 async def start_process_run_qs_auth(request: web.Request) -> web.Response:
     """Key in ``token``; every refusal is the one documented error, 400; optional Asana handshake."""
     token = request.query.get("token", "")
-    key_ok = hmac.compare_digest(token, request.app[CONFIG].api_key)
+    key_ok = _same(token, request.app[CONFIG].api_key)
     if not broken(request, "integrations_token_ignored"):
         if not token:
             raise ApiError(400, "missing_token", "The token query parameter is required")
@@ -328,7 +328,7 @@ async def start_process_run_qs_auth(request: web.Request) -> web.Response:
     if handshake == "asana" and signature is not None:
         secret = store.hook_secret(process_id)
         expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest() if secret else ""
-        if not secret or not hmac.compare_digest(signature, expected):
+        if not secret or not _same(signature, expected):
             raise ApiError(400, "invalid_signature", "X-Hook-Signature does not match the handshake secret")
     present, body = await read_json(request)
     if not present:
@@ -362,3 +362,8 @@ def make_app(store: Store, config: Config) -> web.Application:
     app.router.add_post(ws + "/processes/{process_id}/process-runs", start_process_run)
     app.router.add_post(ws + "/processes/{process_id}/process-runs-integrations", start_process_run_qs_auth)
     return app
+
+
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison of any text a client sends (``compare_digest`` takes only ASCII str)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))

@@ -47,7 +47,7 @@ class Tokens:
 
     def valid(self, token: str) -> bool:
         """Whether ``token`` is the fixed token or an issued one that has not expired."""
-        if secrets.compare_digest(token, self._fixed):
+        if _same(token, self._fixed):
             return True
         with self._lock:
             expiry = self._expiry.get(token)
@@ -64,10 +64,7 @@ class Tokens:
         client_id, client_secret = params.get("client_id"), params.get("client_secret")
         if not client_id or not client_secret:
             raise TokenError("invalid_request", "client_id and client_secret are required.")
-        if not (
-            secrets.compare_digest(client_id, self._client[0])
-            and secrets.compare_digest(client_secret, self._client[1])
-        ):
+        if not (_same(client_id, self._client[0]) and _same(client_secret, self._client[1])):
             raise TokenError("invalid_client", "Client authentication failed.")
         token = secrets.token_urlsafe(32)
         with self._lock:
@@ -99,3 +96,8 @@ def bearer(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer …`` header, or None."""
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison of any text a client sends (``compare_digest`` takes only ASCII str)."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))

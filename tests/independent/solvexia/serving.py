@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 
 from waitress import wasyncore
@@ -96,6 +96,8 @@ def serve(*, breaks: Iterable[str] = (), step_seconds: float = 0.2, **ids: str) 
         )
     finally:
         # Close every socket from inside the server's own loop, which then ends because its map is empty.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
+        # A loop that already ended has closed its trigger with the rest: nothing is left to close.
+        with suppress(OSError):
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
         thread.join(STOP_TIMEOUT_SECONDS)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=STOP_TIMEOUT_SECONDS)
