@@ -11,22 +11,20 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
-import json
 import re
-import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import jsonpointer
 from jsonschema.exceptions import ValidationError, best_match
 
-from conformance.bounds import MAX_BODY_BYTES, MAX_JSON_DEPTH, JsonRejected, json_depth, parse_number
+from conformance.bounds import MAX_BODY_BYTES
 from conformance.contract.extensions import assumption_of, schema_assumption
 from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation
+from conformance.judge.strict_json import NOT_JSON, StrictJson, json_problem, parse_strict
 from conformance.kinds import BODY_TOO_LARGE, json_type
 
 _OFFSETLESS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
@@ -256,7 +254,7 @@ def _explain_body(ctx: ResponseContext, media: str) -> Iterator[Deviation]:
     """Every way a read body departs from the schema documented for ``media``."""
     parsed = ctx.parsed
     if parsed.error is not None:
-        problem = _json_problem(ctx.body, parsed.error)
+        problem = json_problem(ctx.body, parsed.error)
         yield ctx.deviation(
             "", "invalid-json", "JSON", problem, f"the body ({len(ctx.body)} bytes) is {problem}"
         )
@@ -294,102 +292,6 @@ def body_present(ctx: ResponseContext) -> Iterator[Deviation]:
     )
 
 
-class _NotJson:
-    def __repr__(self) -> str:
-        return "NOT_JSON"
-
-
-NOT_JSON: Any = _NotJson()
-_BOM = b"\xef\xbb\xbf"
-
-
-class _NonFinite(float):
-    """``NaN``, ``Infinity`` or ``-Infinity`` as Python reads them, remembering its spelling."""
-
-    spelling: str
-
-
-class _DuplicatedKeys(dict[str, Any]):
-    """An object in which some keys came more than once (the last value won, as in most readers)."""
-
-    duplicated: list[str]
-
-
-@dataclass
-class StrictJson:
-    """A body read as RFC 8259 JSON: its value, or why it is not JSON, and what a lenient reader
-    accepts but the RFC does not (a leading byte-order mark, repeated keys, NaN and Infinity)."""
-
-    value: Any = NOT_JSON
-    error: ValueError | None = None
-    bom: bool = False
-    #: (JSON pointer of the object, key) for every key that came twice
-    duplicates: list[tuple[str, str]] = field(default_factory=list)
-    #: (JSON pointer, spelling) for every NaN, Infinity and -Infinity
-    non_finite: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(items)
-    if len(obj) == len(items):
-        return obj
-    _READING.liberty = True
-    marked = _DuplicatedKeys(obj)
-    counts = Counter(key for key, _ in items)
-    marked.duplicated = [key for key, count in counts.items() if count > 1]
-    return marked
-
-
-def _constant(name: str) -> float:
-    _READING.liberty = True
-    value = _NonFinite(name.replace("Infinity", "inf"))
-    value.spelling = name
-    return value
-
-
-#: One decoder for every body (``json.loads`` with hooks builds a new one per call, which costs
-#: more than the parsing); whether the body being read took a liberty is per thread.
-_STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant, parse_float=parse_number)
-_READING = threading.local()
-
-
-def parse_strict(body: bytes) -> StrictJson:
-    """Read ``body`` as UTF-8 JSON, noting every liberty a lenient reader would take with it.
-
-    Python's reader, like most, skips a UTF-8 byte-order mark (and guesses UTF-16 or UTF-32),
-    keeps the last of repeated keys and reads ``NaN``/``Infinity``: each of those is a finding
-    here, because another client's reader rejects the body or reads another value.
-    """
-    result = StrictJson(bom=body.startswith(_BOM))
-    raw = body[len(_BOM) :] if result.bom else body
-    too_deep = JsonRejected(f"nested deeper than {MAX_JSON_DEPTH} levels")
-    if json_depth(raw) > MAX_JSON_DEPTH:
-        result.error = too_deep
-        return result
-    _READING.liberty = False
-    try:
-        result.value = _STRICT.decode(raw.decode("utf-8"))
-    except ValueError as error:  # UnicodeDecodeError is one too
-        result.error = error
-        return result
-    except RecursionError:  # a stack already deep when called; never a crash
-        result.error = too_deep
-        return result
-    if _READING.liberty:
-        _liberties(result.value, "", result)
-    return result
-
-
-def _liberties(node: Any, pointer: str, found: StrictJson) -> None:
-    if isinstance(node, _DuplicatedKeys):
-        found.duplicates += [(pointer, key) for key in node.duplicated]
-    if isinstance(node, _NonFinite):
-        found.non_finite.append((pointer, node.spelling))
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, child in children:
-        _liberties(child, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}", found)
-
-
 def _wildcard(pointer: str) -> str:
     """A pointer with array indices generalised to ``*`` (as ``location_of`` does)."""
     return re.sub(r"/\d+(?=/|$)", "/*", pointer)
@@ -422,20 +324,6 @@ def _lenient_json(ctx: ResponseContext, parsed: StrictJson) -> Iterator[Deviatio
             spelling,
             f"{spelling} at {pointer or '/'} is not JSON (RFC 8259 §6); strict readers reject the body",
         )
-
-
-def _json_problem(body: bytes, error: ValueError) -> str:
-    """Why a body is not JSON, in words that stay the same from call to call (so findings merge)."""
-    if isinstance(error, UnicodeDecodeError):
-        return "not UTF-8"
-    if isinstance(error, JsonRejected):  # nested too deep, NaN: the bound's own words
-        return error.problem
-    cut_short = isinstance(error, json.JSONDecodeError) and (
-        error.msg.startswith("Unterminated string") or error.pos >= len(error.doc.rstrip())
-    )
-    if cut_short and body.strip():
-        return "truncated JSON"
-    return "not JSON"
 
 
 _MEMBER_KEYWORDS = frozenset({"additionalProperties", "unevaluatedProperties"})
