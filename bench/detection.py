@@ -52,7 +52,7 @@ from conformance.contract.parameters import parameters
 from conformance.contract.specs import load_spec
 from conformance.engine.runner import RunOptions, run
 from conformance.judge.behaviour import pointer_get, timed_objects
-from conformance.judge.checks import location_of as wildcard_location
+from conformance.judge.context import location_of as wildcard_location
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import (
     Drift,

@@ -28,8 +28,8 @@ from conformance.contract.catalogue import load_catalogue
 from conformance.contract.model import Spec
 from conformance.errors import UsageError
 from conformance.findings import BREAKING, Finding
-from conformance.judge.checks import ResponseContext, location_of
 from conformance.judge.classify import classify
+from conformance.judge.context import ResponseContext, location_of
 from conformance.judge.registry import check_response
 from conformance.kinds import json_type
 from conformance.results.compare import paired_findings

@@ -15,8 +15,8 @@ from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation, Finding, outcome
 from conformance.http.failures import BodyNotJson, BodyTooLarge, causes, transport_cause
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
-from conformance.judge.checks import Judgement
 from conformance.judge.classify import FindingSet
+from conformance.judge.context import Judgement
 from conformance.judge.resolved import QuirkSightings
 from conformance.kinds import BODY_TOO_LARGE, KINDS, TRANSPORT_ERROR
 from conformance.redact import Redactor

@@ -29,7 +29,7 @@ from conformance.contract.extensions import assumption_of
 from conformance.contract.model import Spec
 from conformance.contract.parameters import Parameter, coerce, parameters
 from conformance.findings import Deviation
-from conformance.judge.checks import ResponseContext, by_body, location_of
+from conformance.judge.context import ResponseContext, by_body, location_of
 
 DURATION_TOLERANCE = 1.0
 UNITS = {"seconds": 1.0, "milliseconds": 1000.0}

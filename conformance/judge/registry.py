@@ -10,7 +10,7 @@ from conformance.bounds import MAX_BODY_BYTES
 from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation
 from conformance.judge import behaviour, checks
-from conformance.judge.checks import Check, Judgement, ResponseContext
+from conformance.judge.context import Check, Judgement, ResponseContext
 
 ALL_CHECKS: tuple[Check, ...] = (
     checks.status_code_documented,

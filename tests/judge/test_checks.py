@@ -10,7 +10,7 @@ import pytest
 
 from conformance.contract.model import Spec
 from conformance.findings import Deviation
-from conformance.judge import checks
+from conformance.judge import checks, context
 from conformance.judge.registry import check_response
 from conformance.vendors.registry import APIS
 
@@ -222,12 +222,12 @@ def test_a_body_seen_before_is_judged_from_memory_and_only_an_identical_one(
     explained: list[bytes] = []
     original = checks._explain_body
 
-    def counting(ctx: checks.ResponseContext, media: str) -> Iterator[Deviation]:
+    def counting(ctx: context.ResponseContext, media: str) -> Iterator[Deviation]:
         explained.append(ctx.body)
         return original(ctx, media)
 
     monkeypatch.setattr(checks, "_explain_body", counting)
-    monkeypatch.setattr(checks, "REMEMBERED_BODIES", 2)
+    monkeypatch.setattr(context, "REMEMBERED_BODIES", 2)
     quirk = {**VALID, "status": "cancelled", "id": "memory-test"}
     first = explain(quirk)
     assert first == explain(quirk) == [("enum-casing", "/status", "Cancelled", "cancelled")]

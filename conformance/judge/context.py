@@ -1,0 +1,156 @@
+"""A response as the checks see it, and what they make of it.
+
+``ResponseContext`` decodes a response once for every check; a ``Check`` takes it and yields
+``Deviation`` objects, and ``Judgement`` keeps a response's deviations with the response. ``by_body``
+remembers a body-only check's verdict, and ``location_of`` is the one way a place in a body is named.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import jsonpointer
+
+from conformance.bounds import MAX_BODY_BYTES
+from conformance.contract.extensions import assumption_of
+from conformance.contract.model import Operation, Spec
+from conformance.findings import Deviation
+from conformance.judge.strict_json import NOT_JSON, StrictJson, parse_strict
+
+
+@dataclass
+class ResponseContext:
+    """A response as the checks see it: decoded once, shared by every check."""
+
+    spec: Spec
+    operation: Operation
+    status_code: int
+    headers: Mapping[str, str]
+    body: bytes
+    max_body_bytes: int = MAX_BODY_BYTES
+    #: The request's path and query parameters as sent, where the caller knows them (a run,
+    #: not a replay): the behaviour checks compare the answer with what was asked.
+    params: Mapping[str, Any] | None = None
+
+    @cached_property
+    def response_key(self) -> str | None:
+        return self.operation.response_key(self.status_code)
+
+    @cached_property
+    def response_pointer(self) -> str | None:
+        """JSON pointer to the documented response object (following one ``$ref``)."""
+        if self.response_key is None:
+            return None
+        raw = self.operation.definition["responses"][self.response_key]
+        if isinstance(raw, dict) and "$ref" in raw:
+            return raw["$ref"].lstrip("#")
+        return f"{self.operation.pointer}/responses/{self.response_key}"
+
+    @cached_property
+    def documented(self) -> dict[str, Any]:
+        if self.response_key is None:
+            return {}
+        return self.spec.resolve(self.operation.definition["responses"][self.response_key])
+
+    @cached_property
+    def media_type(self) -> str | None:
+        value = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
+        return value.split(";")[0].strip().lower() if value else None
+
+    @cached_property
+    def parsed(self) -> StrictJson:
+        """The body read as strict JSON (RFC 8259), with what only a lenient reader would accept."""
+        return parse_strict(self.body)
+
+    @property
+    def instance(self) -> Any:
+        """The decoded body, or ``NOT_JSON``."""
+        return self.parsed.value
+
+    @cached_property
+    def body_key(self) -> tuple[Any, ...]:
+        """What a body-only check's verdict depends on (``by_body``): the body by its digest."""
+        digest = hashlib.blake2b(self.body, digest_size=16).digest()
+        return (self.spec, self.operation.id, self.status_code, self.media_type, self.max_body_bytes, digest)
+
+    @cached_property
+    def assumption(self) -> str | None:
+        """Why the spec documents this response, when no vendor document does."""
+        return assumption_of(self.documented)
+
+    def deviation(
+        self,
+        location: str,
+        kind: str,
+        expected: Any,
+        observed: Any,
+        message: str,
+        assumption: str | None = None,
+    ) -> Deviation:
+        return Deviation(
+            api=self.spec.api.name,
+            operation=self.operation.id,
+            status_code=self.status_code,
+            location=location,
+            kind=kind,
+            expected=expected,
+            observed=observed,
+            message=message,
+            assumption=assumption or self.assumption,
+        )
+
+
+class Judgement(list[Deviation]):
+    """The deviations of one response, with the response itself: a session counts which
+    catalogued places it showed, so a quirk that stopped appearing is noticed."""
+
+    def __init__(self, deviations: Iterable[Deviation], context: ResponseContext) -> None:
+        super().__init__(deviations)
+        self.context = context
+
+    @property
+    def status_code(self) -> int:
+        return self.context.status_code
+
+    @property
+    def body(self) -> Any:
+        """The decoded body, or ``NOT_JSON`` (a body over the limit is not read)."""
+        ctx = self.context
+        return NOT_JSON if len(ctx.body) > ctx.max_body_bytes else ctx.instance
+
+
+Check = Callable[[ResponseContext], Iterable[Deviation]]
+
+
+#: How many responses' deviations a body-only check remembers: traffic repeats bodies (a run
+#: polled until it ends, a page listed again), and explaining one against its schema takes a
+#: millisecond. Beyond it the memory starts afresh.
+REMEMBERED_BODIES = 4096
+
+
+def by_body(function: Check) -> Check:
+    """Remember what ``function`` found in a response, for a check that reads nothing of it but
+    the operation, status, media type and body: the same body again gets the same deviations."""
+    memory: dict[tuple[Any, ...], tuple[Deviation, ...]] = {}
+
+    @functools.wraps(function)
+    def remembered(ctx: ResponseContext) -> tuple[Deviation, ...]:
+        found = memory.get(ctx.body_key)
+        if found is None:
+            found = tuple(function(ctx))
+            if len(memory) >= REMEMBERED_BODIES:
+                memory.clear()
+            memory[ctx.body_key] = found
+        return found
+
+    return remembered
+
+
+def location_of(path: Iterable[Any]) -> str:
+    """A JSON pointer with array indices generalised to ``*`` so that items merge."""
+    return "".join("/*" if isinstance(p, int) else "/" + jsonpointer.escape(str(p)) for p in path)
