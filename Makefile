@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format clean bench bench-tools screenshots
+.PHONY: demo test lint spectral format clean bench bench-tools screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/conformance run --report-dir reports/latest
 
-lint: $(STAMP)
+lint: $(STAMP) spectral
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+
+# the specs against Spectral's OpenAPI ruleset (.spectral.yaml): errors fail, warnings are shown.
+# Spectral comes from npm, pinned, into a git-ignored folder (as Prism for the bench, below).
+SPECTRAL := @stoplight/spectral-cli@6.16.3
+SPECTRAL_BIN := .tools/spectral/node_modules/.bin/spectral
+spectral:
+	@test -x $(SPECTRAL_BIN) || npm install --prefix .tools/spectral --no-audit --no-fund --loglevel=error $(SPECTRAL)
+	$(SPECTRAL_BIN) lint --fail-severity error specs/*.yaml
 
 # four workers on two cores: most tests wait on loopback servers and child processes, not the CPU.
 # Bytecode caches on even where the environment turns them off (PYTHONDONTWRITEBYTECODE): each
