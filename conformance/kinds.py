@@ -170,7 +170,7 @@ _TABLE = (
     Kind("lost-run", "A run the API just returned cannot be found"),
     Kind("auth-not-enforced", "An operation answered without credentials"),
     # behaviour a well-formed response can hide (``behaviour.py``, ``listing.py``, the lifecycle)
-    # and JSON text only a lenient reader accepts (``checks.parse_strict``): one finding per place,
+    # and JSON text only a lenient reader accepts (``strict_json.parse_strict``): one finding per place,
     # whatever the values of each observation (they are in its message)
     *(
         Kind(name, title, compare=Compare.LOCATION)
