@@ -194,6 +194,10 @@ def test_the_report_counts_conventions_and_badges_them_in_their_own_colour_never
     # its own colour: every outcome of the bar has one, and no two share it
     colours = dict(re.findall(r"\.outcome--(\w+) \{ fill: ([^;]+);", html))
     assert sorted(colours) == sorted(OUTCOMES) and len(set(colours.values())) == len(OUTCOMES)
+    assert (
+        f".finding--convention .diff div:last-child pre {{ border-left-color: {colours['convention']}; }}"
+        in html
+    )
 
 
 def test_the_findings_list_conventions_after_assumptions_and_before_known_quirks() -> None:
