@@ -68,6 +68,7 @@ class FindingView:
     kind: str
     classification: str
     severity: str
+    #: What no document states that it rests on: the spec's assumption, or a convention's RFC.
     assumption: str | None
     expected: str
     observed: str
