@@ -34,7 +34,10 @@ def outside(text: object) -> str:
 
 def print_summary(document: dict[str, Any], report_dir: str) -> None:
     table = Table(title="Conformance", title_justify="left")
-    columns = ("API", "target", "operations", "cases", "score", "known", "assumption", "breaking", "additive")
+    columns = (
+        *("API", "target", "operations", "cases", "score"),
+        *("known", "convention", "assumption", "breaking", "additive"),
+    )
     for column in (*columns, "errors"):
         table.add_column(column, justify="right" if column not in ("API", "target") else "left")
     for api in document["apis"]:
@@ -46,6 +49,7 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
             str(api["cases"]),
             f"{api['score']:.1f}%",
             str(api["known"]),
+            str(api["convention"]),
             str(api["assumption"]),
             f"[bold red]{api['breaking']}[/]" if api["breaking"] else "0",
             f"[yellow]{api['additive']}[/]" if api["additive"] else "0",
@@ -58,9 +62,13 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
         for f in document["findings"]
         if f["classification"] == "new" and f["severity"] == severity
     ] + [
-        f"[cyan]assumption[/] {_finding_line(f)} (the spec assumed: {outside(f['assumption'] or '')})"
+        f"[{colour}]{classification}[/] {_finding_line(f)} ({why}: {outside(f['assumption'] or '')})"
+        for classification, colour, why in (
+            ("assumption", "cyan", "the spec assumed"),
+            ("convention", "magenta", "HTTP convention, not in the documents"),
+        )
         for f in document["findings"]
-        if f["classification"] == "assumption"
+        if f["classification"] == classification
     ]
     for line in lines[:MAX_FINDING_LINES]:
         stdout.print(line, soft_wrap=True)
@@ -75,7 +83,7 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
     summary = document["summary"]
     stdout.print(
         f"{verdict(document).line}: {summary['cases']} cases, {summary['known']} known, "
-        f"{summary['assumption']} assumption, "
+        f"{summary['convention']} convention, {summary['assumption']} assumption, "
         f"{summary['new']} new ({summary['breaking']} breaking, {summary['additive']} additive), "
         f"{summary['errors']} errors — report in {outside(report_dir)}",
         soft_wrap=True,

@@ -1,6 +1,7 @@
 """The job summary on a GitHub Actions run page: when ``GITHUB_STEP_SUMMARY`` names a file,
-``run`` and ``replay`` append a Markdown summary to it (per API: score, new, known, assumption,
-errors; the new findings as a table). Anywhere else nothing is written."""
+``run`` and ``replay`` append a Markdown summary to it (per API: score, new, known, convention,
+assumption, errors; the new findings as a table: a departure from an HTTP convention is counted
+beside the assumptions, never as new). Anywhere else nothing is written."""
 
 from __future__ import annotations
 
@@ -35,18 +36,19 @@ def markdown(document: dict[str, Any], report_dir: str, since: Comparison | None
         f"### conformance: {cell(verdict(document).line)}",
         "",
         f"{summary['cases']} cases · {summary['new']} new ({summary['breaking']} breaking, "
-        f"{summary['additive']} additive) · {summary['known']} known · {summary['assumption']} assumption"
-        f" · {summary['errors']} errors · seed {document.get('seed')} · report in `{report_dir}`",
+        f"{summary['additive']} additive) · {summary['known']} known · {summary['convention']} convention"
+        f" · {summary['assumption']} assumption · {summary['errors']} errors · seed {document.get('seed')}"
+        f" · report in `{report_dir}`",
         "",
-        "| API | target | score | new | known | assumption | errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| API | target | score | new | known | convention | assumption | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for api in document["apis"]:
         target = f"{api['mock_mode']} mock" if api["mock_mode"] else api["base_url"]
         new = f"**{api['new']}**" if api["new"] else "0"
         lines.append(
             f"| {cell(api['api'])} | {cell(target)} | {api['score']:.1f}% | {new} | {api['known']} "
-            f"| {api['assumption']} | {len(api['errors'])} |"
+            f"| {api['convention']} | {api['assumption']} | {len(api['errors'])} |"
         )
     if since is not None:
         lines += ["", f"#### Since last night ({cell(since.old_finished_at)})", ""]

@@ -23,7 +23,7 @@ class FindingChange:
     status_code: int | None
     location: str
     kind: str
-    #: ``new breaking``, ``new additive``, ``assumption`` or ``known``, before and after.
+    #: ``new breaking``, ``new additive``, ``assumption``, ``convention`` or ``known``, before and after.
     old_class: str | None
     new_class: str | None
     old_count: int

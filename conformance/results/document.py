@@ -206,7 +206,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                     "cases": _COUNT,
                     "checks": _COUNT,
                     **_COUNTS,
-                **_LATER,
+                    **_LATER,
                     "responses": _RESPONSES,
                     "score": {
                         "type": "number",
@@ -239,7 +239,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                                 "cases": _COUNT,
                                 "responses": _RESPONSES,
                                 **_COUNTS,
-                **_LATER,
+                                **_LATER,
                             },
                         },
                     },
@@ -280,6 +280,27 @@ RESULTS_SCHEMA: dict[str, Any] = {
         },
     },
 }  # fmt: skip
+
+
+def with_later_counts(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every count added since its file was written (``_LATER``) as 0, in its
+    summary, API entries, operations and responses by outcome: an older night's file lacks them,
+    and every reader (merge, compare, the report, the console) may then index them."""
+
+    def filled(counts: dict[str, Any]) -> dict[str, Any]:
+        counts = dict.fromkeys(_LATER, 0) | counts
+        if isinstance(counts.get("responses"), dict):  # a version 2 file counts no responses
+            counts["responses"] = dict.fromkeys(_LATER, 0) | counts["responses"]
+        return counts
+
+    return {
+        **document,
+        "summary": filled(document["summary"]),
+        "apis": [
+            filled(api) | {"operations": [filled(operation) for operation in api["operations"]]}
+            for api in document["apis"]
+        ],
+    }
 
 
 def check_results(document: Any) -> None:

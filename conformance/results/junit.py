@@ -9,14 +9,15 @@ from collections import defaultdict
 from typing import Any
 
 from conformance.bounds import printable
-from conformance.findings import Finding
+from conformance.findings import FailPolicy, Finding
 from conformance.kinds import Classification
 from conformance.results.identity import target_of
 from conformance.results.verdict import policy_of
 
 
 def junit_document(document: dict[str, Any]) -> str:
-    """One testsuite per target, one testcase per operation and check; new drift fails the case.
+    """One testsuite per target, one testcase per operation and check; what the document's
+    ``--fail-on`` fails (new breaking drift by default, a convention only when asked) fails the case.
     A quirk the vendor seems to have fixed is a testcase too, failed under ``--fail-on ...,resolved``.
 
     It is drawn from the results document, so a merged or re-read run gets the same file. Every
@@ -49,19 +50,7 @@ def junit_document(document: dict[str, Any]) -> str:
                     time=f"{seconds[operation['operation']]:.3f}",
                 )
                 tests += 1
-                drift = [f for f in found if policy.fails(f)]
-                if drift:
-                    failures += 1
-                    failure = ET.SubElement(
-                        testcase, "failure", message=f"{len(drift)} deviation(s)", type="drift"
-                    )
-                    failure.text = "\n".join(
-                        f"{f.kind} at {f.location or '(body)'}: {f.message}" for f in drift
-                    )
-                passing = [f for f in found if not policy.fails(f)]
-                if passing:
-                    out = ET.SubElement(testcase, "system-out")
-                    out.text = "\n".join(_passing_line(f) for f in passing)
+                failures += _judge_case(testcase, found, policy)
         for quirk in api.get("resolved_quirks", []):
             testcase = ET.SubElement(suite, "testcase", classname=f"{name}.catalogue", name=quirk["quirk"])
             text = (
@@ -105,6 +94,40 @@ def _case_seconds(api: dict[str, Any], checks: int) -> dict[str, float]:
     return {operation: share * count for operation, count in cases.items()}
 
 
+def _judge_case(testcase: ET.Element, found: list[Finding], policy: FailPolicy) -> bool:
+    """Fail ``testcase`` by the findings ``policy`` fails, and list the rest in its output; whether
+    it failed. Its failure's type is ``convention`` when only departures from HTTP conventions
+    fail it (``--fail-on convention``), so a dashboard never calls them drift."""
+    failing = [f for f in found if policy.fails(f)]
+    passing = [f for f in found if not policy.fails(f)]
+    if failing:
+        only_conventions = all(f.classification is Classification.CONVENTION for f in failing)
+        failure = ET.SubElement(
+            testcase,
+            "failure",
+            message=f"{len(failing)} deviation(s)",
+            type=str(Classification.CONVENTION) if only_conventions else "drift",
+        )
+        failure.text = "\n".join(_failing_line(f) for f in failing)
+    if passing:
+        ET.SubElement(testcase, "system-out").text = "\n".join(_passing_line(f) for f in passing)
+    return bool(failing)
+
+
+def _failing_line(finding: Finding) -> str:
+    """A finding that fails the run, as the testcase's failure lists it."""
+    if finding.classification is Classification.CONVENTION:
+        return _convention_line(finding)
+    return f"{finding.kind} at {finding.location or '(body)'}: {finding.message}"
+
+
+def _convention_line(finding: Finding) -> str:
+    """A departure from an HTTP convention, failing or not, with the public text it rests on."""
+    where = f"{finding.kind} at {finding.location or '(body)'}"
+    rests_on = f"HTTP convention, not in the documents: {finding.assumption}"
+    return f"convention: {where}: {finding.message} ({rests_on})"
+
+
 def _passing_line(finding: Finding) -> str:
     """A finding that does not fail the run, as the testcase's output lists it."""
     where = f"{finding.kind} at {finding.location or '(body)'}"
@@ -112,4 +135,6 @@ def _passing_line(finding: Finding) -> str:
         return f"known quirk {finding.quirk}: {where}"
     if finding.classification is Classification.ASSUMPTION:
         return f"assumption: {where}: {finding.message} (the spec assumed: {finding.assumption})"
+    if finding.classification is Classification.CONVENTION:
+        return _convention_line(finding)
     return f"new {finding.severity} drift: {where}: {finding.message}"

@@ -59,7 +59,7 @@ class ApiResult:
     @property
     def score(self) -> float:
         """Share of responses without new drift: conforming, or deviating only in catalogued or
-        assumed ways (``responses`` says how many were which)."""
+        assumed ways or from HTTP conventions (``responses`` says how many were which)."""
         cases, responses = self.cases, self.responses
         drifted = responses["additive"] + responses["breaking"]
         return round(100.0 * (cases - drifted) / cases, 1) if cases else 0.0

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, plain, read_file
 from conformance.errors import UsageError
-from conformance.results.document import check_results, results_document, results_text
+from conformance.results.document import check_results, results_document, results_text, with_later_counts
 from conformance.results.files import ensure_report_dir, ensure_writable, publish, write_atomic
 from conformance.results.history import HISTORY_FILE, history_with, read_history
 from conformance.results.html.render import check_document, render_report
@@ -61,8 +61,9 @@ def publish_run(result: Any, directory: Path) -> dict[str, Any]:
 
 
 def load_results(path: Path, max_bytes: int = FILE_BODIES * MAX_BODY_BYTES) -> dict[str, Any]:
-    """Read a ``results.json`` for re-rendering; any problem is one ``UsageError`` line: too
-    large, not JSON (``NaN``, nested too deep), or not of the types ``RESULTS_SCHEMA`` states."""
+    """Read a ``results.json`` for re-rendering, merging or comparing, counts an older file lacks
+    as 0; any problem is one ``UsageError`` line: too large, not JSON (``NaN``, nested too deep),
+    or not of the types ``RESULTS_SCHEMA`` states."""
     from conformance.bounds import loads_json
 
     data = read_file(path, max_bytes, UsageError, missing="no such results file")
@@ -79,7 +80,7 @@ def load_results(path: Path, max_bytes: int = FILE_BODIES * MAX_BODY_BYTES) -> d
         check_results(document)
     except UsageError as exc:
         raise UsageError(f"{path}: {exc}") from None
-    return document
+    return with_later_counts(document)
 
 
 def _since(baseline: Path | None, document: dict[str, Any], max_body_bytes: int) -> Comparison | None:

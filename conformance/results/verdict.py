@@ -48,8 +48,8 @@ def verdict(document: dict[str, Any]) -> Verdict:
     code = exit_code_of(document)
     detail = (
         f"{summary['breaking']} breaking · {summary['additive']} additive · "
-        f"{summary['assumption']} assumption · {summary['known']} known · "
-        f"{summary['cases']} cases · exit code {code}"
+        f"{summary['assumption']} assumption · {summary['convention']} convention · "
+        f"{summary['known']} known · {summary['cases']} cases · exit code {code}"
     )
 
     def targets(picked: Callable[[dict[str, Any]], Any]) -> str:
@@ -61,8 +61,11 @@ def verdict(document: dict[str, Any]) -> Verdict:
         return Verdict(code, "could not run everything", title, detail)
     if code == 1 and policy.strict:  # any deviation fails it: say which, and whether any of them is new
         new = f"{summary['new']} new" if summary["new"] else "no new drift"
-        known, assumed = summary["known"], summary["assumption"]
-        line = f"strict run failed on {known} known and {assumed} assumption deviations, {new}"
+        known, conventions, assumed = summary["known"], summary["convention"], summary["assumption"]
+        line = (
+            f"strict run failed on {known} known, {conventions} convention and {assumed} assumption "
+            f"deviations, {new}"
+        )
         drifted = targets(lambda api: api["new"])
         title = (
             f"New drift in {drifted}"
@@ -70,9 +73,15 @@ def verdict(document: dict[str, Any]) -> Verdict:
             else f"Strict run failed on deviations in {targets(policy.failing)}"
         )
         return Verdict(code, line, title, detail)
-    if code == 1 and policy.failing(summary):
+    if code == 1 and policy.failing(_drift(summary)):
         drift = "Breaking drift" if policy.drift == "breaking" else "New drift"
-        return Verdict(code, "NEW DRIFT", f"{drift} in {targets(policy.failing)}", detail)
+        return Verdict(
+            code, "NEW DRIFT", f"{drift} in {targets(lambda api: policy.failing(_drift(api)))}", detail
+        )
+    if code == 1 and policy.failing(summary):  # only departures from HTTP conventions fail it
+        count = policy.failing(summary)
+        line = f"{count} departure{'s' if count != 1 else ''} from HTTP conventions (--fail-on {policy})"
+        return Verdict(code, line, f"HTTP conventions not followed in {targets(policy.failing)}", detail)
     if code == 1:  # it failed on quirks the vendor seems to have fixed
         line = f"{summary.get('resolved', 0)} catalogued quirks resolved? (--fail-on {policy})"
         title = f"Catalogued quirks resolved? in {targets(lambda api: api.get('resolved_quirks'))}"
@@ -84,6 +93,12 @@ def verdict(document: dict[str, Any]) -> Verdict:
         line = f"no breaking drift ({additive} additive; they fail only with --fail-on any)"
         return Verdict(code, line, f"No breaking drift ({additive} additive)", detail)
     return Verdict(code, "no new drift", "No new drift", detail)
+
+
+def _drift(counts: dict[str, Any]) -> dict[str, Any]:
+    """``counts`` without its departures from HTTP conventions: they fail a run (``--fail-on
+    convention``) but are never called drift."""
+    return {name: count for name, count in counts.items() if name != "convention"}
 
 
 def resolved_lines(document: dict[str, Any]) -> list[str]:

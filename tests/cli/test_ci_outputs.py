@@ -108,6 +108,7 @@ def test_the_github_job_summary_is_appended(ci_run: tuple[subprocess.CompletedPr
         "score": f"{results['score']:.1f}%",
         "new": "0",
         "known": str(results["known"]),
+        "convention": str(results["convention"]),
         "assumption": str(results["assumption"]),
         "errors": "0",
     }
@@ -181,7 +182,7 @@ def test_a_strict_replay_with_no_new_drift_says_what_fails_it(
     ]
     assert cli.main(replayed) == 1
     out = " ".join(capsys.readouterr().out.split())
-    assert "strict run failed on 2 known and 0 assumption deviations, no new drift:" in out
+    assert "strict run failed on 2 known, 0 convention and 0 assumption deviations, no new drift:" in out
     assert "NEW DRIFT" not in out
 
 

@@ -26,6 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 from conformance.results.history import HISTORY_FILE, summary_line
 from conformance.results.publish import write_report
 
+from .test_convention import convention_document
 from .test_report import PLANTED, report_document
 
 pytestmark = pytest.mark.browser
@@ -242,6 +243,24 @@ def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     assert [url for url in browser.requested_urls() if not url.startswith(("file:", "data:"))] == []
 
     _screenshot(browser, _kept(tmp_path) / "report-desktop.png", *DESKTOP)
+
+
+def test_conventions_have_their_own_filter_and_colour_in_a_real_browser(
+    browser: DevTools, tmp_path: Path
+) -> None:
+    page = write_report(convention_document(), tmp_path / "report")
+    browser.call("Page.navigate", url=page.as_uri())
+    browser.wait_for("Page.loadEventFired")
+
+    browser.choose("classification", "convention")
+    assert browser.evaluate(VISIBLE_FINDINGS) == 1
+    shown = "Array.from(document.querySelectorAll('[data-finding]')).find(e => e.getClientRects().length)"
+    assert browser.evaluate(f"{shown}.querySelector('.pill').textContent") == "convention"
+    fill = "getComputedStyle(document.querySelector('[data-score-bar] .outcome--{}')).fill"
+    assert browser.evaluate(fill.format("convention")) not in (
+        browser.evaluate(fill.format(outcome)) for outcome in ("assumption", "conforming")
+    )
+    assert browser.errors() == []
 
 
 #: Elements whose box reaches past the viewport's right edge, as short selectors.

@@ -28,8 +28,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class ScoreBar:
-    """One API's judged responses as a stacked bar: conforming, known, assumption, additive,
-    breaking. Stacked, so a run of catalogued quirks shows as quirks, not as 100%."""
+    """One API's judged responses as a stacked bar: conforming, known, convention, assumption,
+    additive, breaking. Stacked, so a run of catalogued quirks shows as quirks, not as 100%."""
 
     api: str
     score: float
@@ -98,12 +98,14 @@ class TrendChart:
 
 def api_state(api: dict[str, Any]) -> str:
     """One word per API for colour: breaking drift outranks errors, which outrank the deviations
-    that do not fail a run (known quirks, assumptions, additive drift)."""
+    that do not fail a run by default (known quirks, departures from HTTP conventions,
+    assumptions, additive drift)."""
     if api.get("breaking", api["new"]):
         return "drift"
     if api["errors"]:
         return "error"
-    return "known" if api["known"] or api["new"] or api.get("assumption") else "clean"
+    deviated = api["known"] or api["new"] or api.get("assumption") or api.get("convention")
+    return "known" if deviated else "clean"
 
 
 def segments(responses: dict[str, int]) -> list[Segment]:

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUn
 
 from conformance.errors import UsageError
 from conformance.findings import OUTCOMES
-from conformance.results.document import READABLE_VERSIONS, SCHEMA_VERSION
+from conformance.results.document import READABLE_VERSIONS, SCHEMA_VERSION, with_later_counts
 from conformance.results.history import server_of, summary_line
 from conformance.results.html.charts import api_state, score_chart, trend_chart
 from conformance.results.identity import target_of
@@ -68,6 +68,7 @@ class FindingView:
     kind: str
     classification: str
     severity: str
+    #: What no document states that it rests on: the spec's assumption, or a convention's RFC.
     assumption: str | None
     expected: str
     observed: str
@@ -128,7 +129,8 @@ def as_json(value: Any) -> str:
 
 
 def finding_views(document: dict[str, Any]) -> list[FindingView]:
-    """Findings grouped by API, the APIs with most new drift first, new before known within each."""
+    """Findings grouped by API, the APIs with most new drift first; within each new drift, then
+    assumptions, departures from HTTP conventions and known quirks (as the console lists them)."""
     labels = {
         (api["target"], operation["operation"]): operation["label"]
         for api in document["apis"]
@@ -140,7 +142,7 @@ def finding_views(document: dict[str, Any]) -> list[FindingView]:
         key=lambda f: (
             api_rank.get(f["target"], (0, len(api_rank))),
             f["target"],
-            ("new", "assumption", "known").index(f["classification"]),
+            ("new", "assumption", "convention", "known").index(f["classification"]),
             f["severity"] != "breaking",
             -f["count"],
         ),
@@ -223,7 +225,7 @@ def render_report(
     the end when it is not already the last line (a re-render of a recorded run).
     """
     check_document(document)
-    document = with_targets(document)
+    document = with_targets(with_later_counts(document))
     runs = list(history)
     if not runs or runs[-1]["finished_at"] != document["finished_at"]:
         runs.append(summary_line(document))
