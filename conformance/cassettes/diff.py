@@ -126,8 +126,10 @@ def profile(paths: list[Path], api: str | None = None, max_body_bytes: int = MAX
                 result.media[(name, operation.id, status)].add(ctx.media_type)
             catalogue = load_catalogue(name)
             headers = interaction.response_headers
-            for deviation in check_response(spec, operation, status, headers, ctx.body, max_body_bytes):
-                finding = classify(deviation, catalogue)
+            sent = interaction.request_body
+            judged = check_response(spec, operation, status, headers, ctx.body, max_body_bytes, None, sent)
+            for deviation in judged:
+                finding = classify(deviation, catalogue, exchange=judged.exchange)
                 for location in _touched(finding):
                     result.findings[(name, operation.id, status, location)].append(finding)
             is_json = ctx.media_type and "json" in ctx.media_type and len(ctx.body) <= max_body_bytes

@@ -128,6 +128,7 @@ class _File:
             interaction.response_headers,
             interaction.body,
             replay.max_body_bytes,
+            request_body=interaction.request_body,
         )
         self.sessions[api].record(
             target.operation, deviations, lambda: interaction.curl(replay.redactor), CHECK_SOURCE

@@ -9,19 +9,39 @@ reader of a report can open the very page that contradicts itself.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonpointer
 from jsonschema import Draft202012Validator
 
+from conformance.bounds import MAX_BODY_BYTES
 from conformance.contract.specs import load_yaml
 from conformance.errors import CatalogueError
 from conformance.findings import Deviation
 from conformance.kinds import KINDS, Compare, kind_of, observable_kinds, signature
 from conformance.vendors.registry import ApiInfo, get_api
 
+_NAMES: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
+#: What else an exchange must show for an entry to apply: values of the request body (by JSON
+#: pointer), and members the object holding the deviation lacks (``absent``) or has (``present``).
+_CONDITIONS: dict[str, Any] = {
+    "request": {
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": {"pattern": "^(/[^/]+)+$"},
+        "additionalProperties": {"type": ["string", "number", "boolean"]},
+    },
+    "object": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {"absent": _NAMES, "present": _NAMES},
+    },
+}
 _ENTRY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["api", "documents", "quirks"],
@@ -66,6 +86,7 @@ _ENTRY_SCHEMA: dict[str, Any] = {
                     "contract": {},
                     "documented": {},
                     "reproduced": {"type": "boolean"},
+                    **_CONDITIONS,
                     "manifests": {
                         "type": "array",
                         "items": {
@@ -78,6 +99,7 @@ _ENTRY_SCHEMA: dict[str, Any] = {
                                 "locations": {"type": "array", "items": {"type": "string"}},
                                 "contract": {},
                                 "documented": {},
+                                **_CONDITIONS,
                             },
                         },
                     },
@@ -100,6 +122,116 @@ _ENTRY_VALIDATOR = Draft202012Validator(_ENTRY_SCHEMA)
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """One request and its answer, as far as an entry's conditions need them: the request body
+    as sent (decoded JSON, or its text) and the response body decoded. A deviation judged without
+    them (a replay without request bodies, a probe) meets no condition: what is not seen is not
+    excused."""
+
+    request: Any = None
+    response: Any = None
+
+    @property
+    def request_json(self) -> Any:
+        """The request body decoded; ``None`` when there was none, or it is no JSON."""
+        raw = self.request
+        if not isinstance(raw, (str, bytes, bytearray)):
+            return raw
+        if len(raw) > MAX_BODY_BYTES:
+            return None
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+
+
+def nodes(instance: Any, parts: list[str]) -> list[Any]:
+    """Every value ``parts`` (``*`` for any array item) point at in ``instance``."""
+    found = [instance]
+    for part in parts:
+        following = []
+        for node in found:
+            if isinstance(node, list) and part == "*":
+                following += node
+            elif isinstance(node, dict) and part in node:
+                following.append(node[part])
+        found = following
+    return found
+
+
+def _pointed(instance: Any, pointer: str) -> Any:
+    """The value at ``pointer`` in ``instance``; a sentinel that equals nothing when there is none."""
+    return jsonpointer.resolve_pointer(instance, pointer, _NOTHING)
+
+
+_NOTHING = object()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What else an exchange must show for an entry to apply, where one operation answers several
+    documented requests (the deprecated ``POST /v1/requests`` starts and cancels) or an example
+    shows several members missing *together* (a placeholder item)."""
+
+    #: (JSON pointer into the request body, the value it must have).
+    request: tuple[tuple[str, Any], ...] = ()
+    #: Members the object holding the deviation's member lacks, and has.
+    absent: tuple[str, ...] = ()
+    present: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], default: Condition | None = None) -> Condition:
+        """The conditions ``raw`` (an entry or a manifest) names; each one it omits is ``default``'s."""
+        base = default or cls()
+        shape = raw.get("object")
+        return cls(
+            tuple(raw["request"].items()) if "request" in raw else base.request,
+            tuple(shape.get("absent", ())) if shape else base.absent,
+            tuple(shape.get("present", ())) if shape else base.present,
+        )
+
+    def applies(self, exchange: Exchange | None) -> bool:
+        """Whether the request was one the entry documents (the answer aside)."""
+        if not self.request:
+            return True
+        body = exchange.request_json if exchange else None
+        return all(_pointed(body, pointer) == value for pointer, value in self.request)
+
+    def holds(self, deviation: Deviation, exchange: Exchange | None) -> bool:
+        """Whether the request was one the entry documents and every object that shows
+        ``deviation`` lacks and has the members the document shows it lacking and having."""
+        if not self.applies(exchange):
+            return False
+        if not (self.absent or self.present):
+            return True
+        if exchange is None or not deviation.location.startswith("/"):
+            return False
+        *parent, member = jsonpointer.JsonPointer(deviation.location).parts
+        holders = [
+            node
+            for node in nodes(exchange.response, parent)
+            if isinstance(node, dict) and _shows(node, member, deviation)
+        ]
+        return bool(holders) and all(
+            not any(name in node for name in self.absent) and all(name in node for name in self.present)
+            for node in holders
+        )
+
+
+def _shows(node: dict[str, Any], member: str, deviation: Deviation) -> bool:
+    """Whether the object ``node`` shows ``deviation`` about its ``member``."""
+    if deviation.kind == "missing-field":
+        return member not in node
+    if deviation.kind == "field-name-alias":
+        return str(deviation.observed) in node
+    if member not in node:
+        return False
+    return kind_of(deviation.kind).compare is Compare.LOCATION or signature(
+        deviation.kind, node[member]
+    ) == signature(deviation.kind, deviation.observed)
+
+
+@dataclass(frozen=True)
 class Manifest:
     """How a documented inconsistency shows in traffic: the deviation it produces, exactly."""
 
@@ -108,8 +240,11 @@ class Manifest:
     locations: tuple[str, ...]
     contract: Any
     documented: Any
+    when: Condition = Condition()
 
-    def matches(self, deviation: Deviation, status_codes: tuple[int, ...]) -> bool:
+    def matches(
+        self, deviation: Deviation, status_codes: tuple[int, ...], exchange: Exchange | None = None
+    ) -> bool:
         if (
             deviation.kind != self.kind
             or deviation.operation not in self.operations
@@ -117,11 +252,12 @@ class Manifest:
             or (status_codes and deviation.status_code not in status_codes)
         ):
             return False
-        if kind_of(self.kind).compare is Compare.LOCATION:
-            return True
-        return signature(self.kind, deviation.expected) == signature(self.kind, self.contract) and signature(
-            self.kind, deviation.observed
-        ) == signature(self.kind, self.documented)
+        if kind_of(self.kind).compare is not Compare.LOCATION and (
+            signature(self.kind, deviation.expected) != signature(self.kind, self.contract)
+            or signature(self.kind, deviation.observed) != signature(self.kind, self.documented)
+        ):
+            return False
+        return self.when.holds(deviation, exchange)
 
 
 @dataclass(frozen=True)
@@ -160,6 +296,7 @@ class Quirk:
     status_codes: tuple[int, ...] = ()
     reproduced: bool = False
     manifests: tuple[Manifest, ...] = ()
+    when: Condition = Condition()
 
     @property
     def citation(self) -> str:
@@ -170,15 +307,16 @@ class Quirk:
     def observable(self) -> tuple[Manifest, ...]:
         """The entry itself when its kind is seen in traffic, plus its declared manifests."""
         own = (
-            (Manifest(self.kind, self.operations, self.locations, self.contract, self.documented),)
+            (Manifest(self.kind, self.operations, self.locations, self.contract, self.documented, self.when),)
             if kind_of(self.kind).observable
             else ()
         )
         return own + self.manifests
 
-    def matches(self, deviation: Deviation) -> bool:
-        """True when this entry explains ``deviation`` exactly: operation, location, kind and values."""
-        return any(manifest.matches(deviation, self.status_codes) for manifest in self.observable)
+    def matches(self, deviation: Deviation, exchange: Exchange | None = None) -> bool:
+        """True when this entry explains ``deviation`` exactly: operation, location, kind, values,
+        status and, where the entry names them, what the exchange must show besides."""
+        return any(manifest.matches(deviation, self.status_codes, exchange) for manifest in self.observable)
 
 
 class Catalogue:
@@ -192,9 +330,10 @@ class Catalogue:
         self.by_id = {quirk.id: quirk for quirk in quirks}
         self._runtime = [quirk for quirk in quirks if quirk.observable]
 
-    def match(self, deviation: Deviation) -> Quirk | None:
+    def match(self, deviation: Deviation, exchange: Exchange | None = None) -> Quirk | None:
+        """The entry that explains ``deviation`` (seen in ``exchange``), if one does."""
         for quirk in self._runtime:
-            if quirk.matches(deviation):
+            if quirk.matches(deviation, exchange):
                 return quirk
         return None
 
@@ -217,6 +356,7 @@ def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
         unknown = next((c["document"] for c in raw["citations"] if c["document"] not in documents), None)
         if unknown is not None:
             raise CatalogueError(f"{source}: {raw['id']} cites {unknown!r}, which is not under documents")
+        when = Condition.parse(raw)
         quirks.append(
             Quirk(
                 id=raw["id"],
@@ -233,6 +373,7 @@ def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
                 ),
                 status_codes=tuple(raw.get("status_codes", ())),
                 reproduced=raw.get("reproduced", False),
+                when=when,
                 manifests=tuple(
                     Manifest(
                         m["kind"],
@@ -240,6 +381,7 @@ def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
                         tuple(m["locations"]),
                         m["contract"],
                         m["documented"],
+                        Condition.parse(m, when),
                     )
                     for m in raw.get("manifests", ())
                 ),

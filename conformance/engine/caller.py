@@ -141,6 +141,7 @@ class ApiCaller:
             response.content,
             self.policy.max_body_bytes,
             values,
+            outgoing.content,
         )
         return response, Step(operation, deviations, request)
 

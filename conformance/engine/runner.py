@@ -113,6 +113,7 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
         response.content,
         session.policy.max_body_bytes,
         {**(case.path_parameters or {}), **(case.query or {})},
+        case.body,
     )
     session.record(operation, deviations, case.as_curl_command, "contract")
 

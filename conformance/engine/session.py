@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
-from conformance.contract.catalogue import Catalogue
+from conformance.contract.catalogue import Catalogue, Exchange
 from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation, Finding, outcome
 from conformance.http.failures import BodyNotJson, BodyTooLarge, causes, transport_cause
@@ -78,11 +78,13 @@ class ApiSession:
     ) -> None:
         with self.lock:
             self.checks[source] += 1
+            exchange = None
             if isinstance(deviations, Judgement):
-                self.sightings.observe(operation.id, deviations.status_code, deviations.body)
+                status, exchange = deviations.status_code, deviations.exchange
+                self.sightings.observe(operation.id, status, exchange.response, exchange.request)
             if callable(request):
                 request = functools.cache(request)  # written once however many findings are new
-            findings = [self.add(deviation, request, source) for deviation in deviations]
+            findings = [self.add(deviation, request, source, exchange) for deviation in deviations]
             if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
                 return  # no response: nothing was judged, so it is no case
             stats = self.stats[operation.id]
@@ -100,24 +102,27 @@ class ApiSession:
             self.sightings.seen.update(other.sightings.seen)
             self.findings.absorb(other.findings)
 
-    def add(self, deviation: Deviation, request: Request, source: str) -> Finding:
+    def add(
+        self, deviation: Deviation, request: Request, source: str, exchange: Exchange | None = None
+    ) -> Finding:
         """The one door a finding leaves the run by: whatever came from the server or the user (values,
         message, location, the reproducing request) is redacted here, so no report, console line or
         JUnit file can show a credential, then bounded: control characters escaped and every value
         cut to ``MAX_STORED_CHARS`` with a marker (a server's 2 MB value is not stored 2 MB long;
         counts stay exact). A deviation seen before only counts again: its finding keeps the first
-        one's values and request either way. Callers hold ``lock``."""
+        one's values and request either way. ``exchange`` (the request and response it was seen in) is
+        what the catalogue's conditions read. Callers hold ``lock``."""
         raw = deviation.key
         seen = self._seen.get(raw)
         if seen is not None:
-            return self.findings.add(seen, None, source=source)
+            return self.findings.add(seen, None, source=source, exchange=exchange)
         clean = bounded_deviation(self.redactor.deviation(deviation), self.redactor)
         text = request() if callable(request) else request
         shown = text and clip(printable(self.redactor.text(text), lines=True), MAX_REQUEST_CHARS)
         if len(self._seen) >= SEEN_DEVIATIONS:
             self._seen.clear()
         self._seen[raw] = clean
-        return self.findings.add(clean, shown, source=source)
+        return self.findings.add(clean, shown, source=source, exchange=exchange)
 
     def error(self, text: str) -> str:
         """An error line of this API, redacted, printable and on one line."""

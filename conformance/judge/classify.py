@@ -6,16 +6,23 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from conformance.contract.catalogue import Catalogue
+from conformance.contract.catalogue import Catalogue, Exchange
 from conformance.findings import Deviation, Finding
 from conformance.kinds import Basis, Classification, Compare, kind_of
 
 
-def classify(deviation: Deviation, catalogue: Catalogue | None, *, source: str = "check") -> Finding:
-    """A finding for ``deviation``: ``known`` only when a catalogue entry matches it exactly,
+def classify(
+    deviation: Deviation,
+    catalogue: Catalogue | None,
+    *,
+    source: str = "check",
+    exchange: Exchange | None = None,
+) -> Finding:
+    """A finding for ``deviation``: ``known`` only when a catalogue entry matches it exactly (in
+    ``exchange``, the request and response it was seen in, where the entry names conditions on them),
     ``convention`` when its kind rests on an HTTP convention no document of the API states,
     ``assumption`` when it contradicts only what the spec assumed where the documents are silent."""
-    quirk = catalogue.match(deviation) if catalogue else None
+    quirk = catalogue.match(deviation, exchange) if catalogue else None
     kind = kind_of(deviation.kind)
     if quirk:
         classification = Classification.KNOWN
@@ -50,18 +57,29 @@ def classify(deviation: Deviation, catalogue: Catalogue | None, *, source: str =
 
 
 class FindingSet:
-    """Findings keyed by deviation identity: the first case's request is kept, the rest counted."""
+    """Findings keyed by deviation identity and the entry that explains it (one deviation can be
+    known in a documented exchange and new in another): the first case's request is kept, the
+    rest counted."""
 
     def __init__(self, catalogue: Catalogue | None) -> None:
         self.catalogue = catalogue
         self._findings: dict[tuple[str, ...], Finding] = {}
 
-    def add(self, deviation: Deviation, request: str | None = None, *, source: str = "check") -> Finding:
-        finding = self._findings.get(deviation.key)
+    def add(
+        self,
+        deviation: Deviation,
+        request: str | None = None,
+        *,
+        source: str = "check",
+        exchange: Exchange | None = None,
+    ) -> Finding:
+        quirk = self.catalogue.match(deviation, exchange) if self.catalogue else None
+        key = (*deviation.key, quirk.id if quirk else "")
+        finding = self._findings.get(key)
         if finding is None:
-            finding = classify(deviation, self.catalogue, source=source)
+            finding = classify(deviation, self.catalogue, source=source, exchange=exchange)
             finding.request = request
-            self._findings[deviation.key] = finding
+            self._findings[key] = finding
         else:
             finding.count += 1
         return finding
@@ -77,10 +95,15 @@ class FindingSet:
                 mine.count += finding.count
 
     def extend(
-        self, deviations: Iterable[Deviation], request: str | None = None, *, source: str = "check"
+        self,
+        deviations: Iterable[Deviation],
+        request: str | None = None,
+        *,
+        source: str = "check",
+        exchange: Exchange | None = None,
     ) -> None:
         for deviation in deviations:
-            self.add(deviation, request, source=source)
+            self.add(deviation, request, source=source, exchange=exchange)
 
     def __iter__(self) -> Iterator[Finding]:
         return iter(sorted(self._findings.values(), key=_order))

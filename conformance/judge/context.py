@@ -17,6 +17,7 @@ from typing import Any
 import jsonpointer
 
 from conformance.bounds import MAX_BODY_BYTES
+from conformance.contract.catalogue import Exchange
 from conformance.contract.extensions import assumption_of
 from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation
@@ -36,6 +37,9 @@ class ResponseContext:
     #: The request's path and query parameters as sent, where the caller knows them (a run,
     #: not a replay): the behaviour checks compare the answer with what was asked.
     params: Mapping[str, Any] | None = None
+    #: The request body as sent (decoded JSON or its text), where the caller knows it: a catalogue
+    #: entry may document the answer to one kind of request only (a cancel, not a start).
+    request_body: Any = None
 
     @cached_property
     def response_key(self) -> str | None:
@@ -122,6 +126,11 @@ class Judgement(list[Deviation]):
         """The decoded body, or ``NOT_JSON`` (a body over the limit is not read)."""
         ctx = self.context
         return NOT_JSON if len(ctx.body) > ctx.max_body_bytes else ctx.instance
+
+    @property
+    def exchange(self) -> Exchange:
+        """The request body sent and the body answered, for the catalogue's conditions."""
+        return Exchange(self.context.request_body, self.body)
 
 
 Check = Callable[[ResponseContext], Iterable[Deviation]]

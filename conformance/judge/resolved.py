@@ -2,11 +2,12 @@
 and the catalogue goes stale.
 
 A response-side quirk (an entry whose own kind shows in traffic) is *resolved?* in a run when
-its operation was exercised, responses showed the place it lives in (the field, the object, the
-status), and it never appeared. When its operation was not exercised, or no response showed
-that place, it is *not checked*: absence there says nothing. Entries that live in the documents
-and only may show in traffic (an example a server might copy) are never resolved: a server that
-does not copy a placeholder example fixes nothing.
+its operation was exercised, responses it could apply to (its status, the request it documents:
+a cancel, not a start, of one operation that answers both) showed the place it lives in (the
+field, the object, the status), and it never appeared. When its operation was not exercised, or
+no such response showed that place, it is *not checked*: absence there says nothing. Entries
+that live in the documents and only may show in traffic (an example a server might copy) are
+never resolved: a server that does not copy a placeholder example fixes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import jsonpointer
 
-from conformance.contract.catalogue import Catalogue, Quirk
+from conformance.contract.catalogue import Catalogue, Exchange, Quirk, nodes
 from conformance.findings import Finding
 from conformance.kinds import Evidence, kind_of
 
@@ -58,20 +59,6 @@ def _operations(quirk: Quirk) -> tuple[str, ...]:
     return tuple(dict.fromkeys(op for manifest in quirk.observable for op in manifest.operations))
 
 
-def _nodes(instance: Any, parts: list[str]) -> list[Any]:
-    """Every value ``parts`` (``*`` for any array item) point at in ``instance``."""
-    nodes = [instance]
-    for part in parts:
-        following = []
-        for node in nodes:
-            if isinstance(node, list) and part == "*":
-                following += node
-            elif isinstance(node, dict) and part in node:
-                following.append(node[part])
-        nodes = following
-    return nodes
-
-
 def location_seen(kind: str, location: str, instance: Any) -> bool:
     """Whether a response's decoded body shows the place ``location`` names, as the kind's
     ``Evidence`` asks; statuses, headers and paths are shown by any response."""
@@ -80,8 +67,8 @@ def location_seen(kind: str, location: str, instance: Any) -> bool:
     parts = jsonpointer.JsonPointer(location).parts if location else []
     evidence = kind_of(kind).evidence
     if evidence is Evidence.OBJECT:
-        return bool(parts) and any(isinstance(node, dict) for node in _nodes(instance, parts[:-1]))
-    found = _nodes(instance, parts)
+        return bool(parts) and any(isinstance(node, dict) for node in nodes(instance, parts[:-1]))
+    found = nodes(instance, parts)
     if evidence is Evidence.MEMBER:
         return bool(found)
     return any(node is not None for node in found)
@@ -99,15 +86,17 @@ class QuirkSightings:
                 for operation in _operations(quirk):
                     self._by_operation.setdefault(operation, []).append(quirk)
 
-    def observe(self, operation: str, status_code: int, body: Any) -> None:
-        """Count one response of ``operation``; ``body`` is its decoded JSON (or not JSON)."""
+    def observe(self, operation: str, status_code: int, body: Any, request: Any = None) -> None:
+        """Count one response of ``operation``; ``body`` is its decoded JSON (or not JSON),
+        ``request`` the request body sent (a quirk of one kind of request needs it)."""
+        exchange = Exchange(request, body)
         for quirk in self._by_operation.get(operation, ()):
             if quirk.status_codes and status_code not in quirk.status_codes:
                 continue
             if any(
                 location_seen(manifest.kind, location, body)
                 for manifest in quirk.observable
-                if operation in manifest.operations
+                if operation in manifest.operations and manifest.when.applies(exchange)
                 for location in manifest.locations
             ):
                 self.seen[quirk.id] += 1

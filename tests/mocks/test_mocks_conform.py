@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from conformance.contract.catalogue import load_catalogue
+from conformance.contract.catalogue import Exchange, load_catalogue
 from conformance.contract.specs import load_spec
 from conformance.findings import Deviation
 from conformance.judge.registry import check_response
@@ -30,18 +30,26 @@ VENDORS: dict[str, ModuleType] = {
 }
 
 
-def judge(vendor: ModuleType, mode: Mode) -> tuple[list[Deviation], set[tuple[str, int]]]:
-    """Every deviation of the exercise's answers, and the (operation, status) pairs answered."""
-    deviations: list[Deviation] = []
+def judge(vendor: ModuleType, mode: Mode) -> tuple[list[tuple[Deviation, Exchange]], set[tuple[str, int]]]:
+    """Every deviation of the exercise's answers, each with the exchange it was seen in (a catalogue
+    entry may document the answer to one kind of request only), and the (operation, status) pairs
+    answered."""
+    deviations: list[tuple[Deviation, Exchange]] = []
     answered: set[tuple[str, int]] = set()
     served: Served
     with vendor.serve(mode) as served:
         spec = served.mock.spec
         for operation_id, response in vendor.exercise_every_operation(served):
             answered.add((operation_id, response.status_code))
-            deviations += check_response(
-                spec, spec.operations[operation_id], response.status_code, response.headers, response.content
+            judged = check_response(
+                spec,
+                spec.operations[operation_id],
+                response.status_code,
+                response.headers,
+                response.content,
+                request_body=response.request.content,
             )
+            deviations += [(deviation, judged.exchange) for deviation in judged]
     return deviations, answered
 
 
@@ -60,7 +68,7 @@ def test_the_strict_mock_answers_every_documented_status_exactly_as_the_spec_say
 def test_the_faithful_mock_deviates_only_as_catalogued_and_shows_every_observable_quirk(api: str) -> None:
     catalogue = load_catalogue(api)
     deviations, _ = judge(VENDORS[api], Mode.FAITHFUL)
-    assert [d for d in deviations if catalogue.match(d) is None] == []
-    matched = {quirk.id for d in deviations if (quirk := catalogue.match(d)) is not None}
+    assert [d for d, exchange in deviations if catalogue.match(d, exchange) is None] == []
+    matched = {quirk.id for d, exchange in deviations if (quirk := catalogue.match(d, exchange)) is not None}
     observable = {q.id for q in catalogue.quirks if q.reproduced and kind_of(q.kind).observable}
     assert matched == observable
