@@ -46,11 +46,7 @@ def check_configuration(
             f"check {api.credential_env} (or --token)"
         )
     if all(response.status_code == 404 for _, response, _ in statuses):
-        hint = (
-            f"is the base URL missing {spec.base_path}?"
-            if spec.base_path and not httpx.URL(base_url).path.rstrip("/").endswith(spec.base_path)
-            else "check the base URL and the ids the spec's examples name"
-        )
+        hint = base_path_hint(spec.base_path, httpx.URL(base_url).path)
         raise WrongBaseUrl(
             f"no documented path of {api.name} answered at {base_url} (404 on {count}/{count}): {hint}"
         )
@@ -82,3 +78,16 @@ def probe_credentials(
                     response.status_code,
                 )
                 yield Step(operation, [ignored], checked.request)
+
+
+def base_path_hint(documented: str, given: str) -> str:
+    """What to check when no documented path answers: a base URL's path that lacks the documented
+    base path, or carries segments after it (``/api/v1`` where the paths already start ``/v1``)."""
+    given = given.rstrip("/")
+    if documented and not given.endswith(documented):
+        at = given.find(documented + "/")
+        if at >= 0:
+            extra = given[at + len(documented) :]
+            return f"the base URL has {extra} after {documented}: the documented paths add it themselves"
+        return f"is the base URL missing {documented}?"
+    return "check the base URL and the ids the spec's examples name"

@@ -1,9 +1,6 @@
-"""The conformance run: schemathesis drives each API, the project check explains every
-response, the classifier sorts deviations, and lifecycle checks follow real runs.
-
-One ``ApiSession`` per API holds what the registered schemathesis check needs while that
-API's engine executes; the check finds it by the schema object the case belongs to. APIs run
-one after another.
+"""The conformance run: each API's target is checked, driven through schemathesis' phases
+(``bridge``), then its runs followed and its lists walked; everything found enters the API's
+``ApiSession``. APIs run one after another.
 """
 
 from __future__ import annotations
@@ -19,30 +16,21 @@ from functools import cached_property
 from typing import Any
 
 import httpx
-import schemathesis
-from schemathesis import GenerationMode
-from schemathesis.config import CheckConfig, HealthCheck
-from schemathesis.engine import events, from_schema
-from schemathesis.engine.errors import ServerUnavailable
-from schemathesis.schemas import BaseSchema
 
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.model import Operation, Spec
-from conformance.contract.parameters import example_value
 from conformance.contract.specs import load_spec
+from conformance.engine.bridge import Where, run_phases
 from conformance.engine.caller import MOCK_POLLING, Polling
 from conformance.engine.lifecycle import explore_lists, run_lifecycle
 from conformance.engine.options import RunOptions, check_credential, split_base_url
 from conformance.engine.probes import check_configuration, probe_credentials
 from conformance.engine.provenance import draw_seed, recorded_options
-from conformance.engine.session import ApiSession, one_line
+from conformance.engine.session import ApiSession
 from conformance.errors import ConformanceError, CredentialRefused, ServerUnreachable, UsageError
-from conformance.findings import Deviation
 from conformance.http.failures import (
     BodyTooLarge,
     ResponseTooSlow,
-    failed_request_curl,
-    is_transport_error,
     transport_cause,
 )
 from conformance.http.oauth import (
@@ -51,151 +39,13 @@ from conformance.http.oauth import (
     TokenSession,
     missing_credential,
     resolve_client,
-    schemathesis_auth,
 )
 from conformance.http.policy import RequestPolicy
-from conformance.http.requests_bounds import bounded_body_hook, bounded_headers
 from conformance.judge.registry import check_response
 from conformance.mocks.process import MockProcess
 from conformance.redact import Redactor, is_secret_header
 from conformance.results.model import ApiResult, ProgressHook, RunResult
 from conformance.vendors.registry import ApiInfo, resolve_apis
-
-#: Schemathesis checks that judge the server by what the spec says it accepts: where the spec
-#: assumed that (``x-assumption`` in a request body or parameter), a failure contradicts the assumption.
-REQUEST_CHECKS = frozenset({"positive_data_acceptance", "negative_data_rejection"})
-#: Schemathesis' response-conformance checks are replaced by the project check, which explains
-#: each difference so that documented quirks can be told from drift (5xx: ``server-error``).
-REPLACED_CHECKS = [
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_headers_conformance",
-    "response_schema_conformance",
-]
-
-
-@dataclass(frozen=True)
-class _Binding:
-    """What schemathesis' global checks and hooks need of the API whose engine runs a case."""
-
-    session: ApiSession
-    #: Operations served outside the API's base path (SolveXia's token endpoint): label -> base URL.
-    base_urls: dict[str, str]
-    #: A signed-in API's token session.
-    tokens: TokenSession | None
-    #: Per operation label, the parameters whose values only the server issues (ids, continuation
-    #: tokens), by location and name, with the documented value a client would send (or ``None``).
-    issued: dict[str, dict[tuple[str, str], Any]]
-
-
-#: Checks and hooks are registered once for every schema, so each finds its API here, by the
-#: schema object (``id``) the case belongs to, for as long as that API's engine runs.
-_BINDINGS: dict[int, _Binding] = {}
-
-
-@schemathesis.check
-def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
-    """Explain every difference between the response and the contract (never fails the case:
-    documented quirks must not make hypothesis shrink, and the classifier decides what is drift)."""
-    binding = _BINDINGS.get(id(case.operation.schema))
-    if binding is None:
-        return
-    session = binding.session
-    operation = session.by_label.get(case.operation.label)
-    if operation is None or response.request.method.lower() != operation.method:
-        return  # an unsupported-method probe: schemathesis' own check judges it
-    deviations = check_response(
-        session.spec,
-        operation,
-        response.status_code,
-        _flat_headers(response),
-        response.content,
-        session.policy.max_body_bytes,
-        {**(case.path_parameters or {}), **(case.query or {})},
-        case.body,
-    )
-    session.record(operation, deviations, case.as_curl_command, "contract")
-
-
-@schemathesis.hook
-def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """Bound every body the engine reads for a conformance run: size and total time."""
-    binding = _BINDINGS.get(id(case.operation.schema))
-    if binding is None:
-        return
-    policy = binding.session.policy
-    kwargs["hooks"] = {"response": [bounded_body_hook(policy.max_body_bytes, policy.timeout)]}
-    if policy.params:  # the base URL's query travels with every request, as with httpx
-        query = case.query if isinstance(case.query, dict) else {}
-        case.query = {**dict(policy.params), **query}
-    _leave_out_invented_tokens(case, binding.issued.get(case.operation.label) or {})
-    base_url = binding.base_urls.get(case.operation.label)
-    if base_url is not None:  # the engine sends every operation to the one base URL otherwise
-        case.operation.base_url = base_url
-    if binding.tokens is not None:  # a case generated a while ago goes out with the current token
-        binding.tokens.refresh_headers(case.headers)
-
-
-def _flat_headers(response: Any) -> dict[str, str]:
-    return {
-        key: values[0] if isinstance(values, list) else values for key, values in response.headers.items()
-    }
-
-
-def server_issued(spec: Spec) -> dict[str, dict[tuple[str, str], Any]]:
-    """Per operation label, its parameters that carry a value the server hands out, with the
-    documented value (the example, which a user sets to an id of their tenant) or ``None`` where
-    there is none (a continuation token comes only from a prior answer)."""
-    issued: dict[str, dict[tuple[str, str], Any]] = {}
-    for operation in spec.operations.values():
-        names = set(spec.issued_parameters(operation))
-        issued[operation.label] = {
-            (parameter["in"], parameter["name"]): example_value(parameter, spec)
-            for parameter in spec.parameters(operation)
-            if parameter["name"] in names
-        }
-    return issued
-
-
-def _leave_out_invented_tokens(case: Any, issued: dict[tuple[str, str], Any]) -> None:
-    """A continuation token only comes from a prior answer: a generated one is not sent (ids stay
-    invented, so the engine never starts or cancels a tenant's real runs; a refusal of one is
-    judged by ``invented_values``)."""
-    if not isinstance(case.query, dict):
-        return
-    for (where, name), value in issued.items():
-        if where == "query" and value is None:
-            case.query.pop(name, None)
-
-
-def invented_values(case: Any, issued: dict[tuple[str, str], Any]) -> str | None:
-    """Why refusing ``case`` breaks no promise: it named values only the server issues (ids,
-    tokens) that no answer and no document gave, and no document says what such a request gets."""
-    sent = {"path": case.path_parameters or {}, "query": case.query or {}}
-    made_up = [
-        f"{name} `{sent[where][name]}`"
-        for (where, name), documented in issued.items()
-        if name in sent.get(where, {}) and sent[where][name] != documented
-    ]
-    if not made_up:
-        return None
-    return (
-        f"The case made up {', '.join(made_up)}, which only the server issues; no document says what a "
-        "request naming a value the server never issued gets."
-    )
-
-
-def skipped_checks(spec: Spec) -> set[str]:
-    """Standard checks a spec turns off, each with a documented reason (``x-conformance.judge.checks``)."""
-    return {name for name, setting in spec.check_settings.items() if setting.get("enabled") is False}
-
-
-def check_statuses(spec: Spec) -> dict[str, list[str]]:
-    """Expected statuses a spec sets for standard checks, where the vendor documents other codes."""
-    return {
-        name: s["expected_statuses"] for name, s in spec.check_settings.items() if "expected_statuses" in s
-    }
 
 
 @dataclass
@@ -355,68 +205,10 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         errors.append("--include-operation / --exclude-operation left no operation to check")
         return True
 
-    schema: BaseSchema = schemathesis.openapi.from_dict(spec.document, config=schemathesis.Config())
-    if set(session.operations) != set(spec.operations):
-        schema = schema.include(operation_id=list(session.operations))
-    tokens = target.tokens
-    if tokens is not None:  # the current token goes on each case instead of one fixed header
-        schema.auth.auth(refresh_interval=None)(schemathesis_auth(tokens, _secured(spec)))
-    schema.config.update(
-        base_url=target.base_url,
-        headers={**dict(options.headers), **({} if tokens else target.api.auth_headers(target.token))},
-        workers=options.workers,
-        request_timeout=options.request_timeout,
-        parameters=target.api.credential_parameters(target.token),
-        suppress_health_check=[HealthCheck.all],
-        proxy=options.proxy,
-        tls_verify=options.cacert or options.tls_verify,
-        rate_limit=_schemathesis_rate(options.rate_limit),
-    )
-    schema.config.phases.update(phases=list(options.phases))
-    schema.config.checks.update(excluded_check_names=REPLACED_CHECKS + sorted(skipped_checks(spec)))
-    for name, statuses in check_statuses(spec).items():
-        check = schema.config.checks.get_by_name(name=name)
-        if isinstance(check, CheckConfig):
-            check.expected_statuses = statuses
-    schema.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-        max_examples=options.max_examples,
-        database="none",
-    )
-    if options.seed is not None:
-        schema.config.seed = options.seed
-    total = len(session.operations) * len([p for p in options.phases if p != "stateful"]) + (
-        "stateful" in options.phases
-    )
-    done = 0
-    interrupted = False
-    base_urls = {
-        op.label: spec.operation_base_url(target.base_url, op)
-        for op in spec.operations.values()
-        if spec.server_path(op) != spec.base_path
-    }
-    issued = server_issued(spec)
-    _BINDINGS[id(schema)] = _Binding(session, base_urls, tokens, issued)
-    try:
-        with bounded_headers(session.policy.max_body_bytes):
-            for event in from_schema(schema).execute():
-                if isinstance(event, events.ScenarioFinished):
-                    _record_standard_checks(session, event, issued)
-                    done += 1
-                    if progress:
-                        progress(target.api.name, min(done, total), total, str(event.phase))
-                elif isinstance(event, events.NonFatalError):
-                    _record_error(session, event, errors)
-                elif isinstance(event, events.FatalError):
-                    errors.append(session.error(str(event.exception)))
-                elif isinstance(event, events.Interrupted):
-                    interrupted = True
-    finally:
-        del _BINDINGS[id(schema)]
-    if interrupted:
+    where = Where(target.api, target.base_url, target.token, target.tokens)
+    total = run_phases(where, session, options, errors, progress)
+    if total is None:
         return False
-    if progress:
-        progress(target.api.name, min(done, total), total, "lifecycle")
     _follow_runs(target, session, errors)
     if progress:
         progress(target.api.name, total, total, "done")
@@ -436,18 +228,12 @@ def _what_to_check(target: Target, message: str) -> str:
     )
 
 
-def _secured(spec: Spec) -> Any:
-    """Whether a schemathesis API operation needs the credential (``security: []`` does not)."""
-    open_labels = {op.label for op in spec.operations.values() if not spec.secured(op)}
-    return lambda operation: operation.label not in open_labels
 
 
 def _judge_exchange(session: ApiSession) -> Any:
     """Judge each answer of the token endpoint to the run's own sign-ins like any response."""
 
     def judge(operation: Operation, response: httpx.Response, request: str) -> None:
-        if operation.id not in session.operations:
-            return
         deviations = check_response(
             session.spec,
             operation,
@@ -475,107 +261,30 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
             for operation, deviations, request in run_lifecycle(
                 target.api, spec, target.base_url, target.token, target.policy, target.polling
             ):
-                if operation.id in session.operations:  # another shard, or excluded: not judged here
-                    session.record(operation, deviations, request, "lifecycle")
+                session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
             errors.append(session.error(_what_to_check(target, str(refused))))
     options = target.options
     for operation, deviations, request in explore_lists(
         target.api, spec, target.base_url, target.token, target.policy, options.max_examples, options.seed
     ):
-        if operation.id in session.operations:
-            session.record(operation, deviations, request, "behaviour")
+        session.record(operation, deviations, request, "behaviour")
     for operation, deviations, request in probe_credentials(
         target.api, spec, target.base_url, target.token, target.policy
     ):
-        if operation.id in session.operations:
-            session.record(operation, deviations, request, "auth")
+        session.record(operation, deviations, request, "auth")
 
 
-def _schemathesis_rate(per_second: float | None) -> str | None:
-    """``--rate-limit`` in schemathesis' notation (whole requests per second or per minute)."""
-    if per_second is None:
-        return None
-    return (
-        f"{int(per_second)}/s"
-        if per_second >= 1 and per_second == int(per_second)
-        else f"{max(1, round(per_second * 60))}/m"
-    )
 
 
-def _record_error(session: ApiSession, event: events.NonFatalError, errors: list[str]) -> None:
-    """A request that got no response is a finding at its operation; anything else is a run error.
-
-    When the server goes away mid-run, the engine also reports the outage itself; the request
-    that revealed it is already a finding, and the operations it left untested show as uncovered.
-    """
-    operation = session.by_label.get(event.label) if event.related_to_operation else None
-    if operation is not None and is_transport_error(event.value):
-        if _streams_events(operation) and transport_cause(event.value) in OPEN_STREAM_CAUSES:
-            return  # an event stream still open (its run still running) when the time bound ended it
-        session.record_failed_request(operation, event.value, failed_request_curl(event.value))
-    elif not isinstance(event.value, ServerUnavailable):
-        errors.append(session.error(f"{event.label}: {event.info.message}"))
 
 
-#: How an event stream that was still open ends when the suite's time bound cuts it off.
-OPEN_STREAM_CAUSES = frozenset({"incomplete body", "read timeout"})
 
 
-def _streams_events(operation: Operation) -> bool:
-    """Whether the documents give the operation an event stream: open as long as there is news."""
-    responses = operation.definition.get("responses") or {}
-    return any(
-        "text/event-stream" in (response.get("content") or {})
-        for status, response in responses.items()
-        if str(status).startswith("2") and isinstance(response, dict)
-    )
 
 
-def _record_standard_checks(
-    session: ApiSession, event: events.ScenarioFinished, issued: dict[str, dict[tuple[str, str], Any]]
-) -> None:
-    """Turn failures of schemathesis' own checks into deviations of the check's name."""
-    recorder = event.recorder
-    for case_id, nodes in recorder.checks.items():
-        for node in nodes:
-            if node.name == "conformance_contract":
-                continue
-            session.checks[node.name] += 1
-            if node.failure_info is None:
-                continue
-            failure = node.failure_info.failure
-            case_node = recorder.cases.get(case_id)
-            case = case_node.value if case_node else None
-            operation = session.by_label.get(case.operation.label) if case else None
-            if operation is None:
-                continue
-            interaction = recorder.interactions.get(case_id)
-            status = interaction.response.status_code if interaction and interaction.response else None
-            deviation = Deviation(
-                api=session.spec.api.name,
-                operation=operation.id,
-                status_code=status,
-                location="status",
-                kind=node.name,
-                expected=failure.title,
-                observed=status,
-                message=one_line(failure.message or failure.title or node.name),
-                assumption=_request_assumption(session.spec, operation, case, node.name, issued),
-            )
-            with session.lock:
-                session.add(deviation, node.failure_info.code_sample, node.name)
 
 
-def _request_assumption(
-    spec: Spec, operation: Operation, case: Any, check: str, issued: dict[str, dict[tuple[str, str], Any]]
-) -> str | None:
-    """What a request check's failure contradicts when no document says it: a rule the spec
-    assumed for the request, or a refusal of values the case invented in the server's place."""
-    if check not in REQUEST_CHECKS:
-        return None
-    invented = invented_values(case, issued.get(operation.label, {}))
-    return spec.request_assumption(operation) or (invented if check == "positive_data_acceptance" else None)
 
 
 def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:

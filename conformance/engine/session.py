@@ -6,13 +6,13 @@ from __future__ import annotations
 import functools
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
 from conformance.contract.catalogue import Catalogue, Exchange
 from conformance.contract.model import Operation, Spec
-from conformance.findings import Deviation, Finding, outcome
+from conformance.findings import OUTCOMES, Deviation, Finding, outcome
 from conformance.http.failures import BodyNotJson, BodyTooLarge, causes, transport_cause
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.judge.classify import FindingSet
@@ -50,7 +50,7 @@ def bounded_deviation(deviation: Deviation, redactor: Redactor) -> Deviation:
 
 
 class ApiSession:
-    """Per-API state the registered check writes into while the engine runs."""
+    """One API's findings, counts and quirk sightings while a run or replay judges it."""
 
     def __init__(
         self,
@@ -72,10 +72,27 @@ class ApiSession:
         self.lock = threading.Lock()
         #: Each deviation already seen (by its key as received), as it was stored.
         self._seen: dict[tuple[str, ...], Deviation] = {}
+        #: Each engine case already counted: its operation and the outcome it counts as.
+        self._cases: dict[str, tuple[str, str]] = {}
+        #: Checks and phases the run left out (beyond the spec's), with why.
+        self.adjusted: dict[str, str] = {}
 
     def record(
-        self, operation: Operation, deviations: list[Deviation], request: Request, source: str
+        self,
+        operation: Operation,
+        deviations: Judgement | Sequence[Deviation],
+        request: Request,
+        source: str,
+        *,
+        case: str | None = None,
     ) -> None:
+        """The one door every finding of a run or replay enters by, under the lock: a judged
+        response (a ``Judgement``, which also shows where catalogued quirks live) or deviations a
+        step or check found. An operation the run did not select (another shard's, or excluded)
+        is not judged here. ``case`` names the engine's case the answer belongs to, so that the
+        checks of one response count it once, as its worst finding (``_count``)."""
+        if operation.id not in self.operations:
+            return
         with self.lock:
             self.checks[source] += 1
             exchange = None
@@ -87,9 +104,38 @@ class ApiSession:
             findings = [self.add(deviation, request, source, exchange) for deviation in deviations]
             if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
                 return  # no response: nothing was judged, so it is no case
-            stats = self.stats[operation.id]
+            self._count(operation.id, outcome(findings), case)
+
+    def count_check(self, name: str) -> None:
+        """A check that ran on a response and found nothing."""
+        with self.lock:
+            self.checks[name] += 1
+
+    def adjust(self, check: str, reason: str) -> None:
+        """A check or phase the run left out, and why: the report says so beside the spec's own."""
+        with self.lock:
+            self.adjusted[check] = reason
+
+    def _count(self, operation: str, found: str, case: str | None) -> None:
+        """A judged response counts once, as its worst finding, whichever check found it: a check
+        that finds more in a response already counted moves it to the worse outcome."""
+        counted = self._cases.get(case) if case is not None else None
+        if case is None or counted is None:
+            stats = self.stats[operation]
             stats.cases += 1
-            stats.outcomes[outcome(findings)] += 1
+            stats.outcomes[found] += 1
+            if case is not None:
+                if len(self._cases) >= SEEN_DEVIATIONS:
+                    self._cases.clear()
+                self._cases[case] = (operation, found)
+            return
+        where, before = counted
+        worse = max(before, found, key=OUTCOMES.index)
+        if worse != before:
+            outcomes = self.stats[where].outcomes
+            outcomes[before] -= 1
+            outcomes[worse] += 1
+            self._cases[case] = (where, worse)
 
     def absorb(self, other: ApiSession) -> None:
         """Add what ``other`` (of the same API, recorded later) recorded to this session."""
@@ -170,7 +216,10 @@ class ApiSession:
             checks=self.checks,
             errors=[self.error(error) for error in errors],
             duration=duration,
-            adjusted_checks={name: s.get("reason", "") for name, s in self.spec.check_settings.items()},
+            adjusted_checks={
+                **{name: s.get("reason", "") for name, s in self.spec.check_settings.items()},
+                **self.adjusted,
+            },
             resolved=resolved,
             unchecked=unchecked,
         )

@@ -163,6 +163,18 @@ def test_a_base_url_without_the_base_path_is_a_configuration_error(
     assert results(tmp_path)["findings"] == []
 
 
+def test_a_base_url_with_a_segment_too_many_names_the_extra_segment(
+    cli: InProcess, kognitos: str, tmp_path: Path
+) -> None:
+    """The documented paths start at /runs; a base URL that already ends in /runs doubles it."""
+    extra = f"{kognitos}/runs"
+    completed = cli(
+        "run", "kognitos", "--base-url", extra, "--token", TOKEN, *FAST, "--report-dir", str(tmp_path)
+    )
+    assert completed.returncode == 2
+    assert "the base URL has /runs after /v2: the documented paths add it themselves" in completed.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
