@@ -228,8 +228,6 @@ def _what_to_check(target: Target, message: str) -> str:
     )
 
 
-
-
 def _judge_exchange(session: ApiSession) -> Any:
     """Judge each answer of the token endpoint to the run's own sign-ins like any response."""
 
@@ -273,18 +271,6 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
         target.api, spec, target.base_url, target.token, target.policy
     ):
         session.record(operation, deviations, request, "auth")
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
