@@ -216,12 +216,15 @@ class Judge:
             write(
                 f"{api.api}: {api.cases} responses, score {api.score:.1f}%, {counts['new']} new "
                 f"({counts['breaking']} breaking), {counts['known']} known, "
-                f"{counts['assumption']} assumption, {len(api.errors)} errors"
+                f"{counts['assumption']} assumption, {counts['convention']} convention, "
+                f"{len(api.errors)} errors"
             )
         for finding in result.findings:
             if result.fail_on.fails(finding):
+                new = str(finding.classification) == "new"
+                what = f"NEW {finding.severity}" if new else str(finding.classification).upper()
                 write(
-                    f"NEW {finding.severity} {finding.api} {finding.operation} "
+                    f"{what} {finding.api} {finding.operation} "
                     f"{finding.location or '(body)'}: {finding.kind} — {finding.message}",
                     red=True,
                 )
