@@ -14,11 +14,10 @@ from conformance.contract.curl import json_curl_line
 from conformance.contract.model import Operation, Spec
 from conformance.contract.parameters import example_value
 from conformance.findings import Deviation
-from conformance.http.failures import BodyTooLarge, ResponseTooSlow, transport_cause
+from conformance.http.failures import BodyTooLarge, ResponseTooSlow, unanswered
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.http.transport import read_bounded
 from conformance.judge.registry import check_response
-from conformance.kinds import BODY_TOO_LARGE, TRANSPORT_ERROR
 from conformance.vendors.registry import ApiInfo
 
 
@@ -124,15 +123,8 @@ class ApiCaller:
                 response = read_bounded(streamed, self.policy.max_body_bytes, self.policy.timeout)
             finally:
                 streamed.close()
-        except BodyTooLarge as exc:
-            limit = f"at most {exc.limit} bytes"
-            failure = self.deviation(
-                operation, exc.status_code, "", BODY_TOO_LARGE, limit, f"more than {exc.limit} bytes"
-            )
-            return None, Step(operation, [failure], request)
-        except (httpx.HTTPError, ResponseTooSlow) as exc:
-            failure = self.deviation(operation, None, "", TRANSPORT_ERROR, "a response", transport_cause(exc))
-            return None, Step(operation, [failure], request)
+        except (BodyTooLarge, httpx.HTTPError, ResponseTooSlow) as exc:
+            return None, Step(operation, [unanswered(self.api.name, operation, exc)], request)
         deviations = check_response(
             self.spec,
             operation,

@@ -13,16 +13,14 @@ from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, store
 from conformance.contract.catalogue import Catalogue, Exchange
 from conformance.contract.model import Operation, Spec
 from conformance.findings import OUTCOMES, Deviation, Finding, outcome
-from conformance.http.failures import BodyNotJson, BodyTooLarge, causes, transport_cause
+from conformance.http.failures import unanswered
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.judge.classify import FindingSet
 from conformance.judge.context import Judgement
 from conformance.judge.resolved import QuirkSightings
-from conformance.kinds import BODY_TOO_LARGE, KINDS, TRANSPORT_ERROR
+from conformance.kinds import TRANSPORT_ERROR
 from conformance.redact import Redactor
 from conformance.results.model import ApiResult, OperationStats
-
-INVALID_JSON = KINDS["invalid-json"].name
 
 #: The request that reproduces a case, or a way to write it: it is only written for the first
 #: deviation of a finding, so a response that repeats a known finding costs no curl line.
@@ -175,30 +173,8 @@ class ApiSession:
         return printable(self.redactor.text(one_line(text)))
 
     def record_failed_request(self, operation: Operation, error: BaseException, request: Request) -> None:
-        """A request the engine sent that got no response, or one too large to read."""
-        too_large = next((e for e in causes(error) if isinstance(e, BodyTooLarge)), None)
-        if too_large is not None:  # urllib3 may wrap it, as a broken body
-            error = too_large
-        if isinstance(error, BodyTooLarge):
-            status: int | None = error.status_code
-            kind, expected, observed = (
-                BODY_TOO_LARGE,
-                f"at most {error.limit} bytes",
-                f"more than {error.limit} bytes",
-            )
-        elif isinstance(error, BodyNotJson):  # as the contract check words it for a read body
-            status, kind, expected, observed = error.status_code, INVALID_JSON, "JSON", error.problem
-            message = f"the body ({error.size} bytes) is {error.problem}"
-            deviation = Deviation(
-                self.spec.api.name, operation.id, status, "", kind, expected, observed, message
-            )
-            self.record(operation, [deviation], request, "contract")
-            return
-        else:
-            status, kind, expected, observed = None, TRANSPORT_ERROR, "a response", transport_cause(error)
-        message = one_line(f"{operation.label}: {observed}: {error}")
-        deviation = Deviation(self.spec.api.name, operation.id, status, "", kind, expected, observed, message)
-        self.record(operation, [deviation], request, "contract")
+        """A request the engine sent that got no answer a check could read."""
+        self.record(operation, [unanswered(self.spec.api.name, operation, error)], request, "contract")
 
     def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:
         """Freeze what was recorded into an ``ApiResult`` (run and replay share this)."""

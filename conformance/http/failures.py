@@ -19,6 +19,9 @@ import httpx
 import requests
 
 from conformance.contract.curl import curl_line
+from conformance.contract.model import Operation
+from conformance.findings import Deviation
+from conformance.kinds import BODY_TOO_LARGE, KINDS, TRANSPORT_ERROR
 
 
 class BodyTooLarge(requests.exceptions.RequestException):
@@ -118,3 +121,23 @@ def failed_request_curl(error: BaseException) -> str | None:
 def is_transport_error(error: BaseException) -> bool:
     """Whether a request failed on the wire (rather than in the tool)."""
     return isinstance(error, requests.exceptions.RequestException | httpx.TransportError | OSError)
+
+
+def unanswered(api: str, operation: Operation, error: BaseException) -> Deviation:
+    """The finding of a request that got no answer a check could read, whoever sent it: a body
+    over the limit (``body-too-large``), one nested too deep (``invalid-json``, as the contract
+    check words a read body), or no response at all (``transport-error``, by its stable cause)."""
+    too_large = next((e for e in causes(error) if isinstance(e, BodyTooLarge)), None)
+    error = too_large or error  # urllib3 may wrap it, as a broken body
+    if isinstance(error, BodyTooLarge):
+        expected, observed = f"at most {error.limit} bytes", f"more than {error.limit} bytes"
+        message = f"{operation.label}: {observed}: {error}"
+        status = error.status_code
+        return Deviation(api, operation.id, status, "", BODY_TOO_LARGE, expected, observed, message)
+    if isinstance(error, BodyNotJson):
+        message = f"the body ({error.size} bytes) is {error.problem}"
+        invalid = KINDS["invalid-json"].name
+        return Deviation(api, operation.id, error.status_code, "", invalid, "JSON", error.problem, message)
+    cause = transport_cause(error)
+    message = " ".join(f"{operation.label}: {cause}: {error}".split())[:300]
+    return Deviation(api, operation.id, None, "", TRANSPORT_ERROR, "a response", cause, message)
