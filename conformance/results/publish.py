@@ -49,15 +49,19 @@ def publish_run(result: Any, directory: Path) -> dict[str, Any]:
     """A run's (or a replay's) whole report set, published together: ``results.json``,
     ``junit.xml``, ``index.html`` and ``history.jsonl`` are swapped in at once."""
     document = results_document(result)
-    history = history_with(document, directory)
-    files = {
+    publish(directory, report_set(document, directory))
+    return document
+
+
+def report_set(document: dict[str, Any], directory: Path, since: Comparison | None = None) -> dict[str, str]:
+    """Every file of one night's report, by name, as they are published together into ``directory``
+    (whose history the trend reads and the new line joins)."""
+    return {
         "results.json": results_text(document),
         "junit.xml": junit_document(document),
-        REPORT_FILE: _page(document, read_history(directory, lambda _: None)),
-        HISTORY_FILE: history,
+        REPORT_FILE: _page(document, read_history(directory, lambda _: None), since),
+        HISTORY_FILE: history_with(document, directory),
     }
-    publish(directory, files)
-    return document
 
 
 def load_results(path: Path, max_bytes: int = FILE_BODIES * MAX_BODY_BYTES) -> dict[str, Any]:
@@ -123,11 +127,5 @@ def merge_reports(
     document = merge_documents(documents)
     comparison = _since(baseline, document, max_body_bytes)
     ensure_report_dir(out)
-    files = {
-        "results.json": results_text(document),
-        "junit.xml": junit_document(document),
-        REPORT_FILE: _page(document, read_history(out, lambda _: None), comparison),
-        HISTORY_FILE: history_with(document, out),
-    }
-    publish(out, files)
+    publish(out, report_set(document, out, comparison))
     return document, comparison
