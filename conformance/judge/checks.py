@@ -47,7 +47,11 @@ def _unsaid_status(ctx: ResponseContext) -> str | None:
     """Why an undocumented refusal contradicts no document: which status a refused credential
     gets, and what an id the server never issued gets, are things no page of these APIs says,
     so HTTP's own answers (RFC 9110) are assumed rather than held against the server."""
-    if ctx.status_code in (401, 403) and ctx.spec.secured(ctx.operation):
+    carrier = ctx.spec.api.query_carrier
+    takes_credential = ctx.spec.secured(ctx.operation) or any(
+        parameter.get("name") == carrier for parameter in ctx.spec.parameters(ctx.operation)
+    )
+    if ctx.status_code in (401, 403) and takes_credential:
         return (
             "No document of the API says which status a missing or refused credential gets; RFC 9110 "
             "allows 401 (section 15.5.2) or 403 (section 15.5.4), so either is assumed."

@@ -238,3 +238,35 @@ def test_a_body_seen_before_is_judged_from_memory_and_only_an_identical_one(
     assert len(explained) == 3
     explain(quirk)  # two other bodies came since: the memory of two was started afresh
     assert len(explained) == 4
+
+
+@pytest.mark.parametrize(
+    ("token_type", "kinds"),
+    [("Bearer", []), ("bearer", []), ("BEARER", []), ("mac", ["constraint-violation"])],
+)
+def test_a_token_type_is_judged_case_insensitively_as_rfc_6749_says(
+    token_type: str, kinds: list[str]
+) -> None:
+    """SolveXia's OAuth page follows RFC 6749, whose section 5.1 makes token_type case-insensitive."""
+    from conformance.contract.specs import load_spec
+
+    spec = load_spec("solvexia")
+    body = json.dumps({"access_token": "a", "token_type": token_type, "expires_in": 600}).encode()
+    found = check_response(
+        spec, spec.operations["requestToken"], 200, {"content-type": "application/json"}, body
+    )
+    assert [d.kind for d in found] == kinds
+
+
+def test_a_refused_query_credential_is_an_assumed_status_where_no_document_names_it() -> None:
+    """Robocorp's integrations start takes its key in the ``token`` query parameter and documents
+    200 and 400 only: a 403 for a wrong key contradicts no document."""
+    from conformance.contract.specs import load_spec
+
+    spec = load_spec("robocorp")
+    body = b'{"error": {"code": "forbidden", "message": "wrong token"}}'
+    found = check_response(
+        spec, spec.operations["startProcessRunQsAuth"], 403, {"content-type": "application/json"}, body
+    )
+    [status] = [d for d in found if d.kind == "undocumented-status"]
+    assert status.assumption and "RFC 9110" in status.assumption
