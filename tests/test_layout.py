@@ -1,16 +1,21 @@
 """The README's Layout section is the package as it is: it names every subpackage and top-level
 module of ``conformance/`` and nothing that is not there, each subpackage's line names each of its
 modules, the layers it states are the ones import-linter enforces, and the test folders it names
-are the ones mirroring a subpackage."""
+are the ones mirroring a subpackage. And the house rule on size holds: no module of ``conformance/``
+over 450 lines, no function (nested ones too) over 60."""
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "conformance"
+#: The house rule on size. Nothing needs to be exempt: the command line's argument tables
+#: (``cli/arguments.py``) fit in it too.
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 450, 60
 
 
 def section() -> str:
@@ -83,3 +88,28 @@ def test_the_test_folders_named_are_those_mirroring_a_subpackage() -> None:
         if path.is_dir() and (PACKAGE / path.name / "__init__.py").exists()
     }
     assert named == mirrors
+
+
+def modules() -> list[Path]:
+    return sorted(path for path in PACKAGE.rglob("*.py") if "__pycache__" not in path.parts)
+
+
+def test_no_module_is_over_the_house_limit() -> None:
+    long = {
+        path.relative_to(ROOT).as_posix(): lines
+        for path in modules()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
+
+
+def test_no_function_is_over_the_house_limit() -> None:
+    """Every function and method, nested ones included, from its ``def`` line to its last."""
+    long = [
+        f"{path.relative_to(ROOT).as_posix()}:{node.lineno} {node.name} ({length} lines)"
+        for path in modules()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (length := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
+    ]
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"

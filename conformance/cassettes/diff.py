@@ -210,89 +210,96 @@ def _touched(finding: Finding) -> list[str]:
     return [finding.location]
 
 
-def _changes(before: Profile, after: Profile) -> list[Change]:
-    changes: list[Change] = []
+#: One difference between two profiles before it is classified: where, what, old and new, in words.
+_Difference = tuple[FieldKey, str, Any, Any, str]
 
-    def add(key: FieldKey, what: str, old: Any, new: Any, message: str) -> None:
+
+def _changes(before: Profile, after: Profile) -> list[Change]:
+    """Every difference between the profiles, classified by the newer recording's findings at its place."""
+    changes: list[Change] = []
+    for key, what, old, new, message in [
+        *_response_differences(before, after),
+        *_body_differences(before, after),
+    ]:
         api, operation, status, location = key
-        found = after.findings.get(key, [])
-        drift = [f for f in found if BREAKING.fails(f)]
-        additive = [f for f in found if f.classification == "new"]
-        assumed = [f for f in found if f.classification == "assumption"]
-        known = [f for f in found if f.classification == "known"]
-        if drift:
-            classification, quirk, why = "new", None, drift[0].message
-        elif additive:
-            classification, quirk, why = "additive", None, f"additive: {additive[0].message}"
-        elif assumed:
-            classification, quirk, why = "assumption", None, f"the spec assumed: {assumed[0].assumption}"
-        elif known:
-            classification, quirk, why = "known", known[0].quirk, f"catalogued as {known[0].quirk}"
-        else:
-            classification, quirk, why = "known", None, "the contract allows it"
+        classification, quirk, why = _explanation(after.findings.get(key, []))
         changes.append(
             Change(
                 api, operation, status, what, location, old, new, classification, quirk, f"{message} ({why})"
             )
         )
+    return changes
 
+
+def _explanation(found: list[Finding]) -> tuple[str, str | None, str]:
+    """How the findings at a changed place explain the change: its classification, the quirk that
+    allows it, and why, as a run would classify them (drift first, then additive, assumed, known);
+    nothing found there means the contract allows it."""
+    drift = [f for f in found if BREAKING.fails(f)]
+    additive = [f for f in found if f.classification == "new"]
+    assumed = [f for f in found if f.classification == "assumption"]
+    known = [f for f in found if f.classification == "known"]
+    if drift:
+        return "new", None, drift[0].message
+    if additive:
+        return "additive", None, f"additive: {additive[0].message}"
+    if assumed:
+        return "assumption", None, f"the spec assumed: {assumed[0].assumption}"
+    if known:
+        return "known", known[0].quirk, f"catalogued as {known[0].quirk}"
+    return "known", None, "the contract allows it"
+
+
+def _response_differences(before: Profile, after: Profile) -> list[_Difference]:
+    """What came back differs: a status that appeared or vanished, a content type of a status seen
+    in both that appeared or vanished."""
+    differences: list[_Difference] = []
     for api_op in sorted(set(before.statuses) | set(after.statuses)):
         seen_before, seen_after = before.statuses.get(api_op, set()), after.statuses.get(api_op, set())
         for status in sorted(seen_after - seen_before):
-            add(
-                (*api_op, status, "status"),
-                "status-appeared",
-                sorted(seen_before),
-                status,
-                f"status {status} is new",
+            where = (*api_op, status, "status")
+            differences.append(
+                (where, "status-appeared", sorted(seen_before), status, f"status {status} is new")
             )
         for status in sorted(seen_before - seen_after):
-            add(
-                (*api_op, status, "status"),
-                "status-vanished",
-                status,
-                sorted(seen_after),
-                f"status {status} not seen",
+            where = (*api_op, status, "status")
+            differences.append(
+                (where, "status-vanished", status, sorted(seen_after), f"status {status} not seen")
             )
-    shared = sorted(set(before.media) & set(after.media))
-    for response in shared:
+    for response in sorted(set(before.media) & set(after.media)):
+        header = (*response, "header:content-type")
         for media in sorted(after.media[response] - before.media[response]):
-            add(
-                (*response, "header:content-type"),
-                "content-type-appeared",
-                None,
-                media,
-                f"content type {media}",
-            )
+            differences.append((header, "content-type-appeared", None, media, f"content type {media}"))
         for media in sorted(before.media[response] - after.media[response]):
-            add((*response, "header:content-type"), "content-type-vanished", media, None, f"{media} not seen")
+            differences.append((header, "content-type-vanished", media, None, f"{media} not seen"))
+    return differences
+
+
+def _body_differences(before: Profile, after: Profile) -> list[_Difference]:
+    """What the bodies of a response seen in both held differs: a field that appeared or vanished,
+    a field whose JSON types changed, an enum value not seen before."""
+    differences: list[_Difference] = []
     both = {key[:3] for key in before.fields} & {key[:3] for key in after.fields}
     for key in sorted(set(before.fields) | set(after.fields)):
         if key[:3] not in both:
             continue
         old, new = before.fields.get(key), after.fields.get(key)
         if old is None and new is not None:
-            add(key, "field-appeared", None, sorted(new), f"field {key[3] or '(body)'} appeared")
+            differences.append(
+                (key, "field-appeared", None, sorted(new), f"field {key[3] or '(body)'} appeared")
+            )
         elif new is None and old is not None:
-            add(key, "field-vanished", sorted(old), None, f"field {key[3] or '(body)'} vanished")
+            differences.append(
+                (key, "field-vanished", sorted(old), None, f"field {key[3] or '(body)'} vanished")
+            )
         elif old is not None and new is not None and old != new:
-            add(
-                key,
-                "type-changed",
-                sorted(old),
-                sorted(new),
-                f"{'|'.join(sorted(old))} -> {'|'.join(sorted(new))}",
-            )
+            change = f"{'|'.join(sorted(old))} -> {'|'.join(sorted(new))}"
+            differences.append((key, "type-changed", sorted(old), sorted(new), change))
     for key in sorted(set(after.enums) & set(before.fields)):
-        for value in sorted(after.enums[key] - before.enums.get(key, set())):
-            add(
-                key,
-                "enum-value-seen",
-                sorted(before.enums.get(key, set())),
-                json.loads(value),
-                f"value {value}",
-            )
-    return changes
+        seen = before.enums.get(key, set())
+        for value in sorted(after.enums[key] - seen):
+            differences.append((key, "enum-value-seen", sorted(seen), json.loads(value), f"value {value}"))
+    return differences
 
 
 def _is_results(path: Path) -> bool:

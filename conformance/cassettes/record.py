@@ -193,21 +193,9 @@ def record(
     Without a token, a ``client`` signs in at the API's token endpoint first (``SignInRefused``
     when it is refused) and the recording's requests carry its current token."""
     info = get_api(api)
-    if record_mode not in RECORD_MODES:
-        raise UsageError(f"--record-mode must be one of {', '.join(RECORD_MODES)}")
-    if record_mode == "all" and not token and client is None:
-        raise UsageError(missing_credential(info))
     cassette = out_dir / f"{api}.yaml"
-    if record_mode == "none" and not cassette.exists():
-        raise UsageError(f"{cassette}: no cassette to replay (record it first with --record-mode all)")
     limit = (policy or DEFAULT_POLICY).max_body_bytes
-    if record_mode == "none":  # read within bounds before vcrpy reads it whole
-        try:
-            parse_document(cassette, limit)
-        except CassetteError as exc:
-            raise UsageError(str(exc)) from None
-    if record_mode == "all":
-        ensure_writable(out_dir)
+    _check_can_start(info, record_mode, cassette, limit, signs_in=bool(token) or client is not None)
     _clean_scratch()
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
         recording = Recording(
@@ -235,6 +223,24 @@ def record(
     for failure in failures:
         echo(f"failed: {printable(failure)}")
     return RecordOutcome(cassette, interactions, failures)
+
+
+def _check_can_start(info: ApiInfo, record_mode: str, cassette: Path, limit: int, *, signs_in: bool) -> None:
+    """Refuse, in one line, a recording that cannot start: an unknown mode, no credential to record
+    with, no cassette to replay or one unreadable within ``limit``, an output folder it cannot write."""
+    if record_mode not in RECORD_MODES:
+        raise UsageError(f"--record-mode must be one of {', '.join(RECORD_MODES)}")
+    if record_mode == "all" and not signs_in:
+        raise UsageError(missing_credential(info))
+    if record_mode == "none" and not cassette.exists():
+        raise UsageError(f"{cassette}: no cassette to replay (record it first with --record-mode all)")
+    if record_mode == "none":  # read within bounds before vcrpy reads it whole
+        try:
+            parse_document(cassette, limit)
+        except CassetteError as exc:
+            raise UsageError(str(exc)) from None
+    if record_mode == "all":
+        ensure_writable(cassette.parent)
 
 
 #: Scratch folders of recordings carry their process id; those of a killed one are removed.

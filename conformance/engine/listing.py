@@ -119,7 +119,16 @@ def judge_walk(
     spec: Spec, operation: Operation, listing: ListSpec, walk: list[Page], asked: str
 ) -> list[tuple[Deviation, str]]:
     """What only the pages together show: an item on two pages, a total that disagrees."""
-    found: list[tuple[Deviation, str]] = []
+    return [
+        *_duplicate_item(spec, operation, listing, walk, asked),
+        *_total_mismatch(spec, operation, listing, walk, asked),
+    ]
+
+
+def _duplicate_item(
+    spec: Spec, operation: Operation, listing: ListSpec, walk: list[Page], asked: str
+) -> list[tuple[Deviation, str]]:
+    """The first item of the walk listed on an earlier page too, with the two pages' requests."""
     where: dict[str, Page] = {}
     for page in walk:
         for item_id in dict.fromkeys(page.ids):
@@ -136,49 +145,45 @@ def judge_walk(
                     listing.paging.assumption if listing.paging else None,
                     listing,
                 )
-                found.append((deviation, f"{first.step.request}\n{page.step.request}"))
-                break
+                return [(deviation, f"{first.step.request}\n{page.step.request}")]
             where.setdefault(item_id, page)
-        if any(d.kind == "duplicate-item" for d, _ in found):
-            break
+    return []
+
+
+def _total_mismatch(
+    spec: Spec, operation: Operation, listing: ListSpec, walk: list[Page], asked: str
+) -> list[tuple[Deviation, str]]:
+    """A total that changed from page to page, or disagrees with the items the pages hold (all of
+    them when the walk reached the last page, at least those read when it was capped)."""
     totals = [page for page in walk if isinstance(page.total, int) and not isinstance(page.total, bool)]
-    if listing.total and totals:
-        counted = sum(len(page.ids) for page in walk)
-        changed = next((page for page in totals if page.total != totals[0].total), None)
-        problem = None
-        if changed is not None:
-            problem = (
-                totals[0].total,
-                changed.total,
-                f"the total went from {totals[0].total} on page {totals[0].number} to {changed.total} "
-                f"on page {changed.number} ({asked})",
-                changed,
-            )
-        elif walk[-1].final and totals[0].total != counted:
-            problem = (
-                counted,
-                totals[0].total,
-                f"total is {totals[0].total}, but paging through ({asked}) yielded {counted} items "
-                f"in {len(walk)} page(s)",
-                walk[-1],
-            )
-        elif totals[0].total < counted:
-            problem = (
-                f"at least {counted}",
-                totals[0].total,
-                f"total is {totals[0].total}, but the first {len(walk)} pages ({asked}) hold {counted} items",
-                walk[-1],
-            )
-        if problem is not None:
-            expected, observed, message, page = problem
-            deviation = _deviation(
-                spec, operation, listing.total, "total-mismatch", expected, observed, message, None, listing
-            )
-            requests = (
-                walk[0].step.request if page is walk[0] else f"{walk[0].step.request}\n{page.step.request}"
-            )
-            found.append((deviation, requests))
-    return found
+    if not listing.total or not totals:
+        return []
+    counted = sum(len(page.ids) for page in walk)
+    changed = next((page for page in totals if page.total != totals[0].total), None)
+    if changed is not None:
+        expected, observed, page = totals[0].total, changed.total, changed
+        message = (
+            f"the total went from {totals[0].total} on page {totals[0].number} to {changed.total} "
+            f"on page {changed.number} ({asked})"
+        )
+    elif walk[-1].final and totals[0].total != counted:
+        expected, observed, page = counted, totals[0].total, walk[-1]
+        message = (
+            f"total is {totals[0].total}, but paging through ({asked}) yielded {counted} items "
+            f"in {len(walk)} page(s)"
+        )
+    elif totals[0].total < counted:
+        expected, observed, page = f"at least {counted}", totals[0].total, walk[-1]
+        message = (
+            f"total is {totals[0].total}, but the first {len(walk)} pages ({asked}) hold {counted} items"
+        )
+    else:
+        return []
+    deviation = _deviation(
+        spec, operation, listing.total, "total-mismatch", expected, observed, message, None, listing
+    )
+    requests = walk[0].step.request if page is walk[0] else f"{walk[0].step.request}\n{page.step.request}"
+    return [(deviation, requests)]
 
 
 def _deviation(

@@ -162,22 +162,33 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
                 comparison.resolved.append(
                     ResolvedQuirk(target_of(api), quirk["quirk"], quirk["citation"], quirk["responses"])
                 )
-    # an operation fails by the findings that fail it under each document's own rule
+    comparison.failing, comparison.recovering = _failing_and_recovering(old, new)
+    return comparison
+
+
+def _failing_and_recovering(
+    old: dict[str, Any], new: dict[str, Any]
+) -> tuple[list[OperationChange], list[OperationChange]]:
+    """Operations that fail in ``new`` and did not in ``old``, and those that failed and, exercised
+    again, no longer do. An operation fails by the findings that fail it under each document's own
+    rule (its ``fail_on``)."""
     old_policy, new_policy = policy_of(old), policy_of(new)
     operations_before = {
         (target_of(api), operation["operation"]): old_policy.failing(operation)
         for api in old["apis"]
         for operation in api["operations"]
     }
+    failing_now: list[OperationChange] = []
+    recovering: list[OperationChange] = []
     for api in new["apis"]:
         for operation in api["operations"]:
             key = (target_of(api), operation["operation"])
             failing, failed = new_policy.failing(operation), operations_before.get(key, 0)
             if failing and not failed:
-                comparison.failing.append(OperationChange(*key, failing))
+                failing_now.append(OperationChange(*key, failing))
             elif failed and not failing and operation["cases"]:
-                comparison.recovering.append(OperationChange(*key, failed))
-    return comparison
+                recovering.append(OperationChange(*key, failed))
+    return failing_now, recovering
 
 
 def change_line(change: FindingChange) -> str:

@@ -31,47 +31,8 @@ def junit_document(document: dict[str, Any]) -> str:
     suites = ET.Element("testsuites", name="conformance")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for api in document["apis"]:
-        name = target_of(api)
-        by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-        for finding in by_target[name]:
-            by_case[(finding.operation, finding.source)].append(finding)
-        checks = sorted(set(api.get("check_counts", {})) | {source for _, source in by_case})
-        suite = ET.SubElement(suites, "testsuite", name=name)
-        tests = failures = 0
-        seconds = _case_seconds(api, len(checks))
-        for operation in api["operations"]:
-            for check in checks:
-                found = by_case.get((operation["operation"], check), [])
-                testcase = ET.SubElement(
-                    suite,
-                    "testcase",
-                    classname=f"{name}.{operation['operation']}",
-                    name=check,
-                    time=f"{seconds[operation['operation']]:.3f}",
-                )
-                tests += 1
-                failures += _judge_case(testcase, found, policy)
-        for quirk in api.get("resolved_quirks", []):
-            testcase = ET.SubElement(suite, "testcase", classname=f"{name}.catalogue", name=quirk["quirk"])
-            text = (
-                f"resolved? {quirk['quirk']} did not appear in {quirk['responses']} responses "
-                f"({quirk['citation']})"
-            )
-            tests += 1
-            if policy.fails_resolved:
-                failures += 1
-                ET.SubElement(testcase, "failure", message=text, type="resolved")
-            else:
-                ET.SubElement(testcase, "system-out").text = text
-        for error in api["errors"]:
-            testcase = ET.SubElement(suite, "testcase", classname=name, name="run", time="0.000")
-            ET.SubElement(testcase, "error", message=error)
-            tests += 1
-        suite.set("tests", str(tests))
-        suite.set("failures", str(failures))
-        suite.set("errors", str(len(api["errors"])))
-        suite.set("time", f"{api.get('duration_s', 0.0):.3f}")
-        for key, count in (("tests", tests), ("failures", failures), ("errors", len(api["errors"]))):
+        counts = _testsuite(suites, api, by_target[target_of(api)], policy)
+        for key, count in counts.items():
             totals[key] += count
     for key, count in totals.items():
         suites.set(key, str(count))
@@ -82,6 +43,54 @@ def junit_document(document: dict[str, Any]) -> str:
             element.set(key, printable(value))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _testsuite(
+    suites: ET.Element, api: dict[str, Any], findings: list[Finding], policy: FailPolicy
+) -> dict[str, int]:
+    """One target's testsuite under ``suites``: a testcase per operation and check, one per quirk
+    the vendor seems to have fixed, one per error of the run; its tests, failures and errors."""
+    name = target_of(api)
+    by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_case[(finding.operation, finding.source)].append(finding)
+    checks = sorted(set(api.get("check_counts", {})) | {source for _, source in by_case})
+    suite = ET.SubElement(suites, "testsuite", name=name)
+    tests = failures = 0
+    seconds = _case_seconds(api, len(checks))
+    for operation in api["operations"]:
+        for check in checks:
+            found = by_case.get((operation["operation"], check), [])
+            testcase = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{name}.{operation['operation']}",
+                name=check,
+                time=f"{seconds[operation['operation']]:.3f}",
+            )
+            tests += 1
+            failures += _judge_case(testcase, found, policy)
+    for quirk in api.get("resolved_quirks", []):
+        testcase = ET.SubElement(suite, "testcase", classname=f"{name}.catalogue", name=quirk["quirk"])
+        text = (
+            f"resolved? {quirk['quirk']} did not appear in {quirk['responses']} responses "
+            f"({quirk['citation']})"
+        )
+        tests += 1
+        if policy.fails_resolved:
+            failures += 1
+            ET.SubElement(testcase, "failure", message=text, type="resolved")
+        else:
+            ET.SubElement(testcase, "system-out").text = text
+    for error in api["errors"]:
+        testcase = ET.SubElement(suite, "testcase", classname=name, name="run", time="0.000")
+        ET.SubElement(testcase, "error", message=error)
+        tests += 1
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(len(api["errors"])))
+    suite.set("time", f"{api.get('duration_s', 0.0):.3f}")
+    return {"tests": tests, "failures": failures, "errors": len(api["errors"])}
 
 
 def _case_seconds(api: dict[str, Any], checks: int) -> dict[str, float]:

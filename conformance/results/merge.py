@@ -37,28 +37,13 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
     if len(rules) > 1:
         raise UsageError(f"the results were judged under different --fail-on rules ({', '.join(rules)})")
     policy = FailPolicy.recorded(rules[0]) if rules else BREAKING
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    findings: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for document in documents:
-        by_target = {target_of(api): (api["api"], _where(api)) for api in document["apis"]}
-        for api in document["apis"]:
-            groups.setdefault((api["api"], _where(api)), []).append(api)
-        for finding in document["findings"]:
-            identity = by_target.get(target_of(finding), (finding["api"], "?"))
-            findings.setdefault(identity, []).append(finding)
-    places = Counter(api for api, _ in groups)
-    names = {
-        identity: identity[0] if places[identity[0]] == 1 else f"{identity[0]} @ {identity[1]}"
-        for identity in groups
-    }
+    targets = _targets(documents)
     merged_findings = [
-        finding
-        for identity in groups
-        for finding in _merge_findings(names[identity], findings.get(identity, []))
+        finding for name, _, findings in targets for finding in _merge_findings(name, findings)
     ]
     apis = [
-        _merge_api(names[identity], entries, [f for f in merged_findings if f["target"] == names[identity]])
-        for identity, entries in groups.items()
+        _merge_api(name, entries, [f for f in merged_findings if f["target"] == name])
+        for name, entries, _ in targets
     ]
     errors = [error for document in documents for error in document["errors"]]
     complete = all(document["summary"].get("complete", True) for document in documents)
@@ -92,6 +77,28 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
         "findings": merged_findings,
     }
     return merged | {"exit_code": exit_code_of(merged)}
+
+
+def _targets(
+    documents: list[dict[str, Any]],
+) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Each target of ``documents`` (an API at one place: ``_where``), in the order first seen, with
+    its API entries and its findings; named by its API alone, or ``<api> @ <where>`` where the
+    documents checked that API at more than one place."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    findings: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for document in documents:
+        by_target = {target_of(api): (api["api"], _where(api)) for api in document["apis"]}
+        for api in document["apis"]:
+            groups.setdefault((api["api"], _where(api)), []).append(api)
+        for finding in document["findings"]:
+            identity = by_target.get(target_of(finding), (finding["api"], "?"))
+            findings.setdefault(identity, []).append(finding)
+    places = Counter(api for api, _ in groups)
+    return [
+        (api if places[api] == 1 else f"{api} @ {where}", entries, findings.get((api, where), []))
+        for (api, where), entries in groups.items()
+    ]
 
 
 def _seconds_between(started: str, finished: str) -> float:

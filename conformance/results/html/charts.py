@@ -5,6 +5,7 @@ Charts are plain SVG in the page: they need no script, no font download and no n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,31 +156,13 @@ def trend_chart(history: list[dict[str, Any]], current: list[tuple[str, str]]) -
         share = (max(floor, min(score, 100.0)) - floor) / (100.0 - floor)
         return round(bottom - (bottom - top) * share, 1)
 
-    def key(name: str, entry: dict[str, Any]) -> tuple[str, str]:
-        return name, entry.get("target", UNRECORDED)
+    def x_of(position: int) -> float:
+        return round(left + step * position, 1)
 
-    keys = list(dict.fromkeys([*current, *(key(*item) for run in runs for item in run["apis"].items())]))
-    series = []
-    for index, (name, target) in enumerate(keys):
-        points = [
-            (round(left + step * position, 1), y_of(entry["score"]), entry["score"])
-            for position, run in enumerate(runs)
-            if (entry := run["apis"].get(name)) is not None and key(name, entry) == (name, target)
-        ]
-        if points:
-            series.append(
-                TrendSeries(
-                    label=name if " @ " in name else f"{name} · {target}",  # a merged target names its URL
-                    colour=SERIES_COLOURS[index % len(SERIES_COLOURS)],
-                    points=" ".join(f"{x},{y}" for x, y, _ in points),
-                    last_x=points[-1][0],
-                    last_y=points[-1][1],
-                    last_score=points[-1][2],
-                )
-            )
+    series = _trend_series(runs, current, x_of, y_of)
     markers = [
         TrendRun(
-            x=round(left + step * position, 1),
+            x=x_of(position),
             finished_at=run["finished_at"],
             state={0: "clean", 1: "drift"}.get(run["exit_code"], "error"),
             new=sum(api.get("new", 0) for api in run["apis"].values()),
@@ -199,3 +182,41 @@ def trend_chart(history: list[dict[str, Any]], current: list[tuple[str, str]]) -
         first=runs[0]["finished_at"],
         last=runs[-1]["finished_at"],
     )
+
+
+def _series_key(name: str, entry: dict[str, Any]) -> tuple[str, str]:
+    """The line a history entry belongs to: its API and its target (a line written before lines
+    carried a target is ``UNRECORDED``)."""
+    return name, entry.get("target", UNRECORDED)
+
+
+def _trend_series(
+    runs: list[dict[str, Any]],
+    current: list[tuple[str, str]],
+    x_of: Callable[[int], float],
+    y_of: Callable[[float], float],
+) -> list[TrendSeries]:
+    """One line per API and target that ``runs`` scored, this run's first, each coloured by its
+    place among them; the runs are at ``x_of`` their position, a score at ``y_of`` it."""
+    keys = list(
+        dict.fromkeys([*current, *(_series_key(*item) for run in runs for item in run["apis"].items())])
+    )
+    series = []
+    for index, (name, target) in enumerate(keys):
+        points = [
+            (x_of(position), y_of(entry["score"]), entry["score"])
+            for position, run in enumerate(runs)
+            if (entry := run["apis"].get(name)) is not None and _series_key(name, entry) == (name, target)
+        ]
+        if points:
+            series.append(
+                TrendSeries(
+                    label=name if " @ " in name else f"{name} · {target}",  # a merged target names its URL
+                    colour=SERIES_COLOURS[index % len(SERIES_COLOURS)],
+                    points=" ".join(f"{x},{y}" for x, y, _ in points),
+                    last_x=points[-1][0],
+                    last_y=points[-1][1],
+                    last_score=points[-1][2],
+                )
+            )
+    return series
