@@ -34,6 +34,9 @@ from conformance.vendors.registry import ApiInfo
 REQUEST_CHECKS = frozenset({"positive_data_acceptance", "negative_data_rejection"})
 
 
+#: How many events of an event stream the engine reads before it judges the stream.
+STREAM_EVENTS_JUDGED = 1
+
 #: Schemathesis' response-conformance checks are replaced by the project check, which explains
 #: each difference so that documented quirks can be told from drift (5xx: ``server-error``).
 REPLACED_CHECKS = [
@@ -345,6 +348,10 @@ def _configured(where: Where, session: ApiSession, options: RunOptions) -> BaseS
     )
     if options.seed is not None:
         schema.config.seed = options.seed
+    # An event stream is judged by its first event: a run still running sends no more until it
+    # changes, and waiting for the next costs the request timeout on every call of a case, dozens
+    # of times over while hypothesis shrinks one (a night took minutes longer).
+    schema.config.max_stream_events = STREAM_EVENTS_JUDGED
     return schema
 
 

@@ -167,8 +167,9 @@ NOT_RED: dict[tuple[str, str], str] = {
         "lifecycle's time is up, an assumption (how long a run takes is not documented)"
     ),
     ("solvexia", "unknown_run_found"): (
-        "a made-up run id answered 200 cannot be told from a run the tenant has: no night knows "
-        "which ids a tenant holds"
+        "a made-up run id answered 200 cannot be told from a run the tenant has, unless the answer "
+        "names another run (identity-mismatch): a full night's fuzzing meets one (bench/"
+        "detection_independent.py), a test's short night does not"
     ),
     ("kognitos", "error_status_code_as_string"): (
         "no page shows an error response (KG-006): the error body is the spec's assumption"
