@@ -171,9 +171,10 @@ def report_api(outcome: Outcome) -> Counter[str]:
         if (api, name) not in CAUGHT:
             continue
         at, kind = located(api, name, found)
-        tally.update(caught=1, red=found.red, located=at, kind=kind)
+        tally.update(caught=1, red=found.red, located=at, kind=kind, errored=found.exit_code == 2)
+        red = "yes" if found.red else "ERR" if found.exit_code == 2 else "NO"
         print(
-            f"  {name:42} {found.exit_code:>4}  {'yes' if found.red else 'NO':>3}  {'yes' if at else 'NO':>7}"
+            f"  {name:42} {found.exit_code:>4}  {red:>3}  {'yes' if at else 'NO':>7}"
             f"  {'yes' if kind else 'no':>9}  {found.seconds:>7.0f}"
         )
         if not kind:
@@ -219,11 +220,12 @@ def main() -> None:
     per_api = {outcome.api: report_api(outcome) for outcome in outcomes}
     print(
         "\nred: exit 1 with new breaking drift; located: a new breaking finding at the operation and"
-        "\nlocation CAUGHT lists; as listed: with CAUGHT's kind too; false alarm: a clean night not exiting 0"
+        "\nlocation CAUGHT lists; as listed: with CAUGHT's kind too; false alarm: a clean night not"
+        "\nexiting 0; ERR, errored: the break's night ended in errors (exit 2), not red whatever it found"
     )
     print(
         f"\n{'api':16} {'clean nights':>12} {'false alarms':>12} {'breaks':>6} {'red':>12} {'located':>12}"
-        f" {'as listed':>12} {'NOT_RED':>7} {'seconds':>7}"
+        f" {'as listed':>12} {'errored':>7} {'NOT_RED':>11} {'seconds':>7}"
     )
     for outcome in outcomes:
         tally = per_api[outcome.api]
@@ -242,7 +244,9 @@ def row(title: str, tally: Counter[str], seconds: float) -> str:
     return (
         f"{title:16} {tally['nights']:>12} {tally['alarms']:>12} {tally['caught']:>6}"
         f" {rate(tally['red'], tally['caught']):>12} {rate(tally['located'], tally['red']):>12}"
-        f" {rate(tally['kind'], tally['red']):>12} {tally['not_red']:>7} {seconds:>7.0f}"
+        f" {rate(tally['kind'], tally['red']):>12} {tally['errored']:>7}"
+        f" {tally['not_red']:>3} ({tally['not_red_but_red']} red)"
+        f" {seconds:>7.0f}"
     )
 
 
