@@ -12,8 +12,10 @@ the same budget (seed 1) and the options ``tests/independent/test_nights.py`` gi
 document makes, or only a longer night sees) are reported apart, by name, with what their night
 yielded beyond the clean nights' findings: assumption, convention, additive drift, or nothing.
 
-The lifecycle's pace is ``tests/independent/judging.QUICK``'s (polls from 0.05 s, a run given up
-after 20 s): the servers are on loopback.
+Each night runs in a forked child process and is stopped after ``--night-timeout`` (300 s): a
+night that never ends is reported as ``HUNG`` (a false alarm when clean, not red when a break's),
+not waited on. The lifecycle's pace is ``tests/independent/judging.QUICK``'s (polls from 0.05 s,
+a run given up after 20 s): the servers are on loopback.
 
     .venv/bin/python bench/detection_independent.py [--apis kognitos ...] [--seeds 5]
         [--max-examples 10] [--phases examples,coverage,fuzzing,stateful] [--breaks NAME ...]
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import sys
 import time
 from collections import Counter, defaultdict
@@ -113,10 +116,42 @@ class Outcome:
         return set().union(*(n.findings for n in self.clean.values()))
 
 
+#: A night that has not ended after this long is stopped and reported as hung (``--night-timeout``).
+NIGHT_TIMEOUT = 300.0
+HUNG = -1
+
+
 def judge(api: str, planted: tuple[str, ...], **options: Any) -> Night:
+    """One night in a child process (forked: the suite already imported), stopped after
+    ``NIGHT_TIMEOUT``: a night that never ends is a finding of the bench, not a bench that hangs."""
     started = time.perf_counter()
-    result = night(api, planted, **options)
-    return Night(result.exit_code, result.errors, reported(result), time.perf_counter() - started)
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=judge_here, args=(send, api, planted, options), daemon=True)
+    child.start()
+    send.close()
+    if receive.poll(NIGHT_TIMEOUT):
+        try:
+            found: Night = receive.recv()
+        except EOFError:
+            found = Night(2, [f"the night's process died (exit {child.exitcode})"], set(), 0.0)
+    else:
+        child.kill()
+        found = Night(HUNG, [f"hung: no end after {NIGHT_TIMEOUT:.0f} s, stopped"], set(), 0.0)
+    child.join(10)
+    found.seconds = time.perf_counter() - started
+    return found
+
+
+def judge_here(send: Any, api: str, planted: tuple[str, ...], options: dict[str, Any]) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        result = night(api, planted, **options)
+        send.send(Night(result.exit_code, result.errors, reported(result), 0.0))
+    except Exception as error:  # the night's own failure, reported as an errored night
+        send.send(Night(2, [f"{type(error).__name__}: {error}"], set(), 0.0))
+    finally:
+        send.close()
 
 
 def break_options(name: tuple[str, str], budget: dict[str, Any]) -> dict[str, Any]:
@@ -127,13 +162,17 @@ def break_options(name: tuple[str, str], budget: dict[str, Any]) -> dict[str, An
     return {**budget, **extra, "phases": phases, "seed": 1}
 
 
+def exit_of(found: Night) -> str:
+    return "HUNG" if found.exit_code == HUNG else f"exit {found.exit_code}"
+
+
 def judge_api(api: str, seeds: int, budget: dict[str, Any], only: list[str]) -> Outcome:
     outcome, started = Outcome(api), time.perf_counter()
     for seed in range(1, seeds + 1):
         outcome.clean[seed] = judge(api, (), **{**budget, "seed": seed})
         clean = outcome.clean[seed]
         print(
-            f"  {api} clean night, seed {seed}: exit {clean.exit_code}"
+            f"  {api} clean night, seed {seed}: {exit_of(clean)}"
             f"{' FALSE ALARM' if clean.exit_code else ''}, {grades(clean.findings)}"
             f"{', errors: ' + '; '.join(clean.errors) if clean.errors else ''} ({clean.seconds:.0f} s)",
             flush=True,
@@ -165,16 +204,24 @@ def report_api(outcome: Outcome) -> Counter[str]:
         + (f" (seeds {', '.join(map(str, alarms))})" if alarms else "")
         + f"; reported beside the known quirks, all seeds: {grades(outcome.baseline)}"
     )
-    header = f"{'planted break (CAUGHT)':42} {'exit':>4}  {'red':>3}  {'located':>7}  {'as listed':>9}"
+    header = f"{'planted break (CAUGHT)':42} {'exit':>4}  {'red':>4}  {'located':>7}  {'as listed':>9}"
     print(f"  {header}  {'seconds':>7}")
     for name, found in outcome.breaks.items():
         if (api, name) not in CAUGHT:
             continue
         at, kind = located(api, name, found)
-        tally.update(caught=1, red=found.red, located=at, kind=kind, errored=found.exit_code == 2)
-        red = "yes" if found.red else "ERR" if found.exit_code == 2 else "NO"
+        tally.update(caught=1, red=found.red, located=at, kind=kind, errored=found.exit_code in (2, HUNG))
+        red = (
+            "yes"
+            if found.red
+            else "ERR"
+            if found.exit_code == 2
+            else "HUNG"
+            if found.exit_code == HUNG
+            else "NO"
+        )
         print(
-            f"  {name:42} {found.exit_code:>4}  {red:>3}  {'yes' if at else 'NO':>7}"
+            f"  {name:42} {found.exit_code:>4}  {red:>4}  {'yes' if at else 'NO':>7}"
             f"  {'yes' if kind else 'no':>9}  {found.seconds:>7.0f}"
         )
         if not kind:
@@ -190,20 +237,25 @@ def report_api(outcome: Outcome) -> Counter[str]:
     for name, found in not_red:
         tally.update(not_red=1, not_red_but_red=found.red)
         print(
-            f"    {name}: exit {found.exit_code}{' (RED, though listed in NOT_RED)' if found.red else ''}; "
+            f"    {name}: {exit_of(found)}{' (RED, though listed in NOT_RED)' if found.red else ''}; "
             f"{listed(found.findings - outcome.baseline)}"
         )
     return tally
 
 
 def main() -> None:
+    global NIGHT_TIMEOUT
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--apis", nargs="*", default=list(APIS), choices=APIS)
     parser.add_argument("--seeds", type=int, default=5, help="clean nights per server, seeds 1 to N")
     parser.add_argument("--max-examples", type=int, default=10)
     parser.add_argument("--phases", default=",".join(PHASES))
     parser.add_argument("--breaks", nargs="*", default=[], help="only these planted breaks")
+    parser.add_argument(
+        "--night-timeout", type=float, default=NIGHT_TIMEOUT, help="seconds before a night is hung"
+    )
     args = parser.parse_args()
+    NIGHT_TIMEOUT = args.night_timeout
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a server's logging set-up turns it on
     budget = {**QUICK, "phases": tuple(args.phases.split(",")), "max_examples": args.max_examples}
     print(load() + " before")
@@ -221,7 +273,8 @@ def main() -> None:
     print(
         "\nred: exit 1 with new breaking drift; located: a new breaking finding at the operation and"
         "\nlocation CAUGHT lists; as listed: with CAUGHT's kind too; false alarm: a clean night not"
-        "\nexiting 0; ERR, errored: the break's night ended in errors (exit 2), not red whatever it found"
+        "\nexiting 0; ERR, errored: the break's night ended in errors (exit 2), or HUNG (stopped after"
+        f"\n{NIGHT_TIMEOUT:.0f} s), not red whatever it found"
     )
     print(
         f"\n{'api':16} {'clean nights':>12} {'false alarms':>12} {'breaks':>6} {'red':>12} {'located':>12}"
