@@ -14,10 +14,13 @@ breaks only that (a list that ignores its filter or its paging, a run read back 
 state after it ended, a cancel or delete acknowledged and not carried out, a negative duration,
 a byte-order mark, a key twice, NaN, an empty body), some of them through a request rewrite.
 
-A mutant is *detected* when the run reports a `new` finding that the clean run did not, and
-*located* when one of those names the mutated operation and location. `st run` has no notion
-of a known quirk, so it is credited when it fails with a check failure at the mutated
-operation that it did not report on the clean mock.
+A mutant is *detected* when it turns the night red: the run exits 1 with a new breaking finding
+that the clean run did not have (as ``conformance run`` fails a nightly job); it is *located* when
+one of those breaking findings names the mutated operation and location. A mutant that only
+yields an assumption, a convention or additive drift (none of which fails a night) is counted
+apart and listed by name with what it yielded. `st run` has no notion of a known quirk nor of a
+finding's class, so it is credited as before: a check failure at the mutated operation that it
+did not report on the clean mock.
 
     .venv/bin/python bench/detection.py [--apis kognitos ...] [--max-examples 1] [--phases examples]
         [--only shape|behaviour]
@@ -45,6 +48,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import jsonpointer
+from common import target
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.contract.model import Operation, Spec
@@ -168,11 +172,14 @@ class Mutant:
 
 @dataclass
 class Verdict:
+    #: conformance: the night turned red (exit 1, new breaking drift); st: a new failure at the operation
     detected: bool
     located: bool
     findings: list[str] = field(default_factory=list)
-    #: How the located findings were graded: breaking, additive (new drift) or assumption.
+    #: How the located findings were graded: breaking, additive (new drift), assumption or convention.
     grades: Counter[str] = field(default_factory=Counter)
+    #: The run's exit code (conformance run): 0 green, 1 red, 2 errors.
+    exit_code: int = 0
 
 
 # --- mutant derivation ---------------------------------------------------------------------
@@ -681,9 +688,13 @@ class Served:
         self.server.stop()
 
 
-def conformance_new(api: str, base_url: str, budget: Budget) -> set[tuple[str, str, str, str]]:
-    """``(operation, location, kind, grade)`` of every finding a run reports as drift: new (its
-    severity, ``breaking`` or ``additive``) or contradicting an assumption of the spec."""
+Reported = tuple[str, str, str, str]
+
+
+def conformance_new(api: str, base_url: str, budget: Budget) -> tuple[int, set[Reported]]:
+    """The run's exit code, and ``(operation, location, kind, grade)`` of every finding it reports
+    beside the known quirks: new drift (its severity, ``breaking`` or ``additive``), a
+    contradicted assumption of the spec (``assumption``) or an HTTP convention (``convention``)."""
     options = RunOptions(
         apis=[api],
         base_url=base_url,
@@ -696,11 +707,30 @@ def conformance_new(api: str, base_url: str, budget: Budget) -> set[tuple[str, s
         poll_interval=0.05,
         lifecycle_timeout=10.0,
     )
-    return {
-        (f.operation, f.location, f.kind, str(f.severity) if f.classification == "new" else "assumption")
-        for f in run(options).findings
-        if f.classification in ("new", "assumption")
+    result = run(options)
+    return result.exit_code, {
+        (
+            f.operation,
+            f.location,
+            f.kind,
+            str(f.severity) if f.classification == "new" else str(f.classification),
+        )
+        for f in result.findings
+        if f.classification in ("new", "assumption", "convention")
     }
+
+
+def conformance_verdict(exit_code: int, found: set[Reported], mutant: Mutant) -> Verdict:
+    """Detected: red (exit 1) with new breaking drift; located: that drift at the mutation."""
+    breaking = [f for f in found if f[3] == "breaking"]
+    located = [f for f in found if (f[0], f[1]) in mutant.locations]
+    return Verdict(
+        exit_code == 1 and bool(breaking),
+        exit_code == 1 and any((f[0], f[1]) in mutant.locations for f in breaking),
+        sorted(" ".join(f) for f in found),
+        Counter(grade for *_, grade in located),
+        exit_code,
+    )
 
 
 def st_failures(api: str, base_url: str, budget: Budget, scratch: Path) -> set[tuple[str, str]]:
@@ -737,7 +767,8 @@ def label_of(spec: Spec, operation_id: str) -> str:
 @dataclass
 class ApiOutcome:
     api: str
-    clean_new: set[tuple[str, str, str, str]]
+    clean_new: set[Reported]
+    clean_exit: int
     clean_st: set[tuple[str, str]]
     mutants: list[Mutant]
     skipped: list[str]
@@ -757,7 +788,7 @@ def not_found_body(base_url: str) -> Any:
 def judge_api(api: str, budget: Budget, with_st: bool, only: str | None = None) -> ApiOutcome:
     spec = load_spec(api)
     with tempfile.TemporaryDirectory() as scratch, Served(api, []) as clean:
-        clean_new = conformance_new(api, clean.server.base_url, budget)
+        clean_exit, clean_new = conformance_new(api, clean.server.base_url, budget)
         clean.recorder.recording = False
         mutants, skipped = derive_mutants(
             spec, clean.recorder.exchanges, not_found_body(clean.server.base_url)
@@ -769,16 +800,8 @@ def judge_api(api: str, budget: Budget, with_st: bool, only: str | None = None) 
     for mutant in mutants:
         with Served(api, [mutant.drift]) as served:
             served.recorder.recording = False
-            found = conformance_new(api, served.server.base_url, budget) - clean_new
-        located = [f for f in found if (f[0], f[1]) in mutant.locations]
-        conformance_verdicts.append(
-            Verdict(
-                bool(found),
-                bool(located),
-                sorted(" ".join(f) for f in found),
-                Counter(grade for *_, grade in located),
-            )
-        )
+            exit_code, found = conformance_new(api, served.server.base_url, budget)
+        conformance_verdicts.append(conformance_verdict(exit_code, found - clean_new, mutant))
         if not with_st:
             continue
         with tempfile.TemporaryDirectory() as scratch, Served(api, [mutant.drift]) as served:
@@ -790,12 +813,37 @@ def judge_api(api: str, budget: Budget, with_st: bool, only: str | None = None) 
             Verdict(bool(at_operation), bool(at_operation), sorted(" ".join(f) for f in failed))
         )
     return ApiOutcome(
-        api, clean_new, clean_st, mutants, skipped, conformance_verdicts, st_verdicts, not_promised
+        api,
+        clean_new,
+        clean_exit,
+        clean_st,
+        mutants,
+        skipped,
+        conformance_verdicts,
+        st_verdicts,
+        not_promised,
     )
 
 
 def rate(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "-"
+
+
+def yielded(verdict: Verdict) -> str:
+    """What a run reported beside the clean run's findings, by grade."""
+    by_grade: dict[str, list[str]] = defaultdict(list)
+    for finding in verdict.findings:
+        *where, grade = finding.split(" ")
+        by_grade[grade].append(" ".join(where))
+    return "; ".join(f"{grade}: {', '.join(found)}" for grade, found in sorted(by_grade.items())) or "nothing"
+
+
+def mark(verdict: Verdict) -> str:
+    if verdict.exit_code == 2:
+        return "ERROR"
+    if verdict.detected:
+        return "ok" if verdict.located else "UNLOCATED"
+    return "NOT RED" if verdict.findings else "MISSED"
 
 
 def report(outcomes: list[ApiOutcome], with_st: bool, verbose: bool) -> None:
@@ -808,50 +856,60 @@ def report(outcomes: list[ApiOutcome], with_st: bool, verbose: bool) -> None:
             verdict = outcome.conformance[index]
             tally["detected"] += verdict.detected
             tally["located"] += verdict.located
+            tally["reported"] += not verdict.detected and bool(verdict.findings)
             grades[mutant.drift_class].update(verdict.grades)
             if with_st:
                 tally["st"] += outcome.st[index].detected
-            if verbose or not verdict.detected or not verdict.located:
-                mark = "ok" if verdict.located else ("UNLOCATED" if verdict.detected else "MISSED")
+            if verbose or not verdict.located:
                 print(
-                    f"  {mark:9} {mutant.api} {mutant.operation} [{mutant.drift_class}] {mutant.description}"
-                    f" -> {'; '.join(verdict.findings) or 'no new finding'}"
+                    f"  {mark(verdict):9} {mutant.api} {mutant.operation} [{mutant.drift_class}] "
+                    f"{mutant.description} -> exit {verdict.exit_code}, {yielded(verdict)}"
                 )
-    print()
-    header = f"{'class':32} {'mutants':>7}  {'conformance new':>16}  {'located':>16}"
+    print(
+        "\nred: the night exits 1 with new breaking drift the clean night lacked; located: that drift"
+        "\nnames the mutated operation and location; not red: reported only as assumption, convention"
+        "\nor additive drift (listed above, NOT RED), which fails no night"
+        + (
+            "; st run failed: st has no classes\nof finding, so any check failure at the mutated "
+            "operation that the clean run lacked counts"
+            if with_st
+            else ""
+        )
+    )
+    header = f"{'class':32} {'mutants':>7}  {'red (detected)':>16}  {'located':>16}  {'not red':>7}"
     print(header + (f"  {'st run failed':>16}" if with_st else "") + "  graded (located findings)")
+
+    def row(title: str, tally: Counter[str], graded: str = "") -> str:
+        line = (
+            f"{title:32} {tally['mutants']:>7}  {rate(tally['detected'], tally['mutants']):>16}"
+            f"  {rate(tally['located'], tally['detected']):>16}  {tally['reported']:>7}"
+        )
+        return line + (f"  {rate(tally['st'], tally['mutants']):>16}" if with_st else "") + f"  {graded}"
+
     totals: Counter[str] = Counter()
     for title, classes in (("shapes", CLASSES), ("behaviour", BEHAVIOUR_CLASSES)):
         subtotal: Counter[str] = Counter()
         for drift_class in classes:
             tally = per_class.get(drift_class, Counter())
             subtotal.update(tally)
-            line = (
-                f"{drift_class:32} {tally['mutants']:>7}  {rate(tally['detected'], tally['mutants']):>16}"
-                f"  {rate(tally['located'], tally['detected']):>16}"
-            )
             graded = ", ".join(f"{grade} {count}" for grade, count in sorted(grades[drift_class].items()))
-            print(line + (f"  {rate(tally['st'], tally['mutants']):>16}" if with_st else "") + f"  {graded}")
+            print(row(drift_class, tally, graded).rstrip())
         totals.update(subtotal)
-        detected, located = (
-            rate(subtotal["detected"], subtotal["mutants"]),
-            rate(subtotal["located"], subtotal["detected"]),
-        )
-        line = f"{'all ' + title:32} {subtotal['mutants']:>7}  {detected:>16}  {located:>16}"
-        print(line + (f"  {rate(subtotal['st'], subtotal['mutants']):>16}" if with_st else "") + "\n")
-    line = (
-        f"{'all':32} {totals['mutants']:>7}  {rate(totals['detected'], totals['mutants']):>16}"
-        f"  {rate(totals['located'], totals['detected']):>16}"
-    )
-    print(line + (f"  {rate(totals['st'], totals['mutants']):>16}" if with_st else ""))
+        print(row("all " + title, subtotal).rstrip() + "\n")
+    print(row("all", totals).rstrip())
     print()
+    targets(outcomes, per_class, totals, with_st)
     for outcome in outcomes:
+        reported = Counter(grade for *_, grade in outcome.clean_new)
         print(
-            f"{outcome.api}: false positives on the faithful mock: {len(outcome.clean_new)} new finding(s)"
+            f"{outcome.api}: the faithful mock's night: exit {outcome.clean_exit}"
+            f" ({'green' if outcome.clean_exit == 0 else 'FALSE ALARM'}); beside the known quirks "
+            + (", ".join(f"{grade} {count}" for grade, count in sorted(reported.items())) or "nothing")
             + (f"; st run failures: {len(outcome.clean_st)}" if with_st else "")
         )
         for finding in sorted(outcome.clean_new):
-            print(f"    new: {' '.join(finding)}")
+            if verbose or finding[3] == "breaking":
+                print(f"    {' '.join(finding)}")
         if verbose:
             for failure in sorted(outcome.clean_st):
                 print(f"    st: {' '.join(failure)}")
@@ -866,6 +924,46 @@ def report(outcomes: list[ApiOutcome], with_st: bool, verbose: bool) -> None:
     if verbose:
         for line in not_promised:
             print(f"    {line}")
+
+
+def targets(
+    outcomes: list[ApiOutcome], per_class: dict[str, Counter[str]], totals: Counter[str], with_st: bool
+) -> None:
+    """The ``target |`` lines ``bench/results.py`` makes the table of detection targets from."""
+    if not totals["mutants"]:
+        return
+    families = [
+        title
+        for title, classes in (("shape", CLASSES), ("behaviour", BEHAVIOUR_CLASSES))
+        if any(per_class.get(c, Counter())["mutants"] for c in classes)
+    ]
+    family = " and ".join(families) + " classes"
+    tried = [c for c, tally in per_class.items() if tally["mutants"]]
+    full = [c for c in tried if per_class[c]["detected"] == per_class[c]["mutants"]]
+    short = ", ".join(
+        f"{c} {per_class[c]['detected']}/{per_class[c]['mutants']}" for c in tried if c not in full
+    )
+    target(
+        f"mocks' mutants turning the night red, {family}",
+        f"{rate(totals['detected'], totals['mutants'])}; {len(full)} of {len(tried)} classes at 100%"
+        + (f", short: {short}" if short else "")
+        + (f"; st run {rate(totals['st'], totals['mutants'])}" if with_st else ""),
+        "100% in every class",
+        len(full) == len(tried),
+    )
+    target(
+        f"mocks' red mutants located, {family}",
+        rate(totals["located"], totals["detected"]),
+        "100%",
+        totals["located"] == totals["detected"],
+    )
+    alarms = [o.api for o in outcomes if o.clean_exit != 0]
+    target(
+        f"false alarms on the faithful mocks ({family} run)",
+        f"{len(alarms)} of {len(outcomes)} nights" + (f" ({', '.join(alarms)})" if alarms else ""),
+        "0",
+        not alarms,
+    )
 
 
 def main() -> None:

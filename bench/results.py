@@ -5,7 +5,12 @@ Each benchmark's output replaces the block between its ``<!-- output: NAME -->``
 lines of every block, and the machine block from this machine. Nothing in those blocks is typed
 by hand. Name benchmarks to run only those; the other blocks are kept as they were.
 
+The detection benchmarks (``DETECTION``) are run by hand only, by name: they take tens of minutes.
+Each of their blocks starts with the command that produced it, the date and the load; their
+``target |`` lines make the table of detection targets, and the machine block is left alone.
+
     .venv/bin/python bench/results.py [replay] [mocks] [run] [make-test]
+    .venv/bin/python bench/results.py detection-shape detection-behaviour detection-independent
 """
 
 from __future__ import annotations
@@ -29,12 +34,20 @@ BENCHMARKS = {
     "run": ["run_speed.py"],
     "make-test": ["make_test.py"],
 }
+#: Detection power (issues 10 and 16), never run by ``make bench``: the mutants of the embedded mocks
+#: by family, conformance run beside st run, and the independent servers' clean nights and breaks.
+DETECTION = {
+    "detection-shape": ["detection.py", "--only", "shape"],
+    "detection-behaviour": ["detection.py", "--only", "behaviour"],
+    "detection-independent": ["detection_independent.py"],
+}
+SCRIPTS = {**BENCHMARKS, **DETECTION}
 BLOCK = re.compile(r"(<!-- output: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end output -->)", re.S)
 
 
 def run(name: str) -> str:
     """The benchmark's standard output, shown as it comes and returned whole."""
-    script, *arguments = BENCHMARKS[name]
+    script, *arguments = SCRIPTS[name]
     print(f"== {name}: bench/{script} {' '.join(arguments)}", flush=True)
     process = subprocess.Popen(
         [sys.executable, "-u", str(BENCH / script), *arguments], stdout=subprocess.PIPE, text=True
@@ -84,9 +97,22 @@ def machine(names: list[str]) -> str:
     )
 
 
-def table(text: str) -> str:
+def headed(name: str, output: str) -> str:
+    """A detection block: the command that produced it, when and under what load, then its output."""
+    script, *arguments = SCRIPTS[name]
+    one, five, _ = os.getloadavg()
+    return (
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `.venv/bin/python bench/results.py {name}`, "
+        f"which ran `bench/{' '.join([script, *arguments])}` (load average {one:.2f}, 5 min "
+        f"{five:.2f}, at its end on {os.cpu_count()} cores):\n\n```\n{output}```\n"
+    )
+
+
+def table(text: str, names: dict[str, list[str]] = BENCHMARKS) -> str:
     rows = ["| target | measured | goal | met? |\n", "| --- | --- | --- | --- |\n"]
     for match in BLOCK.finditer(text):
+        if match["name"] not in names:
+            continue
         for line in match["body"].splitlines():
             if line.startswith("target | "):
                 rows.append("| " + line.removeprefix("target | ") + " |\n")
@@ -103,17 +129,29 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        help=f"benchmarks to run: {', '.join(SCRIPTS)} (default: the speed ones, {', '.join(BENCHMARKS)})",
+    )
     args = parser.parse_args()
-    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    unknown = sorted(set(args.names) - set(SCRIPTS))
     if unknown:
-        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(SCRIPTS)}")
     names = args.names or list(BENCHMARKS)
+    outputs = {name: run(name) for name in names}
+    # read now, not before the runs: another results.py may have written its blocks meanwhile
     text = RESULTS.read_text()
-    for name in names:
-        text = replace_block(text, name, "```\n" + run(name) + "```\n")
-    text = replace_block(text, "machine", machine(names))
-    text = replace_block(text, "targets", table(text))
+    for name, output in outputs.items():
+        text = replace_block(
+            text, name, headed(name, output) if name in DETECTION else "```\n" + output + "```\n"
+        )
+    speed = [name for name in names if name in BENCHMARKS]
+    if speed:
+        text = replace_block(text, "machine", machine(speed))
+        text = replace_block(text, "targets", table(text))
+    if set(names) & set(DETECTION):
+        text = replace_block(text, "detection-targets", table(text, DETECTION))
     temporary = RESULTS.with_suffix(".md.tmp")
     temporary.write_text(text)
     temporary.replace(RESULTS)

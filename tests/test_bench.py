@@ -22,3 +22,18 @@ def test_each_benchmark_shows_its_usage(script: str) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("usage:")
+
+
+def test_every_benchmark_results_names_has_its_script_and_its_block() -> None:
+    """``bench/results.py NAME`` writes its block at the end of a run that may take half an hour:
+    a block or a script missing is found here, not then."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import results
+    finally:
+        sys.path.remove(str(BENCH))
+    blocks = {match["name"] for match in results.BLOCK.finditer(results.RESULTS.read_text())}
+    for name, (script, *_) in results.SCRIPTS.items():
+        assert (BENCH / script).is_file(), script
+        assert name in blocks, name
+    assert {"machine", "targets", "detection-targets"} <= blocks
