@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import signal
 import sys
 import tempfile
 import time
@@ -48,39 +48,52 @@ class Outcome:
 def conformance(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120, stdin: Any = None
 ) -> Outcome:
-    """``conformance ARGS`` in a child process, measured: ``os.wait4`` gives its peak RSS."""
+    """``conformance ARGS`` in a child process, measured: ``os.wait4`` gives its peak RSS.
+
+    The child is started with ``posix_spawn`` (no copy of this process's memory): a forked child
+    counts the test worker's resident pages as its own until it execs, so its peak would be the
+    worker's, whatever the worker ran before."""
     environment = {k: v for k, v in os.environ.items() if not k.endswith(("_TOKEN", "_API_KEY"))}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, open(os.devnull) as null:
         started = time.monotonic()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "conformance", *args],
-            cwd=cwd,
-            env={**environment, **(env or {})},
-            stdin=stdin if stdin is not None else subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
+        source = stdin if stdin is not None else null
+        pid = os.posix_spawn(
+            sys.executable,
+            [sys.executable, "-c", _IN_FOLDER, str(cwd), *args],
+            {**environment, **(env or {})},
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, source.fileno(), 0),
+                (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
+                (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
+            ],
         )
         while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done:
                 break
             if time.monotonic() - started > timeout:
-                process.kill()
-                os.wait4(process.pid, 0)
+                os.kill(pid, signal.SIGKILL)
+                os.wait4(pid, 0)
                 raise AssertionError(f"conformance {' '.join(args)} ran past {timeout} s")
             time.sleep(0.02)
         seconds = time.monotonic() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return Outcome(
             tuple(args),
-            process.returncode,
+            os.waitstatus_to_exitcode(status),
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
             seconds,
             usage.ru_maxrss / 1024,
         )
+
+
+#: The child's first act: go into its folder, then run ``python -m conformance ARGS``.
+_IN_FOLDER = (
+    "import os, runpy, sys; os.chdir(sys.argv.pop(1)); sys.argv[0] = 'conformance'; "
+    "runpy.run_module('conformance', run_name='__main__', alter_sys=True)"
+)
 
 
 def one_line_error(outcome: Outcome, *fragments: str) -> None:
