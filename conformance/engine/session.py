@@ -29,6 +29,9 @@ Request = str | Callable[[], str | None] | None
 #: How many deviations, as the server gave them, a session remembers it has seen: beyond it, the
 #: memory is started afresh (a repeat is then redacted again, which costs time, not correctness).
 SEEN_DEVIATIONS = 50_000
+#: How many engine cases a session remembers the outcome of: a check that reports on a case
+#: forgotten past it counts that response again (a count off by one, never a finding lost).
+SEEN_CASES = 50_000
 
 
 def one_line(text: str) -> str:
@@ -123,7 +126,7 @@ class ApiSession:
             stats.cases += 1
             stats.outcomes[found] += 1
             if case is not None:
-                if len(self._cases) >= SEEN_DEVIATIONS:
+                if len(self._cases) >= SEEN_CASES:
                     self._cases.clear()
                 self._cases[case] = (operation, found)
             return

@@ -45,9 +45,7 @@ class Outcome:
         return self.out + self.err
 
 
-def conformance(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120, stdin: Any = None
-) -> Outcome:
+def conformance(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
     """``conformance ARGS`` in a child process, measured: ``os.wait4`` gives its peak RSS.
 
     The child is started with ``posix_spawn`` (no copy of this process's memory): a forked child
@@ -56,13 +54,12 @@ def conformance(
     environment = {k: v for k, v in os.environ.items() if not k.endswith(("_TOKEN", "_API_KEY"))}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, open(os.devnull) as null:
         started = time.monotonic()
-        source = stdin if stdin is not None else null
         pid = os.posix_spawn(
             sys.executable,
             [sys.executable, "-c", _IN_FOLDER, str(cwd), *args],
             {**environment, **(env or {})},
             file_actions=[
-                (os.POSIX_SPAWN_DUP2, source.fileno(), 0),
+                (os.POSIX_SPAWN_DUP2, null.fileno(), 0),
                 (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
                 (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
             ],
