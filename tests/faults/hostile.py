@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,51 +46,66 @@ class Outcome:
 
 
 def conformance(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
-    """``conformance ARGS`` in a child process, measured: ``os.wait4`` gives its peak RSS.
-
-    The child is started with ``posix_spawn`` (no copy of this process's memory): a forked child
-    counts the test worker's resident pages as its own until it execs, so its peak would be the
-    worker's, whatever the worker ran before."""
+    """``conformance ARGS`` in a child process, measured: its wall time, and its peak memory as
+    the child itself reads it at exit (``VmHWM``, which starts afresh with its own program). The
+    peak ``os.wait4`` reports includes the test worker's: a child starts as a copy of its parent
+    (``fork``, or ``vfork`` sharing its memory) and keeps that high-water mark through ``exec``."""
     environment = {k: v for k, v in os.environ.items() if not k.endswith(("_TOKEN", "_API_KEY"))}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, open(os.devnull) as null:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as peak,
+    ):
+        peak_file = Path(peak) / "vmhwm"
         started = time.monotonic()
-        pid = os.posix_spawn(
-            sys.executable,
-            [sys.executable, "-c", _IN_FOLDER, str(cwd), *args],
-            {**environment, **(env or {})},
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, null.fileno(), 0),
-                (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
-                (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
-            ],
+        process = subprocess.Popen(
+            [sys.executable, "-c", _MEASURED, str(peak_file), *args],
+            cwd=cwd,
+            env={**environment, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
         )
         while True:
-            done, status, usage = os.wait4(pid, os.WNOHANG)
-            if done:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
                 break
             if time.monotonic() - started > timeout:
-                os.kill(pid, signal.SIGKILL)
-                os.wait4(pid, 0)
+                process.kill()
+                os.wait4(process.pid, 0)
                 raise AssertionError(f"conformance {' '.join(args)} ran past {timeout} s")
             time.sleep(0.02)
         seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        measured = peak_file.read_text() if peak_file.exists() else ""
         return Outcome(
             tuple(args),
-            os.waitstatus_to_exitcode(status),
+            process.returncode,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
             seconds,
-            usage.ru_maxrss / 1024,
+            int(measured) / 1024 if measured else usage.ru_maxrss / 1024,  # else: killed, over-counted
         )
 
 
-#: The child's first act: go into its folder, then run ``python -m conformance ARGS``.
-_IN_FOLDER = (
-    "import os, runpy, sys; os.chdir(sys.argv.pop(1)); sys.argv[0] = 'conformance'; "
-    "runpy.run_module('conformance', run_name='__main__', alter_sys=True)"
-)
+#: ``python -m conformance ARGS`` that writes its own peak resident memory (kB) to the file named
+#: first as it exits.
+_MEASURED = """
+import atexit, runpy, sys
+peak = sys.argv.pop(1)
+
+def record():
+    with open("/proc/self/status") as status:
+        kilobytes = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(peak, "w") as out:
+        out.write(kilobytes)
+
+atexit.register(record)
+sys.argv[0] = "conformance"
+runpy.run_module("conformance", run_name="__main__", alter_sys=True)
+"""
 
 
 def one_line_error(outcome: Outcome, *fragments: str) -> None:
