@@ -14,6 +14,7 @@ before vcrpy keeps it in memory, so nothing written can hold a credential.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import shutil
@@ -22,14 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from vcr.request import Request
 
 from conformance.bounds import printable
 from conformance.cassettes.cassette import CassetteError, parse_document, write_cassette
+from conformance.cassettes.redacting import redact_request, redact_response
 from conformance.contract.model import Operation, Spec
 from conformance.contract.parameters import example_value
 from conformance.contract.specs import load_spec
@@ -51,28 +52,12 @@ RECORDING_KEY = pytest.StashKey["Recording"]()
 def redacting_vcr_config(redactor: Redactor, record_mode: str) -> dict[str, Any]:
     """The ``vcr_config`` of every recording: vcrpy's filters plus the Redactor in both hooks."""
 
-    def request_hook(request: Request) -> Request:
-        parts = urlsplit(request.uri)  # a userinfo is a credential: a cassette keeps none
-        request.uri = redactor.text(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
-        for name in list(request.headers):
-            request.headers[name] = redactor.header(name, request.headers[name])
-        request.body = redactor.body(request.body)
-        return request
-
-    def response_hook(response: dict[str, Any]) -> dict[str, Any]:
-        response["headers"] = {
-            name: [redactor.header(name, value) for value in values]
-            for name, values in response.get("headers", {}).items()
-        }
-        response["body"]["string"] = redactor.body(response["body"]["string"])
-        return response
-
     return {
         "record_mode": record_mode,
         "filter_headers": [(name, PLACEHOLDER) for name in sorted(secret_names().headers)],
         "filter_query_parameters": [(name, PLACEHOLDER) for name in sorted(secret_names().keys)],
-        "before_record_request": request_hook,
-        "before_record_response": response_hook,
+        "before_record_request": functools.partial(redact_request, redactor),
+        "before_record_response": functools.partial(redact_response, redactor),
         "decode_compressed_response": True,
     }
 
