@@ -4,6 +4,7 @@ job summary, JUnit with times and totals, and the command line's one-line answer
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -12,9 +13,11 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from rich.console import Console
 
@@ -186,24 +189,71 @@ def test_a_strict_replay_with_no_new_drift_says_what_fails_it(
     assert "NEW DRIFT" not in out
 
 
-def test_serve_says_where_and_which_token_it_expects() -> None:
-    env = {key: value for key, value in os.environ.items() if key != "CONFORMANCE_MOCK_TOKEN"}
+@contextlib.contextmanager
+def served(api: str, *options: str, env: dict[str, str] | None = None) -> Iterator[list[str]]:
+    """``conformance serve api`` on a free port: the lines it printed before serving."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("CONFORMANCE_MOCK_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "conformance", "serve", "kognitos", "--port", "0"],
+        [sys.executable, "-m", "conformance", "serve", api, "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=env,
+        env={**clean, **(env or {})},
     )
     try:
         assert process.stdout is not None
-        first, second = process.stdout.readline(), process.stdout.readline()
+        lines = [process.stdout.readline().rstrip("\n")]
+        while not lines[-1].startswith("ids it holds: "):
+            lines.append(process.stdout.readline().rstrip("\n"))
+        yield lines
     finally:
         process.terminate()
         process.wait(timeout=10)
-    assert first.startswith("serving kognitos at http://127.0.0.1:")
-    assert second.startswith(f"it accepts the token {DEFAULT_TOKEN!r}") and "header x-api-key" in second
+
+
+def test_serve_says_where_and_which_token_it_expects() -> None:
+    with served("kognitos") as (first, second, ids):
+        assert first.startswith("serving kognitos at http://127.0.0.1:")
+        assert second.startswith(f"it accepts the token {DEFAULT_TOKEN!r}") and "header x-api-key" in second
+        assert ids.startswith("ids it holds: agent: b4fznghynbdemslfd5k044fgd; ")
     assert (MOCK_TOKEN_ENV, DEFAULT_MOCK_TOKEN) == ("CONFORMANCE_MOCK_TOKEN", DEFAULT_TOKEN)
+
+
+def test_serve_prints_the_ids_a_client_must_name() -> None:
+    """A Robocorp key is valid for one workspace: the ids printed are the ones the mock answers for."""
+    with served("robocorp") as (first, _, ids):
+        base_url = first.split(" at ", 1)[1]
+        held = dict(part.split(": ", 1) for part in ids.removeprefix("ids it holds: ").split("; "))
+        assert set(held) == {"workspace", "process", "process run"}
+        workspace, process = held["workspace"], held["process"].split(", ")[0]
+        headers = {"Authorization": f"RC-WSKEY {DEFAULT_TOKEN}"}
+        runs = httpx.get(f"{base_url}/workspaces/{workspace}/process-runs", headers=headers)
+        assert runs.status_code == 200
+        assert held["process run"].split(", ")[0] in runs.text
+        listed = httpx.get(
+            f"{base_url}/workspaces/{workspace}/process-runs?process_id={process}", headers=headers
+        )
+        assert listed.status_code == 200
+        assert httpx.get(f"{base_url}/workspaces/ws1/process-runs", headers=headers).status_code == 403
+
+
+def test_serve_prints_the_oauth_client_it_signs_in_and_never_a_given_secret() -> None:
+    with served("solvexia") as (_, _, signs_in, _):
+        match = re.fullmatch(
+            r"it signs clients in at POST (\S+) \(client credentials grant, a JSON body\): "
+            r"client id '([^']+)', client secret '([^']+)'",
+            signs_in,
+        )
+        assert match is not None, signs_in
+        url, client_id, secret = match.groups()
+        token = httpx.post(
+            url, json={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        )
+        assert token.status_code == 200 and token.json()["access_token"]
+    given = {"CONFORMANCE_MOCK_CLIENT_SECRET": "team-client-secret"}
+    with served("solvexia", "--client-id", "team-client", env=given) as lines:
+        assert "client id 'team-client', the secret in $CONFORMANCE_MOCK_CLIENT_SECRET" in lines[2]
+        assert "team-client-secret" not in "\n".join(lines)
 
 
 @pytest.mark.parametrize(
