@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from conformance import __version__
+from conformance import versions
 from conformance.cli import config
 from conformance.engine.options import MAX_REQUEST_TIMEOUT, PHASES
 from conformance.errors import UsageError
@@ -59,10 +59,25 @@ def _seconds(text: str) -> float:
     return value
 
 
+class _Version(argparse.Action):
+    """``--version``: conformance's and the judging libraries' (looked up only when asked)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        for name, version in versions().items():
+            print(name, version)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; ``main`` hands each command to its module's ``*_command``."""
     parser = _Parser(prog="conformance", description="Contract tests for process-run APIs.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        default=argparse.SUPPRESS,
+        help="show the versions of conformance and its judging libraries",
+    )
     commands = parser.add_subparsers(
         dest="command", required=True, parser_class=_Parser, metavar="COMMAND", help="one of:"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conformance import __version__
+from conformance import __version__, versions
 from conformance.bounds import printable, strict_json
 from conformance.errors import UsageError
 from conformance.findings import OUTCOMES, STRICT, recorded_pattern, tally
@@ -165,6 +165,11 @@ RESULTS_SCHEMA: dict[str, Any] = {
         "finished_at": _TEXT,
         "duration_s": {"type": "number", "minimum": 0},
         "seed": {"type": ["integer", "null"], "description": "The seed the engine used; null for a replay."},
+        "versions": {
+            "type": "object",
+            "description": "conformance's version and the judging libraries' (absent in older files)",
+            "additionalProperties": _TEXT,
+        },
         "options": _OPTIONS,
         "strict": {"type": "boolean"},
         "fail_on": {"anyOf": [_FAIL_ON, {"const": str(STRICT)}]},
@@ -367,6 +372,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "fail_on": str(result.fail_on),
         "exit_code": result.exit_code,
         "seed": result.seed,
+        "versions": versions(),
         **({"options": result.options} if result.options else {}),
         "summary": {
             "cases": sum(api.cases for api in result.results),

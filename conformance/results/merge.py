@@ -52,6 +52,7 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
     )
     finished = max((document["finished_at"] for document in documents), default="")
     seeds = {document.get("seed") for document in documents}
+    judged_by = [document.get("versions") for document in documents]
     merged = {
         "version": SCHEMA_VERSION,
         "tool": f"conformance {__version__}",
@@ -62,6 +63,12 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
         "fail_on": str(policy),
         "exit_code": None,  # the whole document's (exit_code_of), below
         "seed": seeds.pop() if len(seeds) == 1 else None,
+        # the versions when every document names the same ones: else no one judged them all
+        **(
+            {"versions": judged_by[0]}
+            if judged_by[0] and judged_by.count(judged_by[0]) == len(judged_by)
+            else {}
+        ),
         "summary": {
             "cases": sum(api["cases"] for api in apis),
             "checks": sum(api["checks"] for api in apis),
