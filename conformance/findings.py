@@ -254,6 +254,11 @@ class Finding:
     quirk_summary: str | None = None
     citations: list[dict[str, str]] = field(default_factory=list)
 
+    @property
+    def title(self) -> str:
+        """The finding on one line, what and where: a JUnit failure's message, an annotation's title."""
+        return " ".join(f"{self.kind} at {self.location or '(body)'}: {self.message}".split())
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["classification"] = str(self.classification)

@@ -70,7 +70,7 @@ def replay_command(args: argparse.Namespace) -> int:
     from conformance.bounds import printable
     from conformance.cassettes.replay import replay
     from conformance.cli.console import print_summary
-    from conformance.cli.step_summary import append_step_summary
+    from conformance.cli.step_summary import github_outputs
     from conformance.results.files import ensure_report_dir
     from conformance.results.publish import publish_run
 
@@ -86,7 +86,7 @@ def replay_command(args: argparse.Namespace) -> int:
         print(f"conformance: error: {printable(error)}", file=sys.stderr)
     document = publish_run(result, args.report_dir)
     print_summary(document, str(args.report_dir))
-    append_step_summary(document, str(args.report_dir))
+    github_outputs(document, str(args.report_dir))
     if result.skipped:
         print(f"skipped {result.skipped} recorded calls outside the contracts (--skip-unknown)")
     return result.exit_code

@@ -65,7 +65,7 @@ def run_options(args: argparse.Namespace) -> tuple[RunOptions, Path]:
 def run_command(args: argparse.Namespace) -> int:
     from conformance.cli.console import print_summary
     from conformance.cli.progress import progress_bar
-    from conformance.cli.step_summary import append_step_summary
+    from conformance.cli.step_summary import github_outputs
     from conformance.engine.runner import run
     from conformance.results.files import ensure_report_dir
     from conformance.results.publish import publish_run
@@ -77,7 +77,7 @@ def run_command(args: argparse.Namespace) -> int:
             result = run(options, hook)
         document = publish_run(result, report_dir)
     print_summary(document, str(report_dir))
-    append_step_summary(document, str(report_dir))
+    github_outputs(document, str(report_dir))
     if received:
         name = signal.Signals(received[0]).name
         print(f"conformance: interrupted by {name}; partial results in {report_dir}", file=sys.stderr)

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
 from conformance.contract.catalogue import Catalogue, Exchange
+from conformance.contract.curl import credential_references
 from conformance.contract.model import Operation, Spec
 from conformance.findings import OUTCOMES, Deviation, Finding, outcome
 from conformance.http.failures import unanswered
@@ -19,7 +20,7 @@ from conformance.judge.classify import FindingSet
 from conformance.judge.context import Judgement
 from conformance.judge.resolved import QuirkSightings
 from conformance.kinds import TRANSPORT_ERROR
-from conformance.redact import Redactor
+from conformance.redact import PLACEHOLDER, Redactor
 from conformance.results.model import ApiResult, OperationStats
 
 #: The request that reproduces a case, or a way to write it: it is only written for the first
@@ -165,7 +166,9 @@ class ApiSession:
             return self.findings.add(seen, None, source=source, exchange=exchange)
         clean = bounded_deviation(self.redactor.deviation(deviation), self.redactor)
         text = request() if callable(request) else request
-        shown = text and clip(printable(self.redactor.text(text), lines=True), MAX_REQUEST_CHARS)
+        if text:  # the credential, redacted, read from the vendor's variable (``$KOGNITOS_API_KEY``)
+            text = credential_references(self.redactor.text(text), self.spec.api, PLACEHOLDER)
+        shown = text and clip(printable(text, lines=True), MAX_REQUEST_CHARS)
         if len(self._seen) >= SEEN_DEVIATIONS:
             self._seen.clear()
         self._seen[raw] = clean

@@ -114,7 +114,7 @@ def _judge_case(testcase: ET.Element, found: list[Finding], policy: FailPolicy) 
         failure = ET.SubElement(
             testcase,
             "failure",
-            message=f"{len(failing)} deviation(s)",
+            message=failing[0].title + (f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""),
             type=str(Classification.CONVENTION) if only_conventions else "drift",
         )
         failure.text = "\n".join(_failing_line(f) for f in failing)

@@ -29,6 +29,7 @@ from conformance.cli.step_summary import ENV as STEP_SUMMARY
 from conformance.mocks import DEFAULT_TOKEN
 from conformance.vendors.registry import CASSETTES_DIR
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -162,6 +163,63 @@ def test_the_job_summary_lists_new_findings_as_a_table(
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[:4] == ["breaking", "kognitos", "getRun", "/id"] and cells[5] == "1"
     assert "| kognitos | " in text and "| **1** |" in text
+
+
+GITHUB_RUN = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_SERVER_URL": "https://github.example",
+    "GITHUB_REPOSITORY": "team/contracts",
+    "GITHUB_RUN_ID": "4242",
+    "GITHUB_WORKSPACE": str(REPOSITORY),
+}
+
+
+def test_in_a_github_job_new_breaking_drift_is_annotated_on_the_spec_and_the_summary_links_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {**GITHUB_RUN, STEP_SUMMARY: str(tmp_path / "summary.md")}.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["replay", str(drifted(tmp_path)), "--report-dir", str(tmp_path / "r")]) == 1
+    [annotation] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
+    spec = (REPOSITORY / "specs" / "kognitos.yaml").read_text().splitlines()
+    line = next(n for n, row in enumerate(spec, 1) if row.strip() == "operationId: getRun")
+    title = "type-mismatch at /id%3A integer where the contract requires ['string']"
+    assert annotation.startswith(f"::error file=specs/kognitos.yaml,line={line},title={title}::")
+    message = annotation.split("::", 2)[2].split("%0A")
+    assert message[0] == "new breaking drift in kognitos getRun: " + title.replace("%3A", ":")
+    assert message[1].startswith("reproduce with: curl ")
+    summary = (tmp_path / "summary.md").read_text()
+    assert (
+        "([the run's artifacts](https://github.example/team/contracts/actions/runs/4242#artifacts))"
+        in summary
+    )
+    monkeypatch.delenv("GITHUB_ACTIONS")  # anywhere else: no workflow command
+    assert cli.main(["replay", str(drifted(tmp_path)), "--report-dir", str(tmp_path / "r")]) == 1
+    assert "::error" not in capsys.readouterr().out
+
+
+def test_a_junit_failure_says_which_finding_and_its_curl_line_reads_the_vendors_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["replay", str(drifted(tmp_path)), "--report-dir", str(tmp_path)]) == 1
+    [failure] = ET.parse(tmp_path / "junit.xml").iter("failure")
+    assert failure.get("message") == "type-mismatch at /id: integer where the contract requires ['string']"
+    [finding] = [
+        f
+        for f in json.loads((tmp_path / "results.json").read_text())["findings"]
+        if f["classification"] == "new"
+    ]
+    assert '-H "x-api-key: ${KOGNITOS_API_KEY}"' in finding["request"]
+    # pasted into a shell that holds the key, the line sends it (curl stood in for by a function)
+    script = "curl() { printf '%s\\n' \"$@\"; }; " + finding["request"]
+    sent = subprocess.run(
+        ["bash", "-c", script],
+        env={"KOGNITOS_API_KEY": "key-from-the-vault"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "x-api-key: key-from-the-vault" in sent.stdout.splitlines()
 
 
 def test_an_unwritable_job_summary_is_a_warning_not_a_failure(
