@@ -231,6 +231,18 @@ def test_an_unwritable_job_summary_is_a_warning_not_a_failure(
     assert f"warning: cannot write {STEP_SUMMARY}" in capsys.readouterr().err
 
 
+def test_the_console_lists_the_known_quirks_it_met_by_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replayed = ["replay", str(CASSETTES_DIR / "mocks" / "kognitos.yaml"), "--report-dir", str(tmp_path)]
+    assert cli.main(replayed) == 0
+    findings = json.loads((tmp_path / "results.json").read_text())["findings"]
+    met = sum(f["count"] for f in findings if f["quirk"] == "KG-001")
+    assert met and {f["quirk"] for f in findings if f["classification"] == "known"} == {"KG-001"}
+    out = capsys.readouterr().out.splitlines()
+    assert f"known quirks met by kognitos: KG-001 ({met} times)" in out
+
+
 def test_a_strict_replay_with_no_new_drift_says_what_fails_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
