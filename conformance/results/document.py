@@ -14,7 +14,7 @@ from conformance.errors import UsageError
 from conformance.findings import OUTCOMES, STRICT, recorded_pattern, tally
 from conformance.results.files import publish
 from conformance.results.junit import junit_document
-from conformance.results.model import RunResult
+from conformance.results.model import ApiResult, RunResult
 
 #: Version 3 added targets, the catalogued quirks that did not appear, responses by outcome,
 #: per-check counts and the public pages a quirk cites; version 2 files are still read (they
@@ -327,41 +327,42 @@ def check_results(document: Any) -> None:
     raise UsageError(f"not a conformance results document: {printable(where)[:200]} {expected}")
 
 
-def results_document(result: RunResult) -> dict[str, Any]:
-    apis = []
-    for api in result.results:
-        apis.append(
+def _api_entry(api: ApiResult) -> dict[str, Any]:
+    """One API's scorecard in results.json."""
+    return {
+        "api": api.api,
+        "target": api.api,
+        "title": api.title,
+        "base_url": api.base_url,
+        "mock_mode": api.mock_mode,
+        "operations_total": len(api.operations),
+        "operations_covered": len(api.covered),
+        "cases": api.cases,
+        "checks": sum(api.checks.values()),
+        **api.counts(),
+        "responses": api.responses,
+        "score": api.score,
+        "errors": api.errors,
+        "adjusted_checks": api.adjusted_checks,
+        "duration_s": round(api.duration, 2),
+        "check_counts": dict(sorted(api.checks.items())),
+        "resolved_quirks": [quirk.to_dict() for quirk in api.resolved],
+        "unchecked_quirks": [quirk.to_dict() for quirk in api.unchecked],
+        "operations": [
             {
-                "api": api.api,
-                "target": api.api,
-                "title": api.title,
-                "base_url": api.base_url,
-                "mock_mode": api.mock_mode,
-                "operations_total": len(api.operations),
-                "operations_covered": len(api.covered),
-                "cases": api.cases,
-                "checks": sum(api.checks.values()),
-                **api.counts(),
-                "responses": api.responses,
-                "score": api.score,
-                "errors": api.errors,
-                "adjusted_checks": api.adjusted_checks,
-                "duration_s": round(api.duration, 2),
-                "check_counts": dict(sorted(api.checks.items())),
-                "resolved_quirks": [quirk.to_dict() for quirk in api.resolved],
-                "unchecked_quirks": [quirk.to_dict() for quirk in api.unchecked],
-                "operations": [
-                    {
-                        "operation": op.id,
-                        "label": op.label,
-                        "cases": api.stats[op.id].cases,
-                        "responses": {name: api.stats[op.id].outcomes[name] for name in OUTCOMES},
-                        **api.counts(op.id),
-                    }
-                    for op in api.operations.values()
-                ],
+                "operation": op.id,
+                "label": op.label,
+                "cases": api.stats[op.id].cases,
+                "responses": {name: api.stats[op.id].outcomes[name] for name in OUTCOMES},
+                **api.counts(op.id),
             }
-        )
+            for op in api.operations.values()
+        ],
+    }
+
+
+def results_document(result: RunResult) -> dict[str, Any]:
+    apis = [_api_entry(api) for api in result.results]
     return {
         "version": SCHEMA_VERSION,
         "tool": f"conformance {__version__}",
