@@ -197,19 +197,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:
-    """pytest-recording's VCR for one test: mocks matched wherever they are served, and the
-    cassette written through the Redactor when the test uses a mock or the session is judged."""
+    """pytest-recording's VCR for one test: mocks matched wherever they are served; when the test
+    uses a mock or the session is judged, the cassette written through the Redactor and queries
+    matched as it keeps them (elsewhere a ``token`` parameter may be a page's, not a credential)."""
     from conformance.cassettes.redacting import RedactingPersister, mock_origin, redacted_query
 
     served = config.stash[SERVED]
     vcr.register_matcher("conformance_origin", mock_origin(lambda: served.origins))
-    vcr.register_matcher("conformance_query", redacted_query(served.redactor))
-    mine = {"host": "conformance_origin", "port": "conformance_origin", "query": "conformance_query"}
-    vcr.match_on = tuple(dict.fromkeys(mine.get(name, name) for name in vcr.match_on))
+    mine = {"host": "conformance_origin", "port": "conformance_origin"}
     item = served.item
     uses_mock = item is not None and bool(FIXTURES & set(getattr(item, "fixturenames", ())))
     if uses_mock or config.getoption("conformance_judge"):
         vcr.persister = RedactingPersister(vcr.persister, served.redactor)
+        vcr.register_matcher("conformance_query", redacted_query(served.redactor))
+        mine["query"] = "conformance_query"
+    vcr.match_on = tuple(dict.fromkeys(mine.get(name, name) for name in vcr.match_on))
 
 
 class Judge:
