@@ -7,6 +7,7 @@ once more by the Rust validator, which judges a conforming body in microseconds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+
+from conformance.kinds import json_type
 
 FORMAT_CHECKER = FormatChecker()
 
@@ -65,6 +68,27 @@ class SchemaDocument:
             return validators[0].is_valid(instance), validators[1].is_valid(instance)
         except Exception:  # a value the Rust side cannot take: the Python validator judges it
             return False, False
+
+    def error_shape(self, pointer: str, instance: Any) -> tuple[Any, ...] | None:
+        """The Rust validators' errors for ``instance``, open and closed, as a key under which
+        its explanation can be remembered: each error's place and keyword with the part of the
+        instance an explanation reads (an object's member names and their types for a member
+        keyword, else the value itself). Bodies that differ elsewhere (ids, timestamps that
+        conform) share the key. ``None`` where the Rust validators cannot stand in for the
+        Python one (see ``_rust_validators``)."""
+        validators = self._rust_validators(pointer)
+        if validators is None:
+            return None
+        try:
+            return tuple(
+                tuple(
+                    (tuple(error.schema_path), tuple(error.instance_path), _projection(error, instance))
+                    for error in validator.iter_errors(instance)
+                )
+                for validator in validators
+            )
+        except Exception:  # a value the Rust side cannot take: the Python validator judges it
+            return None
 
     def _rust_validators(self, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
         """Rust validators of the schema at ``pointer``, open and closed, or ``None`` where they
@@ -126,6 +150,24 @@ def _close(node: Any) -> Any:
     if is_object and "properties" in node and not any(key in node for key in open_keywords):
         closed["additionalProperties"] = False
     return closed
+
+
+#: Keywords whose explanation reads an object's member names and their JSON types, not values.
+_MEMBER_KEYWORDS = frozenset({"required", "additionalProperties", "unevaluatedProperties"})
+
+
+def _projection(error: Any, instance: Any) -> Any:
+    """What an explanation of ``error`` reads of ``instance``, exactly enough to tell apart two
+    values it would explain differently (``True`` from ``1``, ``1.0`` from ``1``, members in
+    another order)."""
+    value = instance
+    for step in error.instance_path:
+        value = value[step]
+    if isinstance(value, dict) and error.schema_path and error.schema_path[-1] in _MEMBER_KEYWORDS:
+        return tuple((name, json_type(member)) for name, member in value.items())
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return json_type(value), value
 
 
 def nodes(document: Any) -> Iterator[tuple[str, Any]]:
