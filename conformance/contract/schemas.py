@@ -7,8 +7,9 @@ once more by the Rust validator, which judges a conforming body in microseconds.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jsonpointer
@@ -21,10 +22,21 @@ from conformance.kinds import json_type
 
 FORMAT_CHECKER = FormatChecker()
 
+#: Values each format check remembers: a run's bodies repeat their timestamps (a run polled
+#: until it ends, a page listed again), and the Rust validator calls back into Python per value.
+REMEMBERED_FORMAT_VALUES = 4096
+
+
+def _format_check(name: str) -> Callable[[str], bool]:
+    @functools.lru_cache(maxsize=REMEMBERED_FORMAT_VALUES)
+    def conforms(value: str) -> bool:
+        return FORMAT_CHECKER.conforms(value, name)
+
+    return conforms
+
+
 #: The suite's format checks, for the Rust validator: both validators judge formats alike.
-_FORMATS = {
-    name: (lambda value, name=name: FORMAT_CHECKER.conforms(value, name)) for name in FORMAT_CHECKER.checkers
-}
+_FORMATS = {name: _format_check(name) for name in FORMAT_CHECKER.checkers}
 
 
 class SchemaDocument:
@@ -37,6 +49,8 @@ class SchemaDocument:
         self._targets: dict[str, Any] = {}
         self._compiled: dict[tuple[str, bool], Draft202012Validator] = {}
         self._accepting: dict[str, tuple[jsonschema_rs.Validator, ...] | None] = {}
+        #: ``reaches`` by node identity, each node kept so that its identity is not reused.
+        self._reaching: dict[tuple[int, str], tuple[Any, bool]] = {}
 
     def resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (one level at a time until a non-reference)."""
@@ -46,6 +60,31 @@ class SchemaDocument:
                 self._targets[reference] = self.registry.resolver(self.uri).lookup(reference).contents
             node = self._targets[reference]
         return node
+
+    def reaches(self, node: Any, keyword: str) -> bool:
+        """Whether ``keyword`` is a member of ``node`` or of any schema beneath it, through local
+        references: a walk of a body for one extension skips what cannot hold it."""
+        key = (id(node), keyword)
+        if key not in self._reaching:
+            self._reaching[key] = (node, self._search(node, keyword))
+        return self._reaching[key][1]
+
+    def _search(self, node: Any, keyword: str) -> bool:
+        pending, seen = [node], set()
+        while pending:
+            current = pending.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            if isinstance(current, dict):
+                if keyword in current:
+                    return True
+                if "$ref" in current:
+                    pending.append(self.resolve(current))
+                pending.extend(v for k, v in current.items() if k != "$ref" and isinstance(v, dict | list))
+            elif isinstance(current, list):
+                pending.extend(v for v in current if isinstance(v, dict | list))
+        return False
 
     def validator(self, pointer: str, closed: bool) -> Draft202012Validator:
         """A validator for the schema at ``pointer`` with its local references inlined: validating
