@@ -487,7 +487,7 @@ def test_the_score_bar_stacks_every_outcome_so_quirks_do_not_read_as_conforming(
     assert solvexia["score"] == 100.0, "the score alone would read as all good"
     assert _bar(html, "solvexia") == {"known": 60, "assumption": 11}
     assert re.search(r'data-conforming="solvexia"><span>0\.0</span>%<small>conforming</small>', html)
-    assert "71 responses · score 100.0% without new drift" in html
+    assert '71 responses, <span data-drifted="solvexia">0</span> with new drift' in html
     assert _bar(html, "robocorp") == {"conforming": 65, "known": 9, "breaking": 6}
     for name in ("conforming", "known", "assumption", "additive", "breaking"):
         assert f'<span class="chart__key outcome--{name}"></span>{name}</li>' in html
@@ -501,6 +501,17 @@ def test_an_api_with_no_response_judged_shows_no_percentage() -> None:
     html = render_report(document, [])
     assert _bar(html, "automation_runs") == {}
     assert 'data-conforming="automation_runs"><span>—</span><small>no response judged</small>' in html
+
+
+def test_a_mock_target_is_named_not_shown_by_its_ephemeral_address() -> None:
+    """A mock's loopback port changes every run and is gone after it; a real target keeps its URL."""
+    document = report_document()
+    document["apis"][1].update(mock_mode=None, base_url="https://cloud.example.com/api/v1")
+    targets = re.search(r'<ul class="targets">(.*?)</ul>', render_report(document, []), re.S)
+    assert targets
+    assert "127.0.0.1" not in targets[1]
+    assert "<li><b>solvexia</b> embedded faithful mock</li>" in targets[1]
+    assert "<li><b>robocorp</b> <code>https://cloud.example.com/api/v1</code></li>" in targets[1]
 
 
 def test_history_lines_carry_the_target_without_its_credentials() -> None:

@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from conformance.contract.catalogue import load_catalogue
 from conformance.results.history import HISTORY_FILE, summary_line
 from conformance.results.publish import write_report
 
 from .test_convention import convention_document
-from .test_report import PLANTED, report_document
+from .test_report import PLANTED, _finding, report_document
 
 pytestmark = pytest.mark.browser
 
@@ -202,6 +203,48 @@ def _seed_history(directory: Path, runs: int) -> None:
     (directory / HISTORY_FILE).write_text("\n".join(lines) + "\n")
 
 
+def _sample_document() -> dict[str, Any]:
+    """The sample run, with automation_runs meeting a catalogued quirk: the longest API name then
+    carries the widest badge ("no breaking drift"), which once spilled out of its card."""
+    document = report_document()
+    quirk = load_catalogue("automation_runs").by_id["AR-004"]
+    document["findings"].append(
+        _finding(
+            "automation_runs",
+            "getRun",
+            "known",
+            kind=quirk.kind,
+            location="/status",
+            quirk=quirk.id,
+            doc=quirk.citation,
+            quirk_summary=quirk.summary,
+            citations=[citation.to_dict() for citation in quirk.citations],
+            message="status 'running' is outside the documented set",
+        )
+    )
+    automation_runs = document["apis"][3]
+    automation_runs["known"] = automation_runs["operations"][1]["known"] = 1
+    document["summary"]["known"] += 1
+    return document
+
+
+#: Per card, the badges whose box is not inside the card's, and how many percentages it shows.
+CARDS = """Object.fromEntries(Array.from(document.querySelectorAll('[data-scorecard]')).map(card => {
+  const box = card.getBoundingClientRect();
+  const spilled = Array.from(card.querySelectorAll('.pill')).filter(pill => {
+    const r = pill.getBoundingClientRect();
+    return r.left < box.left || r.right > box.right || r.top < box.top || r.bottom > box.bottom;
+  });
+  return [card.dataset.scorecard, [spilled.length, (card.innerText.match(/\\d%/g) || []).length]];
+}))"""
+
+
+def _assert_cards_hold_their_badge_and_one_headline(browser: DevTools) -> None:
+    cards = browser.evaluate(CARDS)
+    assert set(cards) == {"solvexia", "robocorp", "kognitos", "automation_runs"}
+    assert cards == dict.fromkeys(cards, [0, 1]), "[badges outside the card, percentages] per card"
+
+
 VISIBLE_FINDINGS = (
     "Array.from(document.querySelectorAll('[data-finding]')).filter(e => e.getClientRects().length).length"
 )
@@ -210,11 +253,13 @@ VISIBLE_FINDINGS = (
 def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     report_dir = tmp_path / "report"
     _seed_history(report_dir, 8)
-    document = report_document()
+    document = _sample_document()
     page = write_report(document, report_dir)
 
     browser.call("Page.navigate", url=page.as_uri())
     browser.wait_for("Page.loadEventFired")
+
+    _assert_cards_hold_their_badge_and_one_headline(browser)
 
     assert browser.evaluate("typeof window.__pwned") == "undefined", "the planted script ran"
     assert browser.evaluate("document.querySelectorAll('img').length") == 0
@@ -231,7 +276,7 @@ def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     browser.click("[data-show-api=kognitos]")
     assert browser.evaluate(VISIBLE_FINDINGS) == 3
     assert browser.evaluate("document.querySelector('[data-filter=api]').value") == "kognitos"
-    assert browser.evaluate("document.querySelector('[data-visible-count]').textContent") == "3 of 7 findings"
+    assert browser.evaluate("document.querySelector('[data-visible-count]').textContent") == f"3 of {everything} findings"
     browser.choose("kind", "field-name-alias")
     assert browser.evaluate(VISIBLE_FINDINGS) == 0
     assert browser.evaluate("document.querySelector('[data-empty]').hidden") is False
@@ -273,7 +318,7 @@ OVERFLOWING = """Array.from(document.querySelectorAll('body *'))
 def test_report_at_phone_width_has_no_sideways_overflow(browser: DevTools, tmp_path: Path) -> None:
     report_dir = tmp_path / "report"
     _seed_history(report_dir, 8)
-    page = write_report(report_document(), report_dir)
+    page = write_report(_sample_document(), report_dir)
     width = PHONE[0]
     browser.call(
         "Emulation.setDeviceMetricsOverride", width=width, height=844, deviceScaleFactor=1, mobile=True
@@ -282,6 +327,7 @@ def test_report_at_phone_width_has_no_sideways_overflow(browser: DevTools, tmp_p
     browser.wait_for("Page.loadEventFired")
 
     assert browser.evaluate("innerWidth") == width
+    _assert_cards_hold_their_badge_and_one_headline(browser)
     assert browser.evaluate("getComputedStyle(document.querySelector('.findings thead')).display") == "none"
     assert browser.evaluate("getComputedStyle(document.querySelector('[data-finding]')).display") == "block"
     browser.choose("classification", "new")
