@@ -362,7 +362,7 @@ def test_each_run_appends_one_history_line_and_the_trend_appears_from_the_second
         "new": 0,
         "target": "faithful mock",
     }
-    assert report.read_text().count("<polyline") == len(second["apis"])
+    assert report.read_text().count("<g data-series=") == len(second["apis"])
 
 
 def test_a_damaged_history_line_is_skipped_not_fatal(tmp_path: Path) -> None:
@@ -538,7 +538,7 @@ def test_the_trend_draws_one_series_per_api_and_target_and_reads_old_lines(tmp_p
     write_report(real, tmp_path)
 
     assert len(read_history(tmp_path)) == 3
-    series = re.findall(r'<polyline [^>]*data-series="([^"]+)"', (tmp_path / "index.html").read_text())
+    series = re.findall(r'<g data-series="([^"]+)"', (tmp_path / "index.html").read_text())
     names = [api["api"] for api in real["apis"]]
     assert series[:4] == [
         "solvexia · faithful mock",
@@ -549,6 +549,36 @@ def test_the_trend_draws_one_series_per_api_and_target_and_reads_old_lines(tmp_p
     assert sorted(series[4:]) == sorted(
         ["robocorp · faithful mock", *(f"{name} · target not recorded" for name in names)]
     )
+
+
+@pytest.mark.parametrize(
+    ("later", "labels"),
+    [
+        ("2026-11-25T02:03:40+00:00", ["2026-11-25 02:03:12 UTC", "2026-11-25 02:03:40 UTC"]),
+        ("2026-11-25T02:03:12.500000+00:00", ["run 1", "run 2"]),
+    ],
+)
+def test_series_at_one_score_stay_apart_and_the_time_axis_never_repeats_a_label(
+    later: str, labels: list[str]
+) -> None:
+    """Four APIs at 100% two runs in a row (``make demo`` twice in a minute) are four lines, each
+    with its own look, and the axis tells the runs apart by the second, else by number."""
+    first, second = clean_document(), clean_document()
+    second["finished_at"] = later
+    html = render_report(second, [summary_line(first)])
+    series = re.findall(
+        r'<g data-series="[^"]+" stroke="([^"]+)".*?<polyline points="([^"]+)" '
+        r'class="chart__line" stroke-dasharray="([^"]+)"/>\s*<path d="M[^m]+(m[^M"]+)',
+        html,
+        re.S,
+    )
+    assert len(series) == 4
+    heights = [{point.split(",")[1] for point in points.split()} for _, points, _, _ in series]
+    assert all(len(height) == 1 for height in heights), "each line is flat"
+    assert len({height.pop() for height in heights}) == 4, "and drawn apart from the others"
+    for look in (0, 2, 3):  # colour, dash pattern, marker shape
+        assert len({line[look] for line in series}) == 4
+    assert re.findall(r'data-axis="x">([^<]+)<', html) == labels
 
 
 def test_a_report_is_the_same_whatever_state_the_users_cache_is_in(

@@ -242,7 +242,38 @@ CARDS = """Object.fromEntries(Array.from(document.querySelectorAll('[data-scorec
 def _assert_cards_hold_their_badge_and_one_headline(browser: DevTools) -> None:
     cards = browser.evaluate(CARDS)
     assert set(cards) == {"solvexia", "robocorp", "kognitos", "automation_runs"}
-    assert cards == dict.fromkeys(cards, [0, 1]), "[badges outside the card, percentages] per card"
+    assert cards == {api: [0, 1] for api in cards}, "[badges outside the card, percentages] per card"
+
+
+#: The trend as drawn: each series' look, the marks outside the plot area, the labels that overlap
+#: or leave the chart, and the axis labels.
+TREND = """(() => {
+  const chart = document.querySelector('[data-trend] svg');
+  const plot = chart.querySelector('[data-plot]').getBoundingClientRect();
+  const all = selector => Array.from(chart.querySelectorAll(selector));
+  const within = (e, box) => { const r = e.getBoundingClientRect();
+    return r.left >= box.left - 0.5 && r.right <= box.right + 0.5
+      && r.top >= box.top - 0.5 && r.bottom <= box.bottom + 0.5; };
+  const labels = all('[data-label]').map(e => e.getBoundingClientRect()).sort((a, b) => a.top - b.top);
+  return {
+    looks: all('[data-series]').map(g => [g.getAttribute('stroke'),
+      g.querySelector('.chart__line').getAttribute('stroke-dasharray'),
+      g.querySelector('[data-markers]').getAttribute('d').match(/m[^M]*/)[0]].join(' | ')),
+    outside: all('[data-markers], [data-run]').filter(e => !within(e, plot)).length,
+    overlapping: labels.filter((box, i) => i && box.top < labels[i - 1].bottom - 0.5).length,
+    escaping: all('text').filter(e => !within(e, chart.getBoundingClientRect())).length,
+    axis: all('[data-axis]').map(e => e.textContent),
+  };
+})()"""
+
+
+def _assert_trend_tells_its_series_apart(browser: DevTools) -> None:
+    trend = browser.evaluate(TREND)
+    assert len(trend["looks"]) == len(set(trend["looks"])) == 4, "colour, dash and marker per series"
+    assert trend["outside"] == 0, "a marker or a run's shading outside the plot area"
+    assert trend["overlapping"] == 0, "the lines' end labels overlap"
+    assert trend["escaping"] == 0, "a label leaves the chart"
+    assert len(trend["axis"]) == len(set(trend["axis"])) == 5, trend["axis"]
 
 
 VISIBLE_FINDINGS = (
@@ -260,12 +291,13 @@ def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     browser.wait_for("Page.loadEventFired")
 
     _assert_cards_hold_their_badge_and_one_headline(browser)
+    _assert_trend_tells_its_series_apart(browser)
 
     assert browser.evaluate("typeof window.__pwned") == "undefined", "the planted script ran"
     assert browser.evaluate("document.querySelectorAll('img').length") == 0
     assert PLANTED in browser.evaluate("document.body.innerText"), "the planted markup is shown as text"
     assert browser.evaluate("document.querySelector('[data-verdict]').dataset.verdict") == "drift"
-    assert browser.evaluate("document.querySelectorAll('[data-trend] polyline').length") == 4
+    assert browser.evaluate("document.querySelectorAll('[data-trend] [data-series]').length") == 4
 
     everything = len(document["findings"])
     assert browser.evaluate(VISIBLE_FINDINGS) == everything
@@ -276,7 +308,10 @@ def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     browser.click("[data-show-api=kognitos]")
     assert browser.evaluate(VISIBLE_FINDINGS) == 3
     assert browser.evaluate("document.querySelector('[data-filter=api]').value") == "kognitos"
-    assert browser.evaluate("document.querySelector('[data-visible-count]').textContent") == f"3 of {everything} findings"
+    assert (
+        browser.evaluate("document.querySelector('[data-visible-count]').textContent")
+        == f"3 of {everything} findings"
+    )
     browser.choose("kind", "field-name-alias")
     assert browser.evaluate(VISIBLE_FINDINGS) == 0
     assert browser.evaluate("document.querySelector('[data-empty]').hidden") is False
@@ -328,6 +363,7 @@ def test_report_at_phone_width_has_no_sideways_overflow(browser: DevTools, tmp_p
 
     assert browser.evaluate("innerWidth") == width
     _assert_cards_hold_their_badge_and_one_headline(browser)
+    _assert_trend_tells_its_series_apart(browser)
     assert browser.evaluate("getComputedStyle(document.querySelector('.findings thead')).display") == "none"
     assert browser.evaluate("getComputedStyle(document.querySelector('[data-finding]')).display") == "block"
     browser.choose("classification", "new")
