@@ -13,6 +13,7 @@ from markupsafe import escape
 
 from conformance.cli.main import main
 from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
 from conformance.results.history import HISTORY_FILE, read_history, summary_line
 from conformance.results.publish import render_report, write_report
 from conformance.vendors.registry import APIS
@@ -91,6 +92,8 @@ def _finding(api: str, operation: str, classification: str, **fields: Any) -> di
         "source": "contract",
     }
     finding.update(fields)
+    if classification == "new" and "citations" not in fields:  # as ``classify`` cites new drift
+        finding["citations"] = [c.to_dict() for c in load_catalogue(api).sections(operation)]
     return finding
 
 
@@ -461,6 +464,41 @@ def test_every_catalogued_quirk_shows_its_summary_and_links_its_public_pages(api
             anchor = f'<a href="{escape(citation.url)}" rel="noopener noreferrer" target="_blank">'
             assert f"{anchor}<cite>{escape(citation.title)}</cite></a> § {escape(citation.section)}" in html
     assert "seeds/" not in html and "vendor-notes/" not in html
+
+
+def test_new_drift_links_the_section_of_the_vendors_page_it_contradicts() -> None:
+    html = render_report(report_document(), [])
+    kognitos = load_catalogue("kognitos").documents["runs"]
+    anchor = f'<a href="{kognitos.url}" rel="noopener noreferrer" target="_blank">'
+    assert f"Contradicts {anchor}<cite>{escape(kognitos.title)}</cite></a> § Get Run</p>" in html
+
+
+def test_an_assumption_links_the_line_of_the_spec_that_makes_it() -> None:
+    """No document states an assumption: its source is the spec, by file, line and JSON pointer,
+    the statement inside the finding's operation first; a status only RFC 9110 implies points at
+    the operation's responses."""
+    spec = load_spec("kognitos")
+    reason, pointers = next((r, p) for r, p in spec.assumptions().items() if len(p) > 1)
+    operation = next(op for op in spec.operations.values() if any(p.startswith(op.pointer) for p in pointers))
+    document = report_document()
+    document["findings"] = [
+        _finding("kognitos", operation.id, "assumption", assumption=reason),
+        _finding("kognitos", "getRun", "assumption", assumption="RFC 9110 says what 404 means"),
+    ]
+    links = re.findall(
+        r'Assumed in the spec at <a href="([^"]+)" data-spec-line>'
+        r'<code>specs/kognitos\.yaml:(\d+)</code></a> <code class="pointer">([^<]+)</code>',
+        render_report(document, []),
+    )
+    lines = spec.source.read_text().splitlines()
+    assert [pointer for *_, pointer in links] == [
+        next(p for p in pointers if p.startswith(operation.pointer + "/")),
+        f"{spec.operations['getRun'].pointer}/responses",
+    ]
+    for url, line, pointer in links:
+        assert url == spec.source.resolve().as_uri()
+        key = pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+        assert lines[int(line) - 1].strip().startswith((f"{key}:", f'"{key}":')), (line, pointer)
 
 
 def test_a_citation_that_is_not_https_is_shown_as_text_not_linked() -> None:

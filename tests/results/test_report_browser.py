@@ -24,6 +24,8 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
+from conformance.kinds import kind_of
 from conformance.results.history import HISTORY_FILE, summary_line
 from conformance.results.publish import write_report
 
@@ -225,7 +227,39 @@ def _sample_document() -> dict[str, Any]:
     automation_runs = document["apis"][3]
     automation_runs["known"] = automation_runs["operations"][1]["known"] = 1
     document["summary"]["known"] += 1
+    return _with_every_class(document)
+
+
+def _with_every_class(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with a solvexia convention and assumption as ``classify`` records them, so the
+    findings show every class and every way a finding cites its source."""
+    convention = kind_of("unsupported_method")
+    assert convention.reference
+    title, section, url = convention.reference
+    reason = next(iter(load_spec("solvexia").assumptions()))
+    document["findings"] += [
+        _finding(
+            "solvexia",
+            "getProcessRun",
+            "convention",
+            kind=convention.name,
+            status_code=200,
+            location="status",
+            assumption=convention.rests_on,
+            citations=[{"title": title, "url": url, "section": section}],
+            message="TRACE was answered 200",
+        ),
+        _finding("solvexia", "getProcessRun", "assumption", assumption=reason, message="assumed"),
+    ]
+    solvexia = document["apis"][0]
+    solvexia["convention"] = solvexia["assumption"] = 1
+    document["summary"]["convention"] = document["summary"]["assumption"] = 1
     return document
+
+
+#: Findings that link no source: no vendor's page, public text or line of the spec.
+UNSOURCED = """Array.from(document.querySelectorAll('[data-finding]'))
+  .filter(e => !e.querySelector('[data-rests-on] a[href]')).map(e => e.dataset.classification)"""
 
 
 #: Per card, the badges whose box is not inside the card's, and how many percentages it shows.
@@ -300,6 +334,8 @@ def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     assert browser.evaluate("document.querySelectorAll('[data-trend] [data-series]').length") == 4
 
     everything = len(document["findings"])
+    assert {f["classification"] for f in document["findings"]} == {"new", "known", "assumption", "convention"}
+    assert browser.evaluate(UNSOURCED) == []
     assert browser.evaluate(VISIBLE_FINDINGS) == everything
     browser.choose("classification", "new")
     assert browser.evaluate(VISIBLE_FINDINGS) == 3
@@ -362,6 +398,7 @@ def test_report_at_phone_width_has_no_sideways_overflow(browser: DevTools, tmp_p
     browser.wait_for("Page.loadEventFired")
 
     assert browser.evaluate("innerWidth") == width
+    assert browser.evaluate(UNSOURCED) == []
     _assert_cards_hold_their_badge_and_one_headline(browser)
     _assert_trend_tells_its_series_apart(browser)
     assert browser.evaluate("getComputedStyle(document.querySelector('.findings thead')).display") == "none"
