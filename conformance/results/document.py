@@ -35,7 +35,8 @@ _RESPONSES = {
     "required": [name for name in OUTCOMES if name not in _LATER],
     "properties": dict.fromkeys(OUTCOMES, _COUNT),
 }
-#: A public page of the vendor's that a catalogue entry cites.
+#: A public page a finding rests on: a vendor's page a catalogue entry cites or that documents the
+#: operation, or the public text of a convention.
 _CITATION = {
     "type": "object",
     "required": ["title", "url", "section"],
