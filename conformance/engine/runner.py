@@ -211,8 +211,8 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         if total is None:
             return False
         _follow_runs(target, session, errors)
-    except CredentialRefused as refused:  # a renewal refused mid-run: what was judged stands
-        _refused(target, session, errors, refused)
+    except ConformanceError as failed:  # a renewal refused or unanswered mid-run: what was judged stands
+        _once(target, session, errors, failed)
         return True
     if progress:
         progress(target.api.name, total, total, "done")
@@ -232,11 +232,11 @@ def _what_to_check(target: Target, message: str) -> str:
     )
 
 
-def _refused(target: Target, session: ApiSession, errors: list[str], refused: CredentialRefused) -> None:
+def _once(target: Target, session: ApiSession, errors: list[str], failed: ConformanceError) -> None:
     """A refused credential is one error of the API, however many requests met it."""
-    refusal = session.error(_what_to_check(target, str(refused)))
-    if refusal not in errors:
-        errors.append(refusal)
+    error = session.error(_what_to_check(target, str(failed)))
+    if error not in errors:
+        errors.append(error)
 
 
 def _judge_exchange(session: ApiSession) -> Any:
@@ -272,7 +272,7 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
             ):
                 session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
-            _refused(target, session, errors, refused)
+            _once(target, session, errors, refused)
     options = target.options
     for operation, deviations, request in explore_lists(
         target.api, spec, target.base_url, target.token, target.policy, options.max_examples, options.seed

@@ -144,13 +144,16 @@ def test_a_body_read_timeout_is_worded_so_that_the_engine_reads_it(stalling_body
 # -- 3. a hostile sign-in answer is one error line, never an internal error ------------------------------
 
 
-def short_lived_then_refused(issued: list[str]) -> faults.Action:
+REFUSED = faults.json_body(b'{"error":"invalid_client"}', status=401)
+
+
+def short_lived_then(then: faults.Action, issued: list[str]) -> faults.Action:
     """The mock's first token, said to expire in one second (it is renewed mid-run); every later
-    ask of the token endpoint is refused. ``issued`` gets the token, a secret to look for."""
+    ask of the token endpoint gets ``then``. ``issued`` gets the token, a secret to look for."""
 
     async def answer(exchange: Exchange) -> None:
         if issued:
-            await exchange.respond(401, [("content-type", "application/json")], b'{"error":"invalid_client"}')
+            await then(exchange)
             return
         status, headers, body = await exchange.forward()
         document = json.loads(body)
@@ -175,21 +178,29 @@ SIGN_IN = {
         "no answer from the token endpoint of solvexia at http://127.0.0.1:{port}/oauth/token: "
         "connection reset",
     ),
-    "renewal refused mid-run": (None, "solvexia refused the renewal of the run's token (401 invalid_client"),
+    "renewal refused mid-run": (
+        REFUSED,
+        "solvexia refused the renewal of the run's token (401 invalid_client",
+    ),
+    "renewal reset mid-run": (
+        faults.reset,
+        "no answer from the token endpoint of solvexia at http://127.0.0.1:{port}/oauth/token: "
+        "connection reset",
+    ),
 }
+MID_RUN = ("renewal refused mid-run", "renewal reset mid-run")
 
 
-@pytest.mark.parametrize(("action", "error"), list(SIGN_IN.values()), ids=list(SIGN_IN))
-def test_a_hostile_sign_in_answer_is_one_error_with_its_cause(
-    tmp_path: Path, action: faults.Action | None, error: str
-) -> None:
+@pytest.mark.parametrize("case", list(SIGN_IN))
+def test_a_hostile_sign_in_answer_is_one_error_with_its_cause(tmp_path: Path, case: str) -> None:
     issued: list[str] = []
+    action, error = SIGN_IN[case]
+    if case in MID_RUN:
+        action = short_lived_then(action, issued)
     mock = create_mock("solvexia", "faithful", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     with (
         MockServer(mock.app(), mock.spec.base_path) as upstream,
-        FaultServer(
-            upstream.port, [Fault("POST", TOKEN_PATH, action or short_lived_then_refused(issued))], "/api"
-        ) as front,
+        FaultServer(upstream.port, [Fault("POST", TOKEN_PATH, action)], "/api") as front,
     ):
         outcome = conformance(
             "run", "solvexia", "--base-url", front.base_url, "--phases", "examples", "--max-examples", "3",
@@ -201,7 +212,7 @@ def test_a_hostile_sign_in_answer_is_one_error_with_its_cause(
     expected = error.format(port=front.port)
     assert [e for e in document["errors"] if expected in e] == document["errors"], document["errors"]
     assert len(document["errors"]) == 1 and expected in outcome.out  # once, not once per operation
-    if action is None:  # what was judged before the refusal stands
+    if case in MID_RUN:  # what was judged before the renewal failed stands
         assert issued and document["summary"]["cases"] > 0
     assert outcome.seconds < 60 and outcome.peak_mb < 400, outcome
     secrets = {"client secret": CLIENT_SECRET, **{f"token {n}": t for n, t in enumerate(issued)}}
