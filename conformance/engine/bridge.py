@@ -21,8 +21,9 @@ from conformance.contract.model import Operation, Spec
 from conformance.contract.parameters import example_value
 from conformance.engine.options import RunOptions
 from conformance.engine.session import ApiSession, one_line
+from conformance.errors import ConformanceError
 from conformance.findings import Deviation
-from conformance.http.failures import failed_request_curl, is_transport_error, transport_cause
+from conformance.http.failures import causes, failed_request_curl, is_transport_error, transport_cause
 from conformance.http.oauth import TokenSession, schemathesis_auth
 from conformance.http.requests_bounds import bounded_body_hook, bounded_headers
 from conformance.judge.registry import check_response
@@ -199,7 +200,11 @@ def _record_error(session: ApiSession, event: events.NonFatalError, errors: list
     that revealed it is already a finding, and the operations it left untested show as uncovered.
     """
     operation = session.by_label.get(event.label) if event.related_to_operation else None
-    if operation is not None and is_transport_error(event.value):
+    failed = next((e for e in causes(event.value) if isinstance(e, ConformanceError)), None)
+    if failed is not None:  # a renewal refused or unanswered mid-run: one error of the API, not per call
+        error = session.error(str(failed))
+        errors.extend([] if error in errors else [error])
+    elif operation is not None and is_transport_error(event.value):
         if _streams_events(operation) and transport_cause(event.value) in OPEN_STREAM_CAUSES:
             return  # an event stream still open (its run still running) when the time bound ended it
         session.record_failed_request(operation, event.value, failed_request_curl(event.value))

@@ -206,10 +206,14 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         return True
 
     where = Where(target.api, target.base_url, target.token, target.tokens)
-    total = run_phases(where, session, options, errors, progress)
-    if total is None:
-        return False
-    _follow_runs(target, session, errors)
+    try:
+        total = run_phases(where, session, options, errors, progress)
+        if total is None:
+            return False
+        _follow_runs(target, session, errors)
+    except ConformanceError as failed:  # a renewal refused or unanswered mid-run: what was judged stands
+        _once(target, session, errors, failed)
+        return True
     if progress:
         progress(target.api.name, total, total, "done")
     if not any(stats.cases for stats in session.stats.values()):
@@ -226,6 +230,13 @@ def _what_to_check(target: Target, message: str) -> str:
     return message.replace(f"{target.api.credential_env} (or --token)", f"{client} (its scopes)").replace(
         target.api.credential_env, client
     )
+
+
+def _once(target: Target, session: ApiSession, errors: list[str], failed: ConformanceError) -> None:
+    """A refused credential is one error of the API, however many requests met it."""
+    error = session.error(_what_to_check(target, str(failed)))
+    if error not in errors:
+        errors.append(error)
 
 
 def _judge_exchange(session: ApiSession) -> Any:
@@ -261,7 +272,7 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
             ):
                 session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
-            errors.append(session.error(_what_to_check(target, str(refused))))
+            _once(target, session, errors, refused)
     options = target.options
     for operation, deviations, request in explore_lists(
         target.api, spec, target.base_url, target.token, target.policy, options.max_examples, options.seed
