@@ -20,8 +20,8 @@ def _record_options(args: argparse.Namespace) -> tuple[RunOptions, dict[str, Any
     ``[run.<api>]``, ``[record]``, the command line), and its own settings (``out``, ``record_mode``)."""
     given = config.command_line(RECORD, args)
     values = config.settings(RECORD, given, config.load_config(given.get("config")), args.api)
+    values.pop("config", None)
     own = {s.field: values.pop(s.field, s.default) for s in settings_of(RECORD) if RUN not in s.commands}
-    own.pop("config")
     if values.get("base_url") is None:
         raise UsageError(f"record needs --base-url (or base-url in conformance.toml's [run.{args.api}])")
     options = RunOptions(apis=[args.api], **values)

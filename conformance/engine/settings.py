@@ -110,7 +110,7 @@ def _choice(*choices: str) -> Callable[[Any], str]:
             raise ValueError(value)
         return str(value)
 
-    convert.__doc__ = " or ".join(choices)
+    convert.__doc__ = "one of: " + ", ".join(choices)
     return convert
 
 
