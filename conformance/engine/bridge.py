@@ -337,7 +337,7 @@ def run_phases(
         if spec.server_path(op) != spec.base_path
     }
     setattr(schema, BINDING, _Binding(session, base_urls, where.tokens, issued))
-    done, interrupted = 0, False
+    done, interrupted, stopped = 0, False, False
     with bounded_headers(session.policy.max_body_bytes):
         stream = from_schema(schema).execute()
         for event in stream:
@@ -351,9 +351,10 @@ def run_phases(
             elif isinstance(event, events.FatalError):
                 errors.append(session.error(str(event.exception)))
             elif isinstance(event, events.Interrupted):
-                interrupted = True
-            if enough():
+                interrupted = not stopped  # the engine reports the stop it was asked for as one
+            if not stopped and enough():
                 stream.stop()  # the engine winds down: its next event is its last
+                stopped = True
     if interrupted:
         return None
     if progress:
