@@ -282,7 +282,7 @@ def check_cacert(path: str) -> None:
         raise UsageError(f"--cacert {printable(path)!r} is not a file")
     data = read_file(where, MAX_INPUT_BYTES, UsageError)
     try:
-        ssl.create_default_context().load_verify_locations(cadata=data.decode("ascii", "replace"))
+        ssl.create_default_context().load_verify_locations(cadata=data.decode("ascii", "ignore"))
     except (ssl.SSLError, ValueError) as exc:
         cause = printable(str(getattr(exc, "reason", None) or exc))[:200]
         raise UsageError(f"--cacert {printable(path)!r} holds no PEM certificate ({cause})") from None
