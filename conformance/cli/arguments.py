@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from conformance import __version__
-from conformance.engine.settings import RECORD, REPLAY, RUN, megabytes, settings_of
+from conformance.engine.settings import RECORD, REPLAY, RUN, Setting, megabytes, settings_of
 from conformance.errors import UsageError
 from conformance.vendors.registry import APIS
 
@@ -85,20 +85,37 @@ def _serve_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
     serve.add_argument("--token-lifetime", type=float, help="seconds an issued access token lives (600)")
 
 
+class _Read(argparse.Action):
+    """Reads an option's value as it is parsed, by the rules conformance.toml's values are read by
+    (``Setting.read``), into the field it sets: a repeated option holds all its values so far."""
+
+    def __init__(self, option_strings: list[str], dest: str, setting: Setting, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.setting = setting
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option: Any = None) -> None:
+        value = self.setting.read(values, "command line")
+        if self.setting.kind in ("list", "pairs"):
+            given = [*getattr(namespace, f"{self.dest}:given", []), values]
+            setattr(namespace, f"{self.dest}:given", given)
+            value = self.setting.read(given, "command line")
+        setattr(namespace, self.dest, value)
+
+
 def _declared(parser: argparse.ArgumentParser, command: str) -> None:
-    """The command's options as ``engine.settings`` declares them; values are read (and refused)
-    after parsing, by the same rules as conformance.toml's."""
+    """The command's options as ``engine.settings`` declares them, each value read as it is parsed."""
     for setting in settings_of(command):
         flags = [*([setting.short] if setting.short else []), setting.flag]
         if setting.kind == "switch":
-            parser.add_argument(*flags, dest=setting.name, action="store_true", help=setting.help)
+            parser.add_argument(*flags, dest=setting.field, action="store_true", help=setting.help)
         elif setting.kind == "toggle":
             toggle = argparse.BooleanOptionalAction
-            parser.add_argument(*flags, dest=setting.name, action=toggle, help=setting.help)
+            parser.add_argument(*flags, dest=setting.field, action=toggle, help=setting.help)
         else:
-            action = "append" if setting.kind in ("list", "pairs") else "store"
             metavar = setting.metavar or setting.name.split("-")[-1].upper()
-            parser.add_argument(*flags, dest=setting.name, action=action, metavar=metavar, help=setting.help)
+            parser.add_argument(
+                *flags, dest=setting.field, action=_Read, setting=setting, metavar=metavar, help=setting.help
+            )
 
 
 def _run_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:

@@ -43,13 +43,8 @@ PARAMETERS = "parameters"
 
 
 def command_line(command: str, args: argparse.Namespace) -> dict[str, Any]:
-    """The options given on the command line, by field, read as the file's are."""
-    settings = by_name(command)
-    return {
-        settings[name].field: settings[name].read(value, "command line")
-        for name, value in vars(args).items()
-        if name in settings
-    }
+    """The options given on the command line (the parser read them as the file's are), by field."""
+    return {s.field: getattr(args, s.field) for s in by_name(command).values() if hasattr(args, s.field)}
 
 
 def load_config(path: Path | None) -> dict[str, Any]:

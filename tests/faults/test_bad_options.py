@@ -85,7 +85,10 @@ BAD: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "garbage proxy": (lambda _: ["--proxy", "not a proxy"], "--proxy 'not a proxy'"),
     "socks5 proxy": (lambda _: ["--proxy", "socks5://127.0.0.1:1080"], "give an http:// or https:// proxy"),
     "TOML nested 100,000 deep": (lambda folder: ["--config", _deep(folder)], "invalid TOML: nested too deep"),
-    "parameter without a value": (lambda _: ["--parameter", "workspace_id"], "--parameter ['workspace_id']"),
+    "parameter without a value": (
+        lambda _: ["--parameter", "workspace_id"],
+        "--parameter 'workspace_id' is not a valid value (NAME=VALUE)",
+    ),
     "unknown check": (lambda _: ["--checks", "not_a_check"], "--checks: unknown check 'not_a_check'"),
     "zero time budget": (lambda _: ["--max-time", "0"], "--max-time must be from 1"),
 }
