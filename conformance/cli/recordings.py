@@ -34,10 +34,11 @@ def record_command(args: argparse.Namespace) -> int:
     from conformance.cassettes.record import check_reachable, record
     from conformance.engine.caller import Polling
     from conformance.engine.options import check_credential, split_base_url
-    from conformance.engine.runner import resolve_token
+    from conformance.engine.runner import check_parameters, resolve_token
     from conformance.http.oauth import resolve_client
 
     options, own = _record_options(args)
+    check_parameters(options)
     api, base_url = APIS[args.api], options.base_url or ""
     token = resolve_token(api, options.token)
     client = None

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from conformance.bounds import printable
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.model import Operation, Spec
 from conformance.contract.specs import load_spec
@@ -320,6 +321,7 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
     for api in resolve_apis(options.apis):  # a broken spec or catalogue stops the run before it starts
         load_spec(api.name)
         load_catalogue(api.name)
+    check_parameters(options)
     started_at = datetime.now(UTC)
     results: list[ApiResult] = []
     try:
@@ -352,6 +354,32 @@ def _result(options: RunOptions, results: list[ApiResult], started_at: datetime,
         seed=options.seed,
         options=recorded_options(options),
     )
+
+
+def check_parameters(options: RunOptions) -> None:
+    """A ``--parameter`` name no selected API has as a path or query parameter is a typo, refused
+    before anything runs (a tenant id that is silently not sent would turn the night red)."""
+    declared: dict[str, set[str]] = {}
+    for api in resolve_apis(options.apis):
+        spec = load_spec(api.name)
+        declared[api.name] = {
+            p["name"]
+            for op in spec.operations.values()
+            for p in spec.parameters(op)
+            if p["in"] in ("path", "query")
+        }
+    unknown = [name for name in options.parameters if not any(name in names for names in declared.values())]
+    unknown += [
+        name
+        for api, names in declared.items()
+        for name in options.per_api.get(api, {}).get("parameters", {})
+        if name not in names
+    ]
+    if unknown:
+        apis = ", ".join(declared)
+        raise UsageError(
+            f"--parameter {printable(unknown[0])[:100]!r}: no path or query parameter of {apis} has that name"
+        )
 
 
 def selected_operations(spec: Spec, options: RunOptions) -> list[str]:

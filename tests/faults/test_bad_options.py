@@ -89,6 +89,10 @@ BAD: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         lambda _: ["--parameter", "workspace_id"],
         "--parameter 'workspace_id' is not a valid value (NAME=VALUE)",
     ),
+    "parameter no operation has": (
+        lambda _: ["--parameter", "workspaceid=ws-1"],
+        "--parameter 'workspaceid': no path or query parameter of kognitos has that name",
+    ),
     "unknown check": (lambda _: ["--checks", "not_a_check"], "--checks: unknown check 'not_a_check'"),
     "zero time budget": (lambda _: ["--max-time", "0"], "--max-time must be from 1"),
 }
