@@ -74,7 +74,7 @@ def _error_line(error: BaseException, argv: list[str] | None) -> str:
             values, query = url_secrets(value)
             secrets += values
             names |= query
-        elif flag == "--header" and is_secret_header(value.partition(":")[0].strip()):
+        elif flag in ("--header", "-H") and is_secret_header(value.partition(":")[0].strip()):
             secrets.append(value.partition(":")[2].strip())
     for arg in args:
         for prefix in ("--token=", "--client-secret=", "--base-url="):

@@ -104,6 +104,15 @@ _OPTIONS: dict[str, Any] = {
                     "pattern": "^[0-9]+/[0-9]+$",
                     "description": "I/N: this job checked the I-th of N shares of the operations",
                 },
+                "parameters": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "--parameter NAME=VALUE: path and query values (a tenant's ids)",
+                },
+                "checks": {"type": "array", "items": {"type": "string"}, "description": "empty: all"},
+                "exclude_checks": {"type": "array", "items": {"type": "string"}},
+                "max_failures": {"type": ["integer", "null"], "minimum": 1},
+                "max_time": {"type": ["integer", "null"], "minimum": 1},
                 "per_api": {
                     "type": "object",
                     "additionalProperties": {"type": "object"},
@@ -112,7 +121,8 @@ _OPTIONS: dict[str, Any] = {
                 "rerun": {
                     "type": "string",
                     "pattern": "^conformance run",
-                    "description": "the command that repeats this run (with per_api, the same config file)",
+                    "description": "the command that repeats this run, [run.<api>] sections written out "
+                    "(one line per API when several have one)",
                 },
             },
             "required": [

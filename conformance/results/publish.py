@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, plain, read_file
-from conformance.errors import UsageError
+from conformance.errors import ConformanceError, UsageError
 from conformance.results.document import check_results, results_document, results_text, with_later_counts
 from conformance.results.files import ensure_report_dir, ensure_writable, publish, write_atomic
 from conformance.results.history import HISTORY_FILE, history_with, read_history
@@ -49,7 +49,10 @@ def publish_run(result: Any, directory: Path) -> dict[str, Any]:
     """A run's (or a replay's) whole report set, published together: ``results.json``,
     ``junit.xml``, ``index.html`` and ``history.jsonl`` are swapped in at once."""
     document = results_document(result)
-    publish(directory, report_set(document, directory))
+    try:
+        publish(directory, report_set(document, directory))
+    except OSError as exc:  # a full disk, a quota: one line, and the earlier set stays as it was
+        raise ConformanceError(f"cannot write reports to {directory}: {exc.strerror or exc}") from None
     return document
 
 

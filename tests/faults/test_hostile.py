@@ -544,7 +544,7 @@ def test_report_and_diff_refuse_results_of_the_wrong_types_in_one_line(
                 "--request-timeout",
                 "inf",
             ],
-            "must be a positive number of seconds",
+            "--request-timeout and --max-body-mb must be positive",
         ),
     ],
 )
