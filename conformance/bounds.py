@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
@@ -31,7 +33,7 @@ from typing import Any
 MAX_JSON_DEPTH = 64
 #: Bodies are read up to this size; contract responses of these APIs are a few kilobytes.
 MAX_BODY_BYTES = 10 * 1024 * 1024
-#: Specs, catalogues and settings files are read up to this size.
+#: Specs and catalogues are read up to this size (``conformance.toml``: ``MAX_CONFIG_BYTES``).
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 #: Values, messages and locations are stored up to this many characters (then a marker).
 MAX_STORED_CHARS = 2048
@@ -100,12 +102,21 @@ def loads_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise JsonRejected(f"nested deeper than {max_depth} levels") from None
 
 
+#: Opened without blocking (a FIFO would wait for a writer; a regular file ignores the flag) and
+#: never as the controlling terminal.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 def read_file(
     path: Path, limit: int, error: Callable[[str], Exception], *, missing: str = "no such file"
 ) -> bytes:
-    """At most ``limit`` bytes of ``path``; a larger file (``/dev/zero`` too) is ``error``."""
+    """At most ``limit`` bytes of the regular file ``path``; a larger one is ``error``, and so is
+    anything else (a FIFO, whose reading would wait for a writer forever, ``/dev/zero``)."""
     try:
-        with path.open("rb") as stream:
+        handle = os.open(path, _READ_FLAGS)
+        with os.fdopen(handle, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                raise error(f"{path}: not a regular file; not read")
             data = stream.read(limit + 1)
     except FileNotFoundError:
         raise error(f"{path}: {missing}") from None

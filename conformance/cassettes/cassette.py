@@ -204,7 +204,11 @@ def _raw_interactions(path: Path, text: str, data: bytes) -> Iterator[Any]:
     for number, (start, stop) in enumerate(itertools.pairwise([*starts, end])):
         chunk = text[start:stop]
         try:
-            parsed = yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES_LAST)
+            parsed = (
+                yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES_LAST)
+                if _shallow(chunk)
+                else None
+            )
             if not (isinstance(parsed, list) and len(parsed) == 1 and _read_alike(parsed[0], chunk)):
                 parsed = _parse_text(path, chunk)  # vcrpy's loader reads this entry
         except (yaml_rs.YAMLDecodeError, CassetteError):
@@ -215,6 +219,21 @@ def _raw_interactions(path: Path, text: str, data: bytes) -> Iterator[Any]:
             yield from itertools.islice(_interaction_list(path, _parse_text(path, text)), number, None)
             return
         yield parsed[0]
+
+
+#: The Rust parser recurses once per level of block nesting and overflows the stack (a
+#: segfault) near 15,000 levels, which 200 KB of ``- - - -`` reach; its flow collections stop
+#: themselves at a few hundred. An entry that could nest deeper than these bounds allow is read by
+#: vcrpy's loader, whose libyaml refuses more than 1,000 levels.
+_MAX_INDENT = 1000
+_MAX_COMPACT = 1000
+_DEEP_INDENT = "\n" + " " * _MAX_INDENT
+
+
+def _shallow(chunk: str) -> bool:
+    """Whether an entry surely nests no deeper than the Rust parser can read: a block level takes
+    a column of indentation or a compact ``- ``/``? `` (counted anywhere, as plain C searches)."""
+    return _DEEP_INDENT not in chunk and chunk.count("- ") + chunk.count("? ") <= _MAX_COMPACT
 
 
 def _printable(data: bytes, text: str) -> bool:
