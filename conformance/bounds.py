@@ -42,8 +42,9 @@ MAX_REQUEST_CHARS = 16384
 #: Files a command reads hold several bodies: they may be this many times ``--max-body-mb``.
 FILE_BODIES = 4
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+#: A string of JSON once its escapes are gone and only quotes and brackets are left.
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
@@ -70,11 +71,13 @@ class LargeNumber(float):
 def json_depth(data: bytes, limit: int = MAX_JSON_DEPTH) -> int:
     """How deep ``data`` nests, counted only when it could be deeper than ``limit`` (else 0).
 
-    Linear in the size and without recursion: strings are removed, the brackets that remain are
-    summed (``itertools.accumulate``, in C)."""
+    Linear in the size and without recursion, in C: escaped backslashes and quotes are removed,
+    then all but quotes and brackets; the strings left (quotes only now) are removed from that,
+    and the brackets that remain are summed (``itertools.accumulate``)."""
     if data.count(b"[") + data.count(b"{") <= limit:
         return 0
-    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    structure = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    brackets = _STRING.sub(b"", structure)
     return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
 
 
@@ -104,7 +107,9 @@ def loads_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 #: Opened without blocking (a FIFO would wait for a writer; a regular file ignores the flag) and
 #: never as the controlling terminal.
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def read_file(
