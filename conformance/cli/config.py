@@ -36,7 +36,7 @@ from conformance.errors import UsageError
 from conformance.vendors.registry import APIS
 
 CONFIG_FILE = Path("conformance.toml")
-#: A settings file is a few hundred bytes; beyond this it is not one.
+#: ``conformance.toml`` is read up to this size (a page of settings; the README's bounds say so).
 MAX_CONFIG_BYTES = 1024 * 1024
 #: Parameters, the one setting that is a table (its values are merged by name).
 PARAMETERS = "parameters"
@@ -53,11 +53,7 @@ def load_config(path: Path | None) -> dict[str, Any]:
         if not CONFIG_FILE.is_file():
             return {}
         path = CONFIG_FILE
-    if not path.exists():
-        raise UsageError(f"{path}: no such config file")
-    if not path.is_file():  # a FIFO or a device would hang or never end
-        raise UsageError(f"{path}: not a regular file; not a config file")
-    text = read_text(path, UsageError, limit=MAX_CONFIG_BYTES)
+    text = read_text(path, UsageError, missing="no such config file", limit=MAX_CONFIG_BYTES)
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

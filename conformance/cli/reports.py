@@ -27,7 +27,7 @@ def report_command(args: argparse.Namespace) -> int:
     if since is not None:
         print_comparison(since)
     append_step_summary(document, str(args.out), since=since)
-    return 0
+    return int(document["exit_code"])  # the merged verdict, as run and replay exit by theirs
 
 
 def compare_command(args: argparse.Namespace) -> int:

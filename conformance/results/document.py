@@ -5,6 +5,7 @@ Outputs are strict JSON: no bare ``NaN``.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -314,9 +315,21 @@ def with_later_counts(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@cache
+def _results_validator() -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator(RESULTS_SCHEMA)
+
+
 def check_results(document: Any) -> None:
     """Refuse a document that is not ``results.json`` as ``RESULTS_SCHEMA`` describes it, in one
-    line naming the first wrong place (never the value itself, which may be huge)."""
+    line naming the first wrong place (never the value itself, which may be huge).
+
+    The Rust validator accepts a good document (a 35 MB file in a fraction of a second, where
+    jsonschema took twenty); jsonschema says what is wrong with the others."""
+    if _results_validator().is_valid(document):
+        return
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
