@@ -187,6 +187,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[SERVED] = Served()
     if config.getoption("conformance_judge"):
+        _check_report_dir(config.getoption("conformance_report_dir"))
         config.pluginmanager.register(Judge(config), "conformance-judge")
 
 
@@ -212,6 +213,20 @@ def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:
         vcr.register_matcher("conformance_query", redacted_query(served.redactor))
         mine["query"] = "conformance_query"
     vcr.match_on = tuple(dict.fromkeys(mine.get(name, name) for name in vcr.match_on))
+
+
+def _check_report_dir(report_dir: str | None) -> None:
+    """The report directory checked before any test, as ``conformance run`` checks it (a file
+    there, a project folder, the current directory): a bad one is pytest's one usage line."""
+    if report_dir is None:
+        return
+    from conformance.errors import UsageError
+    from conformance.results.files import ensure_report_dir
+
+    try:
+        ensure_report_dir(Path(report_dir))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 class Judge:
@@ -291,10 +306,14 @@ class Judge:
             self.errors = [str(exc)]
         report_dir = self.config.getoption("conformance_report_dir")
         if report_dir and self.result is not None:
-            from conformance.results.document import write_results
-            from conformance.results.publish import write_report
+            from conformance.results.files import ensure_report_dir
+            from conformance.results.publish import publish_run
 
-            write_report(write_results(self.result, Path(report_dir)), Path(report_dir))
+            try:  # checked again: the session's tests may have put something there
+                ensure_report_dir(Path(report_dir))
+                publish_run(self.result, Path(report_dir))
+            except ConformanceError as exc:
+                self.errors.append(str(exc))
         if self.failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -99,11 +99,15 @@ class Recording:
         return redacting_vcr_config(self.redactor, self.record_mode)
 
     def call(self, operation: Operation) -> httpx.Response:
-        """Send ``operation`` once, with the documented example of each parameter and body."""
+        """Send ``operation`` once, with the documented example of each parameter (or the
+        ``--parameter`` value of a path or query parameter) and body."""
         path, parameters = operation.path, self.spec.parameters(operation)
         headers, query = self.api.credentials(self.token, {p["name"] for p in parameters})
+        given = dict(self.policy.parameters)
         for parameter in parameters:
             name, value = parameter["name"], example_value(parameter)
+            if parameter["in"] in ("path", "query"):
+                value = given.get(name, value)
             if value is None or name in query:
                 continue
             if parameter["in"] == "path":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from conformance.cli import config
+from conformance.engine.settings import megabytes
 from conformance.errors import UsageError
 
 
@@ -12,7 +12,7 @@ def report_command(args: argparse.Namespace) -> int:
     from conformance.bounds import printable
     from conformance.results.publish import merge_reports, rerender_report
 
-    limit = config.megabytes(args.max_body_mb)
+    limit = megabytes(args.max_body_mb)
     if len(args.results) == 1:
         path = rerender_report(args.results[0], args.out, limit, args.baseline)
         print(f"report written to {printable(str(path))}")
@@ -27,7 +27,7 @@ def report_command(args: argparse.Namespace) -> int:
     if since is not None:
         print_comparison(since)
     append_step_summary(document, str(args.out), since=since)
-    return 0
+    return int(document["exit_code"])  # the merged verdict, as run and replay exit by theirs
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from conformance.results.compare import compare
     from conformance.results.publish import load_results
 
-    limit = FILE_BODIES * config.megabytes(args.max_body_mb)
+    limit = FILE_BODIES * megabytes(args.max_body_mb)
     comparison = compare(load_results(args.old, limit), load_results(args.new, limit))
     if args.json:
         print(strict_json(comparison.to_dict(), indent=2))

@@ -10,7 +10,7 @@ reader of a report can open the very page that contradicts itself.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,11 @@ _ENTRY_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "title": {"type": "string", "minLength": 1},
                     "url": {"type": "string", "pattern": "^https://[^\\s\"'<>]+$"},
+                    # operationId -> the section that documents it: what a new finding contradicts
+                    "operations": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string", "minLength": 1},
+                    },
                 },
             },
         },
@@ -262,10 +267,12 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Document:
-    """A vendor's public page, as the catalogue's ``documents`` names it: its title and ``https`` URL."""
+    """A vendor's public page, as the catalogue's ``documents`` names it: its title and ``https``
+    URL, and the section of it that documents each operation it documents."""
 
     title: str
     url: str
+    operations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -337,6 +344,14 @@ class Catalogue:
                 return quirk
         return None
 
+    def sections(self, operation: str) -> list[Citation]:
+        """Where the vendor's pages document ``operation``: what a new finding there contradicts."""
+        return [
+            Citation(page.title, page.url, page.operations[operation])
+            for page in self.documents.values()
+            if operation in page.operations
+        ]
+
 
 def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
     """Validate raw catalogue data; the first problem becomes a ``CatalogueError`` naming the entry."""
@@ -388,7 +403,12 @@ def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
             )
         )
     return Catalogue(
-        api.name, quirks, {key: Document(page["title"], page["url"]) for key, page in documents.items()}
+        api.name,
+        quirks,
+        {
+            key: Document(page["title"], page["url"], dict(page.get("operations", {})))
+            for key, page in documents.items()
+        },
     )
 
 

@@ -251,6 +251,15 @@ class Spec:
         a schema it could judge differently (a format the suite does not check) is never accepted."""
         return self.schemas.accepts(pointer, instance)
 
+    def reaches(self, node: Any, keyword: str) -> bool:
+        """Whether ``keyword`` appears in the schema ``node`` or beneath it (references followed)."""
+        return self.schemas.reaches(node, keyword)
+
+    def error_shape(self, pointer: str, instance: Any) -> tuple[Any, ...] | None:
+        """A key for what the schema at ``pointer`` finds wrong with ``instance``: two bodies
+        with one key are explained alike (see ``SchemaDocument.error_shape``)."""
+        return self.schemas.error_shape(pointer, instance)
+
 
 def _first_assumption(spec: Spec, node: Any, seen: frozenset[str]) -> str | None:
     if isinstance(node, list):

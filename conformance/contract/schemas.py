@@ -7,7 +7,9 @@ once more by the Rust validator, which judges a conforming body in microseconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+import json
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jsonpointer
@@ -16,12 +18,25 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from conformance.kinds import json_type
+
 FORMAT_CHECKER = FormatChecker()
 
+#: Values each format check remembers: a run's bodies repeat their timestamps (a run polled
+#: until it ends, a page listed again), and the Rust validator calls back into Python per value.
+REMEMBERED_FORMAT_VALUES = 4096
+
+
+def _format_check(name: str) -> Callable[[str], bool]:
+    @functools.lru_cache(maxsize=REMEMBERED_FORMAT_VALUES)
+    def conforms(value: str) -> bool:
+        return FORMAT_CHECKER.conforms(value, name)
+
+    return conforms
+
+
 #: The suite's format checks, for the Rust validator: both validators judge formats alike.
-_FORMATS = {
-    name: (lambda value, name=name: FORMAT_CHECKER.conforms(value, name)) for name in FORMAT_CHECKER.checkers
-}
+_FORMATS = {name: _format_check(name) for name in FORMAT_CHECKER.checkers}
 
 
 class SchemaDocument:
@@ -34,6 +49,8 @@ class SchemaDocument:
         self._targets: dict[str, Any] = {}
         self._compiled: dict[tuple[str, bool], Draft202012Validator] = {}
         self._accepting: dict[str, tuple[jsonschema_rs.Validator, ...] | None] = {}
+        #: ``reaches`` by node identity, each node kept so that its identity is not reused.
+        self._reaching: dict[tuple[int, str], tuple[Any, bool]] = {}
 
     def resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (one level at a time until a non-reference)."""
@@ -43,6 +60,31 @@ class SchemaDocument:
                 self._targets[reference] = self.registry.resolver(self.uri).lookup(reference).contents
             node = self._targets[reference]
         return node
+
+    def reaches(self, node: Any, keyword: str) -> bool:
+        """Whether ``keyword`` is a member of ``node`` or of any schema beneath it, through local
+        references: a walk of a body for one extension skips what cannot hold it."""
+        key = (id(node), keyword)
+        if key not in self._reaching:
+            self._reaching[key] = (node, self._search(node, keyword))
+        return self._reaching[key][1]
+
+    def _search(self, node: Any, keyword: str) -> bool:
+        pending, seen = [node], set()
+        while pending:
+            current = pending.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            if isinstance(current, dict):
+                if keyword in current:
+                    return True
+                if "$ref" in current:
+                    pending.append(self.resolve(current))
+                pending.extend(v for k, v in current.items() if k != "$ref" and isinstance(v, dict | list))
+            elif isinstance(current, list):
+                pending.extend(v for v in current if isinstance(v, dict | list))
+        return False
 
     def validator(self, pointer: str, closed: bool) -> Draft202012Validator:
         """A validator for the schema at ``pointer`` with its local references inlined: validating
@@ -65,6 +107,27 @@ class SchemaDocument:
             return validators[0].is_valid(instance), validators[1].is_valid(instance)
         except Exception:  # a value the Rust side cannot take: the Python validator judges it
             return False, False
+
+    def error_shape(self, pointer: str, instance: Any) -> tuple[Any, ...] | None:
+        """The Rust validators' errors for ``instance``, open and closed, as a key under which
+        its explanation can be remembered: each error's place and keyword with the part of the
+        instance an explanation reads (an object's member names and their types for a member
+        keyword, else the value itself). Bodies that differ elsewhere (ids, timestamps that
+        conform) share the key. ``None`` where the Rust validators cannot stand in for the
+        Python one (see ``_rust_validators``)."""
+        validators = self._rust_validators(pointer)
+        if validators is None:
+            return None
+        try:
+            return tuple(
+                tuple(
+                    (tuple(error.schema_path), tuple(error.instance_path), _projection(error, instance))
+                    for error in validator.iter_errors(instance)
+                )
+                for validator in validators
+            )
+        except Exception:  # a value the Rust side cannot take: the Python validator judges it
+            return None
 
     def _rust_validators(self, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
         """Rust validators of the schema at ``pointer``, open and closed, or ``None`` where they
@@ -126,6 +189,24 @@ def _close(node: Any) -> Any:
     if is_object and "properties" in node and not any(key in node for key in open_keywords):
         closed["additionalProperties"] = False
     return closed
+
+
+#: Keywords whose explanation reads an object's member names and their JSON types, not values.
+_MEMBER_KEYWORDS = frozenset({"required", "additionalProperties", "unevaluatedProperties"})
+
+
+def _projection(error: Any, instance: Any) -> Any:
+    """What an explanation of ``error`` reads of ``instance``, exactly enough to tell apart two
+    values it would explain differently (``True`` from ``1``, ``1.0`` from ``1``, members in
+    another order)."""
+    value = instance
+    for step in error.instance_path:
+        value = value[step]
+    if isinstance(value, dict) and error.schema_path and error.schema_path[-1] in _MEMBER_KEYWORDS:
+        return tuple((name, json_type(member)) for name, member in value.items())
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return json_type(value), value
 
 
 def nodes(document: Any) -> Iterator[tuple[str, Any]]:

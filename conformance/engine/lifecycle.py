@@ -44,7 +44,23 @@ class LifecycleDriver(ApiCaller):
         if self.spec.lifecycle is None:
             raise ValueError(f"{self.spec.source} has no x-lifecycle to drive")
         self.lifecycle = self.spec.lifecycle
-        self.plan = self.spec.lifecycle.plan
+        self.plan = self._with_fixed(self.spec.lifecycle.plan)
+
+    def _with_fixed(self, plan: dict[str, Any]) -> dict[str, Any]:
+        """The plan with ``--parameter`` values in place of the example ids its steps name (the
+        workspace, the process, the run a retry starts from): a tenant's ids, the spec untouched."""
+
+        def step(node: Any) -> Any:
+            if not isinstance(node, dict) or node.get("operation") not in self.spec.operations:
+                return node
+            fixed = self.fixed(self.spec.operations[node["operation"]])
+            return {**node, "parameters": {**node.get("parameters", {}), **fixed}} if fixed else node
+
+        steps = {key: step(value) for key, value in plan.items()}
+        start = steps.get("start")
+        if isinstance(start, dict) and isinstance(start.get("find"), list):
+            steps["start"] = {**start, "find": [step(search) for search in start["find"]]}
+        return steps
 
     def start(self) -> Iterator[Step | str]:
         """Start a run; yields the checked step, then the run id (a ``str``) if it started."""

@@ -13,7 +13,7 @@ from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, store
 from conformance.contract.catalogue import Catalogue, Exchange
 from conformance.contract.curl import credential_references
 from conformance.contract.model import Operation, Spec
-from conformance.findings import OUTCOMES, Deviation, Finding, outcome
+from conformance.findings import OUTCOMES, Deviation, FailPolicy, Finding, outcome
 from conformance.http.failures import unanswered
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.judge.classify import FindingSet
@@ -107,6 +107,11 @@ class ApiSession:
             if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
                 return  # no response: nothing was judged, so it is no case
             self._count(operation.id, outcome(findings), case)
+
+    def failing(self, policy: FailPolicy) -> int:
+        """How many findings so far fail a run under ``policy`` (``--max-failures`` counts them)."""
+        with self.lock:
+            return sum(1 for finding in self.findings.grouped() if policy.fails(finding))
 
     def count_check(self, name: str) -> None:
         """A check that ran on a response and found nothing."""

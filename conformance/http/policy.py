@@ -70,6 +70,9 @@ class RequestPolicy:
     verify: bool | str = True
     rate_limit: float | None = None
     max_retry_wait: float = 60.0
+    #: Values of named path and query parameters (``--parameter``: a tenant's ids), sent by every
+    #: operation that declares one in place of the spec's example.
+    parameters: tuple[tuple[str, str], ...] = ()
     retries: int = 3
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
     #: Applied to every request (``oauth.RefreshingToken``: a signed-in run's current token).

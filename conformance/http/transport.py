@@ -43,7 +43,8 @@ def read_bounded(response: httpx.Response, limit: int, timeout: float) -> httpx.
         if time.monotonic() > deadline:
             raise ResponseTooSlow(f"body not complete within the deadline ({received} bytes so far)")
         chunks.append(chunk)
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+    # the raw bytes: a header value outside ASCII (a latin-1 ``filename="café.pdf"``) is kept as sent
+    headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-encoding"]
     return BoundedResponse(
         response.status_code, headers=headers, content=b"".join(chunks), request=response.request
     )
@@ -143,6 +144,9 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 _DECODERS: dict[str, int] = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 #: The ``Accept-Encoding`` of every bounded client: what this module can decode.
 ACCEPT_ENCODING = ", ".join(_DECODERS)
+#: At most this many codings are undone (urllib3's bound too): each is a decoder stacked on the
+#: last, so 1,500 stacked ``gzip`` would overflow the stack instead of being one finding.
+MAX_CODINGS = 5
 
 
 def _decode(chunks: Iterator[bytes], coding: str) -> Iterator[bytes]:
@@ -213,9 +217,13 @@ class _BoundedPool:
             if c.strip() and c.strip().lower() != "identity"
         ]
         unknown = [c for c in codings if c not in _DECODERS]
-        if unknown:
+        if unknown or len(codings) > MAX_CODINGS:
             response.close()
-            raise httpx.DecodingError(f"unsupported content coding {unknown[0]!r} (asked for gzip, deflate)")
+            raise httpx.DecodingError(
+                f"unsupported content coding {unknown[0][:40]!r} (asked for gzip, deflate)"
+                if unknown
+                else f"{len(codings)} content codings stacked (at most {MAX_CODINGS} are decoded)"
+            )
         headers = [(n, v) for n, v in response.headers if not codings or n.lower() not in _CODED_HEADERS]
         body = _BoundedBodyStream(response, codings, self.max_body_bytes, self.timeout)
         return httpcore.Response(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -120,11 +121,14 @@ def history_lines(directory: Path, report: Callable[[str], None] = warn) -> list
     if not os.path.lexists(path):
         return []
     try:
-        handle = _open_no_follow(path, os.O_RDONLY)
+        handle = _open_no_follow(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO: no wait
     except OSError as exc:
         report(f"{path}: not read ({exc.strerror or exc}); the trend starts again")
         return []
     with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            report(f"{path}: not read (not a regular file); the trend starts again")
+            return []
         size = os.fstat(stream.fileno()).st_size
         if size > MAX_HISTORY_BYTES:
             stream.seek(size - MAX_HISTORY_BYTES)
