@@ -20,16 +20,28 @@ TOKEN = "canary-acme-key-7c41e2"
 BUDGET = ("--phases", "examples", "--max-examples", "1")
 
 
-def conformance(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """``conformance ARGS`` started in a child process that finds the vendor's distribution."""
     env = {**os.environ, "PYTHONPATH": str(HERE), "ACME_API_KEY": TOKEN}
-    return subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
         cwd=cwd,
         env=env,
     )
+
+
+def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    """What a started command printed, once it exits (killed past 300 s, as the test then fails)."""
+    try:
+        out, err = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 @pytest.fixture(scope="module")
@@ -50,46 +62,35 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_every_command_works_on_a_vendor_plugged_in_from_outside(served: str, tmp_path: Path) -> None:
     outputs: list[str] = []
+    # commands that need nothing of each other run side by side, each its own process; the two
+    # against the served mock one after the other, as neither should see the other's runs
+    served_run = ("--base-url", served, *BUDGET, "--poll-interval", "0.05", "--report-dir", "real")
+    listing = start("list", cwd=tmp_path)
+    running = start("run", "acme", *BUDGET, "--report-dir", "mocks", cwd=tmp_path)
+    real = finish(start("run", "acme", *served_run, cwd=tmp_path))
+    recording = ("record", "acme", "--base-url", served, "--out", "cassettes", "--poll-interval", "0.05")
+    recorded = finish(start(*recording, cwd=tmp_path))
+    listed, run = finish(listing), finish(running)
 
-    listed = conformance("list", cwd=tmp_path)
     assert listed.returncode == 0 and "acme: Acme Jobs API — 4 operations, 1 catalogued" in listed.stdout
-
-    run = conformance("run", "acme", *BUDGET, "--report-dir", "mocks", cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     document = json.loads((tmp_path / "mocks" / "results.json").read_text())
     assert {f["quirk"] for f in document["findings"]} == {"AC-001"} and document["summary"]["new"] == 0
-
-    real = conformance(
-        "run",
-        "acme",
-        "--base-url",
-        served,
-        *BUDGET,
-        "--poll-interval",
-        "0.05",
-        "--report-dir",
-        "real",
-        cwd=tmp_path,
-    )
     assert real.returncode == 0, real.stdout + real.stderr
-
-    recorded = conformance(
-        "record", "acme", "--base-url", served, "--out", "cassettes", "--poll-interval", "0.05", cwd=tmp_path
-    )
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
     cassette = tmp_path / "cassettes" / "acme.yaml"
     assert "interactions of acme" in recorded.stdout and cassette.stat().st_size > 0
 
-    replayed = conformance("replay", str(cassette), "--report-dir", "replayed", cwd=tmp_path)
+    replaying = start("replay", str(cassette), "--report-dir", "replayed", cwd=tmp_path)
+    diffing = start("diff", str(cassette), str(cassette), cwd=tmp_path)
+    rendering = start("report", "mocks/results.json", "--out", "rendered", cwd=tmp_path)
+    replayed, diffed, rendered = finish(replaying), finish(diffing), finish(rendering)
+
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     replay_document = json.loads((tmp_path / "replayed" / "results.json").read_text())
     assert [api["api"] for api in replay_document["apis"]] == ["acme"]
     assert replay_document["apis"][0]["known"] >= 1 and replay_document["summary"]["new"] == 0
-
-    diffed = conformance("diff", str(cassette), str(cassette), cwd=tmp_path)
     assert diffed.returncode == 0, diffed.stdout + diffed.stderr
-
-    rendered = conformance("report", "mocks/results.json", "--out", "rendered", cwd=tmp_path)
     assert rendered.returncode == 0 and (tmp_path / "rendered" / "index.html").is_file()
 
     outputs += [c.stdout + c.stderr for c in (listed, run, real, recorded, replayed, diffed, rendered)]
