@@ -173,8 +173,9 @@ def test_no_credential_reaches_a_file_or_the_terminal_across_the_commands(tmp_pa
         # every vendor's credential in its variable; SolveXia's a client id and secret instead
         env = {APIS[api].credential_env: token for api, token in VENDOR_TOKENS.items() if api != "solvexia"}
         env |= SIGN_IN
+        # the runs and recordings side by side, each its own process, where they share no server:
+        # a run judges lists and lifecycles, which another client's runs on its server could change
         served = ["run", "robocorp", "--base-url", base_urls["robocorp"], *budget, "--report-dir", "served"]
-        assert cli(*served, env=env) == 0, cli.outputs
         signed_in = [
             "run",
             "solvexia",
@@ -184,21 +185,15 @@ def test_no_credential_reaches_a_file_or_the_terminal_across_the_commands(tmp_pa
             "--report-dir",
             "signed-in",
         ]
-        assert cli(*signed_in, env=env) == 0, cli.outputs
-        recordings = [
-            cli.start(
-                "record",
-                api,
-                "--base-url",
-                base_urls[api],
-                "--out",
-                "cassettes",
-                "--poll-interval",
-                "0.05",
-                env=env,
-            )
-            for api in APIS
-        ]
+        record = ["--out", "cassettes", "--poll-interval", "0.05"]
+
+        def recording(api: str) -> subprocess.Popen[str]:
+            return cli.start("record", api, "--base-url", base_urls[api], *record, env=env)
+
+        runs = [cli.start(*served, env=env), cli.start(*signed_in, env=env)]
+        recordings = [recording(api) for api in APIS if api not in ("robocorp", "solvexia")]
+        assert [cli.finish(process) for process in runs] == [0, 0], cli.outputs
+        recordings += [recording(api) for api in ("robocorp", "solvexia")]
         assert [cli.finish(recording) for recording in recordings] == [0] * len(APIS), cli.outputs
         capture_without_redaction(base_urls, captured)
     # Exit 0 also shows the embedded mocks took the canary: a refused credential would be new drift.
@@ -211,17 +206,26 @@ def test_no_credential_reaches_a_file_or_the_terminal_across_the_commands(tmp_pa
         "automation_runs",
         *BODY_CANARIES,
     ]
-    assert cli("replay", "cassettes", str(captured), "--report-dir", "replay") == 1, cli.outputs  # the 500s
+    # the replay, the first report and the two diffs of recordings need nothing of each other
+    replaying = cli.start("replay", "cassettes", str(captured), "--report-dir", "replay")
+    reporting = cli.start("report", "run/results.json", "--out", "report")
+    diffing = [  # last night's recording against the failed night
+        cli.start(
+            "diff", f"cassettes/{api}.yaml", str(captured / f"{api}.yaml"), "--report-dir", f"diff/{api}"
+        )
+        for api in ("automation_runs", "robocorp")
+    ]
+    assert cli.finish(replaying) == 1, cli.outputs  # the 500s
+    assert cli.finish(reporting) == 0, cli.outputs
+    assert [cli.finish(process) for process in diffing] == [1, 1], cli.outputs
     findings = json.loads((out / "replay" / "results.json").read_text())["findings"]
     printed = "\n".join(f["request"].lower() for f in findings if f["kind"] == "server-error")
     for place in REDACTED_IN_REQUESTS:  # each canary's place was printed, redacted
         assert place.lower() in printed, place
-    assert cli("report", "run/results.json", "--out", "report") == 0, cli.outputs
-    assert cli("report", "replay/results.json") == 0, cli.outputs
-    for api in ("automation_runs", "robocorp"):  # last night's recording against the failed night
-        new = str(captured / f"{api}.yaml")
-        assert cli("diff", f"cassettes/{api}.yaml", new, "--report-dir", f"diff/{api}") == 1, cli.outputs
-    assert cli("diff", "run/results.json", "replay/results.json") in (0, 1), cli.outputs
+    reporting = cli.start("report", "replay/results.json")
+    comparing = cli.start("diff", "run/results.json", "replay/results.json")
+    assert cli.finish(reporting) == 0, cli.outputs
+    assert cli.finish(comparing) in (0, 1), cli.outputs
 
     assert {"run", "served", "signed-in", "cassettes", "replay", "report", "diff"} <= {
         p.name for p in out.iterdir()
