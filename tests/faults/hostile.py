@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from conformance.vendors.registry import CASSETTES_DIR
+
 from ..canary import leaks
+from ..shared import once_per_run
 
 #: The credential the mocks behind the fault server accept, and other secrets a user may hand the
 #: suite: each is looked for in every file written and every line printed.
@@ -146,3 +151,23 @@ def no_leak(
         f"{place} (escaped)": json.dumps(value)[1:-1] for place, value in canaries.items() if "\r" in value
     }
     assert leaks({**canaries, **escaped}, directories, printed) == []
+
+
+def mock_replay_results(factory: pytest.TempPathFactory, directory: Path) -> Path:
+    """A real ``results.json`` in ``directory``: a replay of the shipped mock cassettes, the input
+    several tests make hostile files from. Replayed once for the whole test run, in a worker's
+    process: the replay is their material, not what they test."""
+
+    def replayed(out: Path) -> str:
+        from conformance.cli.main import main
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(out)
+            code = main(["replay", str(CASSETTES_DIR / "mocks"), "--report-dir", "r"])
+        assert code == 0, code
+        return (out / "r" / "results.json").read_text(encoding="utf-8")
+
+    results = directory / "r" / "results.json"
+    results.parent.mkdir(parents=True)
+    results.write_text(once_per_run(factory, "mock-replay-results", replayed), encoding="utf-8")
+    return results

@@ -45,6 +45,7 @@ from .hostile import (
     TOKEN,
     Outcome,
     conformance,
+    mock_replay_results,
     no_leak,
     one_line_error,
     strict_json,
@@ -495,10 +496,7 @@ WRONG_RESULTS: dict[str, tuple[Callable[[Path, Path], None], str]] = {
 @pytest.fixture(scope="module")
 def mock_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real results.json (a replay of the mock cassettes), for the files made wrong from it."""
-    directory = tmp_path_factory.mktemp("mock-results")
-    outcome = conformance("replay", str(MOCK_CASSETTES), "--report-dir", "r", cwd=directory)
-    assert outcome.code == 0, outcome
-    return directory / "r" / "results.json"
+    return mock_replay_results(tmp_path_factory, tmp_path_factory.mktemp("mock-results"))
 
 
 @pytest.mark.parametrize(("make", "message"), list(WRONG_RESULTS.values()), ids=list(WRONG_RESULTS))

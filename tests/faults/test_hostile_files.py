@@ -21,7 +21,7 @@ from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.results.history import HISTORY_FILE
 from conformance.vendors.registry import SPECS_DIR, SPECS_DIR_ENV
 
-from .hostile import conformance, one_line_error, strict_json, valid_outputs
+from .hostile import conformance, mock_replay_results, one_line_error, strict_json, valid_outputs
 
 MOCK_CASSETTES = SPECS_DIR.parent / "cassettes" / "mocks"
 
@@ -178,8 +178,7 @@ def test_runs_publishing_to_one_folder_keep_every_history_line(tmp_path: Path) -
 def large_results(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Two results files of 8 MB each (a replay's findings repeated, half in both)."""
     directory = tmp_path_factory.mktemp("large-results")
-    assert conformance("replay", str(MOCK_CASSETTES), "--report-dir", "r", cwd=directory).code == 0
-    source = strict_json(directory / "r" / "results.json")
+    source = strict_json(mock_replay_results(tmp_path_factory, directory))
     paths = []
     for part in ("a", "b"):
         findings = [
