@@ -21,6 +21,8 @@ import yaml
 from conformance.cli.arguments import build_parser
 from conformance.vendors.registry import APIS
 
+from .inprocess import InProcess
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"
 #: One vendor's night, which nightly.yml calls once per vendor.
@@ -74,13 +76,16 @@ def test_mocks_job_runs_every_api_with_a_pinned_seed_on_python_311_and_uploads_r
 
 
 def test_each_vendor_job_is_handed_its_own_secrets_by_name_and_no_others(
-    workflow: dict[str, Any], vendor: dict[str, Any]
+    workflow: dict[str, Any],
+    vendor: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """One job per vendor ``conformance list --json`` lists, calling vendor.yml with the variables
-    that vendor's declaration names: no expression indexes the secrets, none hands them all on."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "conformance", "list", "--json"], capture_output=True, text=True, check=True
-    )
+    """One job per vendor ``conformance list --json`` lists (run in this process: what it lists is
+    tested), calling vendor.yml with the variables that vendor's declaration names: no expression
+    indexes the secrets, none hands them all on."""
+    completed = InProcess(monkeypatch, capsys)("list", "--json")
+    assert completed.returncode == 0, completed.stderr
     listed = {entry["api"]: entry for entry in json.loads(completed.stdout)}
     assert set(listed) == set(APIS)
     jobs = {name: job for name, job in workflow["jobs"].items() if "uses" in job}

@@ -5,8 +5,6 @@ only on evidence."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,8 @@ from conformance.judge.registry import check_response
 from conformance.mocks import MockServer, create_mock
 from conformance.mocks.drift import Drift, DriftMiddleware, add_random_members
 from conformance.vendors.registry import APIS
+
+from ..inprocess import InProcess
 
 TOKEN = "grouping-token-0b7e"
 ANY = "<any extra member>"
@@ -32,14 +32,13 @@ def inventive() -> Iterator[str]:
         yield server.base_url
 
 
-def test_random_members_everywhere_read_as_a_handful_of_groups(inventive: str, tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [
-            sys.executable, "-m", "conformance", "run", "kognitos", "--base-url", inventive, "--token", TOKEN,
-            "--phases", "examples,coverage", "--max-examples", "5", "--seed", "1", "--poll-interval", "0.05",
-            "--report-dir", str(tmp_path),
-        ],
-        capture_output=True, text=True, timeout=300,
+def test_random_members_everywhere_read_as_a_handful_of_groups(
+    inventive: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``conformance run`` in this process: what it finds and prints is tested, not its process."""
+    completed = InProcess(monkeypatch, capsys)(
+        "run", "kognitos", "--base-url", inventive, "--token", TOKEN, "--phases", "examples,coverage",
+        "--max-examples", "5", "--seed", "1", "--poll-interval", "0.05", "--report-dir", str(tmp_path),
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr  # additive drift only
     findings = json.loads((tmp_path / "results.json").read_text())["findings"]
