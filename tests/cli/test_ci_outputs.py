@@ -73,19 +73,22 @@ def test_in_a_terminal_an_api_waiting_its_turn_is_queued() -> None:
 
 @pytest.fixture(scope="module")
 def ci_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """``conformance run kognitos`` as a GitHub Actions step runs it: no terminal, a summary file."""
+    """``conformance run kognitos`` as a GitHub Actions step runs it: no terminal, a summary file.
+    It runs in this process (its output a pipe's stand-in, no terminal): what it prints and writes
+    is tested here, not its process."""
     directory = tmp_path_factory.mktemp("ci")
     (directory / "summary.md").write_text("earlier step\n")
-    env = {**os.environ, STEP_SUMMARY: str(directory / "summary.md")}
-    command = [sys.executable, "-m", "conformance", "run", "kognitos", "--phases", "examples,fuzzing"]
-    completed = subprocess.run(
-        [*command, "--max-examples", "1", "--seed", "3", "--report-dir", str(directory / "reports")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    args = ["run", "kognitos", "--phases", "examples,fuzzing", "--max-examples", "1", "--seed", "3"]
+    args += ["--report-dir", str(directory / "reports")]
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        patch.setenv(STEP_SUMMARY, str(directory / "summary.md"))
+        code = cli.main(args)
+    completed = subprocess.CompletedProcess(["conformance", *args], code, out.getvalue(), err.getvalue())
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return completed, directory
 
