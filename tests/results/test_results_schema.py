@@ -26,6 +26,8 @@ from conformance.results.merge import merge_documents
 from conformance.results.publish import load_results
 from conformance.vendors.registry import CASSETTES_DIR
 
+from ..shared import once_per_run
+
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "results.schema.json").read_text())
 QUICK = {"apis": ["kognitos"], "phases": ("fuzzing",), "max_examples": 2}
 
@@ -39,10 +41,13 @@ def validate(document: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def unseeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A run given no seed, as written to disk."""
-    directory = tmp_path_factory.mktemp("run")
-    write_results(run(RunOptions(**QUICK)), directory)  # type: ignore[arg-type]
-    return json.loads((directory / "results.json").read_text())
+    """A run given no seed, as written to disk: once for all workers (two tests read it)."""
+
+    def written(directory: Path) -> dict[str, Any]:
+        write_results(run(RunOptions(**QUICK)), directory)  # type: ignore[arg-type]
+        return json.loads((directory / "results.json").read_text())
+
+    return once_per_run(tmp_path_factory, "unseeded", written)  # type: ignore[no-any-return]
 
 
 def test_a_run_is_what_the_schema_publishes(unseeded: dict[str, Any]) -> None:
