@@ -312,17 +312,19 @@ def test_shards_are_stable_across_processes_and_split_every_operation_once() -> 
         "from conformance.engine.shard import Shard; from conformance.contract.specs import load_spec;"
         f"print([selected_operations(load_spec(a), RunOptions(shard=Shard(1, 3))) for a in {names!r}])"
     )
-    splits = {
-        subprocess.run(
+    processes = [  # side by side: two interpreters, each with its own hash seed
+        subprocess.Popen(
             [sys.executable, "-c", script],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=True,
             env={"PYTHONHASHSEED": seed},
-        ).stdout
+        )
         for seed in ("1", "2")
-    }
-    assert len(splits) == 1
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert len({out for out, _ in outputs}) == 1
 
 
 def test_shard_1_of_2_and_2_of_2_merged_cover_every_operation_once(tmp_path: Path) -> None:

@@ -129,7 +129,12 @@ def create_app(store: RunStore, breaks: frozenset[str], api_key: str) -> Litesta
         Exception: lambda _, exc: error_response(500, "Internal server error"),
     }
     router = Router(path=PREFIX, route_handlers=[list_runs, start_run, get_run], guards=[require_key])
-    return Litestar(route_handlers=[router], exception_handlers=handlers, openapi_config=None)
+    # logging_config=None: Litestar's default puts a queue handler on the root logger at INFO, bound
+    # to the stderr of the test that started it; later tests' HTTP clients then log into a closed
+    # capture, and the logging error's traceback lands in whatever output another test captures
+    return Litestar(
+        route_handlers=[router], exception_handlers=handlers, openapi_config=None, logging_config=None
+    )
 
 
 def _required(query: Any, name: str) -> str:
