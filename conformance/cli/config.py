@@ -124,11 +124,12 @@ def convert(name: str, value: Any, where: str) -> tuple[str, Any]:
         raise UsageError(f"{where}: {name} = {value!r} is not a valid value") from None
 
 
-def load_config(path: Path | None) -> dict[str, Any]:
-    """The ``[run]`` table of ``path`` (default: ``./conformance.toml`` when it exists)."""
+def read_config(path: Path | None) -> tuple[Path, dict[str, Any]] | None:
+    """``path`` (default: ``./conformance.toml`` when it exists) and its tables: ``[run]``, and
+    ``[profile]`` (``cli.thresholds``)."""
     if path is None:
         if not CONFIG_FILE.is_file():
-            return {}
+            return None
         path = CONFIG_FILE
     if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
         raise UsageError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
@@ -137,9 +138,18 @@ def load_config(path: Path | None) -> dict[str, Any]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
-    unknown = sorted(set(document) - {"run"})
+    unknown = sorted(set(document) - {"run", "profile"})
     if unknown:
         raise UsageError(f"{path}: unknown table [{unknown[0]}] (settings go under [run])")
+    return path, document
+
+
+def load_config(path: Path | None) -> dict[str, Any]:
+    """The ``[run]`` table of ``path`` (default: ``./conformance.toml`` when it exists)."""
+    found = read_config(path)
+    if found is None:
+        return {}
+    path, document = found
     table = document.get("run", {})
     if not isinstance(table, dict):
         raise UsageError(f"{path}: [run] must be a table")

@@ -18,9 +18,11 @@ from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.judge.classify import FindingSet
 from conformance.judge.context import Judgement
 from conformance.judge.resolved import QuirkSightings
+from conformance.judge.strict_json import NOT_JSON
 from conformance.kinds import TRANSPORT_ERROR
 from conformance.redact import Redactor
 from conformance.results.model import ApiResult, OperationStats
+from conformance.results.profile import Profile
 
 #: The request that reproduces a case, or a way to write it: it is only written for the first
 #: deviation of a finding, so a response that repeats a known finding costs no curl line.
@@ -70,6 +72,8 @@ class ApiSession:
         self.stats: dict[str, OperationStats] = {op: OperationStats() for op in self.operations}
         self.by_label = {op.label: op for op in spec.operations.values()}
         self.checks: Counter[str] = Counter()
+        #: What the answers showed where the documents leave things open (``results.profile``).
+        self.profile = Profile()
         self.lock = threading.Lock()
         #: Each deviation already seen (by its key as received), as it was stored.
         self._seen: dict[tuple[str, ...], Deviation] = {}
@@ -100,6 +104,9 @@ class ApiSession:
             if isinstance(deviations, Judgement):
                 status, exchange = deviations.status_code, deviations.exchange
                 self.sightings.observe(operation.id, status, exchange.response, exchange.request)
+                body = None if exchange.response is NOT_JSON else exchange.response
+                sent = (exchange.request_json, deviations.context.params)
+                self.profile.observe(operation.id, status, body, deviations.elapsed, sent)
             if callable(request):
                 request = functools.cache(request)  # written once however many findings are new
             findings = [self.add(deviation, request, source, exchange) for deviation in deviations]
@@ -148,6 +155,7 @@ class ApiSession:
                 mine.outcomes.update(stats.outcomes)
             self.sightings.seen.update(other.sightings.seen)
             self.findings.absorb(other.findings)
+            self.profile.absorb(other.profile)
 
     def add(
         self, deviation: Deviation, request: Request, source: str, exchange: Exchange | None = None
@@ -201,4 +209,5 @@ class ApiSession:
             },
             resolved=resolved,
             unchecked=unchecked,
+            profile=self.profile.frozen(self.redactor.text, self.redactor.is_secret_key),
         )

@@ -14,7 +14,8 @@ from conformance.errors import UsageError
 from conformance.findings import OUTCOMES, STRICT, recorded_pattern, tally
 from conformance.results.files import publish
 from conformance.results.junit import junit_document
-from conformance.results.model import RunResult
+from conformance.results.model import ApiResult, RunResult
+from conformance.results.profile import PROFILE_SCHEMA
 
 #: Version 3 added targets, the catalogued quirks that did not appear, responses by outcome,
 #: per-check counts and the public pages a quirk cites; version 2 files are still read (they
@@ -240,6 +241,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                                 "responses": _RESPONSES,
                                 **_COUNTS,
                                 **_LATER,
+                                "profile": PROFILE_SCHEMA,
                             },
                         },
                     },
@@ -322,6 +324,18 @@ def check_results(document: Any) -> None:
     raise UsageError(f"not a conformance results document: {printable(where)[:200]} {expected}")
 
 
+def _operation_entry(api: ApiResult, operation: str, label: str) -> dict[str, Any]:
+    """One operation of ``results.json``: its cases, responses by outcome, findings and profile."""
+    return {
+        "operation": operation,
+        "label": label,
+        "cases": api.stats[operation].cases,
+        "responses": {name: api.stats[operation].outcomes[name] for name in OUTCOMES},
+        **api.counts(operation),
+        **({"profile": api.profile[operation]} if operation in api.profile else {}),
+    }
+
+
 def results_document(result: RunResult) -> dict[str, Any]:
     apis = []
     for api in result.results:
@@ -345,16 +359,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
                 "check_counts": dict(sorted(api.checks.items())),
                 "resolved_quirks": [quirk.to_dict() for quirk in api.resolved],
                 "unchecked_quirks": [quirk.to_dict() for quirk in api.unchecked],
-                "operations": [
-                    {
-                        "operation": op.id,
-                        "label": op.label,
-                        "cases": api.stats[op.id].cases,
-                        "responses": {name: api.stats[op.id].outcomes[name] for name in OUTCOMES},
-                        **api.counts(op.id),
-                    }
-                    for op in api.operations.values()
-                ],
+                "operations": [_operation_entry(api, op.id, op.label) for op in api.operations.values()],
             }
         )
     return {

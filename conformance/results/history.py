@@ -47,6 +47,7 @@ ENTRY_SCHEMA: dict[str, Any] = {
                     "breaking": _COUNT,
                     "assumption": _COUNT,
                     "target": {"type": "string"},
+                    "latency": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
                 },
             },
         },
@@ -71,6 +72,15 @@ def server_of(api: dict[str, Any]) -> str:
     return printable(_USERINFO.sub(r"\1", url))
 
 
+def p95_by_operation(api: dict[str, Any]) -> dict[str, float]:
+    """Each timed operation's p95 response time (ms): the report draws it over the nights."""
+    return {
+        operation["operation"]: operation["profile"]["latency"]["p95_ms"]
+        for operation in api["operations"]
+        if (operation.get("profile") or {}).get("latency")
+    }
+
+
 def summary_line(document: dict[str, Any]) -> dict[str, Any]:
     """The part of a results document the trend needs, small enough to keep forever: a line
     per target (an API, or an API at one of several targets in a merged report)."""
@@ -84,6 +94,7 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
                 "known": api["known"],
                 "new": api["new"],
                 "target": server_of(api),
+                **({"latency": p95_by_operation(api)} if p95_by_operation(api) else {}),
             }
             for api in document["apis"]
         },
