@@ -12,6 +12,7 @@ comparisons and reports read what ``frozen`` gives.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections import Counter
@@ -22,7 +23,7 @@ from typing import Any
 
 from conformance.bounds import printable
 from conformance.kinds import json_type
-from conformance.results.shapes import is_value, shape_of
+from conformance.results.shapes import classified
 
 #: Statuses whose bodies are profiled, per operation (every status is counted).
 MAX_STATUSES = 8
@@ -91,8 +92,14 @@ PROFILE_SCHEMA: dict[str, Any] = {
 }
 
 
-def _escape(name: str) -> str:
-    return name[:MAX_NAME_CHARS].replace("~", "~0").replace("/", "~1")
+@functools.lru_cache(maxsize=4096)
+def _child(location: str, name: str) -> str:
+    """The place of member ``name`` in the object at ``location`` (a JSON pointer, name cut)."""
+    return f"{location}/{name.replace('~', '~0').replace('/', '~1')}"
+
+
+#: JSON types by Python type, for the walk (a subclass, such as a huge number, asks ``json_type``).
+_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
 
 
 @dataclass
@@ -113,13 +120,13 @@ class Place:
             if text in self.echoed or len(self.echoed) < MAX_VALUES:
                 self.echoed[text] += 1
             return
-        shape = shape_of(text)
+        shape, value = classified(text)
         if shape in self.shapes or len(self.shapes) < MAX_SHAPES:
             self.shapes[shape] += 1
         else:
             self.shapes["other"] += 1
         values = self.values
-        if values is not None and is_value(text):
+        if values is not None and value:
             if text in values or len(values) < MAX_VALUES:
                 values[text] += 1
             else:
@@ -200,7 +207,7 @@ class OperationProfile:
             self.places += 1
             place = places[location] = Place()
         place.seen += 1
-        kind = json_type(node)
+        kind = _TYPES.get(type(node)) or json_type(node)
         place.types[kind] += 1
         if kind == "string":
             place.string(node, sent)
@@ -209,7 +216,7 @@ class OperationProfile:
         elif kind == "object":
             place.objects += 1
             for key, value in node.items():
-                self._walk(places, value, f"{location}/{_escape(str(key))}", depth + 1, sent)
+                self._walk(places, value, _child(location, str(key)[:MAX_NAME_CHARS]), depth + 1, sent)
         elif kind == "array":
             for item in islice(node, MAX_ITEMS):
                 self._walk(places, item, f"{location}/*", depth + 1, sent)

@@ -5,6 +5,7 @@ name, an enum-like word) rather than an id, a timestamp or free text."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: Strings longer than this are never remembered as values: enum-like words are short.
@@ -31,6 +32,17 @@ _NOT_PUNCTUATION = re.compile(r"[^9 !-/:-@\[-`{-~]")
 #: An enum-like word, or up to three of them: letters first, a digit or two at most (``v2``).
 _VALUE = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*( [A-Za-z0-9_.\-]+){0,2}\Z")
 _ONE_TOKEN = re.compile(r"[A-Za-z0-9]+\Z")
+
+
+def classified(text: str) -> tuple[str, bool]:
+    """``shape_of`` and ``is_value`` of a string, remembered when short: answers repeat their
+    strings (a long one is never a value, and is not kept in memory)."""
+    return _remembered(text) if len(text) <= 4 * MAX_VALUE_CHARS else (shape_of(text), False)
+
+
+@functools.lru_cache(maxsize=16384)
+def _remembered(text: str) -> tuple[str, bool]:
+    return shape_of(text), is_value(text)
 
 
 def shape_of(text: str) -> str:

@@ -183,3 +183,30 @@ def test_the_report_shows_the_changes_at_the_top_and_the_profile_per_operation(
     assert 'data-since-behaviour="statuses" data-operation="listRuns"' in page
     assert 'data-profile="kognitos getRun"' in page and 'data-place="200 /status"' in page
     assert "COMPLETED" in page
+
+
+def test_a_profile_is_bounded_whatever_the_server_sends_and_redacted() -> None:
+    """Thousands of invented members, megabyte names and values, deep nesting, a long array, every
+    status and a secret in a credential-named member: the stored profile stays small."""
+    from conformance.redact import Redactor
+    from conformance.results.profile import MAX_LOCATIONS, Profile
+
+    profile, redactor = Profile(), Redactor([TOKEN])
+    deep: Any = "bottom"
+    for _ in range(60):
+        deep = {"down": deep}
+    for index in range(300):
+        body = {
+            **{f"member{index}-{n}": n for n in range(50)},
+            "x" * 1_000_000: "y" * 1_000_000,
+            "items": [{"state": f"State{n % 40}"} for n in range(1_000)],
+            "api_key": "sk-live-abc",
+            "echo": TOKEN,
+            "deep": deep,
+        }
+        profile.observe("getRun", 100 + index, body, 0.001 * index)
+    stored = json.dumps(profile.frozen(redactor.text, redactor.is_secret_key))
+    assert len(stored) < 200_000 and TOKEN not in stored and "sk-live-abc" not in stored
+    bodies = profile.frozen(redactor.text, redactor.is_secret_key)["getRun"]["bodies"]
+    assert sum(len(places) for places in bodies.values()) == MAX_LOCATIONS
+    assert sum(profile.operations["getRun"].statuses.values()) == 300
