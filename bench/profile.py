@@ -4,7 +4,8 @@
   repeated to 10,000 interactions, every body distinct, results.json written), with the profile and
   with ``Profile.observe`` made a no-op, alternated within each repeat; medians over the repeats.
   The size is results.json's bytes with its profiles, and without them (the same document, every
-  operation's ``profile`` removed).
+  operation's ``profile`` removed). Times are this process's CPU time (``time.process_time``): on
+  a machine shared with other work, wall time varies by tens of percent from one repeat to the next.
 - Flapping: ``conformance run`` of the four faithful mocks on ``--nights`` nights with seeds 1..N
   and a small budget, each night compared with the one before: the behaviour changes reported.
 
@@ -32,15 +33,15 @@ CONFORMANCE = Path(sys.executable).parent / "conformance"
 
 
 def judged(cassette: Path, profiled: bool) -> tuple[float, str]:
-    """Seconds to judge ``cassette`` and write its results text, and that text."""
+    """CPU seconds to judge ``cassette`` and write its results text, and that text."""
     observe = Profile.observe
     if not profiled:
         Profile.observe = lambda *args, **kwargs: None  # type: ignore[method-assign]
     try:
-        started = time.perf_counter()
+        started = time.process_time()
         result, _ = replay([cassette])
         text = results_text(results_document(result))
-        return time.perf_counter() - started, text
+        return time.process_time() - started, text
     finally:
         Profile.observe = observe  # type: ignore[method-assign]
 
@@ -66,8 +67,8 @@ def cost(responses: int, repeats: int) -> None:
                 times[profiled].append(seconds)
                 text = written if profiled else text
     print(f"{load()}")
-    print(f"without the profile: {spread(times[False])}")
-    print(f"with the profile:    {spread(times[True])}")
+    print(f"without the profile: {spread(times[False], 's CPU')}")
+    print(f"with the profile:    {spread(times[True], 's CPU')}")
     pairs = [100 * (on / off - 1) for on, off in zip(times[True], times[False], strict=True)]
     added = sorted(pairs)[len(pairs) // 2]
     print(f"time added per repeat: {', '.join(f'{p:+.1f} %' for p in pairs)}")

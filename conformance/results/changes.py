@@ -34,7 +34,8 @@ class Thresholds:
     presence_was: float = 0.95
     #: ... and fallen by at least this share (0.2: 20 points, from 100 % to 80 % or less).
     presence_drop: float = 0.2
-    #: p95 latency must have grown by this factor ...
+    #: p95 latency (and the median with it: a loaded machine slows only a few answers) must have
+    #: grown by this factor ...
     latency_factor: float = 2.0
     #: ... and by at least this many milliseconds (loopback p95s of a few ms double on a busy machine).
     latency_floor_ms: float = 50.0
@@ -189,11 +190,14 @@ def _latency_change(
     if not was or not now or min(was["responses"], now["responses"]) < limits.min_responses:
         return
     before, after = was["p95_ms"], now["p95_ms"]
-    if after >= limits.latency_factor * before and after - before >= limits.latency_floor_ms:
+    # the median too: a busy machine slows a few answers (the tail), a slower server all of them
+    median = now["p50_ms"] >= limits.latency_factor * was["p50_ms"]
+    if median and after >= limits.latency_factor * before and after - before >= limits.latency_floor_ms:
         factor = f"{after / before:.1f} times" if before else "from nothing"
         yield ProfileChange(
             "latency", "slower", target, operation, None, None, before, after,
-            f"p95 {after:.0f} ms (was {before:.0f} ms, {factor}) over {now['responses']} answers",
+            f"p95 {after:.0f} ms (was {before:.0f} ms, {factor}; p50 {now['p50_ms']:.0f} ms, was "
+            f"{was['p50_ms']:.0f} ms) over {now['responses']} answers",
         )  # fmt: skip
 
 

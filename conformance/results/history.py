@@ -94,7 +94,7 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
                 "known": api["known"],
                 "new": api["new"],
                 "target": server_of(api),
-                **({"latency": p95_by_operation(api)} if p95_by_operation(api) else {}),
+                **({"latency": latency} if (latency := p95_by_operation(api)) else {}),
             }
             for api in document["apis"]
         },
