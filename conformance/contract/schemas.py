@@ -10,33 +10,43 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonpointer
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from conformance.kinds import json_type
 
-FORMAT_CHECKER = FormatChecker()
+if TYPE_CHECKING:  # jsonschema is loaded when a body is first judged, not by reading a spec
+    from jsonschema import Draft202012Validator, FormatChecker
 
 #: Values each format check remembers: a run's bodies repeat their timestamps (a run polled
 #: until it ends, a page listed again), and the Rust validator calls back into Python per value.
 REMEMBERED_FORMAT_VALUES = 4096
 
 
+@functools.cache
+def format_checker() -> FormatChecker:
+    """The suite's format checks (jsonschema's, with the format libraries it installs)."""
+    from jsonschema import FormatChecker
+
+    return FormatChecker()
+
+
 def _format_check(name: str) -> Callable[[str], bool]:
     @functools.lru_cache(maxsize=REMEMBERED_FORMAT_VALUES)
     def conforms(value: str) -> bool:
-        return FORMAT_CHECKER.conforms(value, name)
+        return format_checker().conforms(value, name)
 
     return conforms
 
 
-#: The suite's format checks, for the Rust validator: both validators judge formats alike.
-_FORMATS = {name: _format_check(name) for name in FORMAT_CHECKER.checkers}
+@functools.cache
+def _rust_formats() -> dict[str, Callable[[str], bool]]:
+    """The suite's format checks, for the Rust validator: both validators judge formats alike."""
+    return {name: _format_check(name) for name in format_checker().checkers}
 
 
 class SchemaDocument:
@@ -91,9 +101,11 @@ class SchemaDocument:
         then never goes through the registry, which was a third of a replay's time."""
         key = (pointer, closed)
         if key not in self._compiled:
+            from jsonschema import Draft202012Validator
+
             schema = self._inline(self.resolve({"$ref": f"#{pointer}"}), frozenset())
             self._compiled[key] = Draft202012Validator(
-                _close(schema) if closed else schema, registry=self.registry, format_checker=FORMAT_CHECKER
+                _close(schema) if closed else schema, registry=self.registry, format_checker=format_checker()
             )
         return self._compiled[key]
 
@@ -140,7 +152,9 @@ class SchemaDocument:
     def _compile_rust(self, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
         schemas = [self.validator(pointer, closed).schema for closed in (False, True)]
         if any(
-            isinstance(node, dict) and isinstance(node.get("format"), str) and node["format"] not in _FORMATS
+            isinstance(node, dict)
+            and isinstance(node.get("format"), str)
+            and node["format"] not in _rust_formats()
             for _, node in nodes(schemas[0])
         ):
             return None
@@ -149,7 +163,7 @@ class SchemaDocument:
             return tuple(
                 jsonschema_rs.Draft202012Validator(
                     dict(schema) if isinstance(schema, Mapping) else schema,
-                    formats=_FORMATS,
+                    formats=_rust_formats(),
                     validate_formats=True,
                     registry=registry,
                 )

@@ -14,7 +14,6 @@ from conformance.contract.catalogue import Catalogue, Exchange
 from conformance.contract.curl import credential_references
 from conformance.contract.model import Operation, Spec
 from conformance.findings import OUTCOMES, Deviation, FailPolicy, Finding, outcome
-from conformance.http.failures import unanswered
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.judge.classify import FindingSet
 from conformance.judge.context import Judgement
@@ -185,6 +184,8 @@ class ApiSession:
 
     def record_failed_request(self, operation: Operation, error: BaseException, request: Request) -> None:
         """A request the engine sent that got no answer a check could read."""
+        from conformance.http.failures import unanswered  # httpx's errors: loaded by what sends
+
         self.record(operation, [unanswered(self.spec.api.name, operation, error)], request, "contract")
 
     def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:

@@ -18,10 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from conformance.bounds import loads_json, printable
 from conformance.results.identity import target_of
+from conformance.validation import is_valid
 
 HISTORY_FILE = "history.jsonl"
 #: History is read from its end, this much of it (years of nightly lines).
@@ -53,7 +52,6 @@ ENTRY_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_ENTRY = Draft202012Validator(ENTRY_SCHEMA)
 #: The userinfo of a URL (``scheme://user:password@``), even one already redacted.
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@")
 
@@ -143,7 +141,7 @@ def history_lines(directory: Path, report: Callable[[str], None] = warn) -> list
         except ValueError:
             skipped.append(number)
             continue
-        if _ENTRY.is_valid(entry):
+        if is_valid(ENTRY_SCHEMA, entry):
             kept.append(line)
         else:
             skipped.append(number)
