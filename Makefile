@@ -4,13 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint spectral format clean bench bench-tools screenshots
+.PHONY: demo test lint spectral format clean bench bench-tools screenshots constraints
 
-$(STAMP): pyproject.toml
+# every install takes the versions constraints.txt pins (the nightly's too: two nights judge alike)
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $(STAMP)
+
+# after changing pyproject.toml's dependencies or upgrading .venv: pin what it now holds
+constraints: $(STAMP)
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --all --exclude-editable | grep -v -e '^pip==' -e '^wheel=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/conformance run --report-dir reports/latest
@@ -20,6 +26,7 @@ lint: $(STAMP) spectral
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/zizmor --offline .github/workflows
 
 # the specs against Spectral's OpenAPI ruleset (.spectral.yaml): errors fail, warnings are shown.
 # Spectral comes from npm, pinned, into a git-ignored folder (as Prism for the bench, below).

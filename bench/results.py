@@ -9,7 +9,7 @@ The detection benchmarks (``DETECTION``) are run by hand only, by name: they tak
 Each of their blocks starts with the command that produced it, the date and the load; their
 ``target |`` lines make the table of detection targets, and the machine block is left alone.
 
-    .venv/bin/python bench/results.py [replay] [mocks] [run] [make-test] [profile]
+    .venv/bin/python bench/results.py [replay] [mocks] [run] [make-test] [merge] [profile]
     .venv/bin/python bench/results.py detection-shape detection-behaviour detection-independent
 """
 
@@ -33,6 +33,7 @@ BENCHMARKS = {
     "mocks": ["mock_speed.py"],
     "run": ["run_speed.py"],
     "make-test": ["make_test.py"],
+    "merge": ["merge.py"],
     "profile": ["profile.py"],
 }
 #: Detection power (issues 10 and 16), never run by ``make bench``: the mutants of the embedded mocks

@@ -13,7 +13,34 @@ from importlib import import_module
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["FailPolicy", "RunOptions", "RunResult", "__version__", "replay", "run", "write_results"]
+__all__ = [
+    "FailPolicy",
+    "RunOptions",
+    "RunResult",
+    "__version__",
+    "replay",
+    "run",
+    "versions",
+    "write_results",
+]
+
+#: The libraries that generate the cases and judge the answers: a night judged by other versions
+#: of them may differ from the last for that reason alone.
+JUDGING_LIBRARIES = ("schemathesis", "hypothesis", "jsonschema")
+
+
+def versions() -> dict[str, str]:
+    """conformance's version and the installed judging libraries' (``--version``, results.json)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"conformance": __version__}
+    for name in JUDGING_LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
 
 _EXPORTS = {
     "FailPolicy": "conformance.findings",

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
@@ -31,7 +33,7 @@ from typing import Any
 MAX_JSON_DEPTH = 64
 #: Bodies are read up to this size; contract responses of these APIs are a few kilobytes.
 MAX_BODY_BYTES = 10 * 1024 * 1024
-#: Specs, catalogues and settings files are read up to this size.
+#: Specs and catalogues are read up to this size (``conformance.toml``: ``MAX_CONFIG_BYTES``).
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 #: Values, messages and locations are stored up to this many characters (then a marker).
 MAX_STORED_CHARS = 2048
@@ -40,8 +42,9 @@ MAX_REQUEST_CHARS = 16384
 #: Files a command reads hold several bodies: they may be this many times ``--max-body-mb``.
 FILE_BODIES = 4
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+#: A string of JSON once its escapes are gone and only quotes and brackets are left.
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
@@ -68,11 +71,13 @@ class LargeNumber(float):
 def json_depth(data: bytes, limit: int = MAX_JSON_DEPTH) -> int:
     """How deep ``data`` nests, counted only when it could be deeper than ``limit`` (else 0).
 
-    Linear in the size and without recursion: strings are removed, the brackets that remain are
-    summed (``itertools.accumulate``, in C)."""
+    Linear in the size and without recursion, in C: escaped backslashes and quotes are removed,
+    then all but quotes and brackets; the strings left (quotes only now) are removed from that,
+    and the brackets that remain are summed (``itertools.accumulate``)."""
     if data.count(b"[") + data.count(b"{") <= limit:
         return 0
-    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    structure = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    brackets = _STRING.sub(b"", structure)
     return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
 
 
@@ -100,12 +105,23 @@ def loads_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise JsonRejected(f"nested deeper than {max_depth} levels") from None
 
 
+#: Opened without blocking (a FIFO would wait for a writer; a regular file ignores the flag) and
+#: never as the controlling terminal.
+_READ_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+
+
 def read_file(
     path: Path, limit: int, error: Callable[[str], Exception], *, missing: str = "no such file"
 ) -> bytes:
-    """At most ``limit`` bytes of ``path``; a larger file (``/dev/zero`` too) is ``error``."""
+    """At most ``limit`` bytes of the regular file ``path``; a larger one is ``error``, and so is
+    anything else (a FIFO, whose reading would wait for a writer forever, ``/dev/zero``)."""
     try:
-        with path.open("rb") as stream:
+        handle = os.open(path, _READ_FLAGS)
+        with os.fdopen(handle, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                raise error(f"{path}: not a regular file; not read")
             data = stream.read(limit + 1)
     except FileNotFoundError:
         raise error(f"{path}: {missing}") from None

@@ -270,10 +270,16 @@ class Finding:
     #: When the finding stands for many that differ only in a varying part (member names,
     #: values): ``{"distinct": N, "values": [the first few]}``; its location is then a pattern.
     group: dict[str, Any] | None = None
-    #: For a known finding: its catalogue entry's summary and the public pages it cites
-    #: (``title``, ``url``, ``section``), so a report read later needs no catalogue.
+    #: For a known finding: its catalogue entry's summary. The public pages a finding rests on
+    #: (``title``, ``url``, ``section``): a known one's citations, a convention's public text, the
+    #: vendor's section documenting a new one's operation; a report read later needs no catalogue.
     quirk_summary: str | None = None
     citations: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """The finding on one line, what and where: a JUnit failure's message, an annotation's title."""
+        return " ".join(f"{self.kind} at {self.location or '(body)'}: {self.message}".split())
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -87,7 +87,12 @@ class Kind:
     basis: Basis = Basis.CONTRACT
     #: For a convention: the public text that states it (the API's documents do not).
     rests_on: str | None = None
+    #: That text as a citation a report links: its title, section and ``https`` URL.
+    reference: tuple[str, str, str] | None = None
 
+
+_RFC_9110 = "https://www.rfc-editor.org/rfc/rfc9110"
+_OWASP_API1 = "https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/"
 
 #: Schemathesis' own checks that stay on beside the suite's (its response-conformance checks are
 #: replaced by ``judge``), each with what it rests on.
@@ -100,35 +105,40 @@ _SCHEMATHESIS_CHECKS = (
     Kind("ensure_resource_availability", "A resource the API just created cannot be found"),
     Kind("use_after_free", "A deleted resource can still be read"),
     *(
-        Kind(name, title, basis=Basis.CONVENTION, rests_on=rfc)
-        for name, title, rfc in (
+        Kind(name, title, basis=Basis.CONVENTION, rests_on=rfc, reference=reference)
+        for name, title, rfc, reference in (
             (
                 "negative_data_rejection",
                 "A request the documents do not allow was served",
                 "RFC 9110 section 15.5.1 (400 Bad Request): a server may refuse a malformed request; "
                 "no document of the API promises that it does",
+                ("RFC 9110", "15.5.1 400 Bad Request", f"{_RFC_9110}#section-15.5.1"),
             ),
             (
                 "missing_required_header",
                 "A request without a required header was served",
                 "RFC 9110 section 15.5.1: refusing an incomplete request is advice, not a promise of "
                 "the API's documents",
+                ("RFC 9110", "15.5.1 400 Bad Request", f"{_RFC_9110}#section-15.5.1"),
             ),
             (
                 "unsupported_method",
                 "An undocumented method was not answered 405",
                 "RFC 9110 section 15.5.6 (405 Method Not Allowed); the documents describe only their "
                 "own methods",
+                ("RFC 9110", "15.5.6 405 Method Not Allowed", f"{_RFC_9110}#section-15.5.6"),
             ),
             (
                 "allow_header_conformance",
                 "A 405's Allow header lists other methods",
                 "RFC 9110 section 10.2.1 (Allow); no document of the API describes OPTIONS or Allow",
+                ("RFC 9110", "10.2.1 Allow", f"{_RFC_9110}#section-10.2.1"),
             ),
             (
                 "object_level_authorization",
                 "One credential read another's resource",
                 "OWASP API1:2023; no document of the API describes tenants' isolation in requests",
+                ("OWASP API Security Top 10", "API1:2023 Broken Object Level Authorization", _OWASP_API1),
             ),
         )
     ),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import os
 import re
 import shlex
 from collections.abc import Iterable
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit
 
 from conformance.bounds import loads_json, printable
-from conformance.vendors.registry import credential_names
+from conformance.vendors.registry import APIS, credential_names
 
 if TYPE_CHECKING:
     from conformance.findings import Deviation
@@ -42,8 +44,9 @@ class SecretNames:
 
     @cached_property
     def in_header_line(self) -> re.Pattern[str]:
+        # not a path that ends in a header's name (``/oauth/token: connection refused``): the cause stays
         names = "|".join(map(re.escape, sorted(self.headers)))
-        return re.compile(r"(?i)((?:" + names + r")\s*:\s*)[^'\"\r\n]*")
+        return re.compile(r"(?i)(?<![\w/.])((?:" + names + r")\s*:\s*)[^'\"\r\n]*")
 
 
 @cache
@@ -62,16 +65,21 @@ def is_secret_header(name: str) -> bool:
 #: Where an OpenAPI document holds samples (whose credential-named values are its sample secrets).
 _SAMPLE_KEYS = frozenset({"example", "examples", "default", "x-examples"})
 
-#: The userinfo of any URL (``scheme://user:password@``): a credential wherever it shows.
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:(?://|\\/\\/))[^/?#@\s'\"<>\\]+@")
+#: The userinfo of any URL (``scheme://user:password@``, or scheme-relative ``//user:password@``):
+#: a credential wherever it shows.
+_URL_USERINFO = re.compile(r"(?i)((?:\b[a-z][a-z0-9+.-]*:)?(?://|\\/\\/))[^/?#@\s'\"<>\\]+@")
 
 
 def written_forms(secret: str) -> set[str]:
     """``secret`` as every output may spell it: raw, JSON- and Python-escaped (a CR/LF in it
-    becomes ``\\r\\n``), percent-encoded, control characters escaped, HTML-escaped."""
+    becomes ``\\r\\n``, a ``/`` may be ``\\/``), percent-encoded, control characters escaped,
+    HTML-escaped, shell-quoted. The hex of a percent or ``\\u`` escape matches in either case
+    (``Redactor`` reads them so), as RFC 3986 and JSON allow either."""
+    json_form = json.dumps(secret)[1:-1]
     forms = {
         secret,
-        json.dumps(secret)[1:-1],
+        json_form,
+        json_form.replace("/", "\\/"),
         json.dumps(secret, ensure_ascii=False)[1:-1],
         repr(secret)[1:-1],
         secret.encode("unicode_escape").decode("ascii"),
@@ -79,10 +87,37 @@ def written_forms(secret: str) -> set[str]:
         quote(secret),
         quote_plus(secret),
         printable(secret),
+        printable(secret, lines=True),
         html.escape(secret),
         shlex.quote(secret).strip("'"),
     }
     return {form for form in forms if form}
+
+
+def basic_form(user: str, password: str) -> str:
+    """The ``Authorization: Basic`` credential a client derives from a URL's ``user:password``."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def declared_secrets() -> list[str]:
+    """The values of every credential variable a registered vendor declares (its token or key,
+    its OAuth client secret) that is set: secrets whichever command runs, a replay's too."""
+    names = [api.credential_env for api in APIS.values()]
+    names += [api.oauth.client_secret_env for api in APIS.values() if api.oauth is not None]
+    return [value for name in names if (value := os.environ.get(name))]
+
+
+#: A percent escape (``%2F``) or a JSON ``\\u`` escape in a form: matched in either hex case.
+_HEX_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}")
+
+
+def _any_case(form: str) -> str:
+    """``form`` as a pattern whose hex escapes match in upper or lower case."""
+    out, last = [], 0
+    for escape in _HEX_ESCAPE.finditer(form):
+        out += [re.escape(form[last : escape.start()]), f"(?i:{re.escape(escape.group())})"]
+        last = escape.end()
+    return "".join([*out, re.escape(form[last:])])
 
 
 def url_secrets(url: str | None) -> tuple[list[str], set[str]]:
@@ -96,6 +131,9 @@ def url_secrets(url: str | None) -> tuple[list[str], set[str]]:
     except ValueError:
         return [], set()
     values = [form for value in (user, password) if value for form in (value, unquote(value))]
+    if user or password:  # what a client sends for them: Authorization: Basic base64(user:password)
+        given, decoded = (user or "", password or ""), (unquote(user or ""), unquote(password or ""))
+        values += [basic_form(*given), basic_form(*decoded)]
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     return values + [value for _, value in pairs if value], {name.lower() for name, _ in pairs if name}
 
@@ -103,16 +141,17 @@ def url_secrets(url: str | None) -> tuple[list[str], set[str]]:
 class Redactor:
     """Replaces known secret values, and values in credential-shaped places, by a placeholder.
 
-    Each secret is replaced in every form an output may spell it (``written_forms``), and the
-    userinfo of any URL is replaced whole. ``names`` are parameter and member names that are
+    The one rule: each secret given, added or declared (``declared_secrets``) is replaced in
+    every form an output may spell it (``written_forms``), in values and member names alike, and
+    the userinfo of any URL is replaced whole. ``names`` are parameter and member names that are
     credential-shaped for this run only (the query parameters of its base URL).
     """
 
     def __init__(self, secrets: Iterable[str | None] = (), names: Iterable[str] = ()) -> None:
-        given = {s for s in secrets if s and len(s) >= 4}
-        forms = {form for secret in given for form in written_forms(secret) if len(form) >= 4}
-        # Longest first, so a secret that contains another is replaced whole.
-        self.secrets = sorted(forms, key=len, reverse=True)
+        self._forms: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for secret in [*secrets, *declared_secrets()]:
+            self.add(secret)
         self.names = frozenset(name.lower() for name in names)
         extra = sorted(self.names - secret_names().keys)
         self._extra_query = (
@@ -131,9 +170,20 @@ class Redactor:
         return key.lower() in secret_names().keys or key.lower() in self.names
 
     def add(self, secret: str | None) -> None:
-        """Redact ``secret`` too from now on (an access token issued in the middle of a run)."""
-        if secret and len(secret) >= 4 and secret not in self.secrets:
-            self.secrets = sorted([*self.secrets, secret], key=len, reverse=True)
+        """Redact ``secret`` too from now on, in every written form (an access token issued in
+        the middle of a run: one with a ``'`` or a CR/LF shows escaped)."""
+        if not secret or len(secret) < 4 or secret in self._forms:
+            return
+        self._forms |= {form for form in written_forms(secret) if len(form) >= 4}
+        self._pattern = None
+
+    def _secrets(self) -> re.Pattern[str] | None:
+        """Every form of every secret as one pattern, longest first (a secret that contains
+        another is replaced whole)."""
+        if self._pattern is None and self._forms:
+            forms = sorted(self._forms, key=len, reverse=True)
+            self._pattern = re.compile("|".join(_any_case(form) for form in forms))
+        return self._pattern
 
     def learn(self, document: Any, *, sample: bool = False) -> None:
         """Redact from now on every value the examples of ``document`` hold under a credential
@@ -152,8 +202,9 @@ class Redactor:
                 self.learn(item, sample=sample)
 
     def text(self, value: str) -> str:
-        for secret in self.secrets:
-            value = value.replace(secret, PLACEHOLDER)
+        secrets = self._secrets()
+        if secrets is not None:
+            value = secrets.sub(PLACEHOLDER, value)
         names = secret_names()
         value = _URL_USERINFO.sub(rf"\g<1>{PLACEHOLDER}@", value)
         value = names.in_query.sub(rf"\g<1>{PLACEHOLDER}", value)
@@ -177,9 +228,9 @@ class Redactor:
 
     def json(self, value: Any) -> Any:
         """A decoded JSON document with every credential-named member replaced, at any depth."""
-        if isinstance(value, dict):
+        if isinstance(value, dict):  # a member named by a secret loses its name too
             return {
-                key: PLACEHOLDER
+                self.text(key) if isinstance(key, str) else key: PLACEHOLDER
                 if isinstance(key, str) and self.is_secret_key(key) and value[key] is not None
                 else self.json(item)
                 for key, item in value.items()
@@ -218,7 +269,10 @@ class Redactor:
             pairs = parse_qsl(text, keep_blank_values=True)
             if pairs:
                 return urlencode(
-                    [(k, PLACEHOLDER if self.is_secret_key(k) else self.text(v)) for k, v in pairs],
+                    [
+                        (self.text(k), PLACEHOLDER if self.is_secret_key(k) else self.text(v))
+                        for k, v in pairs
+                    ],
                     safe="[]",
                 )
         return self.text(text)

@@ -4,9 +4,11 @@ cassettes its tests recorded or replayed judged against the contracts when the s
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -139,14 +141,19 @@ def test_the_judge_fails_the_session_on_new_breaking_drift_in_a_replayed_cassett
     plain.assert_outcomes(passed=1)
     assert plain.ret == 0  # without the option nothing is judged
 
-    judged = pytester.runpytest(*INNER, "--conformance-judge")
-    judged.assert_outcomes(passed=1)  # every test passed; the contract did not
+    judged = pytester.runpytest(*INNER, "--conformance-judge", "--junitxml=junit.xml")
+    judged.assert_outcomes(failed=1)  # the test passed; the traffic it replayed did not
     assert judged.ret == pytest.ExitCode.TESTS_FAILED
+    [suite] = ET.parse(pytester.path / "junit.xml").iter("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("1", "1", "0")
+    [failure] = suite.iter("failure")
+    assert "NEW breaking kognitos getRun /id: type-mismatch" in failure.get("message", "")
     judged.stdout.fnmatch_lines(
         [
             "kognitos: 1 responses, score 0.0%, 1 new (1 breaking)*",
             "NEW breaking kognitos getRun /id: *",
             "drift or errors fail this session",
+            "FAILED test_team.py::test_replays - Failed: NEW breaking kognitos getRun /id:*",
         ]
     )
     also_resolved = pytester.runpytest(
@@ -166,10 +173,73 @@ def test_the_readme_example_passes_the_judge(pytester: pytest.Pytester) -> None:
     example = section.split("```python\n", 1)[1].split("```", 1)[0]
     assert len([line for line in example.splitlines() if line.strip()]) <= 10
     pytester.makepyfile(test_example=example)
-    result = pytester.runpytest(*INNER, "--record-mode=once", "--conformance-judge")
-    result.assert_outcomes(passed=2)
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(["kognitos: 1 responses, score 100.0%, 0 new (0 breaking)*", "no new drift"])
+    for _ in range(2):  # recorded, then played although the mock has another port
+        result = pytester.runpytest(*INNER, "--record-mode=once", "--conformance-judge")
+        result.assert_outcomes(passed=2)
+        assert result.ret == 0
+        result.stdout.fnmatch_lines(
+            ["kognitos: 1 responses, score 100.0%, 0 new (0 breaking)*", "no new drift"]
+        )
+    [cassette] = pytester.path.glob("cassettes/test_example/*.yaml")
+    assert "x-api-key:\n      - '[REDACTED]'" in cassette.read_text()
+    assert "conformance-demo" not in cassette.read_text()
+
+
+def test_a_mocks_cassette_is_redacted_whatever_vcr_config_says_and_replays_without_the_judge(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def vcr_config():  # a team's own hooks, which redact nothing
+            return {"before_record_request": lambda request: request, "filter_headers": []}
+        """
+    )
+    pytester.makepyfile(
+        test_team="""
+        import httpx
+        import pytest
+
+        @pytest.mark.vcr
+        @pytest.mark.conformance_mock("robocorp", token="team-secret-token")
+        def test_lists_processes(conformance_mock):
+            url = conformance_mock + "/workspaces/workspace_id_example/process-runs?token=team-secret-token"
+            assert httpx.get(url, headers=conformance_mock.headers).status_code == 200
+        """
+    )
+    first = pytester.runpytest(*INNER, "--record-mode=once")
+    first.assert_outcomes(passed=1)
+    [cassette] = pytester.path.glob("cassettes/test_team/*.yaml")
+    text = cassette.read_text()
+    assert "team-secret-token" not in text and "RC-WSKEY [REDACTED]" not in text
+    assert text.count("[REDACTED]") >= 2  # the header and the query parameter
+    again = pytester.runpytest(*INNER, "--record-mode=once")
+    again.assert_outcomes(passed=1)
+    assert cassette.read_text() == text  # played, not recorded again
+
+
+def test_only_a_served_mocks_address_may_move() -> None:
+    """A request to another loopback service is still matched on its port."""
+    from vcr.request import Request
+
+    from conformance.cassettes.redacting import mock_origin
+
+    match = mock_origin(lambda: {("127.0.0.1", 5001)})
+    match(
+        Request("GET", "http://127.0.0.1:5001/v2/runs", "", {}),
+        Request("GET", "http://localhost:4000/v2/runs", "", {}),
+    )
+    with pytest.raises(AssertionError, match=re.escape("127.0.0.1:5002 != 127.0.0.1:4000")):
+        match(
+            Request("GET", "http://127.0.0.1:5002/a", "", {}),
+            Request("GET", "http://127.0.0.1:4000/a", "", {}),
+        )
+    with pytest.raises(AssertionError):
+        match(
+            Request("GET", "http://127.0.0.1:5001/a", "", {}), Request("GET", "https://example.com/a", "", {})
+        )
 
 
 def test_the_plugin_imports_nothing_heavy_until_used() -> None:

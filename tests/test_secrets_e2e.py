@@ -43,12 +43,13 @@ BODY_CANARIES = {
 CLIENT_ID, CLIENT_SECRET = "canary-solvexia-client-id-4e02", "canary-solvexia-client-secret-b81f"
 SIGN_IN = {"SOLVEXIA_CLIENT_ID": CLIENT_ID, "SOLVEXIA_CLIENT_SECRET": CLIENT_SECRET}
 CANARIES = {"run --token": RUN_TOKEN, **VENDOR_TOKENS, **BODY_CANARIES, "client secret": CLIENT_SECRET}
-#: How those places look in a replayed finding's reproducing curl line.
+#: How those places look in a replayed finding's reproducing curl line: a vendor's credential read
+#: from its variable, anything else credential-shaped redacted.
 REDACTED_IN_REQUESTS = [
     "cookie: [REDACTED]",
-    "x-api-key: [REDACTED]",
-    "authorization: [REDACTED]",
-    "token=[REDACTED]",
+    "x-api-key: ${automation_runs_api_key}",
+    "authorization: rc-wskey ${robocorp_api_key}",
+    "token=${robocorp_api_key}",
     "x-hook-secret: [REDACTED]",
     '"access_token": "[REDACTED]"',
     '"client_secret": "[REDACTED]"',

@@ -181,7 +181,10 @@ _ENTRY = re.compile(r"\n-(?=[ \n])")
 #: The first line of the keys after the interactions (none of them an entry, a comment or indented).
 _AFTER = re.compile(r"\n(?:[^\s#-]|-[^\s])")
 _TOP = "interactions:\n"
-_DUPLICATES_LAST = yaml_rs.DuplicateKeyPolicy.LastWins
+_AS_VCRPY_READS: dict[str, Any] = {
+    "parse_datetime": False,
+    "duplicate_key_policy": yaml_rs.DuplicateKeyPolicy.LastWins,
+}
 
 
 def _raw_interactions(path: Path, text: str, data: bytes) -> Iterator[Any]:
@@ -204,7 +207,7 @@ def _raw_interactions(path: Path, text: str, data: bytes) -> Iterator[Any]:
     for number, (start, stop) in enumerate(itertools.pairwise([*starts, end])):
         chunk = text[start:stop]
         try:
-            parsed = yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES_LAST)
+            parsed = yaml_rs.loads(chunk, **_AS_VCRPY_READS) if _shallow(chunk) else None
             if not (isinstance(parsed, list) and len(parsed) == 1 and _read_alike(parsed[0], chunk)):
                 parsed = _parse_text(path, chunk)  # vcrpy's loader reads this entry
         except (yaml_rs.YAMLDecodeError, CassetteError):
@@ -215,6 +218,17 @@ def _raw_interactions(path: Path, text: str, data: bytes) -> Iterator[Any]:
             yield from itertools.islice(_interaction_list(path, _parse_text(path, text)), number, None)
             return
         yield parsed[0]
+
+
+#: The Rust parser recurses per level of block nesting and overflows its stack (a segfault) near
+#: 15,000, which 200 KB of ``- - -`` reach (flow collections stop at a few hundred): an entry that
+#: could nest that deep is read by vcrpy's loader, whose libyaml refuses more than 1,000 levels.
+_DEEP_INDENT, _MAX_COMPACT = "\n" + " " * 1000, 1000
+
+
+def _shallow(chunk: str) -> bool:
+    """Whether an entry surely nests no deeper than the Rust parser reads (columns, ``- ``, ``? ``)."""
+    return _DEEP_INDENT not in chunk and chunk.count("- ") + chunk.count("? ") <= _MAX_COMPACT
 
 
 def _printable(data: bytes, text: str) -> bool:

@@ -14,6 +14,7 @@ before vcrpy keeps it in memory, so nothing written can hold a credential.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import shutil
@@ -22,14 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from vcr.request import Request
 
 from conformance.bounds import printable
 from conformance.cassettes.cassette import CassetteError, parse_document, write_cassette
+from conformance.cassettes.redacting import redact_request, redact_response
 from conformance.contract.model import Operation, Spec
 from conformance.contract.parameters import example_value
 from conformance.contract.specs import load_spec
@@ -39,6 +40,7 @@ from conformance.errors import UsageError
 from conformance.http.failures import BodyTooLarge, is_transport_error, transport_cause
 from conformance.http.oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.redact import PLACEHOLDER, Redactor, secret_names
 from conformance.results.files import ensure_writable, process_alive
 from conformance.vendors.registry import ApiInfo, get_api
@@ -51,28 +53,12 @@ RECORDING_KEY = pytest.StashKey["Recording"]()
 def redacting_vcr_config(redactor: Redactor, record_mode: str) -> dict[str, Any]:
     """The ``vcr_config`` of every recording: vcrpy's filters plus the Redactor in both hooks."""
 
-    def request_hook(request: Request) -> Request:
-        parts = urlsplit(request.uri)  # a userinfo is a credential: a cassette keeps none
-        request.uri = redactor.text(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
-        for name in list(request.headers):
-            request.headers[name] = redactor.header(name, request.headers[name])
-        request.body = redactor.body(request.body)
-        return request
-
-    def response_hook(response: dict[str, Any]) -> dict[str, Any]:
-        response["headers"] = {
-            name: [redactor.header(name, value) for value in values]
-            for name, values in response.get("headers", {}).items()
-        }
-        response["body"]["string"] = redactor.body(response["body"]["string"])
-        return response
-
     return {
         "record_mode": record_mode,
         "filter_headers": [(name, PLACEHOLDER) for name in sorted(secret_names().headers)],
         "filter_query_parameters": [(name, PLACEHOLDER) for name in sorted(secret_names().keys)],
-        "before_record_request": request_hook,
-        "before_record_response": response_hook,
+        "before_record_request": functools.partial(redact_request, redactor),
+        "before_record_response": functools.partial(redact_response, redactor),
         "decode_compressed_response": True,
     }
 
@@ -114,11 +100,15 @@ class Recording:
         return redacting_vcr_config(self.redactor, self.record_mode)
 
     def call(self, operation: Operation) -> httpx.Response:
-        """Send ``operation`` once, with the documented example of each parameter and body."""
+        """Send ``operation`` once, with the documented example of each parameter (or the
+        ``--parameter`` value of a path or query parameter) and body."""
         path, parameters = operation.path, self.spec.parameters(operation)
         headers, query = self.api.credentials(self.token, {p["name"] for p in parameters})
+        given = dict(self.policy.parameters)
         for parameter in parameters:
             name, value = parameter["name"], example_value(parameter)
+            if parameter["in"] in ("path", "query"):
+                value = given.get(name, value)
             if value is None or name in query:
                 continue
             if parameter["in"] == "path":
@@ -131,7 +121,7 @@ class Recording:
         url = base_url + path + (f"?{urlencode(query, doseq=True)}" if query else "")
         body = self._body(operation)
         self.redactor.learn(body)  # a documented client_secret it sends is a secret it knows
-        with self.policy.client() as client:
+        with polite_client(self.policy) as client:
             return client.request(operation.method.upper(), url, headers=headers, json=body)
 
     def _body(self, operation: Operation) -> Any:
@@ -327,7 +317,7 @@ def check_reachable(api: str, base_url: str, policy: RequestPolicy = DEFAULT_POL
     from conformance.errors import ServerUnreachable
 
     try:
-        with policy.client() as client, client.stream("GET", base_url):
+        with polite_client(policy) as client, client.stream("GET", base_url):
             pass
     except httpx.HTTPError as exc:
         where = urlsplit(base_url)

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from conformance import __version__
-from conformance.cli import config
-from conformance.engine.options import MAX_REQUEST_TIMEOUT, PHASES
+from conformance import versions
+from conformance.engine.settings import RECORD, REPLAY, RUN, Setting, megabytes, settings_of
 from conformance.errors import UsageError
-from conformance.findings import fail_on_usage
 from conformance.vendors.registry import APIS
 
-DEFAULT_REPORT_DIR = Path("reports/latest")
 #: What a served mock accepts when given no --token (``conformance.mocks.base``; not imported here,
 #: so that ``--help`` stays light).
 MOCK_TOKEN_ENV, DEFAULT_MOCK_TOKEN = "CONFORMANCE_MOCK_TOKEN", "conformance-demo"
@@ -40,29 +36,32 @@ def _port(text: str) -> int:
 def _megabytes(text: str) -> float:
     """``--max-body-mb``: a finite positive number (``nan``, ``inf`` and ``0`` are refused)."""
     try:
-        return config.megabytes(text) / (1024 * 1024)
+        return megabytes(text) / (1024 * 1024)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of megabytes") from None
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError("must be a positive number of seconds")
-    if value > MAX_REQUEST_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_REQUEST_TIMEOUT:g} seconds")
-    return value
+class _Version(argparse.Action):
+    """``--version``: conformance's and the judging libraries' (looked up only when asked)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        for name, version in versions().items():
+            print(name, version)
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; ``main`` hands each command to its module's ``*_command``."""
     parser = _Parser(prog="conformance", description="Contract tests for process-run APIs.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        default=argparse.SUPPRESS,
+        help="show the versions of conformance and its judging libraries",
+    )
     commands = parser.add_subparsers(
         dest="command", required=True, parser_class=_Parser, metavar="COMMAND", help="one of:"
     )
@@ -101,6 +100,39 @@ def _serve_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
     serve.add_argument("--token-lifetime", type=float, help="seconds an issued access token lives (600)")
 
 
+class _Read(argparse.Action):
+    """Reads an option's value as it is parsed, by the rules conformance.toml's values are read by
+    (``Setting.read``), into the field it sets: a repeated option holds all its values so far."""
+
+    def __init__(self, option_strings: list[str], dest: str, setting: Setting, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.setting = setting
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option: Any = None) -> None:
+        value = self.setting.read(values, "command line")
+        if self.setting.kind in ("list", "pairs"):
+            given = [*getattr(namespace, f"{self.dest}:given", []), values]
+            setattr(namespace, f"{self.dest}:given", given)
+            value = self.setting.read(given, "command line")
+        setattr(namespace, self.dest, value)
+
+
+def _declared(parser: argparse.ArgumentParser, command: str) -> None:
+    """The command's options as ``engine.settings`` declares them, each value read as it is parsed."""
+    for setting in settings_of(command):
+        flags = [*([setting.short] if setting.short else []), setting.flag]
+        if setting.kind == "switch":
+            parser.add_argument(*flags, dest=setting.field, action="store_true", help=setting.help)
+        elif setting.kind == "toggle":
+            toggle = argparse.BooleanOptionalAction
+            parser.add_argument(*flags, dest=setting.field, action=toggle, help=setting.help)
+        else:
+            metavar = setting.metavar or setting.name.split("-")[-1].upper()
+            parser.add_argument(
+                *flags, dest=setting.field, action=_Read, setting=setting, metavar=metavar, help=setting.help
+            )
+
+
 def _run_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
     """``run``: every setting of a run (``conformance.toml`` gives the rest)."""
     run = commands.add_parser(
@@ -110,55 +142,7 @@ def _run_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
         description="Settings also come from conformance.toml ([run] and [run.<api>]); options here win.",
     )
     run.add_argument("apis", nargs="*", metavar="API", help=f"any of: {', '.join(APIS)} (default: all)")
-    run.add_argument("--config", type=Path, help="settings file (default: ./conformance.toml if present)")
-    run.add_argument("--base-url", help="a real server to check (one API); default: embedded mocks")
-    run.add_argument("--token", help="credential (default: the API's environment variable)")
-    run.add_argument("--client-id", help="sign in as this OAuth client when no token is given")
-    run.add_argument("--client-secret", help="that client's secret (better: the API's variable)")
-    run.add_argument("--max-examples", type=int, help="hypothesis examples per operation and phase (10)")
-    run.add_argument("--seed", type=int, help="a seed, to repeat a run exactly")
-    run.add_argument("--phases", help=f"comma-separated subset of {','.join(PHASES)} (all)")
-    run.add_argument("--workers", type=int, help="schemathesis workers per API (1)")
-    run.add_argument("--strict", action="store_true", help="any deviation, known or new, fails the run")
-    run.add_argument(
-        "--fail-on",
-        metavar=fail_on_usage(),
-        help="new drift that fails the run: breaking (default) or any (additive too); "
-        "with resolved, a catalogued quirk the vendor seems to have fixed fails it too",
-    )
-    run.add_argument("--mock-mode", choices=["faithful", "strict"], help="embedded mocks' mode (faithful)")
-    run.add_argument("--report-dir", type=Path, help=f"where reports go ({DEFAULT_REPORT_DIR})")
-    run.add_argument("--request-timeout", type=float, help="seconds per read, and for a whole body (10)")
-    run.add_argument("--max-body-mb", type=float, help="larger bodies are not read, a finding (10)")
-    run.add_argument(
-        "--lifecycle-timeout", type=float, help="seconds a started run may take (600 real server, 30 mocks)"
-    )
-    run.add_argument(
-        "--poll-interval",
-        type=float,
-        help="first wait between polls of a run, doubling to 30 s (1; mocks 0.05)",
-    )
-    run.add_argument("--rate-limit", type=float, help="requests per second per API (unlimited)")
-    run.add_argument(
-        "--header",
-        action="append",
-        metavar="'NAME: VALUE'",
-        help="sent with every request (repeatable; credential-shaped values are redacted)",
-    )
-    run.add_argument("--proxy", help="proxy URL for every request")
-    run.add_argument(
-        "--tls-verify", action=argparse.BooleanOptionalAction, help="verify TLS certificates (default: yes)"
-    )
-    run.add_argument("--cacert", help="CA bundle to verify TLS certificates against")
-    run.add_argument(
-        "--include-operation", action="append", metavar="OPERATION_ID", help="check only these (repeatable)"
-    )
-    run.add_argument(
-        "--exclude-operation", action="append", metavar="OPERATION_ID", help="do not check these (repeatable)"
-    )
-    run.add_argument(
-        "--shard", metavar="I/N", help="check the I-th of N shares of the operations (merge with report)"
-    )
+    _declared(run, RUN)
 
 
 def _list_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -173,43 +157,23 @@ def _list_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 def _recording_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
     """``record``, ``replay`` and ``diff``: cassettes."""
-    record = commands.add_parser("record", help="record every operation of an API into a redacted cassette")
+    record = commands.add_parser(
+        "record",
+        help="record every operation of an API into a redacted cassette",
+        argument_default=argparse.SUPPRESS,
+        description="Settings also come from conformance.toml ([run], [run.<api>], [record]).",
+    )
     record.add_argument("api", choices=list(APIS), help="the API to record")
-    record.add_argument("--base-url", required=True, help="the server to record")
-    record.add_argument("--token", help="credential (default: the API's environment variable)")
-    record.add_argument("--client-id", help="sign in as this OAuth client when no token is given")
-    record.add_argument("--client-secret", help="that client's secret (better: the API's variable)")
-    record.add_argument("--out", type=Path, help="cassette directory (default: cassettes/<api>/)")
-    record.add_argument("--record-mode", choices=["all", "none"], default="all", help="none: replay only")
-    record.add_argument(
-        "--poll-interval",
-        type=float,
-        default=1.0,
-        help="first wait between polls of the run, doubling to 30 s",
-    )
-    record.add_argument("--lifecycle-timeout", type=float, default=600.0, help="seconds the run may take")
-    record.add_argument(
-        "--request-timeout", type=_seconds, default=10.0, help="seconds per read, headers, and body (10)"
-    )
-    record.add_argument(
-        "--max-body-mb", type=_megabytes, default=10.0, help="larger bodies are not recorded (10)"
-    )
+    _declared(record, RECORD)
 
-    replay = commands.add_parser("replay", help="judge recorded cassettes as a run judges live traffic")
+    replay = commands.add_parser(
+        "replay",
+        help="judge recorded cassettes as a run judges live traffic",
+        argument_default=argparse.SUPPRESS,
+        description="Settings also come from conformance.toml ([run], [replay]).",
+    )
     replay.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="cassette files or directories")
-    replay.add_argument("--api", choices=list(APIS), help="default: inferred from each request URL")
-    replay.add_argument("--strict", action="store_true", help="any deviation, known or new, fails")
-    replay.add_argument(
-        "--report-dir", type=Path, default=DEFAULT_REPORT_DIR, help=f"where reports go ({DEFAULT_REPORT_DIR})"
-    )
-    replay.add_argument(
-        "--skip-unknown",
-        action="store_true",
-        help="count calls to other services (hosts or paths outside every contract) as skipped, not errors",
-    )
-    replay.add_argument(
-        "--max-body-mb", type=_megabytes, default=10.0, help="larger bodies are not read (a finding)"
-    )
+    _declared(replay, REPLAY)
 
     diff = commands.add_parser("diff", help="what changed between two recordings (or two results.json)")
     diff.add_argument("old", type=Path, metavar="OLD", help="the earlier cassette, folder or results.json")

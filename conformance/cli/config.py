@@ -1,180 +1,148 @@
-"""``conformance.toml``: the settings of ``conformance run``, so a nightly job is one short line.
+"""``conformance.toml``: the settings of ``run``, ``record`` and ``replay``, so a nightly job is one
+short line.
 
 ```toml
 [run]                      # every API
 fail-on = "breaking"
 rate-limit = 5             # requests per second per API
-lifecycle-timeout = 900
 header = ["X-Tenant: acme"]
 
-[run.kognitos]             # one API: its server and anything else above
-base-url = "https://rest-api.app.kognitos.com/v2"
-exclude-operation = ["startRun"]
+[run.robocorp]             # one API: its server, its tenant's ids, anything per-API above
+base-url = "https://cloud.robocorp.com/api/v1"
+
+[run.robocorp.parameters]  # every path or query parameter of these names (--parameter)
+workspace_id = "2d3a7d3e-..."
+
+[replay]
+fail-on = "any"
 ```
 
-Keys are the long options of ``conformance run`` without their dashes; the command line
-overrides the file, the ``[run.<api>]`` sections override ``[run]``. Credentials never live
-here: they come from each vendor's environment variable (or ``--token``).
+Keys are the options of ``engine.settings`` (the long options without their dashes). ``record``
+and ``replay`` also read the settings they share with ``run`` from ``[run]`` (``record`` from
+``[run.<api>]`` too: the same server and tenant), then their own table; the command line wins
+over the file, ``[run.<api>]`` over ``[run]``. Credentials never live here.
 """
 
 from __future__ import annotations
 
-import math
+import argparse
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance.bounds import printable, read_text
-from conformance.engine.options import PER_API_SETTINGS, RunOptions
-from conformance.engine.shard import Shard
+from conformance.bounds import read_text
+from conformance.engine.settings import RECORD, REPLAY, RUN, Setting, by_name
 from conformance.errors import UsageError
-from conformance.findings import FailPolicy
 from conformance.vendors.registry import APIS
 
 CONFIG_FILE = Path("conformance.toml")
+#: ``conformance.toml`` is read up to this size (a page of settings; the README's bounds say so).
 MAX_CONFIG_BYTES = 1024 * 1024
+#: Parameters, the one setting that is a table (its values are merged by name).
+PARAMETERS = "parameters"
+#: The thresholds of a change between two nights (``cli.thresholds``), for ``compare`` and ``report``.
+PROFILE = "profile"
 
 
-def header(text: str) -> tuple[str, str]:
-    """``'Name: value'`` as a header pair."""
-    name, separator, value = str(text).partition(":")
-    if not separator or not name.strip() or any(ord(c) < 0x20 or c == "\x7f" for c in str(text)):
-        shown = name.strip() if separator else "(no colon)"  # never the value: it may be a credential
-        raise UsageError(f"--header {printable(shown)[:100]!r} is not 'Name: value' on one line")
-    return name.strip(), value.strip()
+def command_line(command: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The options given on the command line (the parser read them as the file's are), by field."""
+    return {s.field: getattr(args, s.field) for s in by_name(command).values() if hasattr(args, s.field)}
 
 
-#: ``--max-body-mb`` at most: a body is held in memory whole.
-MAX_BODY_MB = 1024
-
-
-def megabytes(value: Any) -> int:
-    number = float(value)
-    if not math.isfinite(number) or number <= 0 or int(number * 1024 * 1024) < 1:
-        raise UsageError("--max-body-mb must be positive")
-    if number > MAX_BODY_MB:
-        raise UsageError(f"--max-body-mb must be at most {MAX_BODY_MB}")
-    return int(number * 1024 * 1024)
-
-
-def _names(values: Any) -> tuple[str, ...]:
-    items = values.split(",") if isinstance(values, str) else list(values)
-    return tuple(str(item).strip() for item in items if str(item).strip())
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise TypeError(value)
-    return float(value)
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise TypeError(value)
-    return int(value)
-
-
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(value)
-    return value
-
-
-#: Option (as spelled in the file, without dashes) -> (``RunOptions`` field, converter).
-SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "base-url": ("base_url", str),
-    "max-examples": ("max_examples", _integer),
-    "seed": ("seed", _integer),
-    "phases": ("phases", _names),
-    "workers": ("workers", _integer),
-    "strict": ("strict", _boolean),
-    "fail-on": ("fail_on", FailPolicy.parse),
-    "mock-mode": ("mock_mode", str),
-    "request-timeout": ("request_timeout", _number),
-    "max-body-mb": ("max_body_bytes", megabytes),
-    "lifecycle-timeout": ("lifecycle_timeout", _number),
-    "poll-interval": ("poll_interval", _number),
-    "rate-limit": ("rate_limit", _number),
-    "header": ("headers", lambda values: tuple(header(v) for v in _names_keep(values))),
-    "proxy": ("proxy", str),
-    "tls-verify": ("tls_verify", _boolean),
-    "cacert": ("cacert", str),
-    "include-operation": ("include_operations", _names),
-    "exclude-operation": ("exclude_operations", _names),
-    "shard": ("shard", Shard.parse),
-}
-
-
-def _names_keep(values: Any) -> list[str]:
-    """Header lines as given (a value may hold commas)."""
-    return [values] if isinstance(values, str) else [str(v) for v in values]
-
-
-def convert(name: str, value: Any, where: str) -> tuple[str, Any]:
-    """One setting as the ``RunOptions`` field it sets; a bad value is a one-line error."""
-    if name not in SETTINGS:
-        raise UsageError(f"{where}: unknown setting {name!r}")
-    field_name, converter = SETTINGS[name]
-    try:
-        return field_name, converter(value)
-    except UsageError:
-        raise
-    except (TypeError, ValueError):
-        raise UsageError(f"{where}: {name} = {value!r} is not a valid value") from None
-
-
-def read_config(path: Path | None) -> tuple[Path, dict[str, Any]] | None:
-    """``path`` (default: ``./conformance.toml`` when it exists) and its tables: ``[run]``, and
-    ``[profile]`` (``cli.thresholds``)."""
+def load_config(path: Path | None) -> dict[str, Any]:
+    """The tables of ``path`` (default: ``./conformance.toml`` when it exists), ``{}`` without one."""
     if path is None:
         if not CONFIG_FILE.is_file():
-            return None
+            return {}
         path = CONFIG_FILE
-    if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
-        raise UsageError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
-    text = read_text(path, UsageError, missing="no such config file")
+    text = read_text(path, UsageError, missing="no such config file", limit=MAX_CONFIG_BYTES)
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
-    unknown = sorted(set(document) - {"run", "profile"})
+    except RecursionError:
+        raise UsageError(f"{path}: invalid TOML: nested too deep") from None
+    unknown = sorted(set(document) - {RUN, RECORD, REPLAY, PROFILE})
     if unknown:
-        raise UsageError(f"{path}: unknown table [{unknown[0]}] (settings go under [run])")
-    return path, document
+        tables = "[run], [record], [replay] or [profile]"
+        raise UsageError(f"{path}: unknown table [{unknown[0]}] (settings go under {tables})")
+    for name, table in document.items():
+        if not isinstance(table, dict):
+            raise UsageError(f"{path}: [{name}] must be a table")
+    return {"path": path, **document}
 
 
-def load_config(path: Path | None) -> dict[str, Any]:
-    """The ``[run]`` table of ``path`` (default: ``./conformance.toml`` when it exists)."""
-    found = read_config(path)
-    if found is None:
-        return {}
-    path, document = found
-    table = document.get("run", {})
-    if not isinstance(table, dict):
-        raise UsageError(f"{path}: [run] must be a table")
-    return {"path": path, **table}
+def _read(table: dict[str, Any], where: str, own: str, takes: dict[str, Setting]) -> dict[str, Any]:
+    """A table's settings by field: those of its command ``own`` that the reading command
+    ``takes`` (another command's are left to it); anything else is a one-line error."""
+    known = {setting.key: setting for setting in by_name(own).values() if setting.in_file}
+    taken = {setting.key for setting in takes.values()}
+    values = {}
+    for key, value in table.items():
+        if key not in known:
+            raise UsageError(f"{where}: unknown setting {key!r}")
+        if key in taken:
+            values[known[key].field] = known[key].read(value, where)
+    return values
 
 
-def run_options(command_line: dict[str, Any], config: dict[str, Any]) -> RunOptions:
-    """Options from the file's ``[run]``, its per-API sections, and the command line over both."""
-    where = str(config.get("path", "conformance.toml"))
-    settings: dict[str, Any] = {}
-    per_api: dict[str, dict[str, Any]] = {}
-    for key, value in config.items():
-        if key == "path":
-            continue
-        if key in APIS:
-            if not isinstance(value, dict):
-                raise UsageError(f"{where}: [run.{key}] must be a table")
-            section = dict(convert(name, item, f"{where} [run.{key}]") for name, item in value.items())
-            misplaced = sorted(set(section) - set(PER_API_SETTINGS))
-            if misplaced:
-                raise UsageError(f"{where} [run.{key}]: {misplaced[0]} applies to the whole run, not one API")
-            per_api[key] = {name: item for name, item in section.items() if name not in command_line}
-        elif isinstance(value, dict):
-            raise UsageError(f"{where}: [run.{key}]: unknown API; choose from: {', '.join(APIS)}")
+def _tables(document: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A command's table without its per-API sections, and those sections by API."""
+    where = f"{document.get('path', CONFIG_FILE)} [{name}]"
+    table, sections = {}, {}
+    for key, value in document.get(name, {}).items():
+        if isinstance(value, dict) and key != PARAMETERS:
+            if name != RUN or key not in APIS:
+                raise UsageError(f"{where}: [{name}.{key}]: unknown API; choose from: {', '.join(APIS)}")
+            sections[key] = value
         else:
-            name, converted = convert(key, value, f"{where} [run]")
-            settings[name] = converted
-    return RunOptions(**{**settings, **command_line, "per_api": per_api})
+            table[key] = value
+    return table, sections
+
+
+def settings(
+    command: str, given: dict[str, Any], document: dict[str, Any], api: str | None = None
+) -> dict[str, Any]:
+    """``record``'s or ``replay``'s settings by field: what they share with ``run`` from ``[run]``
+    (and ``[run.<api>]`` for a recording), then their own table, then the command line."""
+    path = document.get("path", CONFIG_FILE)
+    takes = {name: s for name, s in by_name(command).items() if s.in_file}
+    shared = {name: s for name, s in takes.items() if RUN in s.commands}
+    run, sections = _tables(document, RUN)
+    found = _read(run, f"{path} [run]", RUN, shared)
+    if api is not None and api in sections:
+        found |= _per_api(sections[api], f"{path} [run.{api}]", shared)
+    own, _ = _tables(document, command)
+    return _merge(_merge(found, _read(own, f"{path} [{command}]", command, takes)), given)
+
+
+def _per_api(section: dict[str, Any], where: str, takes: dict[str, Setting]) -> dict[str, Any]:
+    values = _read(section, where, RUN, takes)
+    misplaced = [key for key, s in by_name(RUN).items() if s.field in values and not s.per_api]
+    if misplaced:
+        raise UsageError(f"{where}: {misplaced[0]} applies to the whole run, not one API")
+    return values
+
+
+def _merge(under: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` wins, but parameters are merged by name."""
+    merged = {**under, **over}
+    if PARAMETERS in under and PARAMETERS in over:
+        merged[PARAMETERS] = {**under[PARAMETERS], **over[PARAMETERS]}
+    return merged
+
+
+def run_settings(given: dict[str, Any], document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``run``'s settings by field (``[run]``, then the command line), and its ``[run.<api>]``
+    sections by API, each without what the command line set (but its parameters under the
+    command line's: the command line wins by name)."""
+    path = document.get("path", CONFIG_FILE)
+    takes = {name: s for name, s in by_name(RUN).items() if s.in_file}
+    table, sections = _tables(document, RUN)
+    per_api = {}
+    for api, section in sections.items():
+        values = _per_api(section, f"{path} [run.{api}]", takes)
+        if PARAMETERS in values and PARAMETERS in given:
+            values[PARAMETERS] = {**values[PARAMETERS], **given[PARAMETERS]}
+        per_api[api] = {k: v for k, v in values.items() if k not in given or k == PARAMETERS}
+    return _merge(_read(table, f"{path} [run]", RUN, takes), given), per_api

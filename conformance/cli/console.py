@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table
 from conformance.bounds import printable
 from conformance.results.changes import change_words
 from conformance.results.compare import change_line
+from conformance.results.identity import target_of
 from conformance.results.verdict import resolved_lines, verdict
 
 if TYPE_CHECKING:
@@ -77,6 +79,8 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
         stdout.print(
             f"... and {len(lines) - MAX_FINDING_LINES} more findings: see the report", soft_wrap=True
         )
+    for line in known_quirk_lines(document):
+        stdout.print(f"[green]known[/] {outside(line)}", soft_wrap=True)
     for error in document["errors"]:
         stdout.print(f"[yellow]error[/] {outside(error)}", soft_wrap=True)
     for line in resolved_lines(document):
@@ -89,6 +93,23 @@ def print_summary(document: dict[str, Any], report_dir: str) -> None:
         f"{summary['errors']} errors — report in {outside(report_dir)}",
         soft_wrap=True,
     )
+
+
+def known_quirk_lines(document: dict[str, Any]) -> list[str]:
+    """Per target, the catalogued quirks the run met, by id, with how often: they fail nothing, and
+    the ids are what to look up in ``specs/quirks/``."""
+    met: dict[str, Counter[str]] = {}
+    for finding in document["findings"]:
+        if finding["classification"] == "known" and finding["quirk"]:
+            met.setdefault(target_of(finding), Counter())[finding["quirk"]] += finding["count"]
+    return [
+        f"quirks met by {target}: "
+        + ", ".join(
+            f"{quirk} ({count} {'time' if count == 1 else 'times'})"
+            for quirk, count in sorted(quirks.items())
+        )
+        for target, quirks in met.items()
+    ]
 
 
 def _finding_line(finding: dict[str, Any]) -> str:

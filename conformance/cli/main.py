@@ -16,7 +16,6 @@ from conformance.cli.reports import compare_command, report_command
 from conformance.cli.running import run_command
 from conformance.cli.serving import serve_command
 from conformance.errors import ConformanceError
-from conformance.vendors.registry import APIS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,25 +58,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def _error_line(error: BaseException, argv: list[str] | None) -> str:
     """An error as one line that shows no credential: every secret the command line or the
-    vendors' variables hold (``--token``, the userinfo and query of ``--base-url``, credential
-    headers) is redacted, control characters are escaped, and the line is cut."""
+    vendors' variables hold (``--token``, ``--client-secret``, the userinfo and query of
+    ``--base-url``, credential headers) is redacted, control characters are escaped, and the line
+    is cut."""
     from conformance.bounds import clip, printable
     from conformance.redact import Redactor, is_secret_header, url_secrets
 
     args = list(sys.argv[1:] if argv is None else argv)
-    secrets: list[str | None] = [os.environ.get(api.credential_env) for api in APIS.values()]
+    secrets: list[str | None] = []  # the vendors' variables: every Redactor knows them
     names: set[str] = set()
     for flag, value in zip(args, [*args[1:], ""], strict=True):
-        if flag == "--token":
+        if flag in ("--token", "--client-secret"):
             secrets.append(value)
         elif flag == "--base-url":
             values, query = url_secrets(value)
             secrets += values
             names |= query
-        elif flag == "--header" and is_secret_header(value.partition(":")[0].strip()):
+        elif flag in ("--header", "-H") and is_secret_header(value.partition(":")[0].strip()):
             secrets.append(value.partition(":")[2].strip())
     for arg in args:
-        for prefix in ("--token=", "--base-url="):
+        for prefix in ("--token=", "--client-secret=", "--base-url="):
             if arg.startswith(prefix):
                 secrets += [arg[len(prefix) :]] + url_secrets(arg[len(prefix) :])[0]
     text = " ".join(str(error).split()) if not isinstance(error, ConformanceError) else str(error)

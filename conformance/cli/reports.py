@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from conformance.cli import config
+from conformance.engine.settings import megabytes
 from conformance.errors import UsageError
 
 
@@ -13,7 +13,7 @@ def report_command(args: argparse.Namespace) -> int:
     from conformance.cli.thresholds import load_thresholds
     from conformance.results.publish import merge_reports, rerender_report
 
-    limit = config.megabytes(args.max_body_mb)
+    limit = megabytes(args.max_body_mb)
     thresholds = load_thresholds(args.config)
     if len(args.results) == 1:
         path = rerender_report(args.results[0], args.out, limit, args.baseline, thresholds)
@@ -29,7 +29,7 @@ def report_command(args: argparse.Namespace) -> int:
     if since is not None:
         print_comparison(since)
     append_step_summary(document, str(args.out), since=since)
-    return 0
+    return int(document["exit_code"])  # the merged verdict, as run and replay exit by theirs
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -40,7 +40,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from conformance.results.compare import compare
     from conformance.results.publish import load_results
 
-    limit = FILE_BODIES * config.megabytes(args.max_body_mb)
+    limit = FILE_BODIES * megabytes(args.max_body_mb)
     policy = FailPolicy.parse(args.fail_on) if args.fail_on else None
     thresholds = load_thresholds(args.config)
     comparison = compare(load_results(args.old, limit), load_results(args.new, limit), thresholds, policy)

@@ -12,8 +12,8 @@ from pathlib import Path
 from types import FrameType
 
 from conformance.cli import config
-from conformance.cli.arguments import DEFAULT_REPORT_DIR
 from conformance.engine.options import RunOptions
+from conformance.engine.settings import RUN, by_name
 from conformance.errors import UsageError
 from conformance.vendors.registry import resolve_apis
 
@@ -38,26 +38,15 @@ def _interruptible() -> Iterator[list[int]]:
             signal.signal(number, handler)
 
 
-#: ``conformance run`` arguments that are not settings of the run itself.
-_RUN_ONLY = ("command", "config", "report_dir", "apis", "token", "client_id", "client_secret")
-
-
 def run_options(args: argparse.Namespace) -> tuple[RunOptions, Path]:
     """The run's options and report directory: defaults, then conformance.toml, then the command line."""
-    given = {key: value for key, value in vars(args).items() if key not in _RUN_ONLY}
-    command_line = dict(
-        config.convert(key.replace("_", "-"), value, "command line") for key, value in given.items()
-    )
-    command_line |= {
-        key: getattr(args, key)
-        for key in ("apis", "token", "client_id", "client_secret")
-        if hasattr(args, key)
-    }
-    settings = config.load_config(getattr(args, "config", None))
-    report_dir = getattr(args, "report_dir", None) or Path(settings.pop("report-dir", DEFAULT_REPORT_DIR))
-    if "base_url" in command_line and "mock_mode" in command_line:
+    given = config.command_line(RUN, args)
+    if "base_url" in given and "mock_mode" in given:
         raise UsageError("--mock-mode applies to the embedded mocks; it cannot be combined with --base-url")
-    options = config.run_options(command_line, settings)
+    values, per_api = config.run_settings(given, config.load_config(given.get("config")))
+    report_dir = values.pop("report_dir", by_name(RUN)["report-dir"].default)
+    values.pop("config", None)
+    options = RunOptions(apis=list(getattr(args, "apis", [])), per_api=per_api, **values)
     options.validate()
     return options, report_dir
 
@@ -65,7 +54,7 @@ def run_options(args: argparse.Namespace) -> tuple[RunOptions, Path]:
 def run_command(args: argparse.Namespace) -> int:
     from conformance.cli.console import print_summary
     from conformance.cli.progress import progress_bar
-    from conformance.cli.step_summary import append_step_summary
+    from conformance.cli.step_summary import github_outputs
     from conformance.engine.runner import run
     from conformance.results.files import ensure_report_dir
     from conformance.results.publish import publish_run
@@ -77,7 +66,7 @@ def run_command(args: argparse.Namespace) -> int:
             result = run(options, hook)
         document = publish_run(result, report_dir)
     print_summary(document, str(report_dir))
-    append_step_summary(document, str(report_dir))
+    github_outputs(document, str(report_dir))
     if received:
         name = signal.Signals(received[0]).name
         print(f"conformance: interrupted by {name}; partial results in {report_dir}", file=sys.stderr)

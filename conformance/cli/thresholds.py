@@ -16,18 +16,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.cli.config import read_config
-from conformance.errors import UsageError
+from conformance.cli.config import PROFILE, load_config
 from conformance.results.changes import Thresholds
 
 
 def load_thresholds(path: Path | None) -> Thresholds:
     """The thresholds of ``path`` (default ``./conformance.toml`` when present), else the defaults."""
-    found = read_config(path)
-    if found is None:
+    document = load_config(path)
+    if not document:
         return Thresholds()
-    where, document = found
-    table = document.get("profile", {})
-    if not isinstance(table, dict):
-        raise UsageError(f"{where}: [profile] must be a table")
-    return Thresholds.from_table(table, str(where))
+    return Thresholds.from_table(document.get(PROFILE, {}), str(document["path"]))

@@ -10,19 +10,19 @@ reader of a report can open the very page that contradicts itself.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonpointer
-from jsonschema import Draft202012Validator
 
 from conformance.bounds import MAX_BODY_BYTES
 from conformance.contract.specs import load_yaml
 from conformance.errors import CatalogueError
 from conformance.findings import Deviation
 from conformance.kinds import KINDS, Compare, kind_of, observable_kinds, signature
+from conformance.validation import errors
 from conformance.vendors.registry import ApiInfo, get_api
 
 _NAMES: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
@@ -58,6 +58,11 @@ _ENTRY_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "title": {"type": "string", "minLength": 1},
                     "url": {"type": "string", "pattern": "^https://[^\\s\"'<>]+$"},
+                    # operationId -> the section that documents it: what a new finding contradicts
+                    "operations": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string", "minLength": 1},
+                    },
                 },
             },
         },
@@ -118,7 +123,6 @@ _ENTRY_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_ENTRY_VALIDATOR = Draft202012Validator(_ENTRY_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -262,10 +266,12 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Document:
-    """A vendor's public page, as the catalogue's ``documents`` names it: its title and ``https`` URL."""
+    """A vendor's public page, as the catalogue's ``documents`` names it: its title and ``https``
+    URL, and the section of it that documents each operation it documents."""
 
     title: str
     url: str
+    operations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -337,10 +343,18 @@ class Catalogue:
                 return quirk
         return None
 
+    def sections(self, operation: str) -> list[Citation]:
+        """Where the vendor's pages document ``operation``: what a new finding there contradicts."""
+        return [
+            Citation(page.title, page.url, page.operations[operation])
+            for page in self.documents.values()
+            if operation in page.operations
+        ]
+
 
 def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
     """Validate raw catalogue data; the first problem becomes a ``CatalogueError`` naming the entry."""
-    error = next(iter(sorted(_ENTRY_VALIDATOR.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
+    error = next(iter(sorted(errors(_ENTRY_SCHEMA, data), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "top level"
         raise CatalogueError(f"{source}: malformed catalogue at {where}: {error.message}")
@@ -388,7 +402,12 @@ def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
             )
         )
     return Catalogue(
-        api.name, quirks, {key: Document(page["title"], page["url"]) for key, page in documents.items()}
+        api.name,
+        quirks,
+        {
+            key: Document(page["title"], page["url"], dict(page.get("operations", {})))
+            for key, page in documents.items()
+        },
     )
 
 

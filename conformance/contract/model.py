@@ -7,15 +7,17 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import jsonpointer
-from jsonschema import Draft202012Validator
 
 from conformance.contract.extensions import Lifecycle, ListSpec, assumption_of, identity_of
 from conformance.contract.schemas import SchemaDocument
 from conformance.vendors.registry import ApiInfo
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 #: Parameter names that carry a value the server issued: ``id``, ``run_id``, ``processRunId``,
 #: ``continuation_token``, ``cursor``.
@@ -250,6 +252,15 @@ class Spec:
         ``validator`` for the errors. The Rust validator uses this suite's own format checks, and
         a schema it could judge differently (a format the suite does not check) is never accepted."""
         return self.schemas.accepts(pointer, instance)
+
+    def reaches(self, node: Any, keyword: str) -> bool:
+        """Whether ``keyword`` appears in the schema ``node`` or beneath it (references followed)."""
+        return self.schemas.reaches(node, keyword)
+
+    def error_shape(self, pointer: str, instance: Any) -> tuple[Any, ...] | None:
+        """A key for what the schema at ``pointer`` finds wrong with ``instance``: two bodies
+        with one key are explained alike (see ``SchemaDocument.error_shape``)."""
+        return self.schemas.error_shape(pointer, instance)
 
 
 def _first_assumption(spec: Spec, node: Any, seen: frozenset[str]) -> str | None:

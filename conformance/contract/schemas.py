@@ -7,21 +7,46 @@ once more by the Rust validator, which judges a conforming body in microseconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+import functools
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import jsonpointer
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-FORMAT_CHECKER = FormatChecker()
+from conformance.kinds import json_type
 
-#: The suite's format checks, for the Rust validator: both validators judge formats alike.
-_FORMATS = {
-    name: (lambda value, name=name: FORMAT_CHECKER.conforms(value, name)) for name in FORMAT_CHECKER.checkers
-}
+if TYPE_CHECKING:  # jsonschema is loaded when a body is first judged, not by reading a spec
+    from jsonschema import Draft202012Validator, FormatChecker
+
+#: Values each format check remembers: a run's bodies repeat their timestamps (a run polled
+#: until it ends, a page listed again), and the Rust validator calls back into Python per value.
+REMEMBERED_FORMAT_VALUES = 4096
+
+
+@functools.cache
+def format_checker() -> FormatChecker:
+    """The suite's format checks (jsonschema's, with the format libraries it installs)."""
+    from jsonschema import FormatChecker
+
+    return FormatChecker()
+
+
+def _format_check(name: str) -> Callable[[str], bool]:
+    @functools.lru_cache(maxsize=REMEMBERED_FORMAT_VALUES)
+    def conforms(value: str) -> bool:
+        return format_checker().conforms(value, name)
+
+    return conforms
+
+
+@functools.cache
+def _rust_formats() -> dict[str, Callable[[str], bool]]:
+    """The suite's format checks, for the Rust validator: both validators judge formats alike."""
+    return {name: _format_check(name) for name in format_checker().checkers}
 
 
 class SchemaDocument:
@@ -34,6 +59,8 @@ class SchemaDocument:
         self._targets: dict[str, Any] = {}
         self._compiled: dict[tuple[str, bool], Draft202012Validator] = {}
         self._accepting: dict[str, tuple[jsonschema_rs.Validator, ...] | None] = {}
+        #: ``reaches`` by node identity, each node kept so that its identity is not reused.
+        self._reaching: dict[tuple[int, str], tuple[Any, bool]] = {}
 
     def resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (one level at a time until a non-reference)."""
@@ -44,14 +71,41 @@ class SchemaDocument:
             node = self._targets[reference]
         return node
 
+    def reaches(self, node: Any, keyword: str) -> bool:
+        """Whether ``keyword`` is a member of ``node`` or of any schema beneath it, through local
+        references: a walk of a body for one extension skips what cannot hold it."""
+        key = (id(node), keyword)
+        if key not in self._reaching:
+            self._reaching[key] = (node, self._search(node, keyword))
+        return self._reaching[key][1]
+
+    def _search(self, node: Any, keyword: str) -> bool:
+        pending, seen = [node], set()
+        while pending:
+            current = pending.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            if isinstance(current, dict):
+                if keyword in current:
+                    return True
+                if "$ref" in current:
+                    pending.append(self.resolve(current))
+                pending.extend(v for k, v in current.items() if k != "$ref" and isinstance(v, dict | list))
+            elif isinstance(current, list):
+                pending.extend(v for v in current if isinstance(v, dict | list))
+        return False
+
     def validator(self, pointer: str, closed: bool) -> Draft202012Validator:
         """A validator for the schema at ``pointer`` with its local references inlined: validating
         then never goes through the registry, which was a third of a replay's time."""
         key = (pointer, closed)
         if key not in self._compiled:
+            from jsonschema import Draft202012Validator
+
             schema = self._inline(self.resolve({"$ref": f"#{pointer}"}), frozenset())
             self._compiled[key] = Draft202012Validator(
-                _close(schema) if closed else schema, registry=self.registry, format_checker=FORMAT_CHECKER
+                _close(schema) if closed else schema, registry=self.registry, format_checker=format_checker()
             )
         return self._compiled[key]
 
@@ -66,6 +120,27 @@ class SchemaDocument:
         except Exception:  # a value the Rust side cannot take: the Python validator judges it
             return False, False
 
+    def error_shape(self, pointer: str, instance: Any) -> tuple[Any, ...] | None:
+        """The Rust validators' errors for ``instance``, open and closed, as a key under which
+        its explanation can be remembered: each error's place and keyword with the part of the
+        instance an explanation reads (an object's member names and their types for a member
+        keyword, else the value itself). Bodies that differ elsewhere (ids, timestamps that
+        conform) share the key. ``None`` where the Rust validators cannot stand in for the
+        Python one (see ``_rust_validators``)."""
+        validators = self._rust_validators(pointer)
+        if validators is None:
+            return None
+        try:
+            return tuple(
+                tuple(
+                    (tuple(error.schema_path), tuple(error.instance_path), _projection(error, instance))
+                    for error in validator.iter_errors(instance)
+                )
+                for validator in validators
+            )
+        except Exception:  # a value the Rust side cannot take: the Python validator judges it
+            return None
+
     def _rust_validators(self, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
         """Rust validators of the schema at ``pointer``, open and closed, or ``None`` where they
         might accept what ``validator`` rejects: a format the suite has no check for, or a schema
@@ -77,7 +152,9 @@ class SchemaDocument:
     def _compile_rust(self, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
         schemas = [self.validator(pointer, closed).schema for closed in (False, True)]
         if any(
-            isinstance(node, dict) and isinstance(node.get("format"), str) and node["format"] not in _FORMATS
+            isinstance(node, dict)
+            and isinstance(node.get("format"), str)
+            and node["format"] not in _rust_formats()
             for _, node in nodes(schemas[0])
         ):
             return None
@@ -86,7 +163,7 @@ class SchemaDocument:
             return tuple(
                 jsonschema_rs.Draft202012Validator(
                     dict(schema) if isinstance(schema, Mapping) else schema,
-                    formats=_FORMATS,
+                    formats=_rust_formats(),
                     validate_formats=True,
                     registry=registry,
                 )
@@ -126,6 +203,24 @@ def _close(node: Any) -> Any:
     if is_object and "properties" in node and not any(key in node for key in open_keywords):
         closed["additionalProperties"] = False
     return closed
+
+
+#: Keywords whose explanation reads an object's member names and their JSON types, not values.
+_MEMBER_KEYWORDS = frozenset({"required", "additionalProperties", "unevaluatedProperties"})
+
+
+def _projection(error: Any, instance: Any) -> Any:
+    """What an explanation of ``error`` reads of ``instance``, exactly enough to tell apart two
+    values it would explain differently (``True`` from ``1``, ``1.0`` from ``1``, members in
+    another order)."""
+    value = instance
+    for step in error.instance_path:
+        value = value[step]
+    if isinstance(value, dict) and error.schema_path and error.schema_path[-1] in _MEMBER_KEYWORDS:
+        return tuple((name, json_type(member)) for name, member in value.items())
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return json_type(value), value
 
 
 def nodes(document: Any) -> Iterator[tuple[str, Any]]:

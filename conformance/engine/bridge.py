@@ -7,11 +7,13 @@ the schema object the case belongs to, and every finding enters through the API'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import schemathesis
 from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS
 from schemathesis.config import CheckConfig, HealthCheck
 from schemathesis.engine import events, from_schema
 from schemathesis.engine.errors import ServerUnavailable
@@ -21,8 +23,9 @@ from conformance.contract.model import Operation, Spec
 from conformance.contract.parameters import example_value
 from conformance.engine.options import RunOptions
 from conformance.engine.session import ApiSession, one_line
+from conformance.errors import ConformanceError, UsageError
 from conformance.findings import Deviation
-from conformance.http.failures import failed_request_curl, is_transport_error, transport_cause
+from conformance.http.failures import causes, failed_request_curl, is_transport_error, transport_cause
 from conformance.http.oauth import TokenSession, schemathesis_auth
 from conformance.http.requests_bounds import bounded_body_hook, bounded_headers
 from conformance.judge.registry import check_response
@@ -69,6 +72,10 @@ BINDING = "conformance_binding"
 
 def _binding(case: Any) -> _Binding | None:
     return getattr(case.operation.schema, BINDING, None)
+
+
+#: The suite's own check, registered with schemathesis under its function's name.
+CONTRACT_CHECK = "conformance_contract"
 
 
 @schemathesis.check
@@ -121,15 +128,15 @@ def _flat_headers(response: Any) -> dict[str, str]:
     }
 
 
-def server_issued(spec: Spec) -> dict[str, dict[tuple[str, str], Any]]:
+def server_issued(spec: Spec, given: dict[str, str]) -> dict[str, dict[tuple[str, str], Any]]:
     """Per operation label, its parameters that carry a value the server hands out, with the
-    documented value (the example, which a user sets to an id of their tenant) or ``None`` where
-    there is none (a continuation token comes only from a prior answer)."""
+    value a client would send: the ``--parameter`` value (an id of the user's tenant), else the
+    documented example, else ``None`` (a continuation token comes only from a prior answer)."""
     issued: dict[str, dict[tuple[str, str], Any]] = {}
     for operation in spec.operations.values():
         names = set(spec.issued_parameters(operation))
         issued[operation.label] = {
-            (parameter["in"], parameter["name"]): example_value(parameter, spec)
+            (parameter["in"], parameter["name"]): given.get(parameter["name"], example_value(parameter, spec))
             for parameter in spec.parameters(operation)
             if parameter["name"] in names
         }
@@ -162,6 +169,34 @@ def invented_values(case: Any, issued: dict[tuple[str, str], Any]) -> str | None
         f"The case made up {', '.join(made_up)}, which only the server issues; no document says what a "
         "request naming a value the server never issued gets."
     )
+
+
+def check_names() -> list[str]:
+    """The names ``--checks`` and ``--exclude-checks`` take: schemathesis' checks, and ``all``."""
+    return sorted({*CHECKS.get_all_names(), "all"} - {CONTRACT_CHECK})
+
+
+def validate_checks(options: RunOptions) -> None:
+    """Unknown check names are a one-line error before anything runs (schemathesis would take
+    them as custom checks that never run)."""
+    known = check_names()
+    for flag, names in (("--checks", options.checks), ("--exclude-checks", options.exclude_checks)):
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise UsageError(f"{flag}: unknown check {unknown[0]!r}; choose from: {', '.join(known)}")
+
+
+def selected_checks(options: RunOptions, skipped: set[str]) -> tuple[list[str] | None, list[str]]:
+    """Schemathesis' checks to run and to skip, as ``--checks`` and ``--exclude-checks`` name them.
+    The suite's contract check stands for the response-conformance checks it replaces: it runs
+    while any of them is selected."""
+    chosen = None if not options.checks or "all" in options.checks else set(options.checks)
+    dropped = set(options.exclude_checks)
+    wanted = set(REPLACED_CHECKS) if chosen is None else chosen & set(REPLACED_CHECKS)
+    contract = [CONTRACT_CHECK] if wanted - dropped else []
+    excluded = sorted(set(REPLACED_CHECKS) | skipped | dropped) + ([] if contract else [CONTRACT_CHECK])
+    included = None if chosen is None else sorted(chosen - set(REPLACED_CHECKS)) + contract
+    return included, excluded
 
 
 def skipped_checks(spec: Spec) -> set[str]:
@@ -200,7 +235,11 @@ def _record_error(session: ApiSession, event: events.NonFatalError, errors: list
     that revealed it is already a finding, and the operations it left untested show as uncovered.
     """
     operation = session.by_label.get(event.label) if event.related_to_operation else None
-    if operation is not None and is_transport_error(event.value):
+    failed = next((e for e in causes(event.value) if isinstance(e, ConformanceError)), None)
+    if failed is not None:  # a renewal refused or unanswered mid-run: one error of the API, not per call
+        error = session.error(str(failed))
+        errors.extend([] if error in errors else [error])
+    elif operation is not None and is_transport_error(event.value):
         if _streams_events(operation) and transport_cause(event.value) in OPEN_STREAM_CAUSES:
             return  # an event stream still open (its run still running) when the time bound ended it
         session.record_failed_request(operation, event.value, failed_request_curl(event.value))
@@ -229,7 +268,7 @@ def _record_standard_checks(
     recorder = event.recorder
     for case_id, nodes in recorder.checks.items():
         for node in nodes:
-            if node.name == "conformance_contract":
+            if node.name == CONTRACT_CHECK:
                 continue
             if node.failure_info is None:
                 session.count_check(node.name)
@@ -279,10 +318,16 @@ class Where:
 
 
 def run_phases(
-    where: Where, session: ApiSession, options: RunOptions, errors: list[str], progress: ProgressHook | None
+    where: Where,
+    session: ApiSession,
+    options: RunOptions,
+    errors: list[str],
+    progress: ProgressHook | None,
+    enough: Callable[[], bool] = lambda: False,
 ) -> int | None:
     """Run the schemathesis phases of one API into ``session``: the number of scenarios, or
-    ``None`` when the engine was interrupted."""
+    ``None`` when the engine was interrupted. The engine is stopped once ``enough`` says the run
+    has found all it was asked to (``--max-failures``)."""
     spec = session.spec
     schema = _configured(where, session, options)
     phases = [p for p in options.phases if p != "stateful" or _linked(spec, session.operations)]
@@ -290,16 +335,17 @@ def run_phases(
         session.adjust("stateful", "no link joins the operations selected (--shard, --include-operation)")
     schema.config.phases.update(phases=phases)
     total = len(session.operations) * len([p for p in phases if p != "stateful"]) + ("stateful" in phases)
-    issued = server_issued(spec)
+    issued = server_issued(spec, options.parameters)
     base_urls = {
         op.label: spec.operation_base_url(where.base_url, op)
         for op in spec.operations.values()
         if spec.server_path(op) != spec.base_path
     }
     setattr(schema, BINDING, _Binding(session, base_urls, where.tokens, issued))
-    done, interrupted = 0, False
+    done, interrupted, stopped = 0, False, False
     with bounded_headers(session.policy.max_body_bytes):
-        for event in from_schema(schema).execute():
+        stream = from_schema(schema).execute()
+        for event in stream:
             if isinstance(event, events.ScenarioFinished):
                 _record_standard_checks(session, event, issued)
                 done += 1
@@ -310,7 +356,10 @@ def run_phases(
             elif isinstance(event, events.FatalError):
                 errors.append(session.error(str(event.exception)))
             elif isinstance(event, events.Interrupted):
-                interrupted = True
+                interrupted = not stopped  # the engine reports the stop it was asked for as one
+            if not stopped and enough():
+                stream.stop()  # the engine winds down: its next event is its last
+                stopped = True
     if interrupted:
         return None
     if progress:
@@ -331,13 +380,14 @@ def _configured(where: Where, session: ApiSession, options: RunOptions) -> BaseS
         headers={**dict(options.headers), **({} if where.tokens else where.api.auth_headers(where.token))},
         workers=options.workers,
         request_timeout=options.request_timeout,
-        parameters=where.api.credential_parameters(where.token),
+        parameters={**options.parameters, **where.api.credential_parameters(where.token)},
         suppress_health_check=[HealthCheck.all],
         proxy=options.proxy,
         tls_verify=options.cacert or options.tls_verify,
         rate_limit=_schemathesis_rate(options.rate_limit),
     )
-    schema.config.checks.update(excluded_check_names=REPLACED_CHECKS + sorted(skipped_checks(spec)))
+    included, excluded = selected_checks(options, skipped_checks(spec))
+    schema.config.checks.update(included_check_names=included, excluded_check_names=excluded)
     for name, statuses in check_statuses(spec).items():
         check = schema.config.checks.get_by_name(name=name)
         if isinstance(check, CheckConfig):
@@ -349,6 +399,7 @@ def _configured(where: Where, session: ApiSession, options: RunOptions) -> BaseS
     )
     if options.seed is not None:
         schema.config.seed = options.seed
+    schema.config.max_time = options.max_time
     # An event stream is judged by its first event: a run still running sends no more until it
     # changes, and waiting for the next costs the request timeout on every call of a case, dozens
     # of times over while hypothesis shrinks one (a night took minutes longer).

@@ -141,19 +141,32 @@ class ApiCaller:
 
     def example_step(self, operation: Operation) -> dict[str, Any]:
         """A call of ``operation`` with the documented example of each path and required query
-        parameter, and of its body where one is required (so that only the credential can be
-        what a server refuses)."""
+        parameter (or the ``--parameter`` value), and of its body where one is required (so that
+        only the credential can be what a server refuses)."""
         parameters = {}
         for p in self.spec.parameters(operation):
             if p["in"] == "path" or (p["in"] == "query" and p.get("required")):
                 value = example_value(p, self.spec)
                 parameters[p["name"]] = "example" if value is None else value  # the documents give none
-        step: dict[str, Any] = {"operation": operation.id, "parameters": parameters}
+        step: dict[str, Any] = {
+            "operation": operation.id,
+            "parameters": {**parameters, **self.fixed(operation)},
+        }
         body = self.spec.resolve(operation.definition.get("requestBody") or {})
         media = (body.get("content") or {}).get("application/json") or {}
         if body.get("required") and "example" in media:
             step["body"] = media["example"]
         return step
+
+    def fixed(self, operation: Operation) -> dict[str, str]:
+        """The values ``--parameter`` gives ``operation``'s path and query parameters (a tenant's
+        ids), which replace the spec's examples wherever the suite would send those."""
+        given = dict(self.policy.parameters)
+        return {
+            p["name"]: given[p["name"]]
+            for p in self.spec.parameters(operation)
+            if p["in"] in ("path", "query") and p["name"] in given
+        }
 
     def deviation(
         self,

@@ -17,10 +17,11 @@ import httpx
 
 from conformance.contract.model import Operation, Spec
 from conformance.engine.caller import MOCK_POLLING, ApiCaller, Polling, Step
-from conformance.engine.listing import explore, pages
+from conformance.engine.listing import pages
 from conformance.errors import CredentialRefused
 from conformance.findings import Deviation
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.judge.behaviour import pointer_get
 from conformance.vendors.registry import ApiInfo
 
@@ -44,7 +45,23 @@ class LifecycleDriver(ApiCaller):
         if self.spec.lifecycle is None:
             raise ValueError(f"{self.spec.source} has no x-lifecycle to drive")
         self.lifecycle = self.spec.lifecycle
-        self.plan = self.spec.lifecycle.plan
+        self.plan = self._with_fixed(self.spec.lifecycle.plan)
+
+    def _with_fixed(self, plan: dict[str, Any]) -> dict[str, Any]:
+        """The plan with ``--parameter`` values in place of the example ids its steps name (the
+        workspace, the process, the run a retry starts from): a tenant's ids, the spec untouched."""
+
+        def step(node: Any) -> Any:
+            if not isinstance(node, dict) or node.get("operation") not in self.spec.operations:
+                return node
+            fixed = self.fixed(self.spec.operations[node["operation"]])
+            return {**node, "parameters": {**node.get("parameters", {}), **fixed}} if fixed else node
+
+        steps = {key: step(value) for key, value in plan.items()}
+        start = steps.get("start")
+        if isinstance(start, dict) and isinstance(start.get("find"), list):
+            steps["start"] = {**start, "find": [step(search) for search in start["find"]]}
+        return steps
 
     def start(self) -> Iterator[Step | str]:
         """Start a run; yields the checked step, then the run id (a ``str``) if it started."""
@@ -377,7 +394,7 @@ def driving(
     if spec.lifecycle is None:
         yield None
         return
-    with policy.client() as client:
+    with polite_client(policy) as client:
         yield LifecycleDriver(api, spec, base_url, token, client, policy, polling)
 
 
@@ -418,17 +435,3 @@ def run_lifecycle(
                 yield from driver.follow(run_id, seen)
                 if "delete" in driver.plan and seen and driver.lifecycle.is_terminal(seen[-1]):
                     yield from driver.delete(run_id)
-
-
-def explore_lists(
-    api: ApiInfo,
-    spec: Spec,
-    base_url: str,
-    token: str,
-    policy: RequestPolicy = DEFAULT_POLICY,
-    examples: int = 10,
-    seed: int | None = None,
-) -> Iterator[Step]:
-    """Page through every list with an ``x-list``, its page sizes and filters chosen by hypothesis."""
-    with policy.client() as client:
-        yield from explore(ApiCaller(api, spec, base_url, token, client, policy), examples, seed)

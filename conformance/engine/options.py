@@ -4,19 +4,23 @@ command line, the config file and the reports can read options without loading i
 from __future__ import annotations
 
 import math
+import re
+import ssl
+import stat
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import httpx
-
-from conformance.bounds import MAX_BODY_BYTES, printable
+from conformance.bounds import MAX_BODY_BYTES, MAX_INPUT_BYTES, printable, read_file
 from conformance.engine.shard import Shard
 from conformance.errors import UsageError
 from conformance.findings import BREAKING, STRICT, FailPolicy
-from conformance.http.policy import RequestPolicy
 from conformance.redact import Redactor
 from conformance.vendors.registry import get_api, resolve_apis
+
+if TYPE_CHECKING:  # the HTTP client is loaded by what sends requests, not by reading options
+    from conformance.http.policy import RequestPolicy
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 #: Ranges of the options (beyond them a value is a typo, or overflows a timer or a socket).
@@ -25,6 +29,7 @@ MAX_WORKERS = 64
 MAX_REQUEST_TIMEOUT = 3600.0
 MAX_LIFECYCLE_TIMEOUT = 7 * 24 * 3600.0
 MAX_RATE, MIN_RATE = 10_000.0, 1 / 60
+MAX_TIME = 7 * 24 * 3600
 #: Settings a config file may set for one API alone (its ``[run.<api>]`` section).
 PER_API_SETTINGS = (
     "base_url",
@@ -36,7 +41,10 @@ PER_API_SETTINGS = (
     "poll_interval",
     "request_timeout",
     "max_examples",
+    "parameters",
 )
+#: A header name as RFC 9110 section 5.1 spells it (a ``token``).
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 @dataclass
@@ -76,6 +84,18 @@ class RunOptions:
     exclude_operations: tuple[str, ...] = ()
     #: ``--shard I/N``: check only this share of every selected API's operations.
     shard: Shard | None = None
+    #: ``--parameter NAME=VALUE``: the value of every path or query parameter of that name, in
+    #: every phase and the lifecycle (a tenant's workspace or process id), instead of the spec's
+    #: examples. A ``[run.<api>]`` section's values are added to (and override) these by name.
+    parameters: dict[str, str] = field(default_factory=dict)
+    #: ``--checks`` / ``--exclude-checks``: schemathesis' checks to run (empty: all) and to skip.
+    checks: tuple[str, ...] = ()
+    exclude_checks: tuple[str, ...] = ()
+    #: ``--max-failures N``: stop the run once N findings fail it.
+    max_failures: int | None = None
+    #: ``--max-time S``: the engine's time budget, shared by the run's APIs (schemathesis' meaning:
+    #: fuzzing and stateful testing repeat until it is spent).
+    max_time: int | None = None
     #: Settings of single APIs (from a config file), over the ones above.
     per_api: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -132,6 +152,23 @@ class RunOptions:
             for operation in operations:
                 if not operation.strip():
                     raise UsageError("--include-operation and --exclude-operation need an operationId")
+        self._validate_requests()
+
+    def _validate_requests(self) -> None:
+        """What travels with every request, refused before a server is contacted (an httpx or
+        schemathesis error at the first request would be blamed on the server)."""
+        for name, value in self.headers:
+            check_header(name, value)
+        for name, value in self.parameters.items():
+            check_parameter(name, value)
+        if self.proxy is not None:
+            check_proxy(self.proxy)
+        if self.cacert is not None:
+            check_cacert(self.cacert)
+        if self.max_failures is not None and self.max_failures < 1:
+            raise UsageError("--max-failures must be at least 1")
+        if self.max_time is not None and not 1 <= self.max_time <= MAX_TIME:
+            raise UsageError(f"--max-time must be from 1 to {MAX_TIME} seconds")
 
     @property
     def fail_policy(self) -> FailPolicy:
@@ -139,11 +176,17 @@ class RunOptions:
         return STRICT if self.strict else self.fail_on
 
     def for_api(self, name: str) -> RunOptions:
-        """These options with the API's own section applied."""
-        return replace(self, **self.per_api.get(name, {})) if name in self.per_api else self
+        """These options with the API's own section applied (its parameters added by name)."""
+        if name not in self.per_api:
+            return self
+        section = self.per_api[name]
+        parameters = {**self.parameters, **section.get("parameters", {})}
+        return replace(self, **{**section, "parameters": parameters})
 
     def policy(self) -> RequestPolicy:
         """How this run sends and reads each request."""
+        from conformance.http.policy import RequestPolicy
+
         verify: bool | str = self.cacert or self.tls_verify
         return RequestPolicy(
             params=split_base_url(self.base_url)[1] if self.base_url else (),
@@ -153,6 +196,7 @@ class RunOptions:
             proxy=self.proxy,
             verify=verify,
             rate_limit=self.rate_limit,
+            parameters=tuple(self.parameters.items()),
         )
 
     def selects(self, operation_id: str) -> bool:
@@ -169,6 +213,8 @@ def _positive(value: float) -> bool:
 def check_base_url(url: str) -> None:
     """A base URL the suite can append paths to; the message never shows its userinfo or query
     (they may hold a password or a key)."""
+    import httpx  # read as the run's client reads it; loaded only when a URL is given
+
     if not url.strip():
         raise UsageError("--base-url is empty: give the server's URL, or leave it out to use the mocks")
     shown = printable(Redactor.for_target((), url).text(url))
@@ -199,3 +245,50 @@ def check_credential(token: str | None, source: str) -> None:
     """A credential must fit in a header: no CR, LF or other control character (never shown)."""
     if token and any(ord(c) < 0x20 or c == "\x7f" for c in token):
         raise UsageError(f"the credential from {source} holds a control character (CR, LF, ...); fix it")
+
+
+def check_header(name: str, value: str) -> None:
+    """A header httpx and schemathesis can send: an RFC 9110 name, and an ASCII value on one line
+    (the message names the header, never its value: it may be a credential)."""
+    shown = printable(name)[:100]
+    if not _HEADER_NAME.fullmatch(name):
+        raise UsageError(f"--header {shown!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~)")
+    if not value.isascii() or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        raise UsageError(f"--header {shown!r}: its value must be ASCII on one line (percent-encode the rest)")
+
+
+def check_parameter(name: str, value: str) -> None:
+    """``--parameter NAME=VALUE``: a name, and a value that fits on one line."""
+    if not name.strip() or any(ord(c) < 0x20 or c == "\x7f" for c in name + value):
+        raise UsageError(f"--parameter {printable(name)[:100]!r} is not NAME=VALUE on one line")
+
+
+def check_proxy(url: str) -> None:
+    """A proxy both HTTP clients of a run can use: http:// or https:// with a host (schemathesis'
+    ``requests`` and httpx need extra packages for SOCKS, which the suite does not install)."""
+    import httpx
+
+    shown = printable(Redactor.for_target((), url).text(url))[:200]
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        raise UsageError(f"--proxy {shown!r} is not a URL") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UsageError(f"--proxy {shown!r}: give an http:// or https:// proxy URL with a host")
+
+
+def check_cacert(path: str) -> None:
+    """A CA bundle that exists, is a regular file (never a FIFO that hangs) and holds certificates."""
+    where = Path(path)
+    try:
+        mode = where.stat().st_mode
+    except OSError as exc:
+        raise UsageError(f"--cacert {printable(path)!r}: {exc.strerror or 'cannot read'}") from None
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"--cacert {printable(path)!r} is not a file")
+    data = read_file(where, MAX_INPUT_BYTES, UsageError)
+    try:
+        ssl.create_default_context().load_verify_locations(cadata=data.decode("ascii", "ignore"))
+    except (ssl.SSLError, ValueError) as exc:
+        cause = printable(str(getattr(exc, "reason", None) or exc))[:200]
+        raise UsageError(f"--cacert {printable(path)!r} holds no PEM certificate ({cause})") from None

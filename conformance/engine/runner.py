@@ -17,17 +17,20 @@ from typing import Any
 
 import httpx
 
+from conformance.bounds import printable
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.model import Operation, Spec
 from conformance.contract.specs import load_spec
-from conformance.engine.bridge import Where, run_phases
+from conformance.engine.bridge import Where, run_phases, validate_checks
 from conformance.engine.caller import MOCK_POLLING, Polling
-from conformance.engine.lifecycle import explore_lists, run_lifecycle
+from conformance.engine.lifecycle import run_lifecycle
+from conformance.engine.listing import explore_lists
 from conformance.engine.options import RunOptions, check_credential, split_base_url
 from conformance.engine.probes import check_configuration, probe_credentials
 from conformance.engine.provenance import draw_seed, recorded_options
 from conformance.engine.session import ApiSession
 from conformance.errors import ConformanceError, CredentialRefused, ServerUnreachable, UsageError
+from conformance.findings import FailPolicy
 from conformance.http.failures import (
     BodyTooLarge,
     ResponseTooSlow,
@@ -41,6 +44,7 @@ from conformance.http.oauth import (
     resolve_client,
 )
 from conformance.http.policy import RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.judge.registry import check_response
 from conformance.mocks.process import MockProcess
 from conformance.redact import Redactor, is_secret_header
@@ -136,12 +140,44 @@ def targets(options: RunOptions) -> Iterator[list[Target]]:
 def check_reachable(target: Target) -> None:
     """The server answers at all (its headers; the body is not read)."""
     try:
-        with target.policy.client() as client, client.stream("GET", target.base_url):
+        with polite_client(target.policy) as client, client.stream("GET", target.base_url):
             pass
     except (httpx.HTTPError, BodyTooLarge, ResponseTooSlow) as exc:
         raise ServerUnreachable(
             f"cannot reach {target.api.name} at {target.base_url}: {transport_cause(exc)}"
         ) from None
+
+
+@dataclass
+class Limits:
+    """``--max-failures`` and ``--max-time`` across a run's APIs, which run one after another."""
+
+    policy: FailPolicy
+    max_failures: int | None = None
+    #: When the engine's time budget is spent (``time.monotonic``), if it has one.
+    deadline: float | None = None
+    #: Findings of the APIs already run that fail the run.
+    failed: int = 0
+
+    @classmethod
+    def of(cls, options: RunOptions) -> Limits:
+        deadline = time.monotonic() + options.max_time if options.max_time else None
+        return cls(options.fail_policy, options.max_failures, deadline)
+
+    def reached(self, session: ApiSession | None = None) -> bool:
+        """Whether the run has found the failures it was asked to stop at."""
+        if self.max_failures is None:
+            return False
+        return self.failed + (session.failing(self.policy) if session else 0) >= self.max_failures
+
+    def share(self, apis_left: int) -> int | None:
+        """The next API's part of what is left of the time budget (schemathesis takes whole seconds)."""
+        if self.deadline is None:
+            return None
+        return max(1, int((self.deadline - time.monotonic()) / apis_left))
+
+    def count(self, result: ApiResult) -> None:
+        self.failed += sum(1 for finding in result.findings if self.policy.fails(finding))
 
 
 class RunInterrupted(Exception):
@@ -152,7 +188,7 @@ class RunInterrupted(Exception):
         self.partial = partial
 
 
-def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
+def run_api(target: Target, progress: ProgressHook | None = None, limits: Limits | None = None) -> ApiResult:
     """Run the schemathesis phases and the lifecycle checks against one API.
 
     An interruption (``KeyboardInterrupt``, which the CLI also raises on SIGTERM) raises
@@ -177,7 +213,7 @@ def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
         target.tokens.exchange_listeners.append(_judge_exchange(session))
     errors: list[str] = []
     try:
-        finished = _exercise(target, session, errors, progress)
+        finished = _exercise(target, session, errors, progress, limits or Limits(options.fail_policy))
     except KeyboardInterrupt:
         finished = False
     except Exception as exc:  # a bug must still leave a report: what was judged, and this error
@@ -191,7 +227,9 @@ def run_api(target: Target, progress: ProgressHook | None = None) -> ApiResult:
     return result
 
 
-def _exercise(target: Target, session: ApiSession, errors: list[str], progress: ProgressHook | None) -> bool:
+def _exercise(
+    target: Target, session: ApiSession, errors: list[str], progress: ProgressHook | None, limits: Limits
+) -> bool:
     """Drive one API into ``session``; ``False`` when the engine reports an interruption."""
     spec, options = session.spec, target.options
     try:
@@ -206,10 +244,17 @@ def _exercise(target: Target, session: ApiSession, errors: list[str], progress: 
         return True
 
     where = Where(target.api, target.base_url, target.token, target.tokens)
-    total = run_phases(where, session, options, errors, progress)
-    if total is None:
-        return False
-    _follow_runs(target, session, errors)
+    try:
+        total = run_phases(where, session, options, errors, progress, lambda: limits.reached(session))
+        if total is None:
+            return False
+        if limits.reached(session):
+            session.adjust("lifecycle", f"the run stopped at --max-failures {limits.max_failures}")
+        else:
+            _follow_runs(target, session, errors)
+    except ConformanceError as failed:  # a renewal refused or unanswered mid-run: what was judged stands
+        _once(target, session, errors, failed)
+        return True
     if progress:
         progress(target.api.name, total, total, "done")
     if not any(stats.cases for stats in session.stats.values()):
@@ -226,6 +271,13 @@ def _what_to_check(target: Target, message: str) -> str:
     return message.replace(f"{target.api.credential_env} (or --token)", f"{client} (its scopes)").replace(
         target.api.credential_env, client
     )
+
+
+def _once(target: Target, session: ApiSession, errors: list[str], failed: ConformanceError) -> None:
+    """A refused credential is one error of the API, however many requests met it."""
+    error = session.error(_what_to_check(target, str(failed)))
+    if error not in errors:
+        errors.append(error)
 
 
 def _judge_exchange(session: ApiSession) -> Any:
@@ -261,7 +313,7 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
             ):
                 session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
-            errors.append(session.error(_what_to_check(target, str(refused))))
+            _once(target, session, errors, refused)
     options = target.options
     for operation, deviations, request in explore_lists(
         target.api, spec, target.base_url, target.token, target.policy, options.max_examples, options.seed
@@ -276,19 +328,26 @@ def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None
 def run(options: RunOptions, progress: ProgressHook | None = None) -> RunResult:
     """Check every selected API and gather the results."""
     options.validate()
+    validate_checks(options)
     if options.seed is None:  # drawn here, so that results.json can name it and the run be repeated
         options = replace(options, seed=draw_seed())
     for api in resolve_apis(options.apis):  # a broken spec or catalogue stops the run before it starts
         load_spec(api.name)
         load_catalogue(api.name)
+    check_parameters(options)
     started_at = datetime.now(UTC)
     results: list[ApiResult] = []
     try:
         with targets(options) as selected:  # leaving it stops the embedded mocks, interrupted or not
             # APIs run one after another: CPython 3.11 can fail with "AST constructor recursion depth
             # mismatch" when hypothesis compiles strategies in several threads at once.
-            for target in selected:
-                results.append(run_api(target, progress))
+            limits = Limits.of(options)
+            for index, target in enumerate(selected):
+                if limits.reached():
+                    break  # schemathesis' --max-failures: the rest of the run is not started
+                target.options = replace(target.options, max_time=limits.share(len(selected) - index))
+                results.append(run_api(target, progress, limits))
+                limits.count(results[-1])
     except RunInterrupted as interruption:
         results.append(interruption.partial)
     except KeyboardInterrupt:  # between APIs, or while the mocks start
@@ -308,6 +367,32 @@ def _result(options: RunOptions, results: list[ApiResult], started_at: datetime,
         seed=options.seed,
         options=recorded_options(options),
     )
+
+
+def check_parameters(options: RunOptions) -> None:
+    """A ``--parameter`` name no selected API has as a path or query parameter is a typo, refused
+    before anything runs (a tenant id that is silently not sent would turn the night red)."""
+    declared: dict[str, set[str]] = {}
+    for api in resolve_apis(options.apis):
+        spec = load_spec(api.name)
+        declared[api.name] = {
+            p["name"]
+            for op in spec.operations.values()
+            for p in spec.parameters(op)
+            if p["in"] in ("path", "query")
+        }
+    unknown = [name for name in options.parameters if not any(name in names for names in declared.values())]
+    unknown += [
+        name
+        for api, names in declared.items()
+        for name in options.per_api.get(api, {}).get("parameters", {})
+        if name not in names
+    ]
+    if unknown:
+        apis = ", ".join(declared)
+        raise UsageError(
+            f"--parameter {printable(unknown[0])[:100]!r}: no path or query parameter of {apis} has that name"
+        )
 
 
 def selected_operations(spec: Spec, options: RunOptions) -> list[str]:

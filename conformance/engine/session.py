@@ -11,16 +11,16 @@ from dataclasses import replace
 
 from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
 from conformance.contract.catalogue import Catalogue, Exchange
+from conformance.contract.curl import credential_references
 from conformance.contract.model import Operation, Spec
-from conformance.findings import OUTCOMES, Deviation, Finding, outcome
-from conformance.http.failures import unanswered
+from conformance.findings import OUTCOMES, Deviation, FailPolicy, Finding, outcome
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.judge.classify import FindingSet
 from conformance.judge.context import Judgement
 from conformance.judge.resolved import QuirkSightings
 from conformance.judge.strict_json import NOT_JSON
 from conformance.kinds import TRANSPORT_ERROR
-from conformance.redact import Redactor
+from conformance.redact import PLACEHOLDER, Redactor
 from conformance.results.model import ApiResult, OperationStats
 from conformance.results.profile import Profile
 
@@ -114,6 +114,11 @@ class ApiSession:
                 return  # no response: nothing was judged, so it is no case
             self._count(operation.id, outcome(findings), case)
 
+    def failing(self, policy: FailPolicy) -> int:
+        """How many findings so far fail a run under ``policy`` (``--max-failures`` counts them)."""
+        with self.lock:
+            return sum(1 for finding in self.findings.grouped() if policy.fails(finding))
+
     def count_check(self, name: str) -> None:
         """A check that ran on a response and found nothing."""
         with self.lock:
@@ -173,7 +178,9 @@ class ApiSession:
             return self.findings.add(seen, None, source=source, exchange=exchange)
         clean = bounded_deviation(self.redactor.deviation(deviation), self.redactor)
         text = request() if callable(request) else request
-        shown = text and clip(printable(self.redactor.text(text), lines=True), MAX_REQUEST_CHARS)
+        if text:  # the credential, redacted, read from the vendor's variable (``$KOGNITOS_API_KEY``)
+            text = credential_references(self.redactor.text(text), self.spec.api, PLACEHOLDER)
+        shown = text and clip(printable(text, lines=True), MAX_REQUEST_CHARS)
         if len(self._seen) >= SEEN_DEVIATIONS:
             self._seen.clear()
         self._seen[raw] = clean
@@ -185,6 +192,8 @@ class ApiSession:
 
     def record_failed_request(self, operation: Operation, error: BaseException, request: Request) -> None:
         """A request the engine sent that got no answer a check could read."""
+        from conformance.http.failures import unanswered  # httpx's errors: loaded by what sends
+
         self.record(operation, [unanswered(self.spec.api.name, operation, error)], request, "contract")
 
     def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:

@@ -67,6 +67,7 @@ _CAUSES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str]
     (ConnectionResetError, "connection reset"),
     ((http.client.IncompleteRead, requests.exceptions.ChunkedEncodingError), "incomplete body"),
     (http.client.RemoteDisconnected, "connection closed"),
+    ((httpx.DecodingError, requests.exceptions.ContentDecodingError), "undecodable body"),
 )
 
 

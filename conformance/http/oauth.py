@@ -26,11 +26,13 @@ from typing import Any
 
 import httpx
 
+from conformance.bounds import loads_json
 from conformance.contract.curl import json_curl_line
 from conformance.contract.model import Operation, Spec
 from conformance.errors import CredentialRefused, ServerUnreachable, UsageError
-from conformance.http.failures import transport_cause
+from conformance.http.failures import BodyTooLarge, ResponseTooSlow, transport_cause
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.vendors.registry import ApiInfo, Carrier
 
 #: When an answer gives no usable ``expires_in``, the token is asked for again after this long.
@@ -111,6 +113,8 @@ class TokenSession:
         self._access: str | None = None
         self._refresh: str | None = None
         self._renew_at = 0.0
+        #: A renewal refused mid-run: every later ask is refused alike, without asking again.
+        self._refused: SignInRefused | None = None
         self._lock = threading.RLock()
 
     # -- the token --------------------------------------------------------------------------
@@ -126,6 +130,8 @@ class TokenSession:
     def token(self) -> str:
         """The current access token, renewed first when it is about to expire."""
         with self._lock:
+            if self._refused is not None:
+                raise self._refused
             if self._access is None:
                 return self.sign_in()
             if self.clock() >= self._renew_at:
@@ -143,7 +149,11 @@ class TokenSession:
                     return
                 except SignInRefused:
                     self._refresh = None
-            self._grant({"grant_type": self.oauth.grant})
+            try:
+                self._grant({"grant_type": self.oauth.grant}, renewal=True)
+            except SignInRefused as refused:
+                self._refused = refused
+                raise
 
     def is_issued(self, token: str) -> bool:
         return token in self.issued
@@ -167,16 +177,18 @@ class TokenSession:
                     headers[name] = current
 
     # -- the token endpoint -----------------------------------------------------------------
-    def _grant(self, parameters: dict[str, str]) -> None:
+    def _grant(self, parameters: dict[str, str], renewal: bool = False) -> None:
         body = {"client_id": self.client.client_id, "client_secret": self.client.client_secret, **parameters}
         started = self.clock()
         request = json_curl_line("POST", self.url, {}, body)
         try:
-            with self.policy.client() as client:
+            with polite_client(self.policy) as client:
                 response = client.post(self.url, json=body)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, BodyTooLarge, ResponseTooSlow) as exc:
+            cause = f"body larger than {exc.limit} bytes" if isinstance(exc, BodyTooLarge) else None
             raise ServerUnreachable(
-                f"cannot reach the token endpoint of {self.api.name} at {self.url}: {transport_cause(exc)}"
+                f"no answer from the token endpoint of {self.api.name} at {self.url}: "
+                f"{cause or transport_cause(exc)}"
             ) from None
         answer = _json(response)
         access = answer.get("access_token") if isinstance(answer, dict) else None
@@ -189,7 +201,7 @@ class TokenSession:
         for exchange_listener in self.exchange_listeners:
             exchange_listener(self.operation, response, request)
         if response.status_code != 200 or not isinstance(access, str) or not access:
-            raise SignInRefused(self._refusal(response, answer))
+            raise SignInRefused(self._refusal(response, answer, renewal))
         self._access = access
         self._renew_at = started + _renew_after(answer.get("expires_in"))
 
@@ -199,7 +211,7 @@ class TokenSession:
                 listener(secret)
             self.issued.append(secret)
 
-    def _refusal(self, response: httpx.Response, answer: Any) -> str:
+    def _refusal(self, response: httpx.Response, answer: Any, renewal: bool) -> str:
         oauth = self.oauth
         check = f"check {oauth.client_id_env} and {oauth.client_secret_env}"
         check += " (or --client-id and --client-secret)"
@@ -209,12 +221,14 @@ class TokenSession:
             what = "200 without an access_token"
         elif response.status_code in (404, 405):
             check = f"is {self.url} the token endpoint? check the base URL"
-        return f"{self.api.name} refused the sign-in ({what} at {self.url}): {check}"
+        refused = "the renewal of the run's token" if renewal else "the sign-in"
+        return f"{self.api.name} refused {refused} ({what} at {self.url}): {check}"
 
 
 def _json(response: httpx.Response) -> Any:
+    """The answer's JSON within the JSON bounds (a body nested 100,000 deep is no answer)."""
     try:
-        return response.json()
+        return loads_json(response.content)
     except ValueError:
         return None
 

@@ -35,8 +35,9 @@ class _BoundedBody:
     arrived (``read1``) so a trickle cannot hold a read open, and it stops past the size limit or
     the deadline, closing the connection so nothing half-read goes back to the pool."""
 
-    def __init__(self, response: requests.Response, limit: int, deadline: float) -> None:
-        self._raw, self._response, self._limit, self._deadline = response.raw, response, limit, deadline
+    def __init__(self, response: requests.Response, limit: int, timeout: float) -> None:
+        self._raw, self._response, self._limit = response.raw, response, limit
+        self._timeout, self._deadline = timeout, time.monotonic() + timeout
 
     def stream(self, amt: int | None = None, decode_content: bool | None = None) -> Iterator[bytes]:
         """The body, chunk by chunk; a read still waiting at the deadline is cut off there (the
@@ -99,7 +100,11 @@ class _BoundedBody:
         try:
             return self._raw.read1(amount, decode_content=True)
         except urllib3.exceptions.ReadTimeoutError as exc:
-            raise requests.exceptions.ReadTimeout(exc, request=request) from exc
+            # worded as urllib3 words a timeout before the headers: schemathesis reads the seconds
+            # out of that wording, and its whole run ended on urllib3's shorter "Read timed out."
+            worded = f"Read timed out. (read timeout={self._timeout:g})"
+            error = urllib3.exceptions.ReadTimeoutError(exc.pool, exc.url, worded)
+            raise requests.exceptions.ReadTimeout(error, request=request) from exc
         except urllib3.exceptions.ProtocolError as exc:
             raise requests.exceptions.ChunkedEncodingError(exc, request=request) from exc
         except urllib3.exceptions.DecodeError as exc:
@@ -113,7 +118,7 @@ def bounded_body_hook(limit: int, timeout: float) -> Any:
     """A ``requests`` response hook: the body must fit in ``limit`` bytes and arrive within ``timeout``."""
 
     def bound(response: requests.Response, **_: Any) -> requests.Response:
-        response.raw = _BoundedBody(response, limit, time.monotonic() + timeout)
+        response.raw = _BoundedBody(response, limit, timeout)
         return response
 
     return bound

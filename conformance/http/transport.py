@@ -5,8 +5,8 @@ with 50 MB. None of that may crash or stall the run. Every request is bounded in
 whole, not only per read: its status line and headers must arrive within ``HEADERS_WITHIN``
 request timeouts of sending (a server that trickles its headers a byte a second, or sends
 ``100 Continue`` lines forever, is cut off there), and its body within ``timeout`` more. The
-lifecycle, the probes and ``record`` send through ``BoundedTransport`` (every
-``RequestPolicy.client()``), bounded at the socket by its network backend; schemathesis'
+lifecycle, the probes and ``record`` send through ``BoundedTransport`` (in every
+client ``http.polite`` makes), bounded at the socket by its network backend; schemathesis'
 ``requests`` are bounded by ``http.requests_bounds``. Bodies are decompressed here too, within
 the size limit, so a small compressed bomb is ``body-too-large`` instead of gigabytes.
 """
@@ -43,7 +43,8 @@ def read_bounded(response: httpx.Response, limit: int, timeout: float) -> httpx.
         if time.monotonic() > deadline:
             raise ResponseTooSlow(f"body not complete within the deadline ({received} bytes so far)")
         chunks.append(chunk)
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+    # the raw bytes: a header value outside ASCII (a latin-1 ``filename="café.pdf"``) is kept as sent
+    headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-encoding"]
     return BoundedResponse(
         response.status_code, headers=headers, content=b"".join(chunks), request=response.request
     )
@@ -143,6 +144,9 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 _DECODERS: dict[str, int] = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 #: The ``Accept-Encoding`` of every bounded client: what this module can decode.
 ACCEPT_ENCODING = ", ".join(_DECODERS)
+#: At most this many codings are undone (urllib3's bound too): each is a decoder stacked on the
+#: last, so 1,500 stacked ``gzip`` would overflow the stack instead of being one finding.
+MAX_CODINGS = 5
 
 
 def _decode(chunks: Iterator[bytes], coding: str) -> Iterator[bytes]:
@@ -213,9 +217,13 @@ class _BoundedPool:
             if c.strip() and c.strip().lower() != "identity"
         ]
         unknown = [c for c in codings if c not in _DECODERS]
-        if unknown:
+        if unknown or len(codings) > MAX_CODINGS:
             response.close()
-            raise httpx.DecodingError(f"unsupported content coding {unknown[0]!r} (asked for gzip, deflate)")
+            raise httpx.DecodingError(
+                f"unsupported content coding {unknown[0][:40]!r} (asked for gzip, deflate)"
+                if unknown
+                else f"{len(codings)} content codings stacked (at most {MAX_CODINGS} are decoded)"
+            )
         headers = [(n, v) for n, v in response.headers if not codings or n.lower() not in _CODED_HEADERS]
         body = _BoundedBodyStream(response, codings, self.max_body_bytes, self.timeout)
         return httpcore.Response(

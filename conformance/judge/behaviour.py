@@ -209,7 +209,7 @@ def _walk(
     spec: Spec, schema: Any, instance: Any, path: tuple[Any, ...], depth: int
 ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]]]:
     schema = spec.resolve(schema)
-    if not isinstance(schema, dict) or depth > 32:
+    if not isinstance(schema, dict) or depth > 32 or not spec.reaches(schema, "x-timing"):
         return
     if isinstance(instance, dict):
         if "x-timing" in schema:

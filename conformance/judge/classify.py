@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from conformance.contract.catalogue import Catalogue, Exchange
+from conformance.contract.catalogue import Catalogue, Exchange, Quirk
 from conformance.findings import Deviation, Finding
 from conformance.kinds import Basis, Classification, Compare, kind_of
 
@@ -45,7 +45,7 @@ def classify(
         quirk=quirk.id if quirk else None,
         doc=quirk.citation if quirk else None,
         quirk_summary=quirk.summary if quirk else None,
-        citations=[citation.to_dict() for citation in quirk.citations] if quirk else [],
+        citations=_rests_on(deviation, quirk, classification, catalogue),
         message=deviation.message,
         source=source,
         assumption=deviation.assumption
@@ -54,6 +54,24 @@ def classify(
         if classification is Classification.CONVENTION
         else None,
     )
+
+
+def _rests_on(
+    deviation: Deviation, quirk: Quirk | None, classification: Classification, catalogue: Catalogue | None
+) -> list[dict[str, str]]:
+    """The public pages a finding rests on, so a reader can check it against the source: a known
+    one's catalogue citations, a convention's public text, and for new drift the vendor's section
+    that documents the operation. An assumption has none (no document says it; reports point
+    at the spec's statement instead)."""
+    if quirk:
+        return [citation.to_dict() for citation in quirk.citations]
+    reference = kind_of(deviation.kind).reference
+    if classification is Classification.CONVENTION and reference:
+        title, section, url = reference
+        return [{"title": title, "url": url, "section": section}]
+    if classification is Classification.NEW and catalogue:
+        return [citation.to_dict() for citation in catalogue.sections(deviation.operation)]
+    return []
 
 
 class FindingSet:

@@ -148,20 +148,31 @@ Check = Callable[[ResponseContext], Iterable[Deviation]]
 REMEMBERED_BODIES = 4096
 
 
+class Memory:
+    """Deviations found before, by what they depend on; past ``REMEMBERED_BODIES`` keys it
+    starts afresh, so its size is bounded whatever a server sends."""
+
+    def __init__(self) -> None:
+        self._found: dict[Any, tuple[Deviation, ...]] = {}
+
+    def recall(self, key: Any, find: Callable[[], Iterable[Deviation]]) -> tuple[Deviation, ...]:
+        found = self._found.get(key)
+        if found is None:
+            found = tuple(find())
+            if len(self._found) >= REMEMBERED_BODIES:
+                self._found.clear()
+            self._found[key] = found
+        return found
+
+
 def by_body(function: Check) -> Check:
     """Remember what ``function`` found in a response, for a check that reads nothing of it but
     the operation, status, media type and body: the same body again gets the same deviations."""
-    memory: dict[tuple[Any, ...], tuple[Deviation, ...]] = {}
+    memory = Memory()
 
     @functools.wraps(function)
     def remembered(ctx: ResponseContext) -> tuple[Deviation, ...]:
-        found = memory.get(ctx.body_key)
-        if found is None:
-            found = tuple(function(ctx))
-            if len(memory) >= REMEMBERED_BODIES:
-                memory.clear()
-            memory[ctx.body_key] = found
-        return found
+        return memory.recall(ctx.body_key, lambda: function(ctx))
 
     return remembered
 

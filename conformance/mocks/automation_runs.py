@@ -156,6 +156,10 @@ class Mock(VendorMock):
             raise RequestRejected(404, "Automation run not found")
         return run
 
+    def example_ids(self) -> dict[str, list[str]]:
+        """The automation its runs belong to, and the runs."""
+        return {"automation": [INVOICE_AUTOMATION["automationId"]], "run": list(self.runs)}
+
     # -- vendor specifics ----------------------------------------------------------------
     def authenticated(self, request: Request) -> bool:
         """Any one of ``authorization: Bearer``, ``X-API-Key`` or the ``vai_token`` cookie suffices."""

@@ -121,6 +121,11 @@ class VendorMock:
     def seed(self) -> None:
         """Fill the store with the documents' example objects."""
 
+    def example_ids(self) -> dict[str, list[str]]:
+        """The ids of what the store holds, by what they name: those a client puts in its paths
+        and queries (``conformance serve`` prints them)."""
+        return {"run": list(self.runs)}
+
     def authenticated(self, request: Request) -> bool:
         raise NotImplementedError
 

@@ -89,6 +89,15 @@ class Mock(VendorMock):
             },
         )
 
+    def example_ids(self) -> dict[str, list[str]]:
+        """The agents and processes whose runs it lists and starts, the runs, the files a run reads."""
+        return {
+            "agent": sorted({agent for agent, _ in self.processes}),
+            "process": sorted({process for _, process in self.processes}),
+            "run": list(self.runs),
+            "file": sorted(self.files),
+        }
+
     def authenticated(self, request: Request) -> bool:
         key = request.headers.get("x-api-key")
         return key is not None and secrets.compare_digest(key.encode(), self.token.encode())

@@ -100,6 +100,10 @@ class Mock(VendorMock):
             history=list(path),
         )
 
+    def example_ids(self) -> dict[str, list[str]]:
+        """The workspace its key is valid for, its processes and their runs."""
+        return {"workspace": [WORKSPACE_ID], "process": list(self.processes), "process run": list(self.runs)}
+
     # -- auth and errors --------------------------------------------------------------
     def authenticated(self, request: Request) -> bool:
         """``Authorization: RC-WSKEY <key>``. Operations whose spec security is ``[]`` never ask:

@@ -158,6 +158,14 @@ class Mock(AuthorizationServer):
                 return step
         raise RequestRejected(404, f"step {step_id} was not found in process run {run_id}")
 
+    def example_ids(self) -> dict[str, list[str]]:
+        """The process its runs belong to, the runs, and their steps (a restart names one)."""
+        return {
+            "process": sorted({record["process"] for record in self.records.values()}),
+            "process run": list(self.runs),
+            "step": list(dict.fromkeys(step.id for steps in self.steps.values() for step in steps)),
+        }
+
     # -- moves --------------------------------------------------------------------------
     def start(self, run_id: str) -> Run:
         run = self.current(run_id)

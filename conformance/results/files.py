@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import re
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from conformance.bounds import printable
@@ -25,6 +29,8 @@ from conformance.errors import UsageError
 
 #: The files a report directory holds; anything else there is carried along untouched.
 REPORT_FILES = ("results.json", "junit.xml", "index.html", "history.jsonl", "diff.json")
+#: How long a run waits for another one publishing to the same report directory.
+PUBLISH_WAIT_S = 300.0
 #: ``.<name>.<pid>.<random>.<tmp|new|old>``: what a writer leaves while it works.
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?P<random>[A-Za-z0-9_]+)\.(?P<kind>tmp|new|old)$")
 
@@ -116,6 +122,33 @@ def ensure_report_dir(directory: Path) -> None:
 def _carried(entry: Path) -> bool:
     """Whether publishing can carry ``entry`` into the new set: a file or a link (never followed)."""
     return entry.is_symlink() or entry.is_file() or bool(_LEFTOVER.match(entry.name))
+
+
+@contextmanager
+def publishing(directory: Path) -> Iterator[None]:
+    """Held while a report set is drawn from what ``directory`` holds (its history) and published
+    there: runs publishing to one directory take turns, so none publishes a history without the
+    line another just added. The lock is an ``flock`` on the directory's parent (the directory
+    itself is swapped out), which the system releases when its holder dies."""
+    parent = (directory.resolve() if directory.exists() else directory.absolute()).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(parent, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        deadline = time.monotonic() + PUBLISH_WAIT_S
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise UsageError(
+                        f"cannot write reports to {directory}: another run has been publishing there "
+                        f"for {PUBLISH_WAIT_S:.0f} s"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(handle)
 
 
 def publish(directory: Path, files: dict[str, str]) -> None:

@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from conformance.bounds import loads_json, printable
 from conformance.results.identity import target_of
+from conformance.validation import is_valid
 
 HISTORY_FILE = "history.jsonl"
 #: History is read from its end, this much of it (years of nightly lines).
@@ -53,7 +53,6 @@ ENTRY_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_ENTRY = Draft202012Validator(ENTRY_SCHEMA)
 #: The userinfo of a URL (``scheme://user:password@``), even one already redacted.
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@")
 
@@ -131,11 +130,14 @@ def history_lines(directory: Path, report: Callable[[str], None] = warn) -> list
     if not os.path.lexists(path):
         return []
     try:
-        handle = _open_no_follow(path, os.O_RDONLY)
+        handle = _open_no_follow(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO: no wait
     except OSError as exc:
         report(f"{path}: not read ({exc.strerror or exc}); the trend starts again")
         return []
     with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            report(f"{path}: not read (not a regular file); the trend starts again")
+            return []
         size = os.fstat(stream.fileno()).st_size
         if size > MAX_HISTORY_BYTES:
             stream.seek(size - MAX_HISTORY_BYTES)
@@ -150,7 +152,7 @@ def history_lines(directory: Path, report: Callable[[str], None] = warn) -> list
         except ValueError:
             skipped.append(number)
             continue
-        if _ENTRY.is_valid(entry):
+        if is_valid(ENTRY_SCHEMA, entry):
             kept.append(line)
         else:
             skipped.append(number)

@@ -1,9 +1,10 @@
 """``junit.xml`` for CI dashboards, drawn from a results document: one testsuite per target,
 one testcase per operation and check, failed by the findings the document's ``--fail-on`` fails.
-It is well-formed XML: no control character XML cannot hold."""
+It is well-formed XML: no character XML 1.0 cannot hold (controls, U+FFFE, U+FFFF) reaches it."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
@@ -13,6 +14,15 @@ from conformance.findings import FailPolicy, Finding
 from conformance.kinds import Classification
 from conformance.results.identity import target_of
 from conformance.results.verdict import policy_of
+
+#: What XML 1.0 cannot hold, even as a character reference (its ``Char`` production): what
+#: ``printable`` leaves of it are the noncharacters U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str, *, lines: bool = False) -> str:
+    """``text`` printable (``bounds.printable``), and with nothing left that XML cannot hold."""
+    return _NOT_XML.sub(lambda match: f"\\u{ord(match.group()):04x}", printable(text, lines=lines))
 
 
 def junit_document(document: dict[str, Any]) -> str:
@@ -38,9 +48,9 @@ def junit_document(document: dict[str, Any]) -> str:
         suites.set(key, str(count))
     suites.set("time", f"{document.get('duration_s', 0.0):.3f}")
     for element in suites.iter():  # XML 1.0 cannot hold most control characters, even escaped
-        element.text = element.text and printable(element.text, lines=True)
+        element.text = element.text and _xml_text(element.text, lines=True)
         for key, value in element.attrib.items():
-            element.set(key, printable(value))
+            element.set(key, _xml_text(value))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -114,7 +124,7 @@ def _judge_case(testcase: ET.Element, found: list[Finding], policy: FailPolicy) 
         failure = ET.SubElement(
             testcase,
             "failure",
-            message=f"{len(failing)} deviation(s)",
+            message=failing[0].title + (f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""),
             type=str(Classification.CONVENTION) if only_conventions else "drift",
         )
         failure.text = "\n".join(_failing_line(f) for f in failing)

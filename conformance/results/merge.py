@@ -37,14 +37,14 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
     if len(rules) > 1:
         raise UsageError(f"the results were judged under different --fail-on rules ({', '.join(rules)})")
     policy = FailPolicy.recorded(rules[0]) if rules else BREAKING
-    targets = _targets(documents)
-    merged_findings = [
-        finding for name, _, findings in targets for finding in _merge_findings(name, findings)
+    # Each finding is read once, in one pass per target: merging stays linear in the findings
+    # (two 35 MB files merged in seconds, where a filter per target and per operation took minutes).
+    targets = [
+        (name, entries, _merge_findings(name, findings)) for name, entries, findings in _targets(documents)
     ]
-    apis = [
-        _merge_api(name, entries, [f for f in merged_findings if f["target"] == name])
-        for name, entries, _ in targets
-    ]
+    merged_findings = [finding for _, _, findings in targets for finding in findings]
+    judged = {name: [Finding.from_dict(finding) for finding in findings] for name, _, findings in targets}
+    apis = [_merge_api(name, entries, findings, judged[name]) for name, entries, findings in targets]
     errors = [error for document in documents for error in document["errors"]]
     complete = all(document["summary"].get("complete", True) for document in documents)
     started = min(
@@ -52,6 +52,7 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
     )
     finished = max((document["finished_at"] for document in documents), default="")
     seeds = {document.get("seed") for document in documents}
+    judged_by = [document.get("versions") for document in documents]
     merged = {
         "version": SCHEMA_VERSION,
         "tool": f"conformance {__version__}",
@@ -62,10 +63,16 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
         "fail_on": str(policy),
         "exit_code": None,  # the whole document's (exit_code_of), below
         "seed": seeds.pop() if len(seeds) == 1 else None,
+        # the versions when every document names the same ones: else no one judged them all
+        **(
+            {"versions": judged_by[0]}
+            if judged_by[0] and judged_by.count(judged_by[0]) == len(judged_by)
+            else {}
+        ),
         "summary": {
             "cases": sum(api["cases"] for api in apis),
             "checks": sum(api["checks"] for api in apis),
-            **tally(Finding.from_dict(f) for f in merged_findings),
+            **tally(finding for findings in judged.values() for finding in findings),
             "errors": len(errors),
             "complete": complete,
             "apis": len(apis),
@@ -76,7 +83,7 @@ def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
         "apis": apis,
         "findings": merged_findings,
     }
-    return merged | {"exit_code": exit_code_of(merged)}
+    return merged | {"exit_code": exit_code_of(merged, [f for findings in judged.values() for f in findings])}
 
 
 def _targets(
@@ -156,7 +163,11 @@ def _profile(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"profile": max(profiled, key=lambda profile: sum(profile["statuses"].values()))}
 
 
-def _merge_api(target: str, entries: list[dict[str, Any]], findings: list[dict[str, Any]]) -> dict[str, Any]:
+def _merge_api(
+    target: str, entries: list[dict[str, Any]], findings: list[dict[str, Any]], judged: list[Finding]
+) -> dict[str, Any]:
+    """One target's entry: its parts' operations and counts added up; ``judged``: its ``findings``
+    (merged) as ``Finding``s."""
     first = entries[0]
     parts: dict[str, list[dict[str, Any]]] = {}
     without_drift = 0
@@ -174,9 +185,11 @@ def _merge_api(target: str, entries: list[dict[str, Any]], findings: list[dict[s
         }
         for name, same in parts.items()
     }
-    as_findings = [Finding.from_dict(f) for f in findings]
+    by_operation: dict[str, list[Finding]] = {}
+    for finding in judged:
+        by_operation.setdefault(finding.operation, []).append(finding)
     for operation in operations.values():
-        operation.update(tally(f for f in as_findings if f.operation == operation["operation"]))
+        operation.update(tally(by_operation.get(operation["operation"], [])))
     cases = sum(operation["cases"] for operation in operations.values())
     check_counts: Counter[str] = Counter()
     for entry in entries:
@@ -192,7 +205,7 @@ def _merge_api(target: str, entries: list[dict[str, Any]], findings: list[dict[s
         "operations_covered": sum(1 for operation in operations.values() if operation["cases"]),
         "cases": cases,
         "checks": sum(entry["checks"] for entry in entries),
-        **tally(as_findings),
+        **tally(judged),
         **_responses(operations.values()),
         "score": round(100.0 * without_drift / cases, 1) if cases else 0.0,
         "errors": [error for entry in entries for error in entry["errors"]],

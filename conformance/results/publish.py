@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, plain, read_file
-from conformance.errors import UsageError
+from conformance.errors import ConformanceError, UsageError
 from conformance.results.document import check_results, results_document, results_text, with_later_counts
-from conformance.results.files import ensure_report_dir, ensure_writable, publish, write_atomic
+from conformance.results.files import ensure_report_dir, ensure_writable, publish, publishing, write_atomic
 from conformance.results.history import HISTORY_FILE, history_with, read_history
 from conformance.results.html.render import check_document, render_report
 from conformance.results.junit import junit_document
@@ -40,9 +40,10 @@ def _page(
 
 def write_report(document: dict[str, Any], directory: Path) -> Path:
     """Publish ``index.html`` with the trend so far and ``history.jsonl`` with this run added."""
-    files = {HISTORY_FILE: history_with(document, directory)}
-    files[REPORT_FILE] = _page(document, read_history(directory, lambda _: None))
-    publish(directory, files)
+    with publishing(directory):
+        files = {HISTORY_FILE: history_with(document, directory)}
+        files[REPORT_FILE] = _page(document, read_history(directory, lambda _: None))
+        publish(directory, files)
     return directory / REPORT_FILE
 
 
@@ -50,7 +51,11 @@ def publish_run(result: Any, directory: Path) -> dict[str, Any]:
     """A run's (or a replay's) whole report set, published together: ``results.json``,
     ``junit.xml``, ``index.html`` and ``history.jsonl`` are swapped in at once."""
     document = results_document(result)
-    publish(directory, report_set(document, directory))
+    try:
+        with publishing(directory):
+            publish(directory, report_set(document, directory))
+    except OSError as exc:  # a full disk, a quota: one line, and the earlier set stays as it was
+        raise ConformanceError(f"cannot write reports to {directory}: {exc.strerror or exc}") from None
     return document
 
 
@@ -132,5 +137,6 @@ def merge_reports(
     document = merge_documents(documents)
     comparison = _since(baseline, document, max_body_bytes, limits)
     ensure_report_dir(out)
-    publish(out, report_set(document, out, comparison))
+    with publishing(out):
+        publish(out, report_set(document, out, comparison))
     return document, comparison

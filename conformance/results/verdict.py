@@ -4,7 +4,7 @@ the console, the step summary, the report's banner and the exit code never disag
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +17,12 @@ def policy_of(document: dict[str, Any]) -> FailPolicy:
     return FailPolicy.recorded(document["fail_on"])
 
 
-def exit_code_of(document: dict[str, Any]) -> int:
+def exit_code_of(document: dict[str, Any], findings: Iterable[Finding] | None = None) -> int:
     """The exit code of the run (or the runs) the document holds, under its own rule: 2 when it
-    has errors or is incomplete, 1 when a finding or a resolved quirk fails it, else 0."""
+    has errors or is incomplete, 1 when a finding or a resolved quirk fails it, else 0
+    (``findings``: the document's, already read, where the caller has them)."""
     return policy_of(document).exit_code(
-        (Finding.from_dict(finding) for finding in document["findings"]),
+        findings if findings is not None else (Finding.from_dict(f) for f in document["findings"]),
         resolved=sum(len(api.get("resolved_quirks", [])) for api in document["apis"]),
         errors=len(document["errors"]),
         complete=document["summary"].get("complete", True),

@@ -93,6 +93,12 @@ class ApiInfo:
         return f"{self.name.upper()}_BASE_URL"
 
     @property
+    def secret_envs(self) -> tuple[str, ...]:
+        """The environment variables that hold this vendor's credentials: its key, its OAuth client."""
+        client = (self.oauth.client_id_env, self.oauth.client_secret_env) if self.oauth else ()
+        return (self.credential_env, *client)
+
+    @property
     def query_carrier(self) -> str | None:
         return next((c.name for c in self.carriers if c.where == "query"), None)
 

@@ -4,6 +4,7 @@ job summary, JUnit with times and totals, and the command line's one-line answer
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -12,9 +13,11 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from rich.console import Console
 
@@ -26,6 +29,7 @@ from conformance.cli.step_summary import ENV as STEP_SUMMARY
 from conformance.mocks import DEFAULT_TOKEN
 from conformance.vendors.registry import CASSETTES_DIR
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -161,6 +165,63 @@ def test_the_job_summary_lists_new_findings_as_a_table(
     assert "| kognitos | " in text and "| **1** |" in text
 
 
+GITHUB_RUN = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_SERVER_URL": "https://github.example",
+    "GITHUB_REPOSITORY": "team/contracts",
+    "GITHUB_RUN_ID": "4242",
+    "GITHUB_WORKSPACE": str(REPOSITORY),
+}
+
+
+def test_in_a_github_job_new_breaking_drift_is_annotated_on_the_spec_and_the_summary_links_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {**GITHUB_RUN, STEP_SUMMARY: str(tmp_path / "summary.md")}.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["replay", str(drifted(tmp_path)), "--report-dir", str(tmp_path / "r")]) == 1
+    [annotation] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
+    spec = (REPOSITORY / "specs" / "kognitos.yaml").read_text().splitlines()
+    line = next(n for n, row in enumerate(spec, 1) if row.strip() == "operationId: getRun")
+    title = "type-mismatch at /id%3A integer where the contract requires ['string']"
+    assert annotation.startswith(f"::error file=specs/kognitos.yaml,line={line},title={title}::")
+    message = annotation.split("::", 2)[2].split("%0A")
+    assert message[0] == "new breaking drift in kognitos getRun: " + title.replace("%3A", ":")
+    assert message[1].startswith("reproduce with: curl ")
+    summary = (tmp_path / "summary.md").read_text()
+    assert (
+        "([the run's artifacts](https://github.example/team/contracts/actions/runs/4242#artifacts))"
+        in summary
+    )
+    monkeypatch.delenv("GITHUB_ACTIONS")  # anywhere else: no workflow command
+    assert cli.main(["replay", str(drifted(tmp_path)), "--report-dir", str(tmp_path / "r")]) == 1
+    assert "::error" not in capsys.readouterr().out
+
+
+def test_a_junit_failure_says_which_finding_and_its_curl_line_reads_the_vendors_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["replay", str(drifted(tmp_path)), "--report-dir", str(tmp_path)]) == 1
+    [failure] = ET.parse(tmp_path / "junit.xml").iter("failure")
+    assert failure.get("message") == "type-mismatch at /id: integer where the contract requires ['string']"
+    [finding] = [
+        f
+        for f in json.loads((tmp_path / "results.json").read_text())["findings"]
+        if f["classification"] == "new"
+    ]
+    assert '-H "x-api-key: ${KOGNITOS_API_KEY}"' in finding["request"]
+    # pasted into a shell that holds the key, the line sends it (curl stood in for by a function)
+    script = "curl() { printf '%s\\n' \"$@\"; }; " + finding["request"]
+    sent = subprocess.run(
+        ["bash", "-c", script],
+        env={"KOGNITOS_API_KEY": "key-from-the-vault"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "x-api-key: key-from-the-vault" in sent.stdout.splitlines()
+
+
 def test_an_unwritable_job_summary_is_a_warning_not_a_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -168,6 +229,18 @@ def test_an_unwritable_job_summary_is_a_warning_not_a_failure(
     replayed = ["replay", str(CASSETTES_DIR / "mocks" / "kognitos.yaml"), "--report-dir", str(tmp_path)]
     assert cli.main(replayed) == 0
     assert f"warning: cannot write {STEP_SUMMARY}" in capsys.readouterr().err
+
+
+def test_the_console_lists_the_known_quirks_it_met_by_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replayed = ["replay", str(CASSETTES_DIR / "mocks" / "kognitos.yaml"), "--report-dir", str(tmp_path)]
+    assert cli.main(replayed) == 0
+    findings = json.loads((tmp_path / "results.json").read_text())["findings"]
+    met = sum(f["count"] for f in findings if f["quirk"] == "KG-001")
+    assert met and {f["quirk"] for f in findings if f["classification"] == "known"} == {"KG-001"}
+    out = capsys.readouterr().out.splitlines()
+    assert f"known quirks met by kognitos: KG-001 ({met} times)" in out
 
 
 def test_a_strict_replay_with_no_new_drift_says_what_fails_it(
@@ -186,24 +259,71 @@ def test_a_strict_replay_with_no_new_drift_says_what_fails_it(
     assert "NEW DRIFT" not in out
 
 
-def test_serve_says_where_and_which_token_it_expects() -> None:
-    env = {key: value for key, value in os.environ.items() if key != "CONFORMANCE_MOCK_TOKEN"}
+@contextlib.contextmanager
+def served(api: str, *options: str, env: dict[str, str] | None = None) -> Iterator[list[str]]:
+    """``conformance serve api`` on a free port: the lines it printed before serving."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("CONFORMANCE_MOCK_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "conformance", "serve", "kognitos", "--port", "0"],
+        [sys.executable, "-m", "conformance", "serve", api, "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=env,
+        env={**clean, **(env or {})},
     )
     try:
         assert process.stdout is not None
-        first, second = process.stdout.readline(), process.stdout.readline()
+        lines = [process.stdout.readline().rstrip("\n")]
+        while not lines[-1].startswith("ids it holds: "):
+            lines.append(process.stdout.readline().rstrip("\n"))
+        yield lines
     finally:
         process.terminate()
         process.wait(timeout=10)
-    assert first.startswith("serving kognitos at http://127.0.0.1:")
-    assert second.startswith(f"it accepts the token {DEFAULT_TOKEN!r}") and "header x-api-key" in second
+
+
+def test_serve_says_where_and_which_token_it_expects() -> None:
+    with served("kognitos") as (first, second, ids):
+        assert first.startswith("serving kognitos at http://127.0.0.1:")
+        assert second.startswith(f"it accepts the token {DEFAULT_TOKEN!r}") and "header x-api-key" in second
+        assert ids.startswith("ids it holds: agent: b4fznghynbdemslfd5k044fgd; ")
     assert (MOCK_TOKEN_ENV, DEFAULT_MOCK_TOKEN) == ("CONFORMANCE_MOCK_TOKEN", DEFAULT_TOKEN)
+
+
+def test_serve_prints_the_ids_a_client_must_name() -> None:
+    """A Robocorp key is valid for one workspace: the ids printed are the ones the mock answers for."""
+    with served("robocorp") as (first, _, ids):
+        base_url = first.split(" at ", 1)[1]
+        held = dict(part.split(": ", 1) for part in ids.removeprefix("ids it holds: ").split("; "))
+        assert set(held) == {"workspace", "process", "process run"}
+        workspace, process = held["workspace"], held["process"].split(", ")[0]
+        headers = {"Authorization": f"RC-WSKEY {DEFAULT_TOKEN}"}
+        runs = httpx.get(f"{base_url}/workspaces/{workspace}/process-runs", headers=headers)
+        assert runs.status_code == 200
+        assert held["process run"].split(", ")[0] in runs.text
+        listed = httpx.get(
+            f"{base_url}/workspaces/{workspace}/process-runs?process_id={process}", headers=headers
+        )
+        assert listed.status_code == 200
+        assert httpx.get(f"{base_url}/workspaces/ws1/process-runs", headers=headers).status_code == 403
+
+
+def test_serve_prints_the_oauth_client_it_signs_in_and_never_a_given_secret() -> None:
+    with served("solvexia") as (_, _, signs_in, _):
+        match = re.fullmatch(
+            r"it signs clients in at POST (\S+) \(client credentials grant, a JSON body\): "
+            r"client id '([^']+)', client secret '([^']+)'",
+            signs_in,
+        )
+        assert match is not None, signs_in
+        url, client_id, secret = match.groups()
+        token = httpx.post(
+            url, json={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        )
+        assert token.status_code == 200 and token.json()["access_token"]
+    given = {"CONFORMANCE_MOCK_CLIENT_SECRET": "team-client-secret"}
+    with served("solvexia", "--client-id", "team-client", env=given) as lines:
+        assert "client id 'team-client', the secret in $CONFORMANCE_MOCK_CLIENT_SECRET" in lines[2]
+        assert "team-client-secret" not in "\n".join(lines)
 
 
 @pytest.mark.parametrize(

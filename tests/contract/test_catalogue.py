@@ -93,6 +93,41 @@ def test_identical_deviations_merge_with_a_count_and_the_first_request() -> None
     assert merged["runDuration"].quirk is None
 
 
+def test_each_finding_cites_what_it_rests_on_unless_no_document_states_it() -> None:
+    """New drift cites the section that documents its operation, a convention its public text, a
+    known finding its entry's pages; an assumption none (reports link the spec's statement)."""
+    documents = {"runs": {**DOCUMENTS["runs"], "operations": {"cancelProcessRun": "Cancel a process run"}}}
+    findings = FindingSet(catalogue(ENTRY, documents=documents))
+    for changes in (
+        {},
+        {"observed": "runDuration"},
+        {"operation": "getProcessRun", "observed": "runDuration"},
+        {"observed": "runTime", "assumption": "the page shows no answer"},
+        {"kind": "unsupported_method", "location": "status", "expected": 405, "observed": 200},
+    ):
+        findings.add(deviation(**changes))
+    cited = {(f.classification, f.operation): [c["section"] for c in f.citations] for f in findings}
+    assert cited == {
+        ("known", "cancelProcessRun"): ["Cancel"],
+        ("new", "cancelProcessRun"): ["Cancel a process run"],
+        ("new", "getProcessRun"): [],  # a page that documents no such operation
+        ("assumption", "cancelProcessRun"): [],
+        ("convention", "cancelProcessRun"): ["15.5.6 405 Method Not Allowed"],
+    }
+    convention = next(f for f in findings if f.classification == "convention")
+    assert convention.citations[0]["url"] == "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.6"
+
+
+@pytest.mark.parametrize("api", list(APIS))
+def test_every_operation_of_a_bundled_spec_has_the_section_that_documents_it(api: str) -> None:
+    """So every new finding links the place in the vendor's pages it contradicts."""
+    cat = load_catalogue(api)
+    operations = set(load_spec(api).operations)
+    for key, page in cat.documents.items():
+        assert set(page.operations) <= operations, f"{api} documents/{key} names an unknown operation"
+    assert {operation for operation in operations if not cat.sections(operation)} == set()
+
+
 @pytest.mark.parametrize(
     ("broken", "fragment"),
     [

@@ -27,6 +27,7 @@ from conformance.contract.specs import load_spec
 from conformance.engine.caller import ApiCaller, Polling
 from conformance.engine.lifecycle import run_lifecycle
 from conformance.http.policy import RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.mocks import Clock, MockServer, create_mock
 from conformance.mocks.drift import Drift, DriftMiddleware, add_field, remove_field, set_value
 from conformance.mocks.server import bind_loopback
@@ -265,7 +266,7 @@ def test_429_with_retry_after_is_waited_out_and_retried() -> None:
     waits: list[float] = []
     policy = RequestPolicy(sleep=waits.append)
     spec = load_spec("kognitos")
-    with MockServer(throttle, mock.spec.base_path) as server, policy.client() as client:
+    with MockServer(throttle, mock.spec.base_path) as server, polite_client(policy) as client:
         caller = ApiCaller(get_api("kognitos"), spec, server.base_url, TOKEN, client, policy)
         _, response, (_, deviations, _) = caller.call(caller.example_step(spec.operations["listRuns"]))
     assert throttle.refused == 1 and waits == [1.0]
@@ -281,7 +282,7 @@ def test_rate_limit_spaces_requests() -> None:
         time.sleep(seconds)
 
     policy = RequestPolicy(rate_limit=4.0, sleep=sleep)
-    with MockServer(mock.app(), mock.spec.base_path) as server, policy.client() as client:
+    with MockServer(mock.app(), mock.spec.base_path) as server, polite_client(policy) as client:
         started = time.monotonic()
         for _ in range(3):
             client.get(server.base_url + "/runs", headers={"x-api-key": TOKEN})

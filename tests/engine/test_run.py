@@ -109,7 +109,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
             ["run", "kognitos", "--base-url", "http://127.0.0.1:9", "--mock-mode", "strict", "--token", "t"],
             "cannot be combined",
         ),
-        (["run", "kognitos", "--max-examples", "many"], "invalid int value"),
+        (["run", "kognitos", "--max-examples", "many"], "--max-examples 'many' is not a valid value"),
         (["frobnicate"], "invalid choice"),
     ],
 )

@@ -128,7 +128,10 @@ def test_a_spec_is_validated_again_once_it_changes_and_a_cache_that_cannot_be_wr
             "--request-timeout and --max-body-mb must be positive",
         ),
         (["run", "kognitos", "--workers", "0"], "--max-examples and --workers must be at least 1"),
-        (["replay", "cassettes/mocks", "--api", "salesforce"], "invalid choice: 'salesforce'"),
+        (
+            ["replay", "cassettes/mocks", "--api", "salesforce"],
+            "--api 'salesforce' is not a valid value (one of: solvexia",
+        ),
     ],
 )
 def test_unknown_names_and_contradictory_flags(

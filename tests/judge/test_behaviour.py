@@ -375,8 +375,8 @@ def test_a_well_formed_lie_is_a_finding_of_its_own_kind(judged: Judged, expected
 
 
 def _send(line: str, token: str) -> httpx.Response:
-    """Carry out one redacted curl line of a finding, the credential put back."""
-    words = shlex.split(line.replace("[REDACTED]", token))
+    """Carry out one curl line of a finding as a shell would, its credential variable set."""
+    words = shlex.split(re.sub(r"\$\{[A-Z_]+\}", token, line))
     method, url = words[2], words[3]
     headers = dict(words[i + 1].split(": ", 1) for i, word in enumerate(words) if word == "-H")
     body = words[words.index("-d") + 1] if "-d" in words else None

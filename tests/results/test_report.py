@@ -13,6 +13,7 @@ from markupsafe import escape
 
 from conformance.cli.main import main
 from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
 from conformance.results.history import HISTORY_FILE, read_history, summary_line
 from conformance.results.publish import render_report, write_report
 from conformance.vendors.registry import APIS
@@ -91,6 +92,8 @@ def _finding(api: str, operation: str, classification: str, **fields: Any) -> di
         "source": "contract",
     }
     finding.update(fields)
+    if classification == "new" and "citations" not in fields:  # as ``classify`` cites new drift
+        finding["citations"] = [c.to_dict() for c in load_catalogue(api).sections(operation)]
     return finding
 
 
@@ -362,7 +365,7 @@ def test_each_run_appends_one_history_line_and_the_trend_appears_from_the_second
         "new": 0,
         "target": "faithful mock",
     }
-    assert report.read_text().count("<polyline") == len(second["apis"])
+    assert report.read_text().count("<g data-series=") == len(second["apis"])
 
 
 def test_a_damaged_history_line_is_skipped_not_fatal(tmp_path: Path) -> None:
@@ -463,6 +466,41 @@ def test_every_catalogued_quirk_shows_its_summary_and_links_its_public_pages(api
     assert "seeds/" not in html and "vendor-notes/" not in html
 
 
+def test_new_drift_links_the_section_of_the_vendors_page_it_contradicts() -> None:
+    html = render_report(report_document(), [])
+    kognitos = load_catalogue("kognitos").documents["runs"]
+    anchor = f'<a href="{kognitos.url}" rel="noopener noreferrer" target="_blank">'
+    assert f"Contradicts {anchor}<cite>{escape(kognitos.title)}</cite></a> § Get Run</p>" in html
+
+
+def test_an_assumption_links_the_line_of_the_spec_that_makes_it() -> None:
+    """No document states an assumption: its source is the spec, by file, line and JSON pointer,
+    the statement inside the finding's operation first; a status only RFC 9110 implies points at
+    the operation's responses."""
+    spec = load_spec("kognitos")
+    reason, pointers = next((r, p) for r, p in spec.assumptions().items() if len(p) > 1)
+    operation = next(op for op in spec.operations.values() if any(p.startswith(op.pointer) for p in pointers))
+    document = report_document()
+    document["findings"] = [
+        _finding("kognitos", operation.id, "assumption", assumption=reason),
+        _finding("kognitos", "getRun", "assumption", assumption="RFC 9110 says what 404 means"),
+    ]
+    links = re.findall(
+        r'Assumed in the spec at <a href="([^"]+)" data-spec-line>'
+        r'<code>specs/kognitos\.yaml:(\d+)</code></a> <code class="pointer">([^<]+)</code>',
+        render_report(document, []),
+    )
+    lines = spec.source.read_text().splitlines()
+    assert [pointer for *_, pointer in links] == [
+        next(p for p in pointers if p.startswith(operation.pointer + "/")),
+        f"{spec.operations['getRun'].pointer}/responses",
+    ]
+    for url, line, pointer in links:
+        assert url == spec.source.resolve().as_uri()
+        key = pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+        assert lines[int(line) - 1].strip().startswith((f"{key}:", f'"{key}":')), (line, pointer)
+
+
 def test_a_citation_that_is_not_https_is_shown_as_text_not_linked() -> None:
     document = report_document()
     document["findings"][0]["citations"] = [_cite("Evil <b>page</b>", "javascript:alert(1)", "§ 1")]
@@ -487,7 +525,7 @@ def test_the_score_bar_stacks_every_outcome_so_quirks_do_not_read_as_conforming(
     assert solvexia["score"] == 100.0, "the score alone would read as all good"
     assert _bar(html, "solvexia") == {"known": 60, "assumption": 11}
     assert re.search(r'data-conforming="solvexia"><span>0\.0</span>%<small>conforming</small>', html)
-    assert "71 responses · score 100.0% without new drift" in html
+    assert '71 responses, <span data-drifted="solvexia">0</span> with new drift' in html
     assert _bar(html, "robocorp") == {"conforming": 65, "known": 9, "breaking": 6}
     for name in ("conforming", "known", "assumption", "additive", "breaking"):
         assert f'<span class="chart__key outcome--{name}"></span>{name}</li>' in html
@@ -501,6 +539,17 @@ def test_an_api_with_no_response_judged_shows_no_percentage() -> None:
     html = render_report(document, [])
     assert _bar(html, "automation_runs") == {}
     assert 'data-conforming="automation_runs"><span>—</span><small>no response judged</small>' in html
+
+
+def test_a_mock_target_is_named_not_shown_by_its_ephemeral_address() -> None:
+    """A mock's loopback port changes every run and is gone after it; a real target keeps its URL."""
+    document = report_document()
+    document["apis"][1].update(mock_mode=None, base_url="https://cloud.example.com/api/v1")
+    targets = re.search(r'<ul class="targets">(.*?)</ul>', render_report(document, []), re.S)
+    assert targets
+    assert "127.0.0.1" not in targets[1]
+    assert "<li><b>solvexia</b> embedded faithful mock</li>" in targets[1]
+    assert "<li><b>robocorp</b> <code>https://cloud.example.com/api/v1</code></li>" in targets[1]
 
 
 def test_history_lines_carry_the_target_without_its_credentials() -> None:
@@ -527,7 +576,7 @@ def test_the_trend_draws_one_series_per_api_and_target_and_reads_old_lines(tmp_p
     write_report(real, tmp_path)
 
     assert len(read_history(tmp_path)) == 3
-    series = re.findall(r'<polyline [^>]*data-series="([^"]+)"', (tmp_path / "index.html").read_text())
+    series = re.findall(r'<g data-series="([^"]+)"', (tmp_path / "index.html").read_text())
     names = [api["api"] for api in real["apis"]]
     assert series[:4] == [
         "solvexia · faithful mock",
@@ -538,6 +587,36 @@ def test_the_trend_draws_one_series_per_api_and_target_and_reads_old_lines(tmp_p
     assert sorted(series[4:]) == sorted(
         ["robocorp · faithful mock", *(f"{name} · target not recorded" for name in names)]
     )
+
+
+@pytest.mark.parametrize(
+    ("later", "labels"),
+    [
+        ("2026-11-25T02:03:40+00:00", ["2026-11-25 02:03:12 UTC", "2026-11-25 02:03:40 UTC"]),
+        ("2026-11-25T02:03:12.500000+00:00", ["run 1", "run 2"]),
+    ],
+)
+def test_series_at_one_score_stay_apart_and_the_time_axis_never_repeats_a_label(
+    later: str, labels: list[str]
+) -> None:
+    """Four APIs at 100% two runs in a row (``make demo`` twice in a minute) are four lines, each
+    with its own look, and the axis tells the runs apart by the second, else by number."""
+    first, second = clean_document(), clean_document()
+    second["finished_at"] = later
+    html = render_report(second, [summary_line(first)])
+    series = re.findall(
+        r'<g data-series="[^"]+" stroke="([^"]+)".*?<polyline points="([^"]+)" '
+        r'class="chart__line" stroke-dasharray="([^"]+)"/>\s*<path d="M[^m]+(m[^M"]+)',
+        html,
+        re.S,
+    )
+    assert len(series) == 4
+    heights = [{point.split(",")[1] for point in points.split()} for _, points, _, _ in series]
+    assert all(len(height) == 1 for height in heights), "each line is flat"
+    assert len({height.pop() for height in heights}) == 4, "and drawn apart from the others"
+    for look in (0, 2, 3):  # colour, dash pattern, marker shape
+        assert len({line[look] for line in series}) == 4
+    assert re.findall(r'data-axis="x">([^<]+)<', html) == labels
 
 
 def test_a_report_is_the_same_whatever_state_the_users_cache_is_in(

@@ -23,11 +23,14 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from conformance.contract.catalogue import load_catalogue
+from conformance.contract.specs import load_spec
+from conformance.kinds import kind_of
 from conformance.results.history import HISTORY_FILE, summary_line
 from conformance.results.publish import write_report
 
 from .test_convention import convention_document
-from .test_report import PLANTED, report_document
+from .test_report import PLANTED, _finding, report_document
 
 pytestmark = pytest.mark.browser
 
@@ -202,6 +205,111 @@ def _seed_history(directory: Path, runs: int) -> None:
     (directory / HISTORY_FILE).write_text("\n".join(lines) + "\n")
 
 
+def _sample_document() -> dict[str, Any]:
+    """The sample run, with automation_runs meeting a catalogued quirk: the longest API name then
+    carries the widest badge ("no breaking drift"), which once spilled out of its card."""
+    document = report_document()
+    quirk = load_catalogue("automation_runs").by_id["AR-004"]
+    document["findings"].append(
+        _finding(
+            "automation_runs",
+            "getRun",
+            "known",
+            kind=quirk.kind,
+            location="/status",
+            quirk=quirk.id,
+            doc=quirk.citation,
+            quirk_summary=quirk.summary,
+            citations=[citation.to_dict() for citation in quirk.citations],
+            message="status 'running' is outside the documented set",
+        )
+    )
+    automation_runs = document["apis"][3]
+    automation_runs["known"] = automation_runs["operations"][1]["known"] = 1
+    document["summary"]["known"] += 1
+    return _with_every_class(document)
+
+
+def _with_every_class(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with a solvexia convention and assumption as ``classify`` records them, so the
+    findings show every class and every way a finding cites its source."""
+    convention = kind_of("unsupported_method")
+    assert convention.reference
+    title, section, url = convention.reference
+    reason = next(iter(load_spec("solvexia").assumptions()))
+    document["findings"] += [
+        _finding(
+            "solvexia",
+            "getProcessRun",
+            "convention",
+            kind=convention.name,
+            status_code=200,
+            location="status",
+            assumption=convention.rests_on,
+            citations=[{"title": title, "url": url, "section": section}],
+            message="TRACE was answered 200",
+        ),
+        _finding("solvexia", "getProcessRun", "assumption", assumption=reason, message="assumed"),
+    ]
+    solvexia = document["apis"][0]
+    solvexia["convention"] = solvexia["assumption"] = 1
+    document["summary"]["convention"] = document["summary"]["assumption"] = 1
+    return document
+
+
+#: Findings that link no source: no vendor's page, public text or line of the spec.
+UNSOURCED = """Array.from(document.querySelectorAll('[data-finding]'))
+  .filter(e => !e.querySelector('[data-rests-on] a[href]')).map(e => e.dataset.classification)"""
+
+
+#: Per card, the badges whose box is not inside the card's, and how many percentages it shows.
+CARDS = """Object.fromEntries(Array.from(document.querySelectorAll('[data-scorecard]')).map(card => {
+  const box = card.getBoundingClientRect();
+  const spilled = Array.from(card.querySelectorAll('.pill')).filter(pill => {
+    const r = pill.getBoundingClientRect();
+    return r.left < box.left || r.right > box.right || r.top < box.top || r.bottom > box.bottom;
+  });
+  return [card.dataset.scorecard, [spilled.length, (card.innerText.match(/\\d%/g) || []).length]];
+}))"""
+
+
+def _assert_cards_hold_their_badge_and_one_headline(browser: DevTools) -> None:
+    cards = browser.evaluate(CARDS)
+    assert set(cards) == {"solvexia", "robocorp", "kognitos", "automation_runs"}
+    assert cards == {api: [0, 1] for api in cards}, "[badges outside the card, percentages] per card"
+
+
+#: The trend as drawn: each series' look, the marks outside the plot area, the labels that overlap
+#: or leave the chart, and the axis labels.
+TREND = """(() => {
+  const chart = document.querySelector('[data-trend] svg');
+  const plot = chart.querySelector('[data-plot]').getBoundingClientRect();
+  const all = selector => Array.from(chart.querySelectorAll(selector));
+  const within = (e, box) => { const r = e.getBoundingClientRect();
+    return r.left >= box.left - 0.5 && r.right <= box.right + 0.5
+      && r.top >= box.top - 0.5 && r.bottom <= box.bottom + 0.5; };
+  const labels = all('[data-label]').map(e => e.getBoundingClientRect()).sort((a, b) => a.top - b.top);
+  return {
+    looks: all('[data-series]').map(g => [g.getAttribute('stroke'),
+      g.querySelector('.chart__line').getAttribute('stroke-dasharray'),
+      g.querySelector('[data-markers]').getAttribute('d').match(/m[^M]*/)[0]].join(' | ')),
+    outside: all('[data-markers], [data-run]').filter(e => !within(e, plot)).length,
+    overlapping: labels.filter((box, i) => i && box.top < labels[i - 1].bottom - 0.5).length,
+    escaping: all('text').filter(e => !within(e, chart.getBoundingClientRect())).length,
+    axis: all('[data-axis]').map(e => e.textContent),
+  };
+})()"""
+
+
+def _assert_trend_tells_its_series_apart(browser: DevTools) -> None:
+    trend = browser.evaluate(TREND)
+    assert len(trend["looks"]) == len(set(trend["looks"])) == 4, "colour, dash and marker per series"
+    assert trend["outside"] == 0, "a marker or a run's shading outside the plot area"
+    assert trend["overlapping"] == 0, "the lines' end labels overlap"
+    assert trend["escaping"] == 0, "a label leaves the chart"
+    assert len(trend["axis"]) == len(set(trend["axis"])) == 5, trend["axis"]
+
+
 VISIBLE_FINDINGS = (
     "Array.from(document.querySelectorAll('[data-finding]')).filter(e => e.getClientRects().length).length"
 )
@@ -210,19 +318,24 @@ VISIBLE_FINDINGS = (
 def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     report_dir = tmp_path / "report"
     _seed_history(report_dir, 8)
-    document = report_document()
+    document = _sample_document()
     page = write_report(document, report_dir)
 
     browser.call("Page.navigate", url=page.as_uri())
     browser.wait_for("Page.loadEventFired")
 
+    _assert_cards_hold_their_badge_and_one_headline(browser)
+    _assert_trend_tells_its_series_apart(browser)
+
     assert browser.evaluate("typeof window.__pwned") == "undefined", "the planted script ran"
     assert browser.evaluate("document.querySelectorAll('img').length") == 0
     assert PLANTED in browser.evaluate("document.body.innerText"), "the planted markup is shown as text"
     assert browser.evaluate("document.querySelector('[data-verdict]').dataset.verdict") == "drift"
-    assert browser.evaluate("document.querySelectorAll('[data-trend] polyline').length") == 4
+    assert browser.evaluate("document.querySelectorAll('[data-trend] [data-series]').length") == 4
 
     everything = len(document["findings"])
+    assert {f["classification"] for f in document["findings"]} == {"new", "known", "assumption", "convention"}
+    assert browser.evaluate(UNSOURCED) == []
     assert browser.evaluate(VISIBLE_FINDINGS) == everything
     browser.choose("classification", "new")
     assert browser.evaluate(VISIBLE_FINDINGS) == 3
@@ -231,7 +344,10 @@ def test_report_in_a_real_browser(browser: DevTools, tmp_path: Path) -> None:
     browser.click("[data-show-api=kognitos]")
     assert browser.evaluate(VISIBLE_FINDINGS) == 3
     assert browser.evaluate("document.querySelector('[data-filter=api]').value") == "kognitos"
-    assert browser.evaluate("document.querySelector('[data-visible-count]').textContent") == "3 of 7 findings"
+    assert (
+        browser.evaluate("document.querySelector('[data-visible-count]').textContent")
+        == f"3 of {everything} findings"
+    )
     browser.choose("kind", "field-name-alias")
     assert browser.evaluate(VISIBLE_FINDINGS) == 0
     assert browser.evaluate("document.querySelector('[data-empty]').hidden") is False
@@ -273,7 +389,7 @@ OVERFLOWING = """Array.from(document.querySelectorAll('body *'))
 def test_report_at_phone_width_has_no_sideways_overflow(browser: DevTools, tmp_path: Path) -> None:
     report_dir = tmp_path / "report"
     _seed_history(report_dir, 8)
-    page = write_report(report_document(), report_dir)
+    page = write_report(_sample_document(), report_dir)
     width = PHONE[0]
     browser.call(
         "Emulation.setDeviceMetricsOverride", width=width, height=844, deviceScaleFactor=1, mobile=True
@@ -282,6 +398,9 @@ def test_report_at_phone_width_has_no_sideways_overflow(browser: DevTools, tmp_p
     browser.wait_for("Page.loadEventFired")
 
     assert browser.evaluate("innerWidth") == width
+    assert browser.evaluate(UNSOURCED) == []
+    _assert_cards_hold_their_badge_and_one_headline(browser)
+    _assert_trend_tells_its_series_apart(browser)
     assert browser.evaluate("getComputedStyle(document.querySelector('.findings thead')).display") == "none"
     assert browser.evaluate("getComputedStyle(document.querySelector('[data-finding]')).display") == "block"
     browser.choose("classification", "new")

@@ -6,19 +6,24 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
+from conformance import __version__
 from conformance.cassettes.replay import replay
 from conformance.cli.arguments import build_parser
+from conformance.cli.main import main
 from conformance.cli.running import run_options
 from conformance.engine.options import RunOptions
 from conformance.engine.provenance import recorded_options
 from conformance.engine.runner import run
 from conformance.results.document import write_results
+from conformance.results.merge import merge_documents
+from conformance.results.publish import load_results
 from conformance.vendors.registry import CASSETTES_DIR
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "results.schema.json").read_text())
@@ -69,6 +74,31 @@ def test_a_replay_is_what_the_schema_publishes(tmp_path: Path) -> None:
     assert document["options"]["command"] == "replay" and document["options"]["skip_unknown"] is True
 
 
+def test_the_version_and_the_results_name_the_libraries_that_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    judging = {name: metadata.version(name) for name in ("schemathesis", "hypothesis", "jsonschema")}
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"conformance {__version__}",
+        *(f"{name} {version}" for name, version in judging.items()),
+    ]
+    result, _ = replay([CASSETTES_DIR / "mocks" / "kognitos.yaml"])
+    write_results(result, tmp_path / "tonight")
+    tonight = load_results(tmp_path / "tonight" / "results.json")
+    validate(tonight)
+    assert tonight["versions"] == {"conformance": __version__, **judging}
+    assert merge_documents([tonight, tonight])["versions"] == tonight["versions"]
+    # a night written before versions were recorded is still read, merged and rendered
+    older = {key: value for key, value in tonight.items() if key != "versions"}
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    assert load_results(tmp_path / "older.json") == older
+    assert "versions" not in merge_documents([older, tonight])
+    assert main(["report", str(tmp_path / "older.json"), "--out", str(tmp_path / "report")]) == 0
+
+
 def test_recorded_options_hold_every_option_and_no_credential() -> None:
     options = RunOptions(
         apis=["robocorp"],
@@ -89,9 +119,8 @@ def test_recorded_options_hold_every_option_and_no_credential() -> None:
     assert set(recorded) >= {field for field in vars(RunOptions()) if not field.startswith("_")}
     rerun = shlex.split(recorded["rerun"])
     parsed, _ = run_options(build_parser().parse_args(rerun[1:]))
-    expected = replace(
-        options, token=None, per_api={}, headers=(("X-Tenant-Token", "[REDACTED]"), ("X-Trace", "night"))
-    )
+    # the API's own section is written out: its headers are the ones the night sent
+    expected = replace(options, token=None, per_api={}, headers=(("Authorization", "[REDACTED]"),))
     assert parsed == expected
 
 

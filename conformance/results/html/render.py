@@ -21,6 +21,7 @@ from conformance.results.document import READABLE_VERSIONS, SCHEMA_VERSION, with
 from conformance.results.history import server_of, summary_line
 from conformance.results.html.charts import api_state, score_chart, trend_chart
 from conformance.results.html.profile_view import profile_views
+from conformance.results.html.spec_lines import SpecLine, spec_line
 from conformance.results.identity import target_of
 from conformance.results.verdict import verdict
 from conformance.usercache import cache_dir
@@ -81,6 +82,8 @@ class FindingView:
     citations: list[CitationView]
     #: For a group: how many distinct values it gathered, and which are shown.
     group: str | None = None
+    #: For an assumption: the spec's statement it contradicts (no document makes one).
+    spec_line: SpecLine | None = None
 
 
 def check_document(document: Any) -> None:
@@ -168,6 +171,9 @@ def finding_views(document: dict[str, Any]) -> list[FindingView]:
             quirk_summary=f["quirk_summary"],
             citations=[_citation(c) for c in f["citations"] if isinstance(c, dict)],
             group=_group_text(f.get("group")),
+            spec_line=spec_line(f["api"], f["operation"], f["assumption"])
+            if f["classification"] == "assumption"
+            else None,
         )
         for f in ordered
     ]
