@@ -27,12 +27,18 @@ if TYPE_CHECKING:  # jsonschema is loaded when a body is first judged, not by re
 REMEMBERED_FORMAT_VALUES = 4096
 
 
-@functools.cache
 def format_checker() -> FormatChecker:
-    """The suite's format checks (jsonschema's, with the format libraries it installs)."""
+    """The suite's format checks (jsonschema's, with the format libraries it installs), one per
+    jsonschema loaded: a checker raises its own module's ``FormatError``, which only validators
+    of that module catch (pytester's in-process runs load jsonschema afresh)."""
     from jsonschema import FormatChecker
 
-    return FormatChecker()
+    return _checker(FormatChecker)
+
+
+@functools.cache
+def _checker(kind: type[FormatChecker]) -> FormatChecker:
+    return kind()
 
 
 def _format_check(name: str) -> Callable[[str], bool]:
