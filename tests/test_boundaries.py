@@ -97,7 +97,14 @@ def test_merging_and_comparing_reports_do_not_load_schemathesis(tmp_path: Path) 
 COMMANDS_LOAD_NOT = {
     ("--version",): ("schemathesis", "hypothesis", "httpx", "requests", "vcr", "jsonschema"),
     ("list",): ("schemathesis", "hypothesis", "httpx", "requests", "vcr", "jsonschema"),
-    ("replay", "ONE", "--report-dir", "OUT"): ("schemathesis", "hypothesis", "httpx", "requests", "vcr"),
+    ("replay", "ONE", "--report-dir", "OUT"): (
+        "schemathesis",
+        "hypothesis",
+        "httpx",
+        "requests",
+        "vcr",
+        "jsonschema",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ import jsonschema_rs
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from conformance.contract.formats import FORMATS
 from conformance.kinds import json_type
 
 if TYPE_CHECKING:  # jsonschema is loaded when a body is first judged, not by reading a spec
@@ -25,12 +26,16 @@ if TYPE_CHECKING:  # jsonschema is loaded when a body is first judged, not by re
 #: Values each format check remembers: a run's bodies repeat their timestamps (a run polled
 #: until it ends, a page listed again), and the Rust validator calls back into Python per value.
 REMEMBERED_FORMAT_VALUES = 4096
+#: The suite's format checks for both validators (``contract.formats``), each remembering values.
+_FORMATS: dict[str, Callable[..., bool]] = {
+    name: functools.lru_cache(maxsize=REMEMBERED_FORMAT_VALUES)(check) for name, check in FORMATS.items()
+}
 
 
 def format_checker() -> FormatChecker:
-    """The suite's format checks (jsonschema's, with the format libraries it installs), one per
-    jsonschema loaded: a checker raises its own module's ``FormatError``, which only validators
-    of that module catch (pytester's in-process runs load jsonschema afresh)."""
+    """jsonschema's format checks with the suite's own in their place, one checker per jsonschema
+    loaded: a checker raises its own module's ``FormatError``, which only validators of that module
+    catch (pytester's in-process runs load jsonschema afresh)."""
     from jsonschema import FormatChecker
 
     return _checker(FormatChecker)
@@ -38,21 +43,10 @@ def format_checker() -> FormatChecker:
 
 @functools.cache
 def _checker(kind: type[FormatChecker]) -> FormatChecker:
-    return kind()
-
-
-def _format_check(name: str) -> Callable[[str], bool]:
-    @functools.lru_cache(maxsize=REMEMBERED_FORMAT_VALUES)
-    def conforms(value: str) -> bool:
-        return format_checker().conforms(value, name)
-
-    return conforms
-
-
-@functools.cache
-def _rust_formats() -> dict[str, Callable[[str], bool]]:
-    """The suite's format checks, for the Rust validator: both validators judge formats alike."""
-    return {name: _format_check(name) for name in format_checker().checkers}
+    checker = kind()
+    for name, check in _FORMATS.items():
+        checker.checks(name)(lambda value, check=check: not isinstance(value, str) or check(value))
+    return checker
 
 
 class SchemaDocument:
@@ -109,11 +103,15 @@ class SchemaDocument:
         if key not in self._compiled:
             from jsonschema import Draft202012Validator
 
-            schema = self._inline(self.resolve({"$ref": f"#{pointer}"}), frozenset())
             self._compiled[key] = Draft202012Validator(
-                _close(schema) if closed else schema, registry=self.registry, format_checker=format_checker()
+                self._schema(pointer, closed), registry=self.registry, format_checker=format_checker()
             )
         return self._compiled[key]
+
+    def _schema(self, pointer: str, closed: bool) -> Any:
+        """The schema at ``pointer``, its local references inlined, ``closed`` (see ``_close``)."""
+        schema = self._inline(self.resolve({"$ref": f"#{pointer}"}), frozenset())
+        return _close(schema) if closed else schema
 
     def accepts(self, pointer: str, instance: Any) -> tuple[bool, bool]:
         """Whether the Rust validators accept ``instance``, open and closed; ``False`` only means
@@ -156,11 +154,9 @@ class SchemaDocument:
         return self._accepting[pointer]
 
     def _compile_rust(self, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
-        schemas = [self.validator(pointer, closed).schema for closed in (False, True)]
+        schemas = [self._schema(pointer, closed) for closed in (False, True)]
         if any(
-            isinstance(node, dict)
-            and isinstance(node.get("format"), str)
-            and node["format"] not in _rust_formats()
+            isinstance(node, dict) and isinstance(node.get("format"), str) and node["format"] not in _FORMATS
             for _, node in nodes(schemas[0])
         ):
             return None
@@ -169,7 +165,7 @@ class SchemaDocument:
             return tuple(
                 jsonschema_rs.Draft202012Validator(
                     dict(schema) if isinstance(schema, Mapping) else schema,
-                    formats=_rust_formats(),
+                    formats=_FORMATS,
                     validate_formats=True,
                     registry=registry,
                 )
