@@ -34,6 +34,7 @@ from conformance.mocks.server import bind_loopback
 from conformance.vendors.registry import SPECS_DIR, get_api
 
 from ..inprocess import InProcess
+from ..recorder import Recorder, recorded_mock
 
 TOKEN = "real-server-token-5f1c"
 GET_RUN = r"/v2/runs/[^/]+$"
@@ -292,24 +293,10 @@ def test_rate_limit_spaces_requests() -> None:
 
 
 # -- request options and the config file ------------------------------------------------------------------
-class Recorder:
-    """ASGI middleware that keeps the headers of every request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app, self.headers = app, []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.headers.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture
 def recorded() -> Iterator[tuple[Recorder, str]]:
-    mock = create_mock("kognitos", "faithful", TOKEN)
-    recorder = Recorder(mock.app())
-    with MockServer(recorder, mock.spec.base_path) as server:
-        yield recorder, server.base_url
+    with recorded_mock(TOKEN) as pair:
+        yield pair
 
 
 def test_headers_reach_every_request_and_secret_ones_no_output(
