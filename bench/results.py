@@ -9,7 +9,7 @@ The detection benchmarks (``DETECTION``) are run by hand only, by name: they tak
 Each of their blocks starts with the command that produced it, the date and the load; their
 ``target |`` lines make the table of detection targets, and the machine block is left alone.
 
-    .venv/bin/python bench/results.py [replay] [mocks] [run] [make-test] [merge]
+    .venv/bin/python bench/results.py [replay] [mocks] [run] [make-test] [merge] [profile]
     .venv/bin/python bench/results.py detection-shape detection-behaviour detection-independent
 """
 
@@ -34,6 +34,7 @@ BENCHMARKS = {
     "run": ["run_speed.py"],
     "make-test": ["make_test.py"],
     "merge": ["merge.py"],
+    "profile": ["profile.py"],
 }
 #: Detection power (issues 10 and 16), never run by ``make bench``: the mutants of the embedded mocks
 #: by family, conformance run beside st run, and the independent servers' clean nights and breaks.

@@ -28,17 +28,25 @@ class FailWord:
     resolved: bool = False
     #: Words of one choice exclude each other; the choice's first word is taken when none is named.
     choice: str | None = None
+    #: Aspects of observed behaviour whose change since the last night fails it (``CHANGE_ASPECTS``).
+    changes: frozenset[str] = frozenset()
 
+
+#: What a behaviour profile compares night to night (``results.changes``): a change of any of them
+#: is class ``changed``, never drift; ``--fail-on changed`` fails on all, ``changed:values`` on one.
+CHANGE_ASPECTS = ("values", "shapes", "presence", "types", "statuses", "latency")
 
 #: The words of ``--fail-on``, in the order a run records them: the new drift that fails a run
-#: (``breaking``, or ``any`` for additive too), and ``resolved``: a quirk the vendor seems to
-#: have fixed fails it too.
+#: (``breaking``, or ``any`` for additive too), ``resolved``: a quirk the vendor seems to have
+#: fixed fails it too, and ``changed``: observed behaviour that changed since the last night.
 FAIL_WORDS: dict[str, FailWord] = {
     "breaking": FailWord(fails=frozenset({Severity.BREAKING}), choice="drift"),
     "any": FailWord(fails=frozenset({Classification.NEW}), choice="drift"),
     # an HTTP convention no document of the API states fails only when asked for
     "convention": FailWord(fails=frozenset({Classification.CONVENTION})),
     "resolved": FailWord(resolved=True),
+    "changed": FailWord(changes=frozenset(CHANGE_ASPECTS)),
+    **{f"changed:{aspect}": FailWord(changes=frozenset({aspect})) for aspect in CHANGE_ASPECTS},
 }
 #: ``--strict``: any deviation fails the run. Recorded as ``strict``; no word of ``--fail-on``.
 _STRICT_WORD, _STRICT_MEANING = "strict", FailWord(fails=frozenset(Classification), choice="drift")
@@ -72,7 +80,9 @@ class FailPolicy:
         words = [word.strip() for word in str(text).split(",") if word.strip()]
         unknown = [word for word in words if word not in FAIL_WORDS]
         if not words or unknown:
-            raise UsageError(f"--fail-on takes {', '.join(FAIL_WORDS)} (comma-separated), not {text!r}")
+            raise UsageError(
+                f"--fail-on takes {', '.join(_shown(list(FAIL_WORDS)))} (comma-separated), not {text!r}"
+            )
         chosen = set(words)
         for options in _choices().values():
             named = [word for word in options if word in chosen]
@@ -103,6 +113,10 @@ class FailPolicy:
     def fails_resolved(self) -> bool:
         """Whether a catalogued quirk the vendor seems to have fixed fails the run."""
         return any(_meaning(word).resolved for word in self.words)
+
+    def fails_change(self, aspect: str) -> bool:
+        """Whether a change of observed behaviour in ``aspect`` fails the night (``compare``)."""
+        return any(aspect in _meaning(word).changes for word in self.words)
 
     @cached_property
     def _failing_classes(self) -> frozenset[str]:
@@ -168,11 +182,18 @@ def recorded_pattern() -> str:
     return f"^{text}$"
 
 
+def _shown(words: list[str]) -> list[str]:
+    """Words as help and errors list them: ``changed:values`` and its siblings are left out, as
+    ``changed`` shows them: ``changed[:ASPECT]`` (an aspect of ``CHANGE_ASPECTS``)."""
+    return [f"{word}[:ASPECT]" if word == "changed" else word for word in words if ":" not in word]
+
+
 def fail_on_usage() -> str:
-    """``--fail-on``'s words as its help shows them: ``breaking|any[,resolved]``."""
+    """``--fail-on``'s words as its help shows them: ``breaking|any[,resolved][,changed[:ASPECT]]``."""
     return "".join(
-        f"[,{'|'.join(words)}]" if optional else f"{',' if index else ''}{'|'.join(words)}"
+        f"[,{'|'.join(_shown(words))}]" if optional else f"{',' if index else ''}{'|'.join(words)}"
         for index, (words, optional) in enumerate(_syntax())
+        if _shown(words)
     )
 
 

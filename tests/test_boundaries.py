@@ -90,3 +90,40 @@ def test_merging_and_comparing_reports_do_not_load_schemathesis(tmp_path: Path) 
     argv = [sys.executable, "-c", script, a, b, str(tmp_path / "merged")]
     completed = subprocess.run(argv, capture_output=True, text=True)
     assert completed.stdout.splitlines()[-1] == "[0, 0] False", completed.stdout + completed.stderr
+
+
+#: What each command must not load: the test engine, HTTP clients, vcrpy (and its aiohttp), and
+#: jsonschema where no body is explained.
+COMMANDS_LOAD_NOT = {
+    ("--version",): ("schemathesis", "hypothesis", "httpx", "requests", "vcr", "jsonschema"),
+    ("list",): ("schemathesis", "hypothesis", "httpx", "requests", "vcr", "jsonschema"),
+    ("replay", "ONE", "--report-dir", "OUT"): (
+        "schemathesis",
+        "hypothesis",
+        "httpx",
+        "requests",
+        "vcr",
+        "jsonschema",
+    ),
+}
+
+
+@pytest.mark.parametrize("args", list(COMMANDS_LOAD_NOT), ids=lambda args: args[0])
+def test_a_command_imports_only_what_it_uses(args: tuple[str, ...], tmp_path: Path) -> None:
+    from conformance.cassettes.cassette import parse_document, write_cassette
+    from conformance.vendors.registry import CASSETTES_DIR
+
+    one = tmp_path / "one.yaml"
+    write_cassette(one, parse_document(CASSETTES_DIR / "mocks" / "kognitos.yaml")["interactions"][:1])
+    argv = [{"ONE": str(one), "OUT": str(tmp_path / "out")}.get(arg, arg) for arg in args]
+    script = (
+        "import sys; from conformance.cli.main import main\n"
+        "try:\n    code = main(sys.argv[1:])\nexcept SystemExit as exit:\n    code = exit.code\n"
+        "print(code, sorted({name.split('.')[0] for name in sys.modules}))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, *argv], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    code, loaded = completed.stdout.splitlines()[-1].split(" ", 1)
+    assert code in ("0", "None"), completed.stdout + completed.stderr
+    assert not [name for name in COMMANDS_LOAD_NOT[args] if f"'{name}'" in loaded], loaded

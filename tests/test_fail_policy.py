@@ -74,16 +74,28 @@ def test_fail_on_is_read_once_and_recorded_as_before(text: str, recorded: str) -
     assert not policy.strict and FailPolicy.recorded("strict") is STRICT and STRICT.strict
 
 
+WORDS = "breaking, any, convention, resolved, changed[:ASPECT]"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("breakng", "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'breakng'"),
-        ("strict", "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'strict'"),
+        (
+            "breakng",
+            f"--fail-on takes {WORDS} (comma-separated), not 'breakng'",
+        ),
+        (
+            "strict",
+            f"--fail-on takes {WORDS} (comma-separated), not 'strict'",
+        ),
         (
             "any,resolvd",
-            "--fail-on takes breaking, any, convention, resolved (comma-separated), not 'any,resolvd'",
+            f"--fail-on takes {WORDS} (comma-separated), not 'any,resolvd'",
         ),
-        (",", "--fail-on takes breaking, any, convention, resolved (comma-separated), not ','"),
+        (
+            ",",
+            f"--fail-on takes {WORDS} (comma-separated), not ','",
+        ),
         ("any,breaking", "--fail-on takes one of breaking and any, not both"),
     ],
 )
@@ -102,14 +114,20 @@ def test_a_misspelled_fail_on_is_one_line_and_exit_2(
     one_line(capsys, message)
 
 
+#: The words a change of observed behaviour fails on, as ``fail_on`` records them.
+CHANGED = "(,changed)?" + "".join(
+    f"(,changed:{aspect})?" for aspect in ("values", "shapes", "presence", "types", "statuses", "latency")
+)
+
+
 def test_a_policy_is_its_words_in_the_tables_order() -> None:
     for words in [("resolved",), ("any", "breaking"), ("resolved", "any"), ("strict", "any"), ("fixed",), ()]:
         with pytest.raises(ValueError, match="not a fail policy"):
             FailPolicy(words)
     assert FailPolicy() == BREAKING == FailPolicy.parse("breaking") and str(STRICT) == "strict"
     assert (
-        fail_on_usage() == "breaking|any[,convention][,resolved]"
-        and recorded_pattern() == "^(breaking|any)(,convention)?(,resolved)?$"
+        fail_on_usage() == "breaking|any[,convention][,resolved][,changed[:ASPECT]]"
+        and recorded_pattern() == f"^(breaking|any)(,convention)?(,resolved)?{CHANGED}$"
     )
 
 
@@ -123,8 +141,8 @@ def test_a_new_word_is_one_row_of_the_table(monkeypatch: pytest.MonkeyPatch) -> 
     assumed, known = finding(Classification.ASSUMPTION), finding(Classification.KNOWN)
     assert policy.fails(assumed) and not policy.fails(known) and not BREAKING.fails(assumed)
     assert policy.failing({"assumption": 2, "breaking": 1, "new": 1, "known": 5}) == 3
-    assert fail_on_usage() == "breaking|any[,convention][,resolved][,assumed]"
-    assert recorded_pattern() == "^(breaking|any)(,convention)?(,resolved)?(,assumed)?$"
+    assert fail_on_usage() == "breaking|any[,convention][,resolved][,changed[:ASPECT]][,assumed]"
+    assert recorded_pattern() == f"^(breaking|any)(,convention)?(,resolved)?{CHANGED}(,assumed)?$"
 
 
 def test_a_convention_fails_a_night_only_when_asked_for() -> None:

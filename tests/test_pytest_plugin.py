@@ -163,7 +163,7 @@ def test_the_judge_fails_the_session_on_new_breaking_drift_in_a_replayed_cassett
     bad = pytester.runpytest(*INNER, "--conformance-judge", "--conformance-fail-on", "sometimes")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(
-        ["*--fail-on takes breaking, any, convention, resolved (comma-separated), not 'sometimes'*"]
+        ["*--fail-on takes breaking, any, convention, resolved, changed*(comma-separated), not 'sometimes'*"]
     )
 
 

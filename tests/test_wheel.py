@@ -128,7 +128,10 @@ def test_the_installed_command_lists_runs_and_replays_from_another_folder(
         text=True,
     )
     version = conformance(installed, "--version", cwd=tmp_path)
-    assert version.returncode == 0 and version.stdout.strip() == "conformance 0.1.0"
+    assert version.returncode == 0, version.stdout
+    lines = version.stdout.splitlines()
+    assert lines[0] == "conformance 0.1.0"
+    assert [line.split()[0] for line in lines[1:]] == ["schemathesis", "hypothesis", "jsonschema"]
 
     listing = conformance(installed, "list", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr

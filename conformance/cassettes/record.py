@@ -40,6 +40,7 @@ from conformance.errors import UsageError
 from conformance.http.failures import BodyTooLarge, is_transport_error, transport_cause
 from conformance.http.oauth import ClientCredentials, RefreshingToken, TokenSession, missing_credential
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.redact import PLACEHOLDER, Redactor, secret_names
 from conformance.results.files import ensure_writable, process_alive
 from conformance.vendors.registry import ApiInfo, get_api
@@ -120,7 +121,7 @@ class Recording:
         url = base_url + path + (f"?{urlencode(query, doseq=True)}" if query else "")
         body = self._body(operation)
         self.redactor.learn(body)  # a documented client_secret it sends is a secret it knows
-        with self.policy.client() as client:
+        with polite_client(self.policy) as client:
             return client.request(operation.method.upper(), url, headers=headers, json=body)
 
     def _body(self, operation: Operation) -> Any:
@@ -316,7 +317,7 @@ def check_reachable(api: str, base_url: str, policy: RequestPolicy = DEFAULT_POL
     from conformance.errors import ServerUnreachable
 
     try:
-        with policy.client() as client, client.stream("GET", base_url):
+        with polite_client(policy) as client, client.stream("GET", base_url):
             pass
     except httpx.HTTPError as exc:
         where = urlsplit(base_url)

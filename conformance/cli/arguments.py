@@ -206,11 +206,22 @@ def _report_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
     report.add_argument(
         "--max-body-mb", type=_megabytes, default=10.0, help="results files up to 4x this are read (10)"
     )
+    report.add_argument(
+        "--config", type=Path, help="[profile] thresholds of --baseline's changes (./conformance.toml)"
+    )
 
     comparing = commands.add_parser("compare", help="what changed between two results.json (last night, now)")
     comparing.add_argument("old", type=Path, metavar="OLD.json", help="the earlier results.json")
     comparing.add_argument("new", type=Path, metavar="NEW.json", help="the later one")
     comparing.add_argument("--json", action="store_true", help="print the changes as JSON")
+    comparing.add_argument(
+        "--fail-on",
+        metavar="changed[:ASPECT]",
+        help="exit 1 on these changes of observed behaviour (default: NEW.json's own --fail-on)",
+    )
+    comparing.add_argument(
+        "--config", type=Path, help="[profile] thresholds of a stable change (./conformance.toml)"
+    )
     comparing.add_argument(
         "--max-body-mb", type=_megabytes, default=10.0, help="results files up to 4x this are read (10)"
     )

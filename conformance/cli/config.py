@@ -40,6 +40,8 @@ CONFIG_FILE = Path("conformance.toml")
 MAX_CONFIG_BYTES = 1024 * 1024
 #: Parameters, the one setting that is a table (its values are merged by name).
 PARAMETERS = "parameters"
+#: The thresholds of a change between two nights (``cli.thresholds``), for ``compare`` and ``report``.
+PROFILE = "profile"
 
 
 def command_line(command: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -60,9 +62,9 @@ def load_config(path: Path | None) -> dict[str, Any]:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
         raise UsageError(f"{path}: invalid TOML: nested too deep") from None
-    unknown = sorted(set(document) - {RUN, RECORD, REPLAY})
+    unknown = sorted(set(document) - {RUN, RECORD, REPLAY, PROFILE})
     if unknown:
-        tables = "[run], [record] or [replay]"
+        tables = "[run], [record], [replay] or [profile]"
         raise UsageError(f"{path}: unknown table [{unknown[0]}] (settings go under {tables})")
     for name, table in document.items():
         if not isinstance(table, dict):

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from conformance.bounds import printable
+from conformance.results.changes import change_words
 from conformance.results.compare import change_line
 from conformance.results.identity import target_of
 from conformance.results.verdict import resolved_lines, verdict
@@ -153,6 +154,9 @@ def print_comparison(comparison: Comparison) -> None:
         stdout.print(f"[red]newly failing: {outside(f'{operation.target} {operation.operation}')}[/]")
     for operation in comparison.recovering:
         stdout.print(f"[green]recovering: {outside(f'{operation.target} {operation.operation}')}[/]")
+    for behaviour in comparison.changes:
+        mark = " [bold red](fails the night)[/]" if behaviour.fails else ""
+        stdout.print(f"[blue]{outside(change_words(behaviour))}[/]{mark}", soft_wrap=True)
     for target in comparison.targets_added:
         stdout.print(f"new target: {outside(target)} (nothing to compare it with)", soft_wrap=True)
     for target in comparison.targets_missing:

@@ -10,11 +10,13 @@ from conformance.errors import UsageError
 
 def report_command(args: argparse.Namespace) -> int:
     from conformance.bounds import printable
+    from conformance.cli.thresholds import load_thresholds
     from conformance.results.publish import merge_reports, rerender_report
 
     limit = megabytes(args.max_body_mb)
+    thresholds = load_thresholds(args.config)
     if len(args.results) == 1:
-        path = rerender_report(args.results[0], args.out, limit, args.baseline)
+        path = rerender_report(args.results[0], args.out, limit, args.baseline, thresholds)
         print(f"report written to {printable(str(path))}")
         return 0
     if args.out is None:
@@ -22,7 +24,7 @@ def report_command(args: argparse.Namespace) -> int:
     from conformance.cli.console import print_comparison, print_summary
     from conformance.cli.step_summary import append_step_summary
 
-    document, since = merge_reports(args.results, args.out, limit, args.baseline)
+    document, since = merge_reports(args.results, args.out, limit, args.baseline, thresholds)
     print_summary(document, str(args.out))
     if since is not None:
         print_comparison(since)
@@ -33,13 +35,17 @@ def report_command(args: argparse.Namespace) -> int:
 def compare_command(args: argparse.Namespace) -> int:
     from conformance.bounds import FILE_BODIES, strict_json
     from conformance.cli.console import print_comparison
+    from conformance.cli.thresholds import load_thresholds
+    from conformance.findings import FailPolicy
     from conformance.results.compare import compare
     from conformance.results.publish import load_results
 
     limit = FILE_BODIES * megabytes(args.max_body_mb)
-    comparison = compare(load_results(args.old, limit), load_results(args.new, limit))
+    policy = FailPolicy.parse(args.fail_on) if args.fail_on else None
+    thresholds = load_thresholds(args.config)
+    comparison = compare(load_results(args.old, limit), load_results(args.new, limit), thresholds, policy)
     if args.json:
         print(strict_json(comparison.to_dict(), indent=2))
     else:
         print_comparison(comparison)
-    return 0
+    return comparison.exit_code

@@ -43,6 +43,7 @@ def artifacts_link(environ: Mapping[str, str]) -> str | None:
 def markdown(
     document: dict[str, Any], report_dir: str, since: Comparison | None = None, artifacts: str | None = None
 ) -> str:
+    from conformance.results.changes import change_words
     from conformance.results.compare import change_line
     from conformance.results.verdict import resolved_lines, verdict
 
@@ -71,6 +72,7 @@ def markdown(
         lines += [f"- recovering: {cell(f'{o.target} {o.operation}')}" for o in since.recovering]
         lines += [f"- resolved? {cell(f'{q.target} {q.quirk}')}" for q in since.resolved]
         lines += [f"- {cell(change_line(change))}" for change in since.findings[:MAX_ROWS]]
+        lines += [f"- {cell(change_words(change))}" for change in since.changes[:MAX_ROWS]]
         if since.empty:
             lines.append("- nothing changed")
     fixed = resolved_lines(document)

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import jsonpointer
-from jsonschema import Draft202012Validator
 
 from conformance.bounds import MAX_BODY_BYTES
 from conformance.contract.specs import load_yaml
 from conformance.errors import CatalogueError
 from conformance.findings import Deviation
 from conformance.kinds import KINDS, Compare, kind_of, observable_kinds, signature
+from conformance.validation import errors
 from conformance.vendors.registry import ApiInfo, get_api
 
 _NAMES: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
@@ -123,7 +123,6 @@ _ENTRY_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_ENTRY_VALIDATOR = Draft202012Validator(_ENTRY_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -355,7 +354,7 @@ class Catalogue:
 
 def parse_catalogue(api: ApiInfo, data: Any, source: Path) -> Catalogue:
     """Validate raw catalogue data; the first problem becomes a ``CatalogueError`` naming the entry."""
-    error = next(iter(sorted(_ENTRY_VALIDATOR.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
+    error = next(iter(sorted(errors(_ENTRY_SCHEMA, data), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "top level"
         raise CatalogueError(f"{source}: malformed catalogue at {where}: {error.message}")

@@ -22,11 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from conformance.bounds import printable
 from conformance.errors import SpecError
+from conformance.validation import errors
 
 
 def assumption_of(node: Any) -> str | None:
@@ -153,8 +151,11 @@ def check_lifecycle(raw: Any, operation_ids: set[str], path: Path) -> None:
     spec has (``operation_ids``); anything else is one ``SpecError`` line naming the place."""
     if raw is None:
         return
-    error = best_match(Draft202012Validator(LIFECYCLE_SCHEMA).iter_errors(raw))
-    if error is not None:
+    found = errors(LIFECYCLE_SCHEMA, raw)
+    if found:
+        from jsonschema.exceptions import best_match
+
+        error = best_match(found)
         where = "/".join(str(part) for part in error.absolute_path)
         rule = f"{error.validator} {printable(str(error.validator_value))[:80]}"
         raise SpecError(f"{path}: invalid x-lifecycle at /{printable(where)[:200]}: breaks the {rule} rule")

@@ -7,15 +7,17 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import jsonpointer
-from jsonschema import Draft202012Validator
 
 from conformance.contract.extensions import Lifecycle, ListSpec, assumption_of, identity_of
 from conformance.contract.schemas import SchemaDocument
 from conformance.vendors.registry import ApiInfo
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 #: Parameter names that carry a value the server issued: ``id``, ``run_id``, ``processRunId``,
 #: ``continuation_token``, ``cursor``.

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from conformance.contract.model import Spec
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 #: An integer as JSON writes it: no plus sign, no leading zero, no underscore, no space (all of
 #: which ``int()`` would take), and ASCII digits only.

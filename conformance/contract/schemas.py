@@ -10,33 +10,43 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonpointer
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from conformance.contract.formats import FORMATS
 from conformance.kinds import json_type
 
-FORMAT_CHECKER = FormatChecker()
+if TYPE_CHECKING:  # jsonschema is loaded when a body is first judged, not by reading a spec
+    from jsonschema import Draft202012Validator, FormatChecker
 
 #: Values each format check remembers: a run's bodies repeat their timestamps (a run polled
 #: until it ends, a page listed again), and the Rust validator calls back into Python per value.
 REMEMBERED_FORMAT_VALUES = 4096
+#: The suite's format checks for both validators (``contract.formats``), each remembering values.
+_FORMATS: dict[str, Callable[..., bool]] = {
+    name: functools.lru_cache(maxsize=REMEMBERED_FORMAT_VALUES)(check) for name, check in FORMATS.items()
+}
 
 
-def _format_check(name: str) -> Callable[[str], bool]:
-    @functools.lru_cache(maxsize=REMEMBERED_FORMAT_VALUES)
-    def conforms(value: str) -> bool:
-        return FORMAT_CHECKER.conforms(value, name)
+def format_checker() -> FormatChecker:
+    """jsonschema's format checks with the suite's own in their place, one checker per jsonschema
+    loaded: a checker raises its own module's ``FormatError``, which only validators of that module
+    catch (pytester's in-process runs load jsonschema afresh)."""
+    from jsonschema import FormatChecker
 
-    return conforms
+    return _checker(FormatChecker)
 
 
-#: The suite's format checks, for the Rust validator: both validators judge formats alike.
-_FORMATS = {name: _format_check(name) for name in FORMAT_CHECKER.checkers}
+@functools.cache
+def _checker(kind: type[FormatChecker]) -> FormatChecker:
+    checker = kind()
+    for name, check in _FORMATS.items():
+        checker.checks(name)(lambda value, check=check: not isinstance(value, str) or check(value))
+    return checker
 
 
 class SchemaDocument:
@@ -91,11 +101,17 @@ class SchemaDocument:
         then never goes through the registry, which was a third of a replay's time."""
         key = (pointer, closed)
         if key not in self._compiled:
-            schema = self._inline(self.resolve({"$ref": f"#{pointer}"}), frozenset())
+            from jsonschema import Draft202012Validator
+
             self._compiled[key] = Draft202012Validator(
-                _close(schema) if closed else schema, registry=self.registry, format_checker=FORMAT_CHECKER
+                self._schema(pointer, closed), registry=self.registry, format_checker=format_checker()
             )
         return self._compiled[key]
+
+    def _schema(self, pointer: str, closed: bool) -> Any:
+        """The schema at ``pointer``, its local references inlined, ``closed`` (see ``_close``)."""
+        schema = self._inline(self.resolve({"$ref": f"#{pointer}"}), frozenset())
+        return _close(schema) if closed else schema
 
     def accepts(self, pointer: str, instance: Any) -> tuple[bool, bool]:
         """Whether the Rust validators accept ``instance``, open and closed; ``False`` only means
@@ -138,7 +154,7 @@ class SchemaDocument:
         return self._accepting[pointer]
 
     def _compile_rust(self, pointer: str) -> tuple[jsonschema_rs.Validator, ...] | None:
-        schemas = [self.validator(pointer, closed).schema for closed in (False, True)]
+        schemas = [self._schema(pointer, closed) for closed in (False, True)]
         if any(
             isinstance(node, dict) and isinstance(node.get("format"), str) and node["format"] not in _FORMATS
             for _, node in nodes(schemas[0])

@@ -98,6 +98,7 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
         session.policy.max_body_bytes,
         {**(case.path_parameters or {}), **(case.query or {})},
         case.body,
+        response.elapsed,
     )
     session.record(operation, deviations, case.as_curl_command, "contract", case=case.id)
 

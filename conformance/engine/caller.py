@@ -117,6 +117,7 @@ class ApiCaller:
     ) -> tuple[httpx.Response | None, Step]:
         """Send ``outgoing``, read its answer within the policy's bounds and judge it as an answer
         to ``operation`` sent with ``values``; no answer is a finding of its own."""
+        started = time.perf_counter()
         try:
             streamed = self.client.send(outgoing, stream=True)
             try:
@@ -134,6 +135,7 @@ class ApiCaller:
             self.policy.max_body_bytes,
             values,
             outgoing.content,
+            time.perf_counter() - started,
         )
         return response, Step(operation, deviations, request)
 

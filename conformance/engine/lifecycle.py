@@ -17,10 +17,11 @@ import httpx
 
 from conformance.contract.model import Operation, Spec
 from conformance.engine.caller import MOCK_POLLING, ApiCaller, Polling, Step
-from conformance.engine.listing import explore, pages
+from conformance.engine.listing import pages
 from conformance.errors import CredentialRefused
 from conformance.findings import Deviation
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.judge.behaviour import pointer_get
 from conformance.vendors.registry import ApiInfo
 
@@ -393,7 +394,7 @@ def driving(
     if spec.lifecycle is None:
         yield None
         return
-    with policy.client() as client:
+    with polite_client(policy) as client:
         yield LifecycleDriver(api, spec, base_url, token, client, policy, polling)
 
 
@@ -434,17 +435,3 @@ def run_lifecycle(
                 yield from driver.follow(run_id, seen)
                 if "delete" in driver.plan and seen and driver.lifecycle.is_terminal(seen[-1]):
                     yield from driver.delete(run_id)
-
-
-def explore_lists(
-    api: ApiInfo,
-    spec: Spec,
-    base_url: str,
-    token: str,
-    policy: RequestPolicy = DEFAULT_POLICY,
-    examples: int = 10,
-    seed: int | None = None,
-) -> Iterator[Step]:
-    """Page through every list with an ``x-list``, its page sizes and filters chosen by hypothesis."""
-    with policy.client() as client:
-        yield from explore(ApiCaller(api, spec, base_url, token, client, policy), examples, seed)

@@ -31,7 +31,10 @@ from conformance.contract.model import Operation, Spec
 from conformance.contract.parameters import parameters
 from conformance.engine.caller import ApiCaller, Step
 from conformance.findings import Deviation
+from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.judge.behaviour import describe, pointer_get
+from conformance.vendors.registry import ApiInfo
 
 #: Pages read per walk; page sizes are chosen up to ``LIMIT_CAP`` so that a few pages cover a list.
 MAX_PAGES = 6
@@ -337,3 +340,17 @@ def explore(caller: ApiCaller, examples: int, seed: int | None) -> Iterator[Step
         listing = operation.listing
         if listing is not None:
             yield from ListExplorer(caller, operation, listing).explore(examples, seed)
+
+
+def explore_lists(
+    api: ApiInfo,
+    spec: Spec,
+    base_url: str,
+    token: str,
+    policy: RequestPolicy = DEFAULT_POLICY,
+    examples: int = 10,
+    seed: int | None = None,
+) -> Iterator[Step]:
+    """Page through every list with an ``x-list``, its page sizes and filters chosen by hypothesis."""
+    with polite_client(policy) as client:
+        yield from explore(ApiCaller(api, spec, base_url, token, client, policy), examples, seed)

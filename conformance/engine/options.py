@@ -9,18 +9,18 @@ import ssl
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
-
-import httpx
 
 from conformance.bounds import MAX_BODY_BYTES, MAX_INPUT_BYTES, printable, read_file
 from conformance.engine.shard import Shard
 from conformance.errors import UsageError
 from conformance.findings import BREAKING, STRICT, FailPolicy
-from conformance.http.policy import RequestPolicy
 from conformance.redact import Redactor
 from conformance.vendors.registry import get_api, resolve_apis
+
+if TYPE_CHECKING:  # the HTTP client is loaded by what sends requests, not by reading options
+    from conformance.http.policy import RequestPolicy
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 #: Ranges of the options (beyond them a value is a typo, or overflows a timer or a socket).
@@ -185,6 +185,8 @@ class RunOptions:
 
     def policy(self) -> RequestPolicy:
         """How this run sends and reads each request."""
+        from conformance.http.policy import RequestPolicy
+
         verify: bool | str = self.cacert or self.tls_verify
         return RequestPolicy(
             params=split_base_url(self.base_url)[1] if self.base_url else (),
@@ -211,6 +213,8 @@ def _positive(value: float) -> bool:
 def check_base_url(url: str) -> None:
     """A base URL the suite can append paths to; the message never shows its userinfo or query
     (they may hold a password or a key)."""
+    import httpx  # read as the run's client reads it; loaded only when a URL is given
+
     if not url.strip():
         raise UsageError("--base-url is empty: give the server's URL, or leave it out to use the mocks")
     shown = printable(Redactor.for_target((), url).text(url))
@@ -262,6 +266,8 @@ def check_parameter(name: str, value: str) -> None:
 def check_proxy(url: str) -> None:
     """A proxy both HTTP clients of a run can use: http:// or https:// with a host (schemathesis'
     ``requests`` and httpx need extra packages for SOCKS, which the suite does not install)."""
+    import httpx
+
     shown = printable(Redactor.for_target((), url).text(url))[:200]
     try:
         parsed = httpx.URL(url)

@@ -12,6 +12,7 @@ from conformance.contract.model import Spec
 from conformance.engine.caller import ApiCaller, Step
 from conformance.errors import ConformanceError, CredentialRefused
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.vendors.registry import ApiInfo
 
 
@@ -29,7 +30,7 @@ def check_configuration(
     tenant does not have. Either would otherwise read as drift on every operation of a red night.
     """
     gets = [op for op in spec.operations.values() if op.method == "get"]
-    with policy.client() as client:
+    with polite_client(policy) as client:
         caller = ApiCaller(api, spec, base_url, token, client, policy)
         answers = [(op, caller.call(caller.example_step(op))) for op in gets]
     statuses = [(op, response, step) for op, (_, response, step) in answers if response is not None]
@@ -62,7 +63,7 @@ def probe_credentials(
     """Call every operation without credentials: the refusal is judged like any response (its
     status and error body), and an operation that answers 2xx although it declares security, or
     takes the credential in the vendor's query parameter, does not enforce authentication."""
-    with policy.client() as client:
+    with polite_client(policy) as client:
         caller = ApiCaller(api, spec, base_url, token, client, policy)
         for operation in spec.operations.values():
             _, response, checked = caller.call(caller.example_step(operation), credentials=False)

@@ -23,7 +23,8 @@ from conformance.contract.model import Operation, Spec
 from conformance.contract.specs import load_spec
 from conformance.engine.bridge import Where, run_phases, validate_checks
 from conformance.engine.caller import MOCK_POLLING, Polling
-from conformance.engine.lifecycle import explore_lists, run_lifecycle
+from conformance.engine.lifecycle import run_lifecycle
+from conformance.engine.listing import explore_lists
 from conformance.engine.options import RunOptions, check_credential, split_base_url
 from conformance.engine.probes import check_configuration, probe_credentials
 from conformance.engine.provenance import draw_seed, recorded_options
@@ -43,6 +44,7 @@ from conformance.http.oauth import (
     resolve_client,
 )
 from conformance.http.policy import RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.judge.registry import check_response
 from conformance.mocks.process import MockProcess
 from conformance.redact import Redactor, is_secret_header
@@ -138,7 +140,7 @@ def targets(options: RunOptions) -> Iterator[list[Target]]:
 def check_reachable(target: Target) -> None:
     """The server answers at all (its headers; the body is not read)."""
     try:
-        with target.policy.client() as client, client.stream("GET", target.base_url):
+        with polite_client(target.policy) as client, client.stream("GET", target.base_url):
             pass
     except (httpx.HTTPError, BodyTooLarge, ResponseTooSlow) as exc:
         raise ServerUnreachable(

@@ -14,14 +14,15 @@ from conformance.contract.catalogue import Catalogue, Exchange
 from conformance.contract.curl import credential_references
 from conformance.contract.model import Operation, Spec
 from conformance.findings import OUTCOMES, Deviation, FailPolicy, Finding, outcome
-from conformance.http.failures import unanswered
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
 from conformance.judge.classify import FindingSet
 from conformance.judge.context import Judgement
 from conformance.judge.resolved import QuirkSightings
+from conformance.judge.strict_json import NOT_JSON
 from conformance.kinds import TRANSPORT_ERROR
 from conformance.redact import PLACEHOLDER, Redactor
 from conformance.results.model import ApiResult, OperationStats
+from conformance.results.profile import Profile
 
 #: The request that reproduces a case, or a way to write it: it is only written for the first
 #: deviation of a finding, so a response that repeats a known finding costs no curl line.
@@ -71,6 +72,8 @@ class ApiSession:
         self.stats: dict[str, OperationStats] = {op: OperationStats() for op in self.operations}
         self.by_label = {op.label: op for op in spec.operations.values()}
         self.checks: Counter[str] = Counter()
+        #: What the answers showed where the documents leave things open (``results.profile``).
+        self.profile = Profile()
         self.lock = threading.Lock()
         #: Each deviation already seen (by its key as received), as it was stored.
         self._seen: dict[tuple[str, ...], Deviation] = {}
@@ -101,6 +104,9 @@ class ApiSession:
             if isinstance(deviations, Judgement):
                 status, exchange = deviations.status_code, deviations.exchange
                 self.sightings.observe(operation.id, status, exchange.response, exchange.request)
+                body = None if exchange.response is NOT_JSON else exchange.response
+                sent = (exchange.request_json, deviations.context.params)
+                self.profile.observe(operation.id, status, body, deviations.elapsed, sent)
             if callable(request):
                 request = functools.cache(request)  # written once however many findings are new
             findings = [self.add(deviation, request, source, exchange) for deviation in deviations]
@@ -154,6 +160,7 @@ class ApiSession:
                 mine.outcomes.update(stats.outcomes)
             self.sightings.seen.update(other.sightings.seen)
             self.findings.absorb(other.findings)
+            self.profile.absorb(other.profile)
 
     def add(
         self, deviation: Deviation, request: Request, source: str, exchange: Exchange | None = None
@@ -185,6 +192,8 @@ class ApiSession:
 
     def record_failed_request(self, operation: Operation, error: BaseException, request: Request) -> None:
         """A request the engine sent that got no answer a check could read."""
+        from conformance.http.failures import unanswered  # httpx's errors: loaded by what sends
+
         self.record(operation, [unanswered(self.spec.api.name, operation, error)], request, "contract")
 
     def result(self, base_url: str, mock_mode: str | None, errors: list[str], duration: float) -> ApiResult:
@@ -209,4 +218,5 @@ class ApiSession:
             },
             resolved=resolved,
             unchecked=unchecked,
+            profile=self.profile.frozen(self.redactor.text, self.redactor.is_secret_key),
         )

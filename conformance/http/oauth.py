@@ -32,6 +32,7 @@ from conformance.contract.model import Operation, Spec
 from conformance.errors import CredentialRefused, ServerUnreachable, UsageError
 from conformance.http.failures import BodyTooLarge, ResponseTooSlow, transport_cause
 from conformance.http.policy import DEFAULT_POLICY, RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.vendors.registry import ApiInfo, Carrier
 
 #: When an answer gives no usable ``expires_in``, the token is asked for again after this long.
@@ -181,7 +182,7 @@ class TokenSession:
         started = self.clock()
         request = json_curl_line("POST", self.url, {}, body)
         try:
-            with self.policy.client() as client:
+            with polite_client(self.policy) as client:
                 response = client.post(self.url, json=body)
         except (httpx.HTTPError, BodyTooLarge, ResponseTooSlow) as exc:
             cause = f"body larger than {exc.limit} bytes" if isinstance(exc, BodyTooLarge) else None

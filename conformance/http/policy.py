@@ -1,23 +1,23 @@
 """How every request of a run is sent: one ``RequestPolicy``, applied where clients are made.
 
 It carries the bounds (``http.transport``), what travels with each request, and politeness: a
-rate limit shared by every thread, and ``Retry-After`` honoured on 429 and 503.
+rate limit shared by every thread, and ``Retry-After`` honoured on 429 and 503 (``http.polite``,
+where the clients are made).
 """
 
 from __future__ import annotations
 
-import email.utils
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, cached_property
-
-import httpx
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from conformance.bounds import MAX_BODY_BYTES
-from conformance.http.transport import ACCEPT_ENCODING, BoundedTransport
+
+if TYPE_CHECKING:  # a policy is read by replays and reports, which send nothing
+    import httpx
 
 
 class RateLimiter:
@@ -35,20 +35,6 @@ class RateLimiter:
             self._next = start + self.interval
         if start > now:
             sleep(start - now)
-
-
-def retry_after(response: httpx.Response, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds a ``Retry-After`` header asks to wait (delta-seconds or an HTTP date), if any."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - now())
 
 
 @dataclass(frozen=True)
@@ -81,52 +67,6 @@ class RequestPolicy:
     @cached_property
     def limiter(self) -> RateLimiter | None:
         return RateLimiter(self.rate_limit) if self.rate_limit else None
-
-    def client(self) -> httpx.Client:
-        """An ``httpx`` client that sends under this policy: rate limit and ``Retry-After``, and
-        every request bounded in time as a whole and its body (decompressed) in size."""
-        inner = BoundedTransport(
-            self.timeout, self.max_body_bytes, verify=_ssl_context(self.verify), proxy=self.proxy
-        )
-        return httpx.Client(
-            timeout=self.timeout,
-            params=list(self.params),
-            transport=_PoliteTransport(inner, self),
-            headers={"accept-encoding": ACCEPT_ENCODING, **dict(self.headers)},
-            auth=self.auth,
-        )
-
-
-@cache
-def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """One TLS context per trust setting for the process: loading the CA bundle takes 30 ms, and a
-    run opens a client per API and phase (a context is safe to share between connections)."""
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    return httpx.create_ssl_context(verify=verify)
-
-
-class _PoliteTransport(httpx.BaseTransport):
-    """Waits its turn under the rate limit, and waits and retries when a server says ``Retry-After``."""
-
-    def __init__(self, inner: httpx.BaseTransport, policy: RequestPolicy) -> None:
-        self.inner, self.policy = inner, policy
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        attempts = 0
-        while True:
-            if self.policy.limiter:
-                self.policy.limiter.wait(self.policy.sleep)
-            response = self.inner.handle_request(request)
-            wait = retry_after(response) if response.status_code in (429, 503) else None
-            if wait is None or wait > self.policy.max_retry_wait or attempts >= self.policy.retries:
-                return response
-            attempts += 1
-            response.close()
-            self.policy.sleep(wait)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 #: Bounds of a run that sets none: 10 s, 10 MiB, no rate limit.

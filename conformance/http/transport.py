@@ -5,8 +5,8 @@ with 50 MB. None of that may crash or stall the run. Every request is bounded in
 whole, not only per read: its status line and headers must arrive within ``HEADERS_WITHIN``
 request timeouts of sending (a server that trickles its headers a byte a second, or sends
 ``100 Continue`` lines forever, is cut off there), and its body within ``timeout`` more. The
-lifecycle, the probes and ``record`` send through ``BoundedTransport`` (every
-``RequestPolicy.client()``), bounded at the socket by its network backend; schemathesis'
+lifecycle, the probes and ``record`` send through ``BoundedTransport`` (in every
+client ``http.polite`` makes), bounded at the socket by its network backend; schemathesis'
 ``requests`` are bounded by ``http.requests_bounds``. Bodies are decompressed here too, within
 the size limit, so a small compressed bomb is ``body-too-large`` instead of gigabytes.
 """

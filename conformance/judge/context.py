@@ -40,6 +40,8 @@ class ResponseContext:
     #: The request body as sent (decoded JSON or its text), where the caller knows it: a catalogue
     #: entry may document the answer to one kind of request only (a cancel, not a start).
     request_body: Any = None
+    #: Seconds from sending the request to its answer read, where the caller timed it (a run).
+    elapsed: float | None = None
 
     @cached_property
     def response_key(self) -> str | None:
@@ -126,6 +128,10 @@ class Judgement(list[Deviation]):
         """The decoded body, or ``NOT_JSON`` (a body over the limit is not read)."""
         ctx = self.context
         return NOT_JSON if len(ctx.body) > ctx.max_body_bytes else ctx.instance
+
+    @property
+    def elapsed(self) -> float | None:
+        return self.context.elapsed
 
     @property
     def exchange(self) -> Exchange:

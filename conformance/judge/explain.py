@@ -12,14 +12,15 @@ import difflib
 import functools
 import re
 from collections.abc import Iterator
-from typing import Any
-
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from conformance.contract.extensions import schema_assumption
 from conformance.findings import Deviation
 from conformance.judge.context import ResponseContext, location_of
 from conformance.kinds import json_type
+
+if TYPE_CHECKING:  # jsonschema is loaded when a body is first explained
+    from jsonschema.exceptions import ValidationError
 
 _OFFSETLESS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
@@ -42,6 +43,8 @@ def leaf(error: ValidationError) -> ValidationError:
             return sum(1 for e in errors if e.validator not in _MEMBER_KEYWORDS), len(errors)
 
         closest = min(distance(errors) for errors in branches.values())
+        from jsonschema.exceptions import best_match
+
         error = best_match(
             sub for errors in branches.values() if distance(errors) == closest for sub in errors
         )

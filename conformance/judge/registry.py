@@ -33,11 +33,15 @@ def check_response(
     max_body_bytes: int = MAX_BODY_BYTES,
     params: Mapping[str, Any] | None = None,
     request_body: Any = None,
+    elapsed: float | None = None,
 ) -> Judgement:
     """Run every check on one response; duplicates within the response are dropped.
     ``params`` (path and query parameters as sent) lets the behaviour checks judge the answer
-    against the question; ``request_body`` (as sent) lets the catalogue tell which request it answered."""
-    ctx = ResponseContext(spec, operation, status_code, headers, body, max_body_bytes, params, request_body)
+    against the question; ``request_body`` (as sent) lets the catalogue tell which request it answered;
+    ``elapsed`` (seconds, where timed) goes into the run's profile."""
+    ctx = ResponseContext(
+        spec, operation, status_code, headers, body, max_body_bytes, params, request_body, elapsed
+    )
     seen: dict[tuple[str, ...], Deviation] = {}
     for function in ALL_CHECKS:
         for deviation in function(ctx):

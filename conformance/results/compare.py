@@ -1,7 +1,8 @@
 """What changed since last night, between two ``results.json``: findings that appeared,
-disappeared or changed their count or class, quirks newly resolved, and operations newly failing
-or recovering. The console, ``--json``, the report's first section and the job summary all read
-one ``Comparison``. Nothing here loads the test engine.
+disappeared or changed their count or class, quirks newly resolved, operations newly failing
+or recovering, and observed behaviour that changed (``results.changes``). The console,
+``--json``, the report's first section and the job summary all read one ``Comparison``.
+Nothing here loads the test engine.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from conformance.findings import FailPolicy
+from conformance.results.changes import ProfileChange, Thresholds, profile_changes
 from conformance.results.identity import finding_identity, quirk_identity, target_of
 from conformance.results.verdict import policy_of
 
@@ -59,10 +62,17 @@ class Comparison:
     resolved: list[ResolvedQuirk] = field(default_factory=list)
     failing: list[OperationChange] = field(default_factory=list)
     recovering: list[OperationChange] = field(default_factory=list)
+    #: Observed behaviour that changed (class ``changed``, never drift).
+    changes: list[ProfileChange] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.findings or self.resolved or self.failing or self.recovering)
+        return not (self.findings or self.resolved or self.failing or self.recovering or self.changes)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a change of observed behaviour fails the night (``--fail-on changed``), else 0."""
+        return 1 if any(change.fails for change in self.changes) else 0
 
     def counts(self) -> dict[str, int]:
         changes = [change.change for change in self.findings]
@@ -73,6 +83,7 @@ class Comparison:
             "resolved": len(self.resolved),
             "failing": len(self.failing),
             "recovering": len(self.recovering),
+            "behaviour": len(self.changes),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +97,7 @@ class Comparison:
             "resolved": [asdict(quirk) for quirk in self.resolved],
             "failing": [asdict(operation) for operation in self.failing],
             "recovering": [asdict(operation) for operation in self.recovering],
+            "changes": [asdict(change) for change in self.changes],
         }
 
 
@@ -117,9 +129,17 @@ def paired_findings(
     return [(before.get(key), after.get(key)) for key in dict.fromkeys([*after, *before])]
 
 
-def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
-    """What ``new`` shows that ``old`` did not, and the reverse, by target (``paired_findings``)."""
+def compare(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    limits: Thresholds | None = None,
+    policy: FailPolicy | None = None,
+) -> Comparison:
+    """What ``new`` shows that ``old`` did not, and the reverse, by target (``paired_findings``);
+    changes of observed behaviour judged stable by ``limits``, failing the night by ``policy``
+    (default: the rule ``new`` was run under)."""
     comparison = Comparison(old["finished_at"], new["finished_at"])
+    comparison.changes = profile_changes(old, new, limits or Thresholds(), policy or policy_of(new))
     old_targets = [target_of(api) for api in old["apis"]]
     new_targets = [target_of(api) for api in new["apis"]]
     comparison.targets_added = [target for target in new_targets if target not in old_targets]

@@ -5,7 +5,6 @@ Outputs are strict JSON: no bare ``NaN``.
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,8 @@ from conformance.findings import OUTCOMES, STRICT, recorded_pattern, tally
 from conformance.results.files import publish
 from conformance.results.junit import junit_document
 from conformance.results.model import ApiResult, RunResult
+from conformance.results.profile import PROFILE_SCHEMA
+from conformance.validation import errors
 
 #: Version 3 added targets, the catalogued quirks that did not appear, responses by outcome,
 #: per-check counts and the public pages a quirk cites; version 2 files are still read (they
@@ -257,6 +258,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                                 "responses": _RESPONSES,
                                 **_COUNTS,
                                 **_LATER,
+                                "profile": PROFILE_SCHEMA,
                             },
                         },
                     },
@@ -320,25 +322,18 @@ def with_later_counts(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@cache
-def _results_validator() -> Any:
-    import jsonschema_rs
-
-    return jsonschema_rs.Draft202012Validator(RESULTS_SCHEMA)
-
-
 def check_results(document: Any) -> None:
     """Refuse a document that is not ``results.json`` as ``RESULTS_SCHEMA`` describes it, in one
     line naming the first wrong place (never the value itself, which may be huge).
 
     The Rust validator accepts a good document (a 35 MB file in a fraction of a second, where
     jsonschema took twenty); jsonschema says what is wrong with the others."""
-    if _results_validator().is_valid(document):
+    found = errors(RESULTS_SCHEMA, document)
+    if not found:
         return
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
+    from jsonschema.exceptions import best_match  # loaded only for a bad document
 
-    error = best_match(Draft202012Validator(RESULTS_SCHEMA).iter_errors(document))
+    error = best_match(found)
     if error is None:
         return
     where = "/" + "/".join(str(part) for part in error.absolute_path)
@@ -379,6 +374,7 @@ def _api_entry(api: ApiResult) -> dict[str, Any]:
                 "cases": api.stats[op.id].cases,
                 "responses": {name: api.stats[op.id].outcomes[name] for name in OUTCOMES},
                 **api.counts(op.id),
+                **({"profile": api.profile[op.id]} if op.id in api.profile else {}),
             }
             for op in api.operations.values()
         ],

@@ -18,10 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from conformance.bounds import loads_json, printable
 from conformance.results.identity import target_of
+from conformance.validation import is_valid
 
 HISTORY_FILE = "history.jsonl"
 #: History is read from its end, this much of it (years of nightly lines).
@@ -48,12 +47,12 @@ ENTRY_SCHEMA: dict[str, Any] = {
                     "breaking": _COUNT,
                     "assumption": _COUNT,
                     "target": {"type": "string"},
+                    "latency": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
                 },
             },
         },
     },
 }
-_ENTRY = Draft202012Validator(ENTRY_SCHEMA)
 #: The userinfo of a URL (``scheme://user:password@``), even one already redacted.
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@")
 
@@ -72,6 +71,15 @@ def server_of(api: dict[str, Any]) -> str:
     return printable(_USERINFO.sub(r"\1", url))
 
 
+def p95_by_operation(api: dict[str, Any]) -> dict[str, float]:
+    """Each timed operation's p95 response time (ms): the report draws it over the nights."""
+    return {
+        operation["operation"]: operation["profile"]["latency"]["p95_ms"]
+        for operation in api["operations"]
+        if (operation.get("profile") or {}).get("latency")
+    }
+
+
 def summary_line(document: dict[str, Any]) -> dict[str, Any]:
     """The part of a results document the trend needs, small enough to keep forever: a line
     per target (an API, or an API at one of several targets in a merged report)."""
@@ -85,6 +93,7 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
                 "known": api["known"],
                 "new": api["new"],
                 "target": server_of(api),
+                **({"latency": latency} if (latency := p95_by_operation(api)) else {}),
             }
             for api in document["apis"]
         },
@@ -143,7 +152,7 @@ def history_lines(directory: Path, report: Callable[[str], None] = warn) -> list
         except ValueError:
             skipped.append(number)
             continue
-        if _ENTRY.is_valid(entry):
+        if is_valid(ENTRY_SCHEMA, entry):
             kept.append(line)
         else:
             skipped.append(number)

@@ -154,6 +154,15 @@ def _responses(operations: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]
     return {"responses": {name: sum(part["responses"][name] for part in parts) for name in OUTCOMES}}
 
 
+def _profile(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The behaviour profile of an operation's parts: a shard's, or of parts checking it at one
+    target, the one with the most answers (percentiles of response times do not add up)."""
+    profiled = [part["profile"] for part in parts if part.get("profile")]
+    if not profiled:
+        return {}
+    return {"profile": max(profiled, key=lambda profile: sum(profile["statuses"].values()))}
+
+
 def _merge_api(
     target: str, entries: list[dict[str, Any]], findings: list[dict[str, Any]], judged: list[Finding]
 ) -> dict[str, Any]:
@@ -172,6 +181,7 @@ def _merge_api(
             "label": same[0]["label"],
             "cases": sum(part["cases"] for part in same),
             **_responses(same),
+            **_profile(same),
         }
         for name, same in parts.items()
     }

@@ -47,6 +47,8 @@ class ApiResult:
     #: Response-side quirks that did not appear: seen fixed, and not checked (``resolved``).
     resolved: list[QuirkCheck] = field(default_factory=list)
     unchecked: list[QuirkCheck] = field(default_factory=list)
+    #: Per operation, what its answers showed (``results.profile``), as ``results.json`` keeps it.
+    profile: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def cases(self) -> int:

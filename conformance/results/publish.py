@@ -14,6 +14,7 @@ from conformance.results.html.render import check_document, render_report
 from conformance.results.junit import junit_document
 
 if TYPE_CHECKING:
+    from conformance.results.changes import Thresholds
     from conformance.results.compare import Comparison
 
 __all__ = [
@@ -92,12 +93,14 @@ def load_results(path: Path, max_bytes: int = FILE_BODIES * MAX_BODY_BYTES) -> d
     return with_later_counts(document)
 
 
-def _since(baseline: Path | None, document: dict[str, Any], max_body_bytes: int) -> Comparison | None:
+def _since(
+    baseline: Path | None, document: dict[str, Any], max_body_bytes: int, limits: Thresholds | None
+) -> Comparison | None:
     from conformance.results.compare import compare
 
     if baseline is None:
         return None
-    return compare(load_results(baseline, FILE_BODIES * max_body_bytes), document)
+    return compare(load_results(baseline, FILE_BODIES * max_body_bytes), document, limits)
 
 
 def rerender_report(
@@ -105,11 +108,12 @@ def rerender_report(
     out: Path | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     baseline: Path | None = None,
+    limits: Thresholds | None = None,
 ) -> Path:
     """Draw the report of a recorded run again (opening with what changed since ``baseline``);
     its history is read, not added to."""
     document = load_results(results, FILE_BODIES * max_body_bytes)
-    comparison = _since(baseline, document, max_body_bytes)
+    comparison = _since(baseline, document, max_body_bytes, limits)
     directory = out or results.parent
     ensure_writable(directory)
     path = directory / REPORT_FILE
@@ -122,6 +126,7 @@ def merge_reports(
     out: Path,
     max_body_bytes: int = MAX_BODY_BYTES,
     baseline: Path | None = None,
+    limits: Thresholds | None = None,
 ) -> tuple[dict[str, Any], Comparison | None]:
     """Merge results files (shards, vendors, targets) into one report set in ``out``:
     ``results.json``, ``junit.xml``, ``index.html`` and ``history.jsonl`` (a line per night,
@@ -130,7 +135,7 @@ def merge_reports(
 
     documents = [load_results(path, FILE_BODIES * max_body_bytes) for path in results]
     document = merge_documents(documents)
-    comparison = _since(baseline, document, max_body_bytes)
+    comparison = _since(baseline, document, max_body_bytes, limits)
     ensure_report_dir(out)
     with publishing(out):
         publish(out, report_set(document, out, comparison))

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import trustme
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.cli import config
 from conformance.cli.arguments import build_parser
@@ -23,9 +22,9 @@ from conformance.cli.running import run_options
 from conformance.engine.settings import COMMANDS, RECORD, RUN, by_name, settings_of
 from conformance.engine.shard import Shard
 from conformance.findings import FailPolicy
-from conformance.mocks import MockServer, create_mock
 
 from ..inprocess import InProcess
+from ..recorder import Recorder, recorded_mock
 
 TOKEN = "options-token-7a1c"
 MB = 1024 * 1024
@@ -168,24 +167,10 @@ def test_the_file_limit_is_the_one_the_readme_states(tmp_path: Path, monkeypatch
 
 
 # -- over HTTP --------------------------------------------------------------------------------------------
-class Recorder:
-    """ASGI middleware that keeps the headers of every request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app, self.headers = app, []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.headers.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture
 def recorded() -> Iterator[tuple[Recorder, str]]:
-    mock = create_mock("kognitos", "faithful", TOKEN)
-    recorder = Recorder(mock.app())
-    with MockServer(recorder, mock.spec.base_path) as server:
-        yield recorder, server.base_url
+    with recorded_mock(TOKEN) as pair:
+        yield pair
 
 
 @pytest.fixture

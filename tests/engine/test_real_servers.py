@@ -27,12 +27,14 @@ from conformance.contract.specs import load_spec
 from conformance.engine.caller import ApiCaller, Polling
 from conformance.engine.lifecycle import run_lifecycle
 from conformance.http.policy import RequestPolicy
+from conformance.http.polite import polite_client
 from conformance.mocks import Clock, MockServer, create_mock
 from conformance.mocks.drift import Drift, DriftMiddleware, add_field, remove_field, set_value
 from conformance.mocks.server import bind_loopback
 from conformance.vendors.registry import SPECS_DIR, get_api
 
 from ..inprocess import InProcess
+from ..recorder import Recorder, recorded_mock
 
 TOKEN = "real-server-token-5f1c"
 GET_RUN = r"/v2/runs/[^/]+$"
@@ -265,7 +267,7 @@ def test_429_with_retry_after_is_waited_out_and_retried() -> None:
     waits: list[float] = []
     policy = RequestPolicy(sleep=waits.append)
     spec = load_spec("kognitos")
-    with MockServer(throttle, mock.spec.base_path) as server, policy.client() as client:
+    with MockServer(throttle, mock.spec.base_path) as server, polite_client(policy) as client:
         caller = ApiCaller(get_api("kognitos"), spec, server.base_url, TOKEN, client, policy)
         _, response, (_, deviations, _) = caller.call(caller.example_step(spec.operations["listRuns"]))
     assert throttle.refused == 1 and waits == [1.0]
@@ -281,7 +283,7 @@ def test_rate_limit_spaces_requests() -> None:
         time.sleep(seconds)
 
     policy = RequestPolicy(rate_limit=4.0, sleep=sleep)
-    with MockServer(mock.app(), mock.spec.base_path) as server, policy.client() as client:
+    with MockServer(mock.app(), mock.spec.base_path) as server, polite_client(policy) as client:
         started = time.monotonic()
         for _ in range(3):
             client.get(server.base_url + "/runs", headers={"x-api-key": TOKEN})
@@ -291,24 +293,10 @@ def test_rate_limit_spaces_requests() -> None:
 
 
 # -- request options and the config file ------------------------------------------------------------------
-class Recorder:
-    """ASGI middleware that keeps the headers of every request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app, self.headers = app, []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.headers.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture
 def recorded() -> Iterator[tuple[Recorder, str]]:
-    mock = create_mock("kognitos", "faithful", TOKEN)
-    recorder = Recorder(mock.app())
-    with MockServer(recorder, mock.spec.base_path) as server:
-        yield recorder, server.base_url
+    with recorded_mock(TOKEN) as pair:
+        yield pair
 
 
 def test_headers_reach_every_request_and_secret_ones_no_output(

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance.mocks import MockServer, create_mock
 from conformance.vendors.registry import SPECS_DIR
 
 from ..independent.robocorp.serving import serve
 from ..inprocess import InProcess
+from ..recorder import Recorder, recorded_mock
 
 TOKEN = "run-options-token-4b2d"
 QUICK = ["--seed", "1", "--phases", "examples", "--max-examples", "3", "--poll-interval", "0.05"]
@@ -64,25 +63,11 @@ def test_a_tenants_ids_as_parameters_reach_every_phase_and_the_lifecycle(
         assert results(tmp_path / "file")["options"]["per_api"]["robocorp"]["parameters"] == ids
 
 
-class Recorder:
-    """ASGI middleware that keeps the headers of every request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app, self.headers = app, []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.headers.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture
 def kognitos() -> Iterator[tuple[Recorder, list[str]]]:
     """The kognitos mock behind a recorder, and the arguments that point a run at it."""
-    mock = create_mock("kognitos", "faithful", TOKEN)
-    recorder = Recorder(mock.app())
-    with MockServer(recorder, mock.spec.base_path) as server:
-        yield recorder, ["run", "kognitos", "--base-url", server.base_url, "--token", TOKEN]
+    with recorded_mock(TOKEN) as (recorder, base_url):
+        yield recorder, ["run", "kognitos", "--base-url", base_url, "--token", TOKEN]
 
 
 STANDARD = {"positive_data_acceptance", "negative_data_rejection", "unsupported_method", "ignored_auth"}

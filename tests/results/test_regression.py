@@ -197,6 +197,7 @@ def test_compare_prints_and_writes_json_and_the_report_opens_with_since_last_nig
     printed = json.loads(capsys.readouterr().out)
     assert printed["counts"] == {
         "appeared": 1, "disappeared": 1, "changed": 2, "resolved": 1, "failing": 1, "recovering": 0,
+        "behaviour": 0,
     }  # fmt: skip
     assert cli.main(["compare", str(old), str(new)]) == 0
     out = capsys.readouterr().out

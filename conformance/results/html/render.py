@@ -20,6 +20,7 @@ from conformance.findings import OUTCOMES
 from conformance.results.document import READABLE_VERSIONS, SCHEMA_VERSION, with_later_counts
 from conformance.results.history import server_of, summary_line
 from conformance.results.html.charts import api_state, score_chart, trend_chart
+from conformance.results.html.profile_view import profile_views
 from conformance.results.html.spec_lines import SpecLine, spec_line
 from conformance.results.identity import target_of
 from conformance.results.verdict import verdict
@@ -258,6 +259,7 @@ def render_report(
             format_time=format_time,
             since=since,
             change_line=change_line,
+            profiles=profile_views(document, runs),
             resolved=[
                 (api["target"], quirk) for api in document["apis"] for quirk in api.get("resolved_quirks", [])
             ],
