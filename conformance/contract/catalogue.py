@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +135,10 @@ class Exchange:
     request: Any = None
     response: Any = None
 
-    @property
+    @cached_property
     def request_json(self) -> Any:
-        """The request body decoded; ``None`` when there was none, or it is no JSON."""
+        """The request body decoded (once: every catalogue entry with a request condition, the
+        sightings and the profile read it); ``None`` when there was none, or it is no JSON."""
         raw = self.request
         if not isinstance(raw, (str, bytes, bytearray)):
             return raw

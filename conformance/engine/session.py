@@ -103,7 +103,7 @@ class ApiSession:
             exchange = None
             if isinstance(deviations, Judgement):
                 status, exchange = deviations.status_code, deviations.exchange
-                self.sightings.observe(operation.id, status, exchange.response, exchange.request)
+                self.sightings.observe(operation.id, status, exchange)
                 body = None if exchange.response is NOT_JSON else exchange.response
                 sent = (exchange.request_json, deviations.context.params)
                 self.profile.observe(operation.id, status, body, deviations.elapsed, sent)

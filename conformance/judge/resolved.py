@@ -86,10 +86,10 @@ class QuirkSightings:
                 for operation in _operations(quirk):
                     self._by_operation.setdefault(operation, []).append(quirk)
 
-    def observe(self, operation: str, status_code: int, body: Any, request: Any = None) -> None:
-        """Count one response of ``operation``; ``body`` is its decoded JSON (or not JSON),
-        ``request`` the request body sent (a quirk of one kind of request needs it)."""
-        exchange = Exchange(request, body)
+    def observe(self, operation: str, status_code: int, exchange: Exchange) -> None:
+        """Count one response of ``operation``: its decoded JSON body (or not JSON) and the request
+        body sent (a quirk of one kind of request needs it)."""
+        body = exchange.response
         for quirk in self._by_operation.get(operation, ()):
             if quirk.status_codes and status_code not in quirk.status_codes:
                 continue

@@ -312,7 +312,7 @@ def test_resolved_counts_only_answers_the_entry_could_apply_to(
 
     def seen(status: int, sent: Any) -> int:
         sightings = QuirkSightings(load_catalogue(api))
-        sightings.observe(operation, status, body, sent)
+        sightings.observe(operation, status, Exchange(sent, body))
         return sightings.seen[quirk.id]
 
     assert seen(quirk.status_codes[0], request) == 1, name
