@@ -105,25 +105,6 @@ def _open_no_follow(path: Path, flags: int) -> int:
     return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
 
 
-def append_history(document: dict[str, Any], directory: Path) -> None:
-    """Add this run's summary as one line at the end of ``directory/history.jsonl``.
-
-    A run killed mid-write leaves a last line without its newline; this line then starts on a
-    fresh line, so only the damaged one is lost, never the run after it. A history that is a
-    symbolic link is not written through (a warning says so).
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    try:
-        handle = _open_no_follow(directory / HISTORY_FILE, os.O_RDWR | os.O_CREAT | os.O_APPEND)
-    except OSError as exc:
-        warn(f"{directory / HISTORY_FILE}: not written ({exc.strerror or exc}); is it a symbolic link?")
-        return
-    with os.fdopen(handle, "a+b") as stream:
-        damaged = stream.tell() > 0 and (stream.seek(-1, 2), stream.read(1))[1] != b"\n"
-        line = json.dumps(summary_line(document), sort_keys=True, allow_nan=False, default=str) + "\n"
-        stream.write((("\n" if damaged else "") + line).encode("utf-8"))
-
-
 def history_lines(directory: Path, report: Callable[[str], None] = warn) -> list[str]:
     """The readable lines of ``directory/history.jsonl`` in run order, as written."""
     path = directory / HISTORY_FILE
