@@ -28,22 +28,6 @@ def cli(*args: str, specs: Path | None = None) -> subprocess.CompletedProcess[st
     )
 
 
-@pytest.fixture
-def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
-    """The command line in this process, for the bad input of the bundled specs: a broken spec is
-    given to a child process (``cli``), as this one keeps the specs it has read."""
-    return InProcess(monkeypatch, capsys)
-
-
-@pytest.fixture
-def earlier_report(tmp_path: Path) -> Path:
-    directory = tmp_path / "report"
-    directory.mkdir()
-    for name, text in EARLIER.items():
-        (directory / name).write_text(text)
-    return directory
-
-
 def assert_stopped(completed: subprocess.CompletedProcess[str], message: str, report: Path) -> None:
     assert completed.returncode == 2
     assert completed.stderr.startswith("conformance: error: ") and message in completed.stderr

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from conformance.mocks import MockServer, create_mock
 
 from ..inprocess import InProcess
-from .test_bad_input import EARLIER, assert_stopped
+from .test_bad_input import assert_stopped
 
 TOKEN = "bad-options-token-3c9e"
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,21 +36,6 @@ class Counter:
         if scope["type"] == "http":
             self.requests += 1
         await self.app(scope, receive, send)
-
-
-@pytest.fixture
-def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
-    return InProcess(monkeypatch, capsys)
-
-
-@pytest.fixture
-def earlier_report(tmp_path: Path) -> Path:
-    """A report folder an earlier run left, which a refused command must not touch."""
-    directory = tmp_path / "report"
-    directory.mkdir()
-    for name, text in EARLIER.items():
-        (directory / name).write_text(text)
-    return directory
 
 
 @pytest.fixture
