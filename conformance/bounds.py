@@ -7,6 +7,7 @@ This module is where each of those is bounded once:
 - ``loads_json`` parses JSON no deeper than ``MAX_JSON_DEPTH`` and refuses ``NaN`` and
   ``Infinity`` (they are not JSON); a deeper document is a ``JsonRejected`` with a stable
   ``problem`` (``nested deeper than 64 levels``), never a ``RecursionError``;
+- ``ReadLimits`` is how much one command reads of a body and of a file (``--max-body-mb``);
 - ``read_file`` reads at most a given number of bytes of a file;
 - ``printable`` escapes control characters, lone surrogates and bidirectional overrides, so a
   terminal, an XML file or a log line shows them as text;
@@ -23,6 +24,7 @@ import os
 import re
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,31 @@ FILE_BODIES = 4
 _STRING = re.compile(rb'"[^"]*"')
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a body and of a file one command reads: set once, where ``--max-body-mb`` is
+    read, and handed whole to a run's ``RequestPolicy`` and to every reader of cassettes and
+    results files, so that no reader works out a file's bound from a bare number of its own.
+
+    ``body_bytes``: a body, decompressed; ``file_bytes``: a file, which holds several bodies."""
+
+    body_bytes: int
+
+    @classmethod
+    def from_megabytes(cls, megabytes: float) -> ReadLimits:
+        """The limits ``--max-body-mb megabytes`` sets (its range is the command line's to check)."""
+        return cls(int(megabytes * 1024 * 1024))
+
+    @property
+    def file_bytes(self) -> int:
+        """A cassette or a results file: ``FILE_BODIES`` bodies."""
+        return FILE_BODIES * self.body_bytes
+
+
+#: The limits of a command not given ``--max-body-mb``: 10 MB a body, 40 MB a file.
+DEFAULT_LIMITS = ReadLimits(MAX_BODY_BYTES)
 
 
 class JsonRejected(ValueError):
