@@ -184,7 +184,7 @@ def record(
     when it is refused) and the recording's requests carry its current token."""
     info = get_api(api)
     cassette = out_dir / f"{api}.yaml"
-    limit = (policy or DEFAULT_POLICY).max_body_bytes
+    limit = (policy or DEFAULT_POLICY).limits.body_bytes
     _check_can_start(info, record_mode, cassette, limit, signs_in=bool(token) or client is not None)
     _clean_scratch()
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
@@ -303,7 +303,7 @@ def _join(scratch: Path, cassette: Path, recording: Recording, *, write: bool = 
         if not path.exists():
             continue
         try:
-            interactions.extend(parse_document(path, recording.policy.max_body_bytes)["interactions"])
+            interactions.extend(parse_document(path, recording.policy.limits.body_bytes)["interactions"])
         except (CassetteError, KeyError, TypeError):
             continue
     if write and interactions:  # an empty or failed recording never replaces a cassette

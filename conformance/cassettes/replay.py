@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conformance.bounds import MAX_BODY_BYTES
+from conformance.bounds import MAX_BODY_BYTES, ReadLimits
 from conformance.cassettes.cassette import (
     ApiResolver,
     CassetteError,
@@ -63,7 +63,7 @@ class Replay:
             load_spec(api),
             load_catalogue(api),
             self.redactor,
-            RequestPolicy(max_body_bytes=self.max_body_bytes),
+            RequestPolicy(limits=ReadLimits(self.max_body_bytes)),
         )
 
     def error(self, message: str, file: Path) -> None:

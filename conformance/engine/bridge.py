@@ -95,7 +95,7 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
         response.status_code,
         _flat_headers(response),
         response.content,
-        session.policy.max_body_bytes,
+        session.policy.limits.body_bytes,
         {**(case.path_parameters or {}), **(case.query or {})},
         case.body,
         response.elapsed,
@@ -110,7 +110,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if binding is None:
         return
     policy = binding.session.policy
-    kwargs["hooks"] = {"response": [bounded_body_hook(policy.max_body_bytes, policy.timeout)]}
+    kwargs["hooks"] = {"response": [bounded_body_hook(policy.limits.body_bytes, policy.timeout)]}
     if policy.params:  # the base URL's query travels with every request, as with httpx
         query = case.query if isinstance(case.query, dict) else {}
         case.query = {**dict(policy.params), **query}
@@ -343,7 +343,7 @@ def run_phases(
     }
     setattr(schema, BINDING, _Binding(session, base_urls, where.tokens, issued))
     done, interrupted, stopped = 0, False, False
-    with bounded_headers(session.policy.max_body_bytes):
+    with bounded_headers(session.policy.limits):
         stream = from_schema(schema).execute()
         for event in stream:
             if isinstance(event, events.ScenarioFinished):

@@ -121,7 +121,7 @@ class ApiCaller:
         try:
             streamed = self.client.send(outgoing, stream=True)
             try:
-                response = read_bounded(streamed, self.policy.max_body_bytes, self.policy.timeout)
+                response = read_bounded(streamed, self.policy.limits.body_bytes, self.policy.timeout)
             finally:
                 streamed.close()
         except (BodyTooLarge, httpx.HTTPError, ResponseTooSlow) as exc:
@@ -132,7 +132,7 @@ class ApiCaller:
             response.status_code,
             response.headers,
             response.content,
-            self.policy.max_body_bytes,
+            self.policy.limits.body_bytes,
             values,
             outgoing.content,
             time.perf_counter() - started,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from conformance.bounds import MAX_BODY_BYTES, MAX_INPUT_BYTES, printable, read_file
+from conformance.bounds import MAX_BODY_BYTES, MAX_INPUT_BYTES, ReadLimits, printable, read_file
 from conformance.engine.shard import Shard
 from conformance.errors import UsageError
 from conformance.findings import BREAKING, STRICT, FailPolicy
@@ -68,6 +68,8 @@ class RunOptions:
     mock_mode: str = "faithful"
     #: Seconds for each read, and for a whole body once its headers have arrived.
     request_timeout: float = 10.0
+    #: ``--max-body-mb`` in bytes, by the name results.json records it under; ``limits`` is the same
+    #: bound as the request policy and the readers of files take it.
     max_body_bytes: int = MAX_BODY_BYTES
     #: Seconds a started run may take to end (default: 600 against a server, 30 against the mocks).
     lifecycle_timeout: float | None = None
@@ -171,6 +173,11 @@ class RunOptions:
             raise UsageError(f"--max-time must be from 1 to {MAX_TIME} seconds")
 
     @property
+    def limits(self) -> ReadLimits:
+        """How much of a body and of a file this run reads, as the policy and the readers take it."""
+        return ReadLimits(self.max_body_bytes)
+
+    @property
     def fail_policy(self) -> FailPolicy:
         """What fails the run: any deviation under ``--strict``, else what ``--fail-on`` names."""
         return STRICT if self.strict else self.fail_on
@@ -191,7 +198,7 @@ class RunOptions:
         return RequestPolicy(
             params=split_base_url(self.base_url)[1] if self.base_url else (),
             timeout=self.request_timeout,
-            max_body_bytes=self.max_body_bytes,
+            limits=self.limits,
             headers=self.headers,
             proxy=self.proxy,
             verify=verify,

@@ -2,7 +2,7 @@
 
 A request that gets no response becomes a finding of kind ``transport-error`` with a short cause
 that stays the same from one night to the next (``transport_cause``), so findings merge and diff;
-a body past ``max_body_bytes`` is ``body-too-large``. The bounds themselves are in
+a body past ``limits.body_bytes`` is ``body-too-large``. The bounds themselves are in
 ``http.transport`` (``httpx``) and ``http.requests_bounds`` (``requests``, so schemathesis).
 """
 

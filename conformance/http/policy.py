@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from conformance.bounds import MAX_BODY_BYTES
+from conformance.bounds import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:  # a policy is read by replays and reports, which send nothing
     import httpx
@@ -41,13 +41,14 @@ class RateLimiter:
 class RequestPolicy:
     """How every request of a run is sent and read: one object, applied where clients are made.
 
-    Bounds (``timeout``, ``max_body_bytes``), what travels with each request (``headers``,
+    Bounds (``timeout``, ``limits``), what travels with each request (``headers``,
     ``params``, ``proxy``, ``verify``), and politeness (``rate_limit`` requests a second, ``Retry-After``
     honoured on 429 and 503 up to ``max_retry_wait`` seconds).
     """
 
     timeout: float = 10.0
-    max_body_bytes: int = MAX_BODY_BYTES
+    #: How much of a body is read (``--max-body-mb``): the type the offline readers take too.
+    limits: ReadLimits = DEFAULT_LIMITS
     headers: tuple[tuple[str, str], ...] = ()
     #: Query parameters sent with every request (those of a base URL such as ``...?key=...``).
     params: tuple[tuple[str, str], ...] = ()

@@ -19,7 +19,7 @@ def polite_client(policy: RequestPolicy) -> httpx.Client:
     """An ``httpx`` client that sends under ``policy``: rate limit and ``Retry-After``, and every
     request bounded in time as a whole and its body (decompressed) in size."""
     inner = BoundedTransport(
-        policy.timeout, policy.max_body_bytes, verify=_ssl_context(policy.verify), proxy=policy.proxy
+        policy.timeout, policy.limits, verify=_ssl_context(policy.verify), proxy=policy.proxy
     )
     return httpx.Client(
         timeout=policy.timeout,

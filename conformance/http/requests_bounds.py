@@ -2,7 +2,7 @@
 cases, probes and retries, which send through ``requests`` (``urllib3``).
 
 ``bounded_headers()`` bounds every ``urllib3`` connection opened within it (headers within
-``HEADERS_WITHIN`` read timeouts, the body within one more and ``max_body_bytes``), and
+``HEADERS_WITHIN`` read timeouts, the body within one more and ``limits.body_bytes``), and
 ``bounded_body_hook`` reads a body as the engine parses it: within its bounds, and never a
 JSON body nested deeper than ``MAX_JSON_DEPTH``. At a deadline the socket is shut down by one
 watchdog thread, so no wait outlives it.
@@ -25,7 +25,7 @@ import urllib3
 import urllib3.connection
 import urllib3.connectionpool
 
-from conformance.bounds import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth
+from conformance.bounds import DEFAULT_LIMITS, MAX_JSON_DEPTH, ReadLimits, json_depth
 from conformance.http.failures import BodyNotJson, BodyTooLarge, HeadersTooSlow, ResponseTooSlow
 from conformance.http.transport import HEADERS_WITHIN
 
@@ -183,11 +183,11 @@ class _BoundedConnection:
     """A ``urllib3`` connection whose every response is bounded as a whole, whoever reads it
     (schemathesis' probes read bodies without any hook): the status line and headers within
     ``HEADERS_WITHIN`` read timeouts of sending, the body within one more and within
-    ``max_body_bytes`` decoded. At a deadline the socket is shut down, so no wait outlives it."""
+    ``body_limit`` bytes decoded. At a deadline the socket is shut down, so no wait outlives it."""
 
     sock: socket.socket | None
     timeout: Any
-    max_body_bytes: int = MAX_BODY_BYTES
+    body_limit: int = DEFAULT_LIMITS.body_bytes
     _expiry: _Expiry | None = None
 
     def _seconds(self) -> float | None:
@@ -233,7 +233,7 @@ class _BoundedConnection:
         return response
 
     def _bounded_stream(self, response: Any, expiry: _Expiry) -> Callable[..., Iterator[bytes]]:
-        original, limit = response.stream, self.max_body_bytes
+        original, limit = response.stream, self.body_limit
 
         def stream(amt: int | None = 2**16, decode_content: bool | None = None) -> Iterator[bytes]:
             received = 0
@@ -273,14 +273,14 @@ class _BoundedHTTPS(_BoundedConnection, urllib3.connection.HTTPSConnection):
 
 
 @contextmanager
-def bounded_headers(max_body_bytes: int = MAX_BODY_BYTES) -> Iterator[None]:
+def bounded_headers(limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[None]:
     """Within the block, every ``urllib3`` connection (``requests``, so all of schemathesis: its
     probes, its cases, its own retries) is a ``_BoundedConnection``: a trickle, endless
     ``100 Continue``, an endless or huge body is cut off at its bound (``response too slow``,
     ``body-too-large``) instead of holding the run or its memory."""
     http, https = urllib3.connectionpool.HTTPConnectionPool, urllib3.connectionpool.HTTPSConnectionPool
     previous = http.ConnectionCls, https.ConnectionCls
-    limit = {"max_body_bytes": max_body_bytes}
+    limit = {"body_limit": limits.body_bytes}
     http.ConnectionCls = type("_BoundedHTTP", (_BoundedHTTP,), limit)
     https.ConnectionCls = type("_BoundedHTTPS", (_BoundedHTTPS,), limit)
     try:

@@ -23,7 +23,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from conformance.bounds import loads_json
+from conformance.bounds import ReadLimits, loads_json
 from conformance.http.failures import BodyTooLarge, ReadTooSlow, ResponseTooSlow
 
 #: The status line and headers must be complete within this many request timeouts of sending
@@ -197,11 +197,11 @@ class _BoundedBodyStream:
 class _BoundedPool:
     """httpcore's pool, each request bounded: headers within ``timeout`` of sending, the body
     (decoded here, so its content coding is gone from the headers) within ``timeout`` more and
-    ``max_body_bytes``. Recording reads bodies below the client (vcrpy patches the transport), so
+    ``body_limit`` bytes. Recording reads bodies below the client (vcrpy patches the transport), so
     the bounds must hold here, where every reader gets its bytes."""
 
-    def __init__(self, inner: Any, timeout: float, max_body_bytes: int) -> None:
-        self.inner, self.timeout, self.max_body_bytes = inner, timeout, max_body_bytes
+    def __init__(self, inner: Any, timeout: float, body_limit: int) -> None:
+        self.inner, self.timeout, self.body_limit = inner, timeout, body_limit
 
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
         _set_deadline(HEADERS_WITHIN * self.timeout)
@@ -225,7 +225,7 @@ class _BoundedPool:
                 else f"{len(codings)} content codings stacked (at most {MAX_CODINGS} are decoded)"
             )
         headers = [(n, v) for n, v in response.headers if not codings or n.lower() not in _CODED_HEADERS]
-        body = _BoundedBodyStream(response, codings, self.max_body_bytes, self.timeout)
+        body = _BoundedBodyStream(response, codings, self.body_limit, self.timeout)
         return httpcore.Response(
             response.status,
             headers=headers,
@@ -271,12 +271,12 @@ class _DeadlineIterable:
 
 class BoundedTransport(httpx.HTTPTransport):
     """``httpx``'s transport over a ``_BoundedPool`` with deadline-bound connections: every request
-    ends within ``(HEADERS_WITHIN + 1) * timeout``, its body decoded within ``max_body_bytes``."""
+    ends within ``(HEADERS_WITHIN + 1) * timeout``, its body decoded within ``limits.body_bytes``."""
 
-    def __init__(self, timeout: float, max_body_bytes: int, **kwargs: Any) -> None:
+    def __init__(self, timeout: float, limits: ReadLimits, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         pool = self._pool
         if not hasattr(pool, "_network_backend"):  # pragma: no cover - an httpcore we do not know
             raise RuntimeError("this httpcore version cannot bound requests in time")
         pool._network_backend = _DeadlineBackend(pool._network_backend)
-        self._pool = _BoundedPool(pool, timeout, max_body_bytes)  # type: ignore[assignment]
+        self._pool = _BoundedPool(pool, timeout, limits.body_bytes)  # type: ignore[assignment]
