@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 import yaml_rs
 
-from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, describe_size, printable, read_file
+from conformance.bounds import DEFAULT_LIMITS, ReadLimits, describe_size, printable, read_file
 from conformance.contract.curl import curl_line
 from conformance.contract.model import Operation, Spec
 from conformance.contract.specs import load_spec
@@ -82,10 +82,10 @@ def cassette_files(paths: list[Path]) -> Iterator[Path]:
             raise CassetteError(f"{path}: no such file or directory")
 
 
-def parse_document(path: Path, max_body_bytes: int = MAX_BODY_BYTES) -> Any:
-    """The parsed YAML of a cassette file; unreadable, too large (more than ``FILE_BODIES`` times
-    ``max_body_bytes``), too deeply nested or invalid YAML is a ``CassetteError``."""
-    data = read_file(path, FILE_BODIES * max_body_bytes, CassetteError)
+def parse_document(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Any:
+    """The parsed YAML of a cassette file; unreadable, too large (more than ``limits.file_bytes``),
+    too deeply nested or invalid YAML is a ``CassetteError``."""
+    data = read_file(path, limits.file_bytes, CassetteError)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -107,12 +107,12 @@ def _parse_text(path: Path, text: str) -> Any:
         raise CassetteError(f"{path}: nested too deeply to be a cassette") from None
 
 
-def load_cassette(path: Path, max_body_bytes: int = MAX_BODY_BYTES) -> tuple[list[Interaction], list[str]]:
+def load_cassette(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[list[Interaction], list[str]]:
     """The interactions of a cassette, and one line per interaction that could not be read (all
     at once; ``read_cassette`` streams them)."""
     interactions: list[Interaction] = []
     problems: list[str] = []
-    for item in read_cassette(path, max_body_bytes):
+    for item in read_cassette(path, limits):
         if isinstance(item, Interaction):
             interactions.append(item)
         else:
@@ -120,23 +120,23 @@ def load_cassette(path: Path, max_body_bytes: int = MAX_BODY_BYTES) -> tuple[lis
     return interactions, problems
 
 
-def read_cassette(path: Path, max_body_bytes: int = MAX_BODY_BYTES) -> Iterator[Interaction | str]:
+def read_cassette(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Interaction | str]:
     """The interactions of a cassette one at a time, and a line for each one that cannot be read.
 
-    Bodies are decompressed to at most ``max_body_bytes`` (a longer one is kept cut there, one
+    Bodies are decompressed to at most ``limits.body_bytes`` (a longer one is kept cut there, one
     byte past the limit, so the check reports ``body-too-large``), and the bodies as stored may
     not add up to more than the file may hold (YAML aliases repeating one large body). A file that
     cannot be read raises ``CassetteError``, possibly after some interactions were given: a
     caller that must judge a file whole or not at all keeps what it was given until the end."""
-    data = read_file(path, FILE_BODIES * max_body_bytes, CassetteError)
+    data = read_file(path, limits.file_bytes, CassetteError)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise CassetteError(f"{path}: not a text file (cassettes are UTF-8 YAML)") from None
-    stored, budget = 0, FILE_BODIES * max_body_bytes
+    stored, budget = 0, limits.file_bytes
     for index, raw in enumerate(_raw_interactions(path, text, data), start=1):
         try:
-            interaction = _interaction(path, index, raw, max_body_bytes)
+            interaction = _interaction(path, index, raw, limits)
         except InteractionError as exc:
             yield f"{path}: interaction {index}: {exc}"
             continue
@@ -304,7 +304,7 @@ def _get(node: Any, *keys: str) -> Any:
     return node
 
 
-def _interaction(path: Path, index: int, raw: Any, max_body_bytes: int = MAX_BODY_BYTES) -> Interaction:
+def _interaction(path: Path, index: int, raw: Any, limits: ReadLimits = DEFAULT_LIMITS) -> Interaction:
     method, uri = _get(raw, "request", "method"), _get(raw, "request", "uri")
     status = _get(raw, "response", "status", "code")
     body = _get(raw, "response", "body", "string")
@@ -338,7 +338,7 @@ def _interaction(path: Path, index: int, raw: Any, max_body_bytes: int = MAX_BOD
         request_body=_text(request.get("body")),
         status=status,
         response_headers=response_headers,
-        body=_decoded(body, response_headers, max_body_bytes),
+        body=_decoded(body, response_headers, limits.body_bytes),
         stored_size=len(body),
     )
 
@@ -364,7 +364,7 @@ def _text(body: Any) -> str | None:
     return body if isinstance(body, str) else None
 
 
-def _decoded(body: bytes, headers: Mapping[str, str], limit: int = MAX_BODY_BYTES) -> bytes:
+def _decoded(body: bytes, headers: Mapping[str, str], limit: int) -> bytes:
     """Undo a gzip/deflate content encoding the way an HTTP client would before judging the body,
     never past ``limit + 1`` bytes: a compressed bomb is cut there (and judged too large)."""
     encoding = next((v.lower() for k, v in headers.items() if k.lower() == "content-encoding"), "")

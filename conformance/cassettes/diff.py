@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, loads_json, strict_json
+from conformance.bounds import DEFAULT_LIMITS, ReadLimits, loads_json, strict_json
 from conformance.cassettes.cassette import (
     ApiResolver,
     CassetteError,
@@ -81,24 +81,21 @@ class DiffOutcome:
         return 1 if any(change.classification == "new" for change in self.changes) else 0
 
 
-def diff(
-    old: Path, new: Path, api: str | None = None, *, max_body_bytes: int = MAX_BODY_BYTES
-) -> DiffOutcome:
+def diff(old: Path, new: Path, api: str | None = None, *, limits: ReadLimits = DEFAULT_LIMITS) -> DiffOutcome:
     """Compare two recordings, or two results.json files, of the same API."""
     kinds = {_is_results(old), _is_results(new)}
     if kinds == {True}:
-        limit = FILE_BODIES * max_body_bytes
-        return _diff_results(_load_results(old, limit), _load_results(new, limit))
+        return _diff_results(_load_results(old, limits), _load_results(new, limits))
     if kinds != {False}:
         raise UsageError("compare two recordings or two results.json files, not one of each")
-    before, after = profile([old], api, max_body_bytes), profile([new], api, max_body_bytes)
+    before, after = profile([old], api, limits), profile([new], api, limits)
     if before.apis and after.apis and before.apis != after.apis:
         old_apis, new_apis = ", ".join(sorted(before.apis)), ", ".join(sorted(after.apis))
         raise UsageError(f"{old} records {old_apis} but {new} records {new_apis}: not the same API")
     return DiffOutcome(_changes(before, after), before.errors + after.errors)
 
 
-def profile(paths: list[Path], api: str | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> Profile:
+def profile(paths: list[Path], api: str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> Profile:
     """Reduce the interactions under ``paths`` to a ``Profile``; unreadable parts become errors."""
     resolver, result = ApiResolver(api), Profile()
     try:
@@ -107,7 +104,7 @@ def profile(paths: list[Path], api: str | None = None, max_body_bytes: int = MAX
         raise UsageError(str(exc)) from None
     for path in files:
         try:
-            interactions, problems = load_cassette(path, max_body_bytes)
+            interactions, problems = load_cassette(path, limits)
         except CassetteError as exc:
             result.errors.append(str(exc))
             continue
@@ -127,12 +124,12 @@ def profile(paths: list[Path], api: str | None = None, max_body_bytes: int = MAX
             catalogue = load_catalogue(name)
             headers = interaction.response_headers
             sent = interaction.request_body
-            judged = check_response(spec, operation, status, headers, ctx.body, max_body_bytes, None, sent)
+            judged = check_response(spec, operation, status, headers, ctx.body, limits, None, sent)
             for deviation in judged:
                 finding = classify(deviation, catalogue, exchange=judged.exchange)
                 for location in _touched(finding):
                     result.findings[(name, operation.id, status, location)].append(finding)
-            is_json = ctx.media_type and "json" in ctx.media_type and len(ctx.body) <= max_body_bytes
+            is_json = ctx.media_type and "json" in ctx.media_type and len(ctx.body) <= limits.body_bytes
             document = _json(ctx.body) if is_json else _NOT_JSON
             if document is not _NOT_JSON:
                 schema = _response_schema(ctx)
@@ -306,11 +303,11 @@ def _is_results(path: Path) -> bool:
     return path.is_file() and path.suffix == ".json"
 
 
-def _load_results(path: Path, limit: int) -> dict[str, Any]:
+def _load_results(path: Path, limits: ReadLimits) -> dict[str, Any]:
     """A results.json as ``report`` reads it: bounded, strict JSON, of the published schema."""
     from conformance.results.publish import load_results
 
-    return load_results(path, limit)
+    return load_results(path, limits)
 
 
 def _diff_results(old: dict[str, Any], new: dict[str, Any]) -> DiffOutcome:

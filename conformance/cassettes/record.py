@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
-from conformance.bounds import printable
+from conformance.bounds import ReadLimits, printable
 from conformance.cassettes.cassette import CassetteError, parse_document, write_cassette
 from conformance.cassettes.redacting import redact_request, redact_response
 from conformance.contract.model import Operation, Spec
@@ -184,8 +184,8 @@ def record(
     when it is refused) and the recording's requests carry its current token."""
     info = get_api(api)
     cassette = out_dir / f"{api}.yaml"
-    limit = (policy or DEFAULT_POLICY).limits.body_bytes
-    _check_can_start(info, record_mode, cassette, limit, signs_in=bool(token) or client is not None)
+    limits = (policy or DEFAULT_POLICY).limits
+    _check_can_start(info, record_mode, cassette, limits, signs_in=bool(token) or client is not None)
     _clean_scratch()
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
         recording = Recording(
@@ -207,7 +207,7 @@ def record(
         if record_mode == "all":
             interactions = _join(Path(scratch), cassette, recording, write=not failures)
         else:
-            interactions = len(parse_document(cassette, limit).get("interactions", []))
+            interactions = len(parse_document(cassette, limits).get("interactions", []))
     if record_mode == "all" and not failures and not interactions:
         failures = ["no interaction was recorded"]
     for failure in failures:
@@ -215,9 +215,11 @@ def record(
     return RecordOutcome(cassette, interactions, failures)
 
 
-def _check_can_start(info: ApiInfo, record_mode: str, cassette: Path, limit: int, *, signs_in: bool) -> None:
+def _check_can_start(
+    info: ApiInfo, record_mode: str, cassette: Path, limits: ReadLimits, *, signs_in: bool
+) -> None:
     """Refuse, in one line, a recording that cannot start: an unknown mode, no credential to record
-    with, no cassette to replay or one unreadable within ``limit``, an output folder it cannot write."""
+    with, no cassette to replay or one unreadable within ``limits``, an output folder it cannot write."""
     if record_mode not in RECORD_MODES:
         raise UsageError(f"--record-mode must be one of {', '.join(RECORD_MODES)}")
     if record_mode == "all" and not signs_in:
@@ -226,7 +228,7 @@ def _check_can_start(info: ApiInfo, record_mode: str, cassette: Path, limit: int
         raise UsageError(f"{cassette}: no cassette to replay (record it first with --record-mode all)")
     if record_mode == "none":  # read within bounds before vcrpy reads it whole
         try:
-            parse_document(cassette, limit)
+            parse_document(cassette, limits)
         except CassetteError as exc:
             raise UsageError(str(exc)) from None
     if record_mode == "all":
@@ -303,7 +305,7 @@ def _join(scratch: Path, cassette: Path, recording: Recording, *, write: bool = 
         if not path.exists():
             continue
         try:
-            interactions.extend(parse_document(path, recording.policy.limits.body_bytes)["interactions"])
+            interactions.extend(parse_document(path, recording.policy.limits)["interactions"])
         except (CassetteError, KeyError, TypeError):
             continue
     if write and interactions:  # an empty or failed recording never replaces a cassette

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conformance.bounds import MAX_BODY_BYTES, ReadLimits
+from conformance.bounds import DEFAULT_LIMITS, ReadLimits
 from conformance.cassettes.cassette import (
     ApiResolver,
     CassetteError,
@@ -46,7 +46,7 @@ class Replay:
     errors: dict[str, list[str]] = field(default_factory=dict)
     unattributed: list[str] = field(default_factory=list)
     redactor: Redactor = field(default_factory=Redactor)
-    max_body_bytes: int = MAX_BODY_BYTES
+    limits: ReadLimits = DEFAULT_LIMITS
     #: Calls outside every contract are counted here instead of being errors.
     skip_unknown: bool = False
     skipped: int = 0
@@ -63,7 +63,7 @@ class Replay:
             load_spec(api),
             load_catalogue(api),
             self.redactor,
-            RequestPolicy(limits=ReadLimits(self.max_body_bytes)),
+            RequestPolicy(limits=self.limits),
         )
 
     def error(self, message: str, file: Path) -> None:
@@ -82,7 +82,7 @@ class Replay:
         that turns out unreadable part-way counts only as its error, as if it had been read first."""
         file = _File(self)
         try:
-            for item in read_cassette(path, self.max_body_bytes):
+            for item in read_cassette(path, self.limits):
                 if isinstance(item, Interaction):
                     file.judge(item)
                 else:
@@ -127,7 +127,7 @@ class _File:
             interaction.status,
             interaction.response_headers,
             interaction.body,
-            replay.max_body_bytes,
+            replay.limits,
             request_body=interaction.request_body,
         )
         self.sessions[api].record(
@@ -152,7 +152,7 @@ def replay(
     *,
     strict: bool = False,
     fail_on: FailPolicy = BREAKING,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    limits: ReadLimits = DEFAULT_LIMITS,
     skip_unknown: bool = False,
 ) -> tuple[RunResult, list[str]]:
     """Judge every interaction under ``paths``; also returns the errors no API could own.
@@ -160,7 +160,7 @@ def replay(
     ``skip_unknown``: a call to a host no vendor has, or to a path that is no operation (a team's
     cassettes record other services too), is counted as skipped instead of being an error."""
     started_at, started = datetime.now(UTC), time.monotonic()
-    state = Replay(ApiResolver(api), max_body_bytes=max_body_bytes, skip_unknown=skip_unknown)
+    state = Replay(ApiResolver(api), limits=limits, skip_unknown=skip_unknown)
     for path in cassette_files(paths):
         state.judge_file(path)
     duration = time.monotonic() - started
@@ -178,7 +178,7 @@ def replay(
         "api": api,
         "strict": strict,
         "fail_on": str(fail_on),
-        "max_body_bytes": max_body_bytes,
+        "max_body_bytes": limits.body_bytes,  # results.json's name for it, as a run records it
         "skip_unknown": skip_unknown,
     }
     result = RunResult(

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from conformance import versions
-from conformance.engine.settings import RECORD, REPLAY, RUN, Setting, megabytes, settings_of
+from conformance.bounds import DEFAULT_LIMITS, ReadLimits
+from conformance.engine.settings import RECORD, REPLAY, RUN, Setting, read_limits, settings_of
 from conformance.errors import UsageError
 from conformance.vendors.registry import APIS
 
@@ -33,14 +34,24 @@ def _port(text: str) -> int:
     return port
 
 
-def _megabytes(text: str) -> float:
-    """``--max-body-mb``: a finite positive number (``nan``, ``inf`` and ``0`` are refused)."""
+def _read_limits(text: str) -> ReadLimits:
+    """``--max-body-mb`` of ``diff``, ``report`` and ``compare``: the limits it sets, from a finite
+    positive number (``nan``, ``inf`` and ``0`` are refused)."""
     try:
-        return megabytes(text) / (1024 * 1024)
+        return read_limits(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of megabytes") from None
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+#: ``--max-body-mb`` of the commands that read files only, parsed into ``args.limits``.
+_LIMITS: dict[str, Any] = {
+    "dest": "limits",
+    "type": _read_limits,
+    "default": DEFAULT_LIMITS,
+    "metavar": "MAX_BODY_MB",
+}
 
 
 class _Version(argparse.Action):
@@ -180,7 +191,7 @@ def _recording_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
     diff.add_argument("new", type=Path, metavar="NEW", help="the later one, of the same kind")
     diff.add_argument("--api", choices=list(APIS), help="default: inferred from each request URL")
     diff.add_argument("--report-dir", type=Path, help="also write diff.json there")
-    diff.add_argument("--max-body-mb", type=_megabytes, default=10.0, help="larger bodies are not read (10)")
+    diff.add_argument("--max-body-mb", help="larger bodies are not read (10)", **_LIMITS)
 
 
 def _report_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -203,9 +214,7 @@ def _report_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
     report.add_argument(
         "--baseline", type=Path, metavar="OLD.json", help="open the report with what changed since OLD.json"
     )
-    report.add_argument(
-        "--max-body-mb", type=_megabytes, default=10.0, help="results files up to 4x this are read (10)"
-    )
+    report.add_argument("--max-body-mb", help="results files up to 4x this are read (10)", **_LIMITS)
     report.add_argument(
         "--config", type=Path, help="[profile] thresholds of --baseline's changes (./conformance.toml)"
     )
@@ -222,6 +231,4 @@ def _report_arguments(commands: argparse._SubParsersAction[_Parser]) -> None:
     comparing.add_argument(
         "--config", type=Path, help="[profile] thresholds of a stable change (./conformance.toml)"
     )
-    comparing.add_argument(
-        "--max-body-mb", type=_megabytes, default=10.0, help="results files up to 4x this are read (10)"
-    )
+    comparing.add_argument("--max-body-mb", help="results files up to 4x this are read (10)", **_LIMITS)

@@ -10,7 +10,7 @@ from typing import Any
 
 from conformance.cli import config
 from conformance.engine.options import RunOptions
-from conformance.engine.settings import RECORD, REPLAY, RUN, megabytes, settings_of
+from conformance.engine.settings import RECORD, REPLAY, RUN, settings_of
 from conformance.errors import UsageError
 from conformance.vendors.registry import APIS
 
@@ -75,7 +75,7 @@ def record_command(args: argparse.Namespace) -> int:
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    from conformance.bounds import printable
+    from conformance.bounds import ReadLimits, printable
     from conformance.cassettes.replay import replay
     from conformance.cli.console import print_summary
     from conformance.cli.step_summary import github_outputs
@@ -93,7 +93,7 @@ def replay_command(args: argparse.Namespace) -> int:
         chosen["api"],
         strict=values.get("strict", defaults.strict),
         fail_on=values.get("fail_on", defaults.fail_on),
-        max_body_bytes=values.get("max_body_bytes", defaults.max_body_bytes),
+        limits=ReadLimits(values.get("max_body_bytes", defaults.max_body_bytes)),
         skip_unknown=chosen["skip_unknown"],
     )
     for error in unattributed:
@@ -110,7 +110,7 @@ def diff_command(args: argparse.Namespace) -> int:
     from conformance.cassettes.diff import diff, write_diff
     from conformance.cli.console import print_diff
 
-    outcome = diff(args.old, args.new, args.api, max_body_bytes=megabytes(args.max_body_mb))
+    outcome = diff(args.old, args.new, args.api, limits=args.limits)
     if args.report_dir:  # written before anything is printed: the terminal cannot cost the file
         write_diff(outcome, args.report_dir)
     print_diff(outcome)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from conformance.engine.settings import megabytes
 from conformance.errors import UsageError
 
 
@@ -13,10 +12,9 @@ def report_command(args: argparse.Namespace) -> int:
     from conformance.cli.thresholds import load_thresholds
     from conformance.results.publish import merge_reports, rerender_report
 
-    limit = megabytes(args.max_body_mb)
     thresholds = load_thresholds(args.config)
     if len(args.results) == 1:
-        path = rerender_report(args.results[0], args.out, limit, args.baseline, thresholds)
+        path = rerender_report(args.results[0], args.out, args.limits, args.baseline, thresholds)
         print(f"report written to {printable(str(path))}")
         return 0
     if args.out is None:
@@ -24,7 +22,7 @@ def report_command(args: argparse.Namespace) -> int:
     from conformance.cli.console import print_comparison, print_summary
     from conformance.cli.step_summary import append_step_summary
 
-    document, since = merge_reports(args.results, args.out, limit, args.baseline, thresholds)
+    document, since = merge_reports(args.results, args.out, args.limits, args.baseline, thresholds)
     print_summary(document, str(args.out))
     if since is not None:
         print_comparison(since)
@@ -33,17 +31,18 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from conformance.bounds import FILE_BODIES, strict_json
+    from conformance.bounds import strict_json
     from conformance.cli.console import print_comparison
     from conformance.cli.thresholds import load_thresholds
     from conformance.findings import FailPolicy
     from conformance.results.compare import compare
     from conformance.results.publish import load_results
 
-    limit = FILE_BODIES * megabytes(args.max_body_mb)
     policy = FailPolicy.parse(args.fail_on) if args.fail_on else None
     thresholds = load_thresholds(args.config)
-    comparison = compare(load_results(args.old, limit), load_results(args.new, limit), thresholds, policy)
+    comparison = compare(
+        load_results(args.old, args.limits), load_results(args.new, args.limits), thresholds, policy
+    )
     if args.json:
         print(strict_json(comparison.to_dict(), indent=2))
     else:

@@ -95,7 +95,7 @@ def conformance_contract(ctx: Any, response: Any, case: Any) -> None:
         response.status_code,
         _flat_headers(response),
         response.content,
-        session.policy.limits.body_bytes,
+        session.policy.limits,
         {**(case.path_parameters or {}), **(case.query or {})},
         case.body,
         response.elapsed,

@@ -132,7 +132,7 @@ class ApiCaller:
             response.status_code,
             response.headers,
             response.content,
-            self.policy.limits.body_bytes,
+            self.policy.limits,
             values,
             outgoing.content,
             time.perf_counter() - started,

@@ -290,7 +290,7 @@ def _judge_exchange(session: ApiSession) -> Any:
             response.status_code,
             response.headers,
             response.content,
-            session.policy.limits.body_bytes,
+            session.policy.limits,
         )
         session.record(operation, deviations, request, "sign-in")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.bounds import printable
+from conformance.bounds import ReadLimits, printable
 from conformance.engine.options import PER_API_SETTINGS, PHASES, check_header
 from conformance.engine.shard import Shard
 from conformance.errors import UsageError
@@ -28,14 +28,20 @@ COMMANDS = (RUN, RECORD, REPLAY)
 _REACH = (RUN, RECORD)
 
 
-def megabytes(value: Any) -> int:
-    """``--max-body-mb`` as bytes: a finite positive number of megabytes, at most ``MAX_BODY_MB``."""
+def read_limits(value: Any) -> ReadLimits:
+    """``--max-body-mb`` as the limits it sets: a finite positive number of megabytes, at most
+    ``MAX_BODY_MB``."""
     number = float(value)
-    if not math.isfinite(number) or number <= 0 or int(number * 1024 * 1024) < 1:
+    if not math.isfinite(number) or number <= 0 or ReadLimits.from_megabytes(number).body_bytes < 1:
         raise UsageError("--max-body-mb must be positive")
     if number > MAX_BODY_MB:
         raise UsageError(f"--max-body-mb must be at most {MAX_BODY_MB}")
-    return int(number * 1024 * 1024)
+    return ReadLimits.from_megabytes(number)
+
+
+def megabytes(value: Any) -> int:
+    """``--max-body-mb`` as bytes, the unit ``RunOptions`` and results.json keep it in."""
+    return read_limits(value).body_bytes
 
 
 def header(text: Any) -> tuple[str, str]:

@@ -102,12 +102,13 @@ def body_matches_schema(ctx: ResponseContext) -> Iterator[Deviation]:
     media = next((d for d in sorted(content) if ctx.media_type and _media_matches(d, ctx.media_type)), None)
     if media is None or "json" not in media or "schema" not in content[media]:
         return
-    if len(ctx.body) > ctx.max_body_bytes:
+    limit = ctx.limits.body_bytes
+    if len(ctx.body) > limit:
         yield ctx.deviation(
             "",
             BODY_TOO_LARGE,
-            f"at most {ctx.max_body_bytes} bytes",
-            f"more than {ctx.max_body_bytes} bytes",
+            f"at most {limit} bytes",
+            f"more than {limit} bytes",
             f"the body ({len(ctx.body)} bytes) is larger than the limit; it was not read",
         )
         return

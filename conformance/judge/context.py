@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonpointer
 
-from conformance.bounds import MAX_BODY_BYTES
+from conformance.bounds import DEFAULT_LIMITS, ReadLimits
 from conformance.contract.catalogue import Exchange
 from conformance.contract.extensions import assumption_of
 from conformance.contract.model import Operation, Spec
@@ -33,7 +33,7 @@ class ResponseContext:
     status_code: int
     headers: Mapping[str, str]
     body: bytes
-    max_body_bytes: int = MAX_BODY_BYTES
+    limits: ReadLimits = DEFAULT_LIMITS
     #: The request's path and query parameters as sent, where the caller knows them (a run,
     #: not a replay): the behaviour checks compare the answer with what was asked.
     params: Mapping[str, Any] | None = None
@@ -82,7 +82,7 @@ class ResponseContext:
     def body_key(self) -> tuple[Any, ...]:
         """What a body-only check's verdict depends on (``by_body``): the body by its digest."""
         digest = hashlib.blake2b(self.body, digest_size=16).digest()
-        return (self.spec, self.operation.id, self.status_code, self.media_type, self.max_body_bytes, digest)
+        return (self.spec, self.operation.id, self.status_code, self.media_type, self.limits, digest)
 
     @cached_property
     def assumption(self) -> str | None:
@@ -127,7 +127,7 @@ class Judgement(list[Deviation]):
     def body(self) -> Any:
         """The decoded body, or ``NOT_JSON`` (a body over the limit is not read)."""
         ctx = self.context
-        return NOT_JSON if len(ctx.body) > ctx.max_body_bytes else ctx.instance
+        return NOT_JSON if len(ctx.body) > ctx.limits.body_bytes else ctx.instance
 
     @property
     def elapsed(self) -> float | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.bounds import MAX_BODY_BYTES
+from conformance.bounds import DEFAULT_LIMITS, ReadLimits
 from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation
 from conformance.judge import behaviour, checks
@@ -30,7 +30,7 @@ def check_response(
     status_code: int,
     headers: Mapping[str, str],
     body: bytes,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    limits: ReadLimits = DEFAULT_LIMITS,
     params: Mapping[str, Any] | None = None,
     request_body: Any = None,
     elapsed: float | None = None,
@@ -39,9 +39,7 @@ def check_response(
     ``params`` (path and query parameters as sent) lets the behaviour checks judge the answer
     against the question; ``request_body`` (as sent) lets the catalogue tell which request it answered;
     ``elapsed`` (seconds, where timed) goes into the run's profile."""
-    ctx = ResponseContext(
-        spec, operation, status_code, headers, body, max_body_bytes, params, request_body, elapsed
-    )
+    ctx = ResponseContext(spec, operation, status_code, headers, body, limits, params, request_body, elapsed)
     seen: dict[tuple[str, ...], Deviation] = {}
     for function in ALL_CHECKS:
         for deviation in function(ctx):

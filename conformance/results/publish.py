@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance.bounds import FILE_BODIES, MAX_BODY_BYTES, plain, read_file
+from conformance.bounds import DEFAULT_LIMITS, ReadLimits, plain, read_file
 from conformance.errors import ConformanceError, UsageError
 from conformance.results.document import check_results, results_document, results_text, with_later_counts
 from conformance.results.files import ensure_report_dir, ensure_writable, publish, publishing, write_atomic
@@ -70,13 +70,13 @@ def report_set(document: dict[str, Any], directory: Path, since: Comparison | No
     }
 
 
-def load_results(path: Path, max_bytes: int = FILE_BODIES * MAX_BODY_BYTES) -> dict[str, Any]:
+def load_results(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Read a ``results.json`` for re-rendering, merging or comparing, counts an older file lacks
-    as 0; any problem is one ``UsageError`` line: too large, not JSON (``NaN``, nested too deep),
-    or not of the types ``RESULTS_SCHEMA`` states."""
+    as 0; any problem is one ``UsageError`` line: too large (over ``limits.file_bytes``), not JSON
+    (``NaN``, nested too deep), or not of the types ``RESULTS_SCHEMA`` states."""
     from conformance.bounds import loads_json
 
-    data = read_file(path, max_bytes, UsageError, missing="no such results file")
+    data = read_file(path, limits.file_bytes, UsageError, missing="no such results file")
     try:
         document = loads_json(data)
     except UnicodeDecodeError:
@@ -94,26 +94,26 @@ def load_results(path: Path, max_bytes: int = FILE_BODIES * MAX_BODY_BYTES) -> d
 
 
 def _since(
-    baseline: Path | None, document: dict[str, Any], max_body_bytes: int, limits: Thresholds | None
+    baseline: Path | None, document: dict[str, Any], limits: ReadLimits, thresholds: Thresholds | None
 ) -> Comparison | None:
     from conformance.results.compare import compare
 
     if baseline is None:
         return None
-    return compare(load_results(baseline, FILE_BODIES * max_body_bytes), document, limits)
+    return compare(load_results(baseline, limits), document, thresholds)
 
 
 def rerender_report(
     results: Path,
     out: Path | None = None,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    limits: ReadLimits = DEFAULT_LIMITS,
     baseline: Path | None = None,
-    limits: Thresholds | None = None,
+    thresholds: Thresholds | None = None,
 ) -> Path:
     """Draw the report of a recorded run again (opening with what changed since ``baseline``);
     its history is read, not added to."""
-    document = load_results(results, FILE_BODIES * max_body_bytes)
-    comparison = _since(baseline, document, max_body_bytes, limits)
+    document = load_results(results, limits)
+    comparison = _since(baseline, document, limits, thresholds)
     directory = out or results.parent
     ensure_writable(directory)
     path = directory / REPORT_FILE
@@ -124,18 +124,18 @@ def rerender_report(
 def merge_reports(
     results: list[Path],
     out: Path,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    limits: ReadLimits = DEFAULT_LIMITS,
     baseline: Path | None = None,
-    limits: Thresholds | None = None,
+    thresholds: Thresholds | None = None,
 ) -> tuple[dict[str, Any], Comparison | None]:
     """Merge results files (shards, vendors, targets) into one report set in ``out``:
     ``results.json``, ``junit.xml``, ``index.html`` and ``history.jsonl`` (a line per night,
     a trend per target), published together. Every input is read before anything is written."""
     from conformance.results.merge import merge_documents
 
-    documents = [load_results(path, FILE_BODIES * max_body_bytes) for path in results]
+    documents = [load_results(path, limits) for path in results]
     document = merge_documents(documents)
-    comparison = _since(baseline, document, max_body_bytes, limits)
+    comparison = _since(baseline, document, limits, thresholds)
     ensure_report_dir(out)
     with publishing(out):
         publish(out, report_set(document, out, comparison))
