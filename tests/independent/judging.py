@@ -40,11 +40,14 @@ QUICK: dict[str, Any] = {
     "lifecycle_timeout": 8.0,
     "poll_interval": 0.05,
 }
+#: The servers' own pace: a step of a run every 0.2 s.
+STEP_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
 class Caught:
-    """Where a planted break must show as new breaking drift, and what more it needs than ``QUICK``."""
+    """Where a planted break must show as new breaking drift, and what more it needs than ``QUICK``
+    (``step_seconds`` among them: the server's pace)."""
 
     operation: str
     location: str
@@ -53,9 +56,11 @@ class Caught:
 
 
 @contextmanager
-def served(api: str, breaks: tuple[str, ...] = ()) -> Iterator[Any]:
-    """The independent server of ``api``, with ``breaks`` planted, as the spec's tenant."""
-    with import_module(f"tests.independent.{api}.serving").serve(breaks=breaks, **TENANTS.get(api, {})) as it:
+def served(api: str, breaks: tuple[str, ...] = (), step_seconds: float = STEP_SECONDS) -> Iterator[Any]:
+    """The independent server of ``api``, with ``breaks`` planted, as the spec's tenant, its runs
+    taking a step every ``step_seconds``."""
+    serve = import_module(f"tests.independent.{api}.serving").serve
+    with serve(breaks=breaks, step_seconds=step_seconds, **TENANTS.get(api, {})) as it:
         yield it
 
 
@@ -67,9 +72,11 @@ def credentials(api: str, server: Any) -> dict[str, str]:
     return {"token": given["token"]}
 
 
-def night(api: str, breaks: tuple[str, ...] = (), **options: Any) -> RunResult:
-    """One ``conformance run`` of ``api`` against its independent server."""
-    with served(api, breaks) as server:
+def night(
+    api: str, breaks: tuple[str, ...] = (), step_seconds: float = STEP_SECONDS, **options: Any
+) -> RunResult:
+    """One ``conformance run`` of ``api`` against its independent server (run at ``step_seconds``)."""
+    with served(api, breaks, step_seconds) as server:
         settings = {**QUICK, **options}
         return run(RunOptions(apis=[api], base_url=server.base_url, **credentials(api, server), **settings))
 
