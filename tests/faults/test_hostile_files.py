@@ -175,10 +175,16 @@ def test_runs_publishing_to_one_folder_keep_every_history_line(tmp_path: Path) -
 
 
 @pytest.fixture(scope="module")
-def large_results(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def replayed_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The results of a replay of the mock cassettes (known quirks only)."""
+    return mock_replay_results(tmp_path_factory, tmp_path_factory.mktemp("replayed"))
+
+
+@pytest.fixture(scope="module")
+def large_results(tmp_path_factory: pytest.TempPathFactory, replayed_results: Path) -> list[Path]:
     """Two results files of 8 MB each (a replay's findings repeated, half in both)."""
     directory = tmp_path_factory.mktemp("large-results")
-    source = strict_json(mock_replay_results(tmp_path_factory, directory))
+    source = strict_json(replayed_results)
     paths = []
     for part in ("a", "b"):
         findings = [
@@ -191,7 +197,7 @@ def large_results(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return paths
 
 
-def test_merging_large_results_is_linear_and_exits_as_its_verdict(
+def test_merging_large_results_is_linear_in_time_and_memory(
     tmp_path: Path, large_results: list[Path]
 ) -> None:
     assert all(path.stat().st_size > 8_000_000 for path in large_results)
@@ -201,12 +207,15 @@ def test_merging_large_results_is_linear_and_exits_as_its_verdict(
     assert len(document["findings"]) == 17 * 480 and document["exit_code"] == 0
     assert merged.seconds < 60 and merged.peak_mb < 400, merged  # took minutes and GBs at 35 MB
 
-    drifted, errored = strict_json(large_results[0]), strict_json(large_results[0])
+
+def test_a_merged_report_exits_as_its_verdict(tmp_path: Path, replayed_results: Path) -> None:
+    """0 when conforming (above), 1 with new breaking drift in a part, 2 with a part's error."""
+    drifted, errored = strict_json(replayed_results), strict_json(replayed_results)
     drifted["findings"][0].update(classification="new", severity="breaking", quirk=None)
     errored["errors"] = ["kognitos: the server went away"]
     for name, document in (("drifted.json", drifted), ("errored.json", errored)):
         (tmp_path / name).write_text(json.dumps(document))
     for name, code in (("drifted.json", 1), ("errored.json", 2)):
-        outcome = conformance("report", name, str(large_results[1]), "--out", name + ".out", cwd=tmp_path)
+        outcome = conformance("report", name, str(replayed_results), "--out", name + ".out", cwd=tmp_path)
         assert outcome.code == code and "Traceback" not in outcome.printed, outcome
         assert valid_outputs(tmp_path / f"{name}.out")["exit_code"] == code
