@@ -466,7 +466,7 @@ def test_a_credential_the_server_echoes_in_a_body_reaches_no_output(
     assert all(TOKEN not in text for text in [*written, completed.stdout, completed.stderr])
 
 
-LARGE = 12 * 1024 * 1024
+LARGE = 3 * 1024 * 1024 // 2
 
 
 @pytest.mark.parametrize(
@@ -475,8 +475,8 @@ LARGE = 12 * 1024 * 1024
 def test_max_body_mb_applies_to_every_request_of_the_run(
     cli: InProcess, kognitos: str, tmp_path: Path
 ) -> None:
-    """A 12 MB run body is read under ``--max-body-mb 20`` by schemathesis and by the lifecycle
-    alike, and is ``body-too-large`` under the default 10 MB, naming the limit in force."""
+    """A 1.5 MB run body is read under ``--max-body-mb 2`` by schemathesis and by the lifecycle
+    alike, and is ``body-too-large`` under ``--max-body-mb 1``, naming the limit in force."""
     args = [
         "run",
         "kognitos",
@@ -489,10 +489,10 @@ def test_max_body_mb_applies_to_every_request_of_the_run(
         "--seed",
         "1",
     ]
-    larger = cli(*args, "--max-examples", "1", "--max-body-mb", "20", "--report-dir", str(tmp_path / "20"))
+    larger = cli(*args, "--max-examples", "1", "--max-body-mb", "2", "--report-dir", str(tmp_path / "2"))
     assert larger.returncode == 0, larger.stdout + larger.stderr
-    assert not [f for f in results(tmp_path / "20")["findings"] if f["kind"] == "body-too-large"]
-    default = cli(*args, "--max-examples", "1", "--report-dir", str(tmp_path / "10"))
-    too_large = [f for f in results(tmp_path / "10")["findings"] if f["kind"] == "body-too-large"]
-    assert default.returncode == 1 and too_large
-    assert {f["expected"] for f in too_large} == {f"at most {10 * 1024 * 1024} bytes"}
+    assert not [f for f in results(tmp_path / "2")["findings"] if f["kind"] == "body-too-large"]
+    smaller = cli(*args, "--max-examples", "1", "--max-body-mb", "1", "--report-dir", str(tmp_path / "1"))
+    too_large = [f for f in results(tmp_path / "1")["findings"] if f["kind"] == "body-too-large"]
+    assert smaller.returncode == 1 and too_large
+    assert {f["expected"] for f in too_large} == {f"at most {1024 * 1024} bytes"}
