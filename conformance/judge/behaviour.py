@@ -17,6 +17,7 @@ and ``lifecycle.py`` follows runs for what takes more than one response.
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections.abc import Iterator, Mapping
@@ -36,11 +37,36 @@ UNITS = {"seconds": 1.0, "milliseconds": 1000.0}
 
 
 def pointer_get(document: Any, pointer: str | None) -> Any:
-    """Resolve a JSON pointer (``""`` is the document itself); ``None`` where any step is missing."""
+    """Resolve a JSON pointer (``""`` is the document itself); ``None`` where any step is missing.
+    Steps through objects are taken here (a replay resolves a few pointers per body); an array
+    or any other value on the way is left to ``jsonpointer``, whose rules they follow."""
     if pointer is None:
         return None
     if pointer == "":
         return document
+    names = _member_names(pointer)
+    if names is None:
+        return None
+    node = document
+    for name in names:
+        if type(node) is not dict:
+            return _resolved(document, pointer)
+        if name not in node:
+            return None
+        node = node[name]
+    return node
+
+
+@functools.lru_cache(maxsize=1024)
+def _member_names(pointer: str) -> tuple[str, ...] | None:
+    """A pointer's steps, unescaped once; ``None`` where it is no JSON pointer."""
+    try:
+        return tuple(jsonpointer.JsonPointer(pointer).parts)
+    except jsonpointer.JsonPointerException:
+        return None
+
+
+def _resolved(document: Any, pointer: str) -> Any:
     try:
         return jsonpointer.resolve_pointer(document, pointer, None)
     except jsonpointer.JsonPointerException:
