@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import jsonpointer
 
 from conformance.contract.extensions import Lifecycle, ListSpec, assumption_of, identity_of
-from conformance.contract.schemas import SchemaDocument
+from conformance.contract.schemas import Reach, SchemaDocument
 from conformance.vendors.registry import ApiInfo
 
 if TYPE_CHECKING:
@@ -256,6 +256,10 @@ class Spec:
     def reaches(self, node: Any, keyword: str) -> bool:
         """Whether ``keyword`` appears in the schema ``node`` or beneath it (references followed)."""
         return self.schemas.reaches(node, keyword)
+
+    def reach(self, node: Any, keyword: str) -> Reach | None:
+        """The ways from the schema ``node`` down to ``keyword`` (``SchemaDocument.reach``)."""
+        return self.schemas.reach(node, keyword)
 
     def error_shape(self, pointer: str, instance: Any) -> tuple[Any, ...] | None:
         """A key for what the schema at ``pointer`` finds wrong with ``instance``: two bodies

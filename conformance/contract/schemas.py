@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jsonpointer
@@ -49,6 +50,19 @@ def _checker(kind: type[FormatChecker]) -> FormatChecker:
     return checker
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Where a keyword is found from one schema (``SchemaDocument.reach``): in the schema itself
+    (``here``), or beneath the members, the items or the ``allOf``/``anyOf``/``oneOf`` branches
+    listed, each in the schema's own order."""
+
+    schema: dict[str, Any]
+    here: bool
+    members: tuple[tuple[str, Any], ...]
+    items: Any
+    branches: tuple[Any, ...]
+
+
 class SchemaDocument:
     """One parsed document under ``uri``: its ``$ref``s followed, and validators of its schemas."""
 
@@ -61,6 +75,8 @@ class SchemaDocument:
         self._accepting: dict[str, tuple[jsonschema_rs.Validator, ...] | None] = {}
         #: ``reaches`` by node identity, each node kept so that its identity is not reused.
         self._reaching: dict[tuple[int, str], tuple[Any, bool]] = {}
+        #: ``reach`` by node identity, likewise.
+        self._ways: dict[tuple[int, str], tuple[Any, Reach | None]] = {}
 
     def resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (one level at a time until a non-reference)."""
@@ -78,6 +94,34 @@ class SchemaDocument:
         if key not in self._reaching:
             self._reaching[key] = (node, self._search(node, keyword))
         return self._reaching[key][1]
+
+    def reach(self, node: Any, keyword: str) -> Reach | None:
+        """The ways from ``node`` (a reference followed) to the schemas that hold ``keyword``, or
+        ``None`` where none is reached: a walk of a body for one extension then goes only down
+        members, items and branches that can lead to it, each looked up once per schema."""
+        key = (id(node), keyword)
+        if key not in self._ways:
+            self._ways[key] = (node, self._reach(node, keyword))
+        return self._ways[key][1]
+
+    def _reach(self, node: Any, keyword: str) -> Reach | None:
+        schema = self.resolve(node)
+        if not isinstance(schema, dict) or not self.reaches(schema, keyword):
+            return None
+
+        def leads(child: Any) -> bool:
+            child = self.resolve(child)
+            return isinstance(child, dict) and self.reaches(child, keyword)
+
+        members = tuple((name, sub) for name, sub in (schema.get("properties") or {}).items() if leads(sub))
+        items = schema["items"] if "items" in schema and leads(schema["items"]) else None
+        branches = tuple(
+            branch
+            for word in ("allOf", "anyOf", "oneOf")
+            for branch in schema.get(word) or []
+            if leads(branch)
+        )
+        return Reach(schema, keyword in schema, members, items, branches)
 
     def _search(self, node: Any, keyword: str) -> bool:
         pending, seen = [node], set()

@@ -234,21 +234,20 @@ def timed_objects(
 def _walk(
     spec: Spec, schema: Any, instance: Any, path: tuple[Any, ...], depth: int
 ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]]]:
-    schema = spec.resolve(schema)
-    if not isinstance(schema, dict) or depth > 32 or not spec.reaches(schema, "x-timing"):
+    reach = spec.reach(schema, "x-timing")  # only the members, items and branches that lead to one
+    if reach is None or depth > 32:
         return
     if isinstance(instance, dict):
-        if "x-timing" in schema:
-            yield path, instance, schema["x-timing"]
-        for name, sub in (schema.get("properties") or {}).items():
+        if reach.here:
+            yield path, instance, reach.schema["x-timing"]
+        for name, sub in reach.members:
             if name in instance:
                 yield from _walk(spec, sub, instance[name], (*path, name), depth + 1)
-    if isinstance(instance, list) and "items" in schema:
+    if isinstance(instance, list) and reach.items is not None:
         for index, item in enumerate(instance):
-            yield from _walk(spec, schema["items"], item, (*path, index), depth + 1)
-    for keyword in ("allOf", "anyOf", "oneOf"):
-        for branch in schema.get(keyword) or []:
-            yield from _walk(spec, branch, instance, path, depth + 1)
+            yield from _walk(spec, reach.items, item, (*path, index), depth + 1)
+    for branch in reach.branches:
+        yield from _walk(spec, branch, instance, path, depth + 1)
 
 
 def judge_timing(
