@@ -19,6 +19,7 @@ from conformance.cassettes.cassette import (
     CassetteError,
     Interaction,
     InteractionError,
+    Target,
     UnknownCall,
     cassette_files,
     read_cassette,
@@ -34,6 +35,8 @@ from conformance.vendors.registry import APIS
 
 #: The ``source`` a replayed response is recorded under: the live run's contract check.
 CHECK_SOURCE = "contract"
+#: How many calls (method and URI) a replay remembers the operation of; beyond it, it starts afresh.
+REMEMBERED_TARGETS = 4096
 
 
 @dataclass
@@ -50,6 +53,8 @@ class Replay:
     #: Calls outside every contract are counted here instead of being errors.
     skip_unknown: bool = False
     skipped: int = 0
+    #: The operation each call landed on, by method and URI (``target``).
+    targets: dict[tuple[str, str], Target] = field(default_factory=dict)
 
     def session(self, api: str) -> ApiSession:
         if api not in self.sessions:
@@ -65,6 +70,19 @@ class Replay:
             self.redactor,
             RequestPolicy(limits=self.limits),
         )
+
+    def target(self, interaction: Interaction) -> Target:
+        """Where an interaction lands, located once per method and URI: recorded traffic repeats a
+        few URIs (a run polled until it ends, a page listed again). A call that lands nowhere raises
+        each time, as ``ApiResolver.resolve`` does."""
+        key = (interaction.method, interaction.uri)
+        target = self.targets.get(key)
+        if target is None:
+            target = self.resolver.resolve(interaction)
+            if len(self.targets) >= REMEMBERED_TARGETS:
+                self.targets.clear()
+            self.targets[key] = target
+        return target
 
     def error(self, message: str, file: Path) -> None:
         """File an error under the API it concerns: the forced one, or one named by the file's path."""
@@ -107,7 +125,7 @@ class _File:
     def judge(self, interaction: Interaction) -> None:
         replay = self.replay
         try:
-            target = replay.resolver.resolve(interaction)
+            target = replay.target(interaction)
         except UnknownCall as exc:
             if replay.skip_unknown:
                 self.skipped += 1
