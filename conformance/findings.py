@@ -236,10 +236,22 @@ class Deviation:
 
     @property
     def key(self) -> tuple[str, ...]:
-        """Identity used to merge identical deviations seen in different cases (``identity``)."""
-        return identity(
-            self.api, self.operation, self.status_code, self.location, self.kind, self.expected, self.observed
-        )
+        """Identity used to merge identical deviations seen in different cases (``identity``),
+        worked out once: a deviation remembered for a body, or stored for a finding, is asked for
+        it by every response that shows it again."""
+        key: tuple[str, ...] | None = self.__dict__.get("_key")
+        if key is None:
+            key = identity(
+                self.api,
+                self.operation,
+                self.status_code,
+                self.location,
+                self.kind,
+                self.expected,
+                self.observed,
+            )
+            object.__setattr__(self, "_key", key)
+        return key
 
     @property
     def severity(self) -> Severity:
