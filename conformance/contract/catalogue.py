@@ -257,12 +257,23 @@ class Manifest:
             or (status_codes and deviation.status_code not in status_codes)
         ):
             return False
-        if kind_of(self.kind).compare is not Compare.LOCATION and (
-            signature(self.kind, deviation.expected) != signature(self.kind, self.contract)
-            or signature(self.kind, deviation.observed) != signature(self.kind, self.documented)
+        if (
+            self._signatures is not None
+            and (
+                signature(self.kind, deviation.expected),
+                signature(self.kind, deviation.observed),
+            )
+            != self._signatures
         ):
             return False
         return self.when.holds(deviation, exchange)
+
+    @cached_property
+    def _signatures(self) -> tuple[str, str] | None:
+        """The contract's and the documents' values as the kind compares them (``None``: by place)."""
+        if kind_of(self.kind).compare is Compare.LOCATION:
+            return None
+        return signature(self.kind, self.contract), signature(self.kind, self.documented)
 
 
 @dataclass(frozen=True)
@@ -310,7 +321,7 @@ class Quirk:
         """All citations as one line: ``page § section; page § section``."""
         return "; ".join(f"{c.title} § {c.section}" for c in self.citations)
 
-    @property
+    @cached_property
     def observable(self) -> tuple[Manifest, ...]:
         """The entry itself when its kind is seen in traffic, plus its declared manifests."""
         own = (
@@ -335,11 +346,16 @@ class Catalogue:
         #: The file's ``documents``: key -> the public page it names.
         self.documents = documents or {}
         self.by_id = {quirk.id: quirk for quirk in quirks}
-        self._runtime = [quirk for quirk in quirks if quirk.observable]
+        #: The entries seen in traffic, in file order, by a kind and an operation of their manifests:
+        #: a deviation is held against the entries that could match it alone.
+        self._runtime: dict[tuple[str, str], list[Quirk]] = {}
+        for quirk in quirks:
+            for way in dict.fromkeys((m.kind, op) for m in quirk.observable for op in m.operations):
+                self._runtime.setdefault(way, []).append(quirk)
 
     def match(self, deviation: Deviation, exchange: Exchange | None = None) -> Quirk | None:
         """The entry that explains ``deviation`` (seen in ``exchange``), if one does."""
-        for quirk in self._runtime:
+        for quirk in self._runtime.get((deviation.kind, deviation.operation), ()):
             if quirk.matches(deviation, exchange):
                 return quirk
         return None
