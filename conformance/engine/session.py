@@ -107,7 +107,7 @@ class ApiSession:
                 body = None if exchange.response is NOT_JSON else exchange.response
                 sent = (exchange.request_json, deviations.context.params)
                 self.profile.observe(operation.id, status, body, deviations.elapsed, sent)
-            if callable(request):
+            if callable(request) and deviations:
                 request = functools.cache(request)  # written once however many findings are new
             findings = [self.add(deviation, request, source, exchange) for deviation in deviations]
             if any(deviation.kind == TRANSPORT_ERROR for deviation in deviations):
