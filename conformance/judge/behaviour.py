@@ -77,6 +77,16 @@ def parse_timestamp(value: Any) -> datetime | None:
     """Parse an ISO timestamp; offset-less ones are read as UTC (their own quirk is reported elsewhere)."""
     if not isinstance(value, str) or not value:
         return None
+    return _remembered_timestamp(value) if len(value) <= 64 else _read_timestamp(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_timestamp(value: str) -> datetime | None:
+    """A short one is remembered: a run's bodies repeat their timestamps (a run polled until it ends)."""
+    return _read_timestamp(value)
+
+
+def _read_timestamp(value: str) -> datetime | None:
     text = value.replace("Z", "+00:00")
     if "." in text:  # Python accepts at most 6 fraction digits; some vendors send 7
         head, _, tail = text.partition(".")
