@@ -172,8 +172,8 @@ _NOT_TEXT_12 = (
 #: A line (one value) that YAML 1.1 reads as no string where YAML 1.2 reads text: written plain,
 #: the two parsers read it differently.
 _AMBIGUOUS = re.compile(rf"(?!(?:{_NOT_TEXT_12})$)(?:{_NOT_TEXT_11})")
-#: The lines that could be: a number, a date, ``yes``, ``no``, ``on``, ``off``, ``<<`` or ``=``.
-_MAYBE_AMBIGUOUS = re.compile(r"^[-+.0-9yYnNoO<=].*$", re.MULTILINE)
+#: How the lines that could be start: a number, a date, ``yes``, ``no``, ``on``, ``off``, ``<<``, ``=``.
+_MAYBE_AMBIGUOUS = frozenset("-+.0123456789yYnNoO<=")
 #: The types of what the Rust parser reads where both parsers agree on the type.
 _TEXT_TYPES = frozenset({str, bool, list, dict, type(None)})
 _ENTRY = re.compile(r"\n-(?=[ \n])")
@@ -262,8 +262,8 @@ def _read_alike(raw: Any, chunk: str) -> bool:
     if not set(map(type, scalars)) <= _TEXT_TYPES:
         return False  # a number where text belongs: which number, or whether text, depends on the parser
     # str() of the other values (True, None, a list) is never ambiguous.
-    lines = _MAYBE_AMBIGUOUS.finditer("\n".join(map(str, scalars)))
-    return not any(_AMBIGUOUS.fullmatch(line.group()) for line in lines)
+    lines = "\n".join(map(str, scalars)).split("\n")
+    return not any(line[:1] in _MAYBE_AMBIGUOUS and _AMBIGUOUS.fullmatch(line) for line in lines)
 
 
 def _member(node: Any, key: str) -> dict[str, Any]:
