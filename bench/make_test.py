@@ -20,7 +20,7 @@ from pathlib import Path
 from common import load, spread, target
 
 ROOT = Path(__file__).resolve().parents[1]
-GOAL_SECONDS = 120
+GOAL_SECONDS = 90
 
 
 def timed_make(clone: Path, goal: str, env: dict[str, str]) -> tuple[float, str]:

@@ -9,7 +9,7 @@ The detection benchmarks (``DETECTION``) are run by hand only, by name: they tak
 Each of their blocks starts with the command that produced it, the date and the load; their
 ``target |`` lines make the table of detection targets, and the machine block is left alone.
 
-    .venv/bin/python bench/results.py [replay] [mocks] [run] [make-test] [merge] [profile]
+    .venv/bin/python bench/results.py [replay] [startup] [mocks] [run] [make-test] [merge] [profile]
     .venv/bin/python bench/results.py detection-shape detection-behaviour detection-independent
 """
 
@@ -30,6 +30,7 @@ RESULTS = BENCH / "RESULTS.md"
 #: name: the script and its arguments; the order is the order they run in.
 BENCHMARKS = {
     "replay": ["replay.py"],
+    "startup": ["startup.py"],
     "mocks": ["mock_speed.py"],
     "run": ["run_speed.py"],
     "make-test": ["make_test.py"],

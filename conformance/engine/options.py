@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import ssl
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -294,6 +293,8 @@ def check_cacert(path: str) -> None:
     if not stat.S_ISREG(mode):
         raise UsageError(f"--cacert {printable(path)!r} is not a file")
     data = read_file(where, MAX_INPUT_BYTES, UsageError)
+    import ssl  # here: only a run given --cacert needs it, and every command reads this module
+
     try:
         ssl.create_default_context().load_verify_locations(cadata=data.decode("ascii", "ignore"))
     except (ssl.SSLError, ValueError) as exc:
