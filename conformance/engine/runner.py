@@ -46,7 +46,6 @@ from conformance.http.oauth import (
 from conformance.http.policy import RequestPolicy
 from conformance.http.polite import polite_client
 from conformance.judge.registry import check_response
-from conformance.mocks.process import MockProcess
 from conformance.redact import Redactor, is_secret_header
 from conformance.results.model import ApiResult, ProgressHook, RunResult
 from conformance.vendors.registry import ApiInfo, resolve_apis
@@ -111,6 +110,9 @@ def targets(options: RunOptions) -> Iterator[list[Target]]:
             if options.shard and not selected_operations(load_spec(api.name), settings):
                 continue  # none of this API's operations fell to this shard
             if settings.base_url is None:
+                # here: a run against --base-url servers never loads the mocks (Starlette, uvicorn)
+                from conformance.mocks.process import MockProcess
+
                 # without --token, a vendor that issues tokens is signed in to, as a nightly job does
                 client = None
                 if api.oauth is not None and not options.token:
