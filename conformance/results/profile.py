@@ -16,9 +16,9 @@ import functools
 import math
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 from typing import Any
 
 from conformance.bounds import printable
@@ -114,6 +114,9 @@ class Place:
     values: Counter[str] | None = field(default_factory=Counter)
     #: Strings the run itself had sent (the first ``MAX_VALUES``): neither values nor shapes.
     echoed: Counter[str] = field(default_factory=Counter)
+    #: The walk's shortcut: the places (with their pointers) of the members and items (``*``) already
+    #: found under this one, so that a body's node costs one lookup, not a pointer built and looked up.
+    children: dict[str, tuple[Place, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def string(self, text: str, sent: set[str]) -> None:
         if text in sent:
@@ -196,30 +199,61 @@ class OperationProfile:
                 self.left_out += 1
                 return
             places = self.bodies[status] = {}
-        self._walk(places, body, "", 0, sent)
+        root = self._place(places, "")
+        if root is not None:
+            self._walk(places, root, body, "", 0, sent)
 
-    def _walk(self, places: dict[str, Place], node: Any, location: str, depth: int, sent: set[str]) -> None:
+    def _place(self, places: dict[str, Place], location: str) -> Place | None:
+        """The place at ``location``, made if there is room; ``None`` (and one more left out) if not."""
         place = places.get(location)
         if place is None:
             if self.places >= MAX_LOCATIONS:
                 self.left_out += 1
-                return
+                return None
             self.places += 1
             place = places[location] = Place()
+        return place
+
+    def _walk(
+        self, places: dict[str, Place], place: Place, node: Any, location: str, depth: int, sent: set[str]
+    ) -> None:
         place.seen += 1
         kind = _TYPES.get(type(node)) or json_type(node)
         place.types[kind] += 1
         if kind == "string":
             place.string(node, sent)
-        elif depth >= MAX_DEPTH:
             return
-        elif kind == "object":
+        if depth >= MAX_DEPTH:
+            return
+        if kind == "object":
             place.objects += 1
-            for key, value in node.items():
-                self._walk(places, value, _child(location, str(key)[:MAX_NAME_CHARS]), depth + 1, sent)
+            members: Iterable[tuple[Any, Any]] = node.items()
         elif kind == "array":
-            for item in islice(node, MAX_ITEMS):
-                self._walk(places, item, f"{location}/*", depth + 1, sent)
+            members = zip(repeat("*"), islice(node, MAX_ITEMS))
+        else:
+            return
+        children = place.children
+        for name, value in members:
+            known = children.get(name)
+            if known is None:
+                known = self._child_place(places, children, location, str(name))
+                if known is None:
+                    continue
+            self._walk(places, known[0], value, known[1], depth + 1, sent)
+
+    def _child_place(
+        self, places: dict[str, Place], children: dict[str, tuple[Place, str]], location: str, name: str
+    ) -> tuple[Place, str] | None:
+        """The place and pointer of member ``name`` (``*``: an item) under ``location``, made if there
+        is room, and kept as the parent's shortcut (not for a name cut past ``MAX_NAME_CHARS``: the
+        shortcuts then hold no more entries than there are places)."""
+        child_location = _child(location, name[:MAX_NAME_CHARS])
+        child = self._place(places, child_location)
+        if child is None:
+            return None
+        if len(name) <= MAX_NAME_CHARS:
+            children[name] = (child, child_location)
+        return child, child_location
 
     def absorb(self, other: OperationProfile) -> None:
         self.statuses.update(other.statuses)
