@@ -254,6 +254,12 @@ class Deviation:
         return key
 
     @property
+    def signatures(self) -> tuple[str, ...]:
+        """The expected and observed values as the kind compares them (``kinds.signature``), taken
+        from ``key``: worked out once, however many catalogue entries the deviation is held against."""
+        return self.key[-2:]
+
+    @property
     def severity(self) -> Severity:
         return kind_of(self.kind).severity
 

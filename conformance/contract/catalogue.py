@@ -231,9 +231,10 @@ def _shows(node: dict[str, Any], member: str, deviation: Deviation) -> bool:
         return str(deviation.observed) in node
     if member not in node:
         return False
-    return kind_of(deviation.kind).compare is Compare.LOCATION or signature(
-        deviation.kind, node[member]
-    ) == signature(deviation.kind, deviation.observed)
+    return (
+        kind_of(deviation.kind).compare is Compare.LOCATION
+        or signature(deviation.kind, node[member]) == deviation.signatures[1]
+    )
 
 
 @dataclass(frozen=True)
@@ -257,14 +258,7 @@ class Manifest:
             or (status_codes and deviation.status_code not in status_codes)
         ):
             return False
-        if (
-            self._signatures is not None
-            and (
-                signature(self.kind, deviation.expected),
-                signature(self.kind, deviation.observed),
-            )
-            != self._signatures
-        ):
+        if self._signatures is not None and deviation.signatures != self._signatures:
             return False
         return self.when.holds(deviation, exchange)
 
