@@ -12,17 +12,17 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import jsonpointer
 import jsonschema_rs
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
 from conformance.contract.formats import FORMATS
 from conformance.kinds import json_type
 
 if TYPE_CHECKING:  # jsonschema is loaded when a body is first judged, not by reading a spec
     from jsonschema import Draft202012Validator, FormatChecker
+    from referencing import Registry
 
 #: Values each format check remembers: a run's bodies repeat their timestamps (a run polled
 #: until it ends, a page listed again), and the Rust validator calls back into Python per value.
@@ -68,7 +68,6 @@ class SchemaDocument:
 
     def __init__(self, uri: str, document: dict[str, Any]) -> None:
         self.uri, self.document = uri, document
-        self.registry: Registry = Registry().with_resource(uri, DRAFT202012.create_resource(document))
         #: Each ``$ref`` followed once: a replay resolves the same few references per interaction.
         self._targets: dict[str, Any] = {}
         self._compiled: dict[tuple[str, bool], Draft202012Validator] = {}
@@ -83,9 +82,29 @@ class SchemaDocument:
         while isinstance(node, dict) and "$ref" in node:
             reference = node["$ref"]
             if reference not in self._targets:
-                self._targets[reference] = self.registry.resolver(self.uri).lookup(reference).contents
+                self._targets[reference] = self._lookup(reference)
             node = self._targets[reference]
         return node
+
+    def _lookup(self, reference: str) -> Any:
+        """A reference's target. A JSON pointer into this document (all the specs hold, once
+        ``specs`` has refused references that leave them) is followed here; anything else, and a
+        pointer to nowhere, goes to the registry, which resolves or refuses it as it always did."""
+        if reference == "#" or reference.startswith("#/"):
+            try:
+                return jsonpointer.resolve_pointer(self.document, unquote(reference[1:]))
+            except jsonpointer.JsonPointerException:
+                pass
+        return self.registry.resolver(self.uri).lookup(reference).contents
+
+    @functools.cached_property
+    def registry(self) -> Registry:
+        """The document as a ``referencing`` resource: what the Python validators resolve
+        references through. Made when first needed, as reading a spec needs none of it."""
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT202012
+
+        return Registry().with_resource(self.uri, DRAFT202012.create_resource(self.document))
 
     def reaches(self, node: Any, keyword: str) -> bool:
         """Whether ``keyword`` is a member of ``node`` or of any schema beneath it, through local
