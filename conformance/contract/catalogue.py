@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +150,14 @@ class Exchange:
             return None
 
 
-def nodes(instance: Any, parts: list[str]) -> list[Any]:
+@lru_cache(maxsize=1024)
+def pointer_steps(pointer: str) -> tuple[str, ...]:
+    """A JSON pointer's steps, unescaped once: the same few pointers are read for every response.
+    One that is no JSON pointer raises ``jsonpointer.JsonPointerException`` (and is read again)."""
+    return tuple(jsonpointer.JsonPointer(pointer).parts)
+
+
+def nodes(instance: Any, parts: list[str] | tuple[str, ...]) -> list[Any]:
     """Every value ``parts`` (``*`` for any array item) point at in ``instance``."""
     found = [instance]
     for part in parts:
@@ -211,7 +218,7 @@ class Condition:
             return True
         if exchange is None or not deviation.location.startswith("/"):
             return False
-        *parent, member = jsonpointer.JsonPointer(deviation.location).parts
+        *parent, member = pointer_steps(deviation.location)
         holders = [
             node
             for node in nodes(exchange.response, parent)

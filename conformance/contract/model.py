@@ -253,10 +253,6 @@ class Spec:
         a schema it could judge differently (a format the suite does not check) is never accepted."""
         return self.schemas.accepts(pointer, instance)
 
-    def reaches(self, node: Any, keyword: str) -> bool:
-        """Whether ``keyword`` appears in the schema ``node`` or beneath it (references followed)."""
-        return self.schemas.reaches(node, keyword)
-
     def reach(self, node: Any, keyword: str) -> Reach | None:
         """The ways from the schema ``node`` down to ``keyword`` (``SchemaDocument.reach``)."""
         return self.schemas.reach(node, keyword)

@@ -26,6 +26,7 @@ from typing import Any
 
 import jsonpointer
 
+from conformance.contract.catalogue import pointer_steps
 from conformance.contract.extensions import assumption_of
 from conformance.contract.model import Spec
 from conformance.contract.parameters import Parameter, coerce, parameters
@@ -44,8 +45,9 @@ def pointer_get(document: Any, pointer: str | None) -> Any:
         return None
     if pointer == "":
         return document
-    names = _member_names(pointer)
-    if names is None:
+    try:
+        names = pointer_steps(pointer)
+    except jsonpointer.JsonPointerException:
         return None
     node = document
     for name in names:
@@ -55,15 +57,6 @@ def pointer_get(document: Any, pointer: str | None) -> Any:
             return None
         node = node[name]
     return node
-
-
-@functools.lru_cache(maxsize=1024)
-def _member_names(pointer: str) -> tuple[str, ...] | None:
-    """A pointer's steps, unescaped once; ``None`` where it is no JSON pointer."""
-    try:
-        return tuple(jsonpointer.JsonPointer(pointer).parts)
-    except jsonpointer.JsonPointerException:
-        return None
 
 
 def _resolved(document: Any, pointer: str) -> Any:

@@ -12,15 +12,12 @@ never resolved: a server that does not copy a placeholder example fixes nothing.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
-import jsonpointer
-
-from conformance.contract.catalogue import Catalogue, Exchange, Quirk, nodes
+from conformance.contract.catalogue import Catalogue, Exchange, Quirk, nodes, pointer_steps
 from conformance.findings import Finding
 from conformance.kinds import Evidence, kind_of
 
@@ -65,7 +62,7 @@ def location_seen(kind: str, location: str, instance: Any) -> bool:
     ``Evidence`` asks; statuses, headers and paths are shown by any response."""
     if location and not location.startswith("/"):
         return True
-    parts = list(_steps(location)) if location else []
+    parts = list(pointer_steps(location)) if location else []
     evidence = kind_of(kind).evidence
     if evidence is Evidence.OBJECT:
         return bool(parts) and any(isinstance(node, dict) for node in nodes(instance, parts[:-1]))
@@ -73,12 +70,6 @@ def location_seen(kind: str, location: str, instance: Any) -> bool:
     if evidence is Evidence.MEMBER:
         return bool(found)
     return any(node is not None for node in found)
-
-
-@functools.lru_cache(maxsize=1024)
-def _steps(location: str) -> tuple[str, ...]:
-    """A catalogued place's steps, read once: every response of its operation is looked at there."""
-    return tuple(jsonpointer.JsonPointer(location).parts)
 
 
 class QuirkSightings:
