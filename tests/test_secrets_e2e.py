@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import vcr
 
 from conformance.mocks.automation_runs import PENDING_RUN_ID
 from conformance.mocks.solvexia_oauth import ISSUED_PREFIXES
 from conformance.vendors.registry import APIS
 
+from . import loopback
 from .canary import leaks
 
 #: The credential each vendor's mock accepts, given to ``record`` through the vendor's variable
@@ -138,10 +138,10 @@ def capture_without_redaction(base_urls: dict[str, str], directory: Path) -> Non
     rc_auth = {"Authorization": f"RC-WSKEY {VENDOR_TOKENS['robocorp']}"}
     callback = {"url": "https://hooks.example/run", "secret": BODY_CANARIES["callback secret"]}
     recorder = vcr.VCR(record_mode="all", before_record_response=failed_night)
-    with recorder.use_cassette(str(directory / "automation_runs.yaml")), httpx.Client() as client:
+    with recorder.use_cassette(str(directory / "automation_runs.yaml")), loopback.Client() as client:
         assert client.get(runs, headers={"Cookie": f"vai_token={key}"}).status_code == 200
         assert client.get(f"{runs}/{PENDING_RUN_ID}", headers={"X-API-Key": key}).status_code == 200
-    with recorder.use_cassette(str(directory / "robocorp.yaml")), httpx.Client() as client:
+    with recorder.use_cassette(str(directory / "robocorp.yaml")), loopback.Client() as client:
         started = client.post(
             f"{process}/process-runs", headers=rc_auth, json={"callback": {**callback, "callback_events": []}}
         )

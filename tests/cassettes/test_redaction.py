@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 import vcr
 from starlette.applications import Starlette
@@ -19,6 +18,7 @@ from conformance.mocks import start_mock
 from conformance.mocks.server import MockServer
 from conformance.redact import Redactor
 
+from .. import loopback
 from ..canary import leaks
 
 TOKEN = "canary-token-5b1f0c"  # the credential the recorder is given
@@ -50,7 +50,7 @@ async def _oauth_like(request: Request) -> JSONResponse:
 
 
 def _exercise(base_url: str) -> None:
-    with httpx.Client() as client:
+    with loopback.Client() as client:
         client.post(
             f"{base_url}/oauth/token?token={CANARIES['query']}&page=2",
             headers={

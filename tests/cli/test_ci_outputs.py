@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from rich.console import Console
 
@@ -28,6 +27,8 @@ from conformance.cli.progress import progress_bar
 from conformance.cli.step_summary import ENV as STEP_SUMMARY
 from conformance.mocks import DEFAULT_TOKEN
 from conformance.vendors.registry import CASSETTES_DIR
+
+from .. import loopback
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -300,14 +301,14 @@ def test_serve_prints_the_ids_a_client_must_name() -> None:
         assert set(held) == {"workspace", "process", "process run"}
         workspace, process = held["workspace"], held["process"].split(", ")[0]
         headers = {"Authorization": f"RC-WSKEY {DEFAULT_TOKEN}"}
-        runs = httpx.get(f"{base_url}/workspaces/{workspace}/process-runs", headers=headers)
+        runs = loopback.get(f"{base_url}/workspaces/{workspace}/process-runs", headers=headers)
         assert runs.status_code == 200
         assert held["process run"].split(", ")[0] in runs.text
-        listed = httpx.get(
+        listed = loopback.get(
             f"{base_url}/workspaces/{workspace}/process-runs?process_id={process}", headers=headers
         )
         assert listed.status_code == 200
-        assert httpx.get(f"{base_url}/workspaces/ws1/process-runs", headers=headers).status_code == 403
+        assert loopback.get(f"{base_url}/workspaces/ws1/process-runs", headers=headers).status_code == 403
 
 
 def test_serve_prints_the_oauth_client_it_signs_in_and_never_a_given_secret() -> None:
@@ -319,7 +320,7 @@ def test_serve_prints_the_oauth_client_it_signs_in_and_never_a_given_secret() ->
         )
         assert match is not None, signs_in
         url, client_id, secret = match.groups()
-        token = httpx.post(
+        token = loopback.post(
             url, json={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
         )
         assert token.status_code == 200 and token.json()["access_token"]

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +24,8 @@ from conformance.mocks.solvexia import Mock
 from conformance.mocks.solvexia_oauth import ISSUED_PREFIXES
 from conformance.results.document import write_results
 from conformance.vendors.registry import get_api
+
+from .. import loopback
 
 CLIENT_ID, CLIENT_SECRET = "nightly-client-2b7e", "nightly-secret-c04d9a"
 FAST = ["--phases", "examples", "--seed", "1", "--max-examples", "2", "--poll-interval", "0.05"]
@@ -159,7 +160,9 @@ def test_a_session_renews_with_its_refresh_token_and_falls_back_to_the_client_cr
     assert heard == [CLIENT_SECRET, first] and session.url == base_url.removesuffix("/api") + "/oauth/token"
     # as if it had signed in with the authorize code flow: a renewal uses the refresh token
     code = {"grant_type": "authorization_code", "code": mock.authorize(CLIENT_ID)}
-    exchange = httpx.post(session.url, json={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **code})
+    exchange = loopback.post(
+        session.url, json={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **code}
+    )
     used = exchange.json()["refresh_token"]
     session._refresh = used
     session.renew()

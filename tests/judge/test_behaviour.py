@@ -37,6 +37,8 @@ from conformance.mocks.drift import (
 )
 from conformance.vendors.registry import APIS
 
+from .. import loopback
+
 TOKEN = "behaviour-test-token-3e1a"
 KOGNITOS_RUNS, KOGNITOS_RUN = r"/v2/runs$", r"/v2/runs/[^/]+$"
 RC_RUNS, RC_RUN = r"/process-runs$", r"/process-runs/[^/]+$"
@@ -380,7 +382,7 @@ def _send(line: str, token: str) -> httpx.Response:
     method, url = words[2], words[3]
     headers = dict(words[i + 1].split(": ", 1) for i, word in enumerate(words) if word == "-H")
     body = words[words.index("-d") + 1] if "-d" in words else None
-    return httpx.request(method, url, headers=headers, content=body, timeout=10)
+    return loopback.request(method, url, headers=headers, content=body, timeout=10)
 
 
 @pytest.mark.parametrize(

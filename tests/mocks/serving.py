@@ -23,6 +23,8 @@ from conformance.judge.registry import check_response
 from conformance.mocks import Clock, MockServer, Mode, create_mock
 from conformance.mocks.base import VendorMock
 
+from .. import loopback
+
 
 @dataclass
 class Served:
@@ -91,7 +93,7 @@ def serve(
     mock = create_mock(api, mode, token, clock, **(mock_options or {}))
     with _loopback(mock.app()) as server:
         base_url = server.base_url + mock.spec.base_path
-        with httpx.Client(base_url=base_url, headers=headers, **client_options) as client:
+        with loopback.Client(base_url=base_url, headers=headers, **client_options) as client:
             yield served_type(mock, clock, client, base_url)
 
 

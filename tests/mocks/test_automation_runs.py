@@ -27,6 +27,7 @@ from conformance.mocks.automation_runs import (
 )
 from conformance.vendors.registry import get_api
 
+from .. import loopback
 from . import serving
 from .serving import Served
 from .serving import serve as serve_mock
@@ -438,7 +439,7 @@ AUTH_FAILURES = {
 def test_requests_without_a_valid_credential_get_401_not_authenticated(
     served: Served, credentials: dict[str, dict[str, str]]
 ) -> None:
-    with httpx.Client(base_url=served.base_url, **credentials) as anonymous:
+    with loopback.Client(base_url=served.base_url, **credentials) as anonymous:
         for method, path in [
             ("GET", "/automation-runs"),
             ("GET", f"/automation-runs/{PENDING_RUN_ID}"),
@@ -464,7 +465,7 @@ AUTH_SUCCESSES = {
 def test_any_one_of_the_three_credentials_is_accepted(
     served: Served, credentials: dict[str, dict[str, str]]
 ) -> None:
-    with httpx.Client(base_url=served.base_url, **credentials) as client:
+    with loopback.Client(base_url=served.base_url, **credentials) as client:
         assert client.get("/automation-runs").status_code == 200
 
 

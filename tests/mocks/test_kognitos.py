@@ -14,6 +14,7 @@ from conformance.contract.catalogue import load_catalogue
 from conformance.contract.specs import load_spec
 from conformance.mocks import Mode
 
+from .. import loopback
 from . import serving
 from .serving import Served
 from .serving import serve as serve_mock
@@ -247,13 +248,15 @@ def test_requests_without_the_api_key_get_401(
     served: Served, method: str, path: str, params: Any, body: Any, key: str | None
 ) -> None:
     headers = {} if key is None else {"x-api-key": key}
-    response = httpx.request(method, served.base_url + path, params=params, json=body, headers=headers)
+    response = loopback.request(method, served.base_url + path, params=params, json=body, headers=headers)
     assert_error(response, 401)
     assert len(served.mock.runs) == 1, "a rejected start must not create a run"
 
 
 def test_the_key_is_only_accepted_in_the_x_api_key_header(served: Served) -> None:
-    response = httpx.get(f"{served.base_url}/runs/{EXAMPLE_ID}", headers={"Authorization": f"Bearer {TOKEN}"})
+    response = loopback.get(
+        f"{served.base_url}/runs/{EXAMPLE_ID}", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     assert_error(response, 401)
 
 
@@ -351,7 +354,7 @@ def exercise_every_operation(served: Served) -> list[tuple[str, httpx.Response]]
     """One response per operation outcome the mock can give: every success and every error status."""
     client = served.client
     run = start(served)
-    unauthenticated = httpx.Client(base_url=served.base_url)
+    unauthenticated = loopback.Client(base_url=served.base_url)
     responses = [
         ("listRuns", client.get("/runs", params=PROCESS)),
         ("listRuns", client.get("/runs", params={**PROCESS, "limit": 1})),

@@ -18,6 +18,7 @@ from conformance.kinds import kind_of
 from conformance.mocks import Mode
 from conformance.vendors.registry import get_api
 
+from .. import loopback
 from . import serving
 
 API = "robocorp"
@@ -277,7 +278,7 @@ def test_start_with_work_item_ids_and_a_callback(served: Served) -> None:
 
 def test_integrations_start_takes_the_token_and_the_whole_body(served: Served) -> None:
     payload = {"event": "task_completed", "task_id": "1200000000000000"}
-    response = httpx.post(served.base_url + START_QS, params={"token": TOKEN}, json=payload)
+    response = loopback.post(served.base_url + START_QS, params={"token": TOKEN}, json=payload)
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     run_id = response.json()["id"]
@@ -287,7 +288,7 @@ def test_integrations_start_takes_the_token_and_the_whole_body(served: Served) -
 
 
 def test_integrations_start_echoes_the_asana_handshake(served: Served) -> None:
-    response = httpx.post(
+    response = loopback.post(
         served.base_url + START_QS,
         params={"token": TOKEN, "with_handshake": "asana"},
         headers={"X-Hook-Secret": "b537207f20cbfa02357cf448134da559"},
@@ -380,7 +381,7 @@ BAD_CREDENTIALS = {
 def test_bad_credentials_are_forbidden(
     served: Served, method: str, path: str, body: Any, credentials: str
 ) -> None:
-    response = httpx.request(
+    response = loopback.request(
         method, served.base_url + path, headers=BAD_CREDENTIALS[credentials], json=body, timeout=10
     )
     assert_error(response, 403, "forbidden")
@@ -399,16 +400,16 @@ def test_a_key_is_forbidden_in_another_workspace(served: Served, method: str, pa
     ids=["missing token", "wrong token", "unknown handshake"],
 )
 def test_integrations_start_refuses_with_400(served: Served, params: dict[str, str]) -> None:
-    response = httpx.post(served.base_url + START_QS, params=params, json={"a": 1})
+    response = loopback.post(served.base_url + START_QS, params=params, json={"a": 1})
     assert_error(response, 400, "bad_request")
 
 
 def test_integrations_start_ignores_the_header_and_checks_the_workspace(served: Served) -> None:
-    header_only = httpx.post(served.base_url + START_QS, headers=AUTH, json={"a": 1})
+    header_only = loopback.post(served.base_url + START_QS, headers=AUTH, json={"a": 1})
     assert "token" in assert_error(header_only, 400, "bad_request")["message"]
     elsewhere = START_QS.replace("workspace_id_example", "another_workspace")
     assert_error(
-        httpx.post(served.base_url + elsewhere, params={"token": TOKEN}, json={}), 400, "bad_request"
+        loopback.post(served.base_url + elsewhere, params={"token": TOKEN}, json={}), 400, "bad_request"
     )
 
 
@@ -450,7 +451,7 @@ def test_payloads_that_cannot_be_served_back_are_rejected(served: Served, raw: b
     json_header = {"Content-Type": "application/json"}
     body = b'{"type": "with_payloads", "payloads": ' + raw + b"}"
     assert_error(served.client.post(START, content=body, headers=json_header), 400, "bad_request")
-    qs = httpx.post(served.base_url + START_QS, params={"token": TOKEN}, content=raw, headers=json_header)
+    qs = loopback.post(served.base_url + START_QS, params={"token": TOKEN}, content=raw, headers=json_header)
     assert_error(qs, 400, "bad_request")
 
 
@@ -487,7 +488,9 @@ def test_starting_a_disabled_process_is_a_conflict(served: Served) -> None:
     path = f"{WS}/processes/process_id_example_disabled/process-runs"
     assert_error(served.client.post(path), 409, "conflict")
     qs_path = f"{WS}/processes/process_id_example_disabled/process-runs-integrations"
-    assert_error(httpx.post(served.base_url + qs_path, params={"token": TOKEN}, json={}), 400, "bad_request")
+    assert_error(
+        loopback.post(served.base_url + qs_path, params={"token": TOKEN}, json={}), 400, "bad_request"
+    )
 
 
 @pytest.mark.parametrize(
@@ -502,16 +505,16 @@ def test_stop_requires_both_flags(served: Served, body: Any) -> None:
 
 
 def test_integrations_start_requires_a_json_body(served: Served) -> None:
-    empty = httpx.post(served.base_url + START_QS, params={"token": TOKEN})
+    empty = loopback.post(served.base_url + START_QS, params={"token": TOKEN})
     assert_error(empty, 400, "bad_request")
-    null = httpx.post(
+    null = loopback.post(
         served.base_url + START_QS,
         params={"token": TOKEN},
         content=b"null",
         headers={"Content-Type": "application/json"},
     )
     assert_error(null, 400, "bad_request")  # anyValidJson has no null, unlike the start body
-    broken = httpx.post(
+    broken = loopback.post(
         served.base_url + START_QS,
         params={"token": TOKEN},
         content=b"{",
@@ -530,7 +533,7 @@ def test_faithful_mock_also_serves_the_documented_outputs_path(faithful: Served)
     assert_error(faithful.client.get(f"{WS}/outputs"), 400, "bad_request")
     assert_error(faithful.client.get(f"{WS}/outputs", params={"process_run_id": "nope"}), 404, "not_found")
     assert_error(
-        httpx.get(faithful.base_url + f"{WS}/outputs", params={"process_run_id": RUN}), 403, "forbidden"
+        loopback.get(faithful.base_url + f"{WS}/outputs", params={"process_run_id": RUN}), 403, "forbidden"
     )
 
 
@@ -546,7 +549,7 @@ UNANSWERED = frozenset({("deleteProcessRun", 400)})
 
 def exercise_every_operation(served: Served) -> list[tuple[str, httpx.Response]]:
     """Every operation's answers (success and each error status it uses), tagged with its operationId."""
-    client, unauthenticated = served.client, httpx.Client(base_url=served.base_url, timeout=10)
+    client, unauthenticated = served.client, loopback.Client(base_url=served.base_url, timeout=10)
     run_id = served.start()
     exchanges = [  # first the answers that need the fresh run unfinished
         ("deleteProcessRun", client.delete(f"{WS}/process-runs/{run_id}")),

@@ -19,6 +19,7 @@ from conformance.judge.behaviour import parse_timestamp
 from conformance.mocks import Mode
 from conformance.mocks.solvexia import Mock
 
+from .. import loopback
 from . import serving
 from .vendor_host import vendor_host
 
@@ -328,7 +329,7 @@ def test_restart_from_a_step_runs_the_run_again(served: Served) -> None:
 def test_bad_credentials_are_forbidden(
     served: Served, headers: dict[str, Any], operation: str, method: str, path: str, body: Any
 ) -> None:
-    with httpx.Client(base_url=served.base_url, headers=headers) as anonymous:
+    with loopback.Client(base_url=served.base_url, headers=headers) as anonymous:
         response = anonymous.request(method, path, json=body)
     assert_error(response, 403, "credentials")
     assert run_status(served)["status"] == "Cancelled"  # nothing was started or restarted
@@ -462,7 +463,7 @@ def exercise_every_operation(served: Served) -> list[tuple[str, httpx.Response]]
     answers = [
         (operation, client.request(method, path, json=body)) for operation, method, path, body in calls
     ]
-    with httpx.Client(base_url=served.base_url) as anonymous:
+    with loopback.Client(base_url=served.base_url) as anonymous:
         answers += [(operation, anonymous.request(m, p, json=b)) for operation, m, p, b in REQUESTS]
     mock = served.mock
     assert isinstance(mock, Mock)
@@ -477,7 +478,7 @@ def exercise_every_operation(served: Served) -> list[tuple[str, httpx.Response]]
         {**client_body, **refresh},  # invalid_grant
         {"grant_type": "client_credentials"},  # invalid_request
     ):
-        answers.append(("requestToken", httpx.post(token_url(served), json=body)))
+        answers.append(("requestToken", loopback.post(token_url(served), json=body)))
     return answers
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ... import loopback
 from .breaks import BREAKS
 from .serving import TOKEN, Served, serve
 from .store import DEFAULT_IDS, EXAMPLE_RUN_ID
@@ -27,13 +28,9 @@ def base_url(served: Served) -> str:
 
 
 def connect(served: Served) -> httpx.Client:
-    """A client that presents the server's credential in the X-API-Key header.
-
-    The server speaks plain HTTP on loopback, so ``verify=False`` only skips loading CA certificates
-    (some 25 ms a client, which adds up over a test per break).
-    """
+    """A client that presents the server's credential in the X-API-Key header."""
     token = served.credentials["token"]
-    return httpx.Client(base_url=served.base_url, headers={"X-API-Key": token}, timeout=5, verify=False)
+    return loopback.Client(base_url=served.base_url, headers={"X-API-Key": token}, timeout=5)
 
 
 @pytest.fixture
@@ -58,7 +55,7 @@ def wait_for(fetch: Callable[[], dict[str, Any]], wanted: str, timeout: float = 
 
 
 def test_credentials_are_required(base_url: str) -> None:
-    with httpx.Client(base_url=base_url, timeout=5) as anonymous:
+    with loopback.Client(base_url=base_url, timeout=5) as anonymous:
         missing = anonymous.get("/automation-runs")
         assert missing.status_code == 401
         assert missing.json() == {"detail": "Not authenticated"}
@@ -77,7 +74,7 @@ def test_credentials_are_required(base_url: str) -> None:
     ids=["bearer", "x-api-key", "cookie"],
 )
 def test_each_carrier_is_accepted(base_url: str, carrier: dict[str, dict[str, str]]) -> None:
-    with httpx.Client(base_url=base_url, timeout=5, **carrier) as http:  # type: ignore[arg-type]
+    with loopback.Client(base_url=base_url, timeout=5, **carrier) as http:  # type: ignore[arg-type]
         assert http.get(f"/automation-runs/{EXAMPLE_RUN_ID}").status_code == 200
 
 
@@ -224,8 +221,8 @@ PROBES: dict[str, Probe] = {
         http.get(f"/automation-runs/{s.ids.example_run_id}/steps").status_code
     ),
     "cookie-ignored": lambda http, s: (
-        httpx.get(
-            f"{s.base_url}/automation-runs", cookies={"vai_token": s.credentials["token"]}, verify=False
+        loopback.get(
+            f"{s.base_url}/automation-runs", cookies={"vai_token": s.credentials["token"]}
         ).status_code
     ),
     "validation-error-shape": lambda http, s: (

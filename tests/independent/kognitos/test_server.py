@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ... import loopback
 from .breaks import BREAKS
 from .serving import Served, serve
 
@@ -20,7 +21,7 @@ STEP = 0.05
 
 def client(served: Served) -> httpx.Client:
     """A client configured the way the documents say: base URL plus the ``x-api-key`` header."""
-    return httpx.Client(base_url=served.base_url, headers={"x-api-key": served.credentials["token"]})
+    return loopback.Client(base_url=served.base_url, headers={"x-api-key": served.credentials["token"]})
 
 
 def list_runs(http: httpx.Client, served: Served, **params: Any) -> httpx.Response:
@@ -126,7 +127,7 @@ def test_started_run_progresses(served: Served, http: httpx.Client) -> None:
 def test_credentials_enforced(served: Served) -> None:
     """Each operation refuses a missing or wrong ``x-api-key`` with 401 and an ErrorModel."""
     for headers in ({}, {"x-api-key": "wrong"}):
-        with httpx.Client(base_url=served.base_url, headers=headers) as anonymous:
+        with loopback.Client(base_url=served.base_url, headers=headers) as anonymous:
             answers = [
                 list_runs(anonymous, served),
                 start_run(anonymous, served),
@@ -156,7 +157,7 @@ def _repeats(http: httpx.Client, served: Served) -> int:
 
 
 def _anonymous_status(_: httpx.Client, served: Served) -> int:
-    with httpx.Client(base_url=served.base_url) as anonymous:
+    with loopback.Client(base_url=served.base_url) as anonymous:
         return list_runs(anonymous, served).status_code
 
 

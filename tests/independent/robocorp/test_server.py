@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ... import loopback
 from .breaks import BREAKS
 from .serving import Served, serve
 from .store import STATES
@@ -26,7 +27,7 @@ def served() -> Iterator[Served]:
 
 
 def client(s: Served) -> httpx.Client:
-    return httpx.Client(base_url=s.base_url, headers={"Authorization": s.credentials["authorization"]})
+    return loopback.Client(base_url=s.base_url, headers={"Authorization": s.credentials["authorization"]})
 
 
 def runs_path(s: Served, run_id: str = "") -> str:
@@ -88,7 +89,7 @@ def test_credentials_are_enforced(served: Served) -> None:
         {"Authorization": f"Bearer {key}"},
         {"Authorization": "RC-WSKEY wrong"},
     ):
-        r = httpx.get(served.base_url + runs_path(served), headers=headers)
+        r = loopback.get(served.base_url + runs_path(served), headers=headers)
         assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     with client(served) as c:
         assert c.get("/workspaces/other-workspace/process-runs").status_code == 403
@@ -148,7 +149,7 @@ def test_delete(served: Served) -> None:
 def test_integrations_start_and_asana_handshake(served: Served) -> None:
     path = start_path(served, served.process_id, integrations=True)
     token = {"token": served.credentials["token"]}
-    with httpx.Client(base_url=served.base_url) as c:
+    with loopback.Client(base_url=served.base_url) as c:
         r = c.post(path, params=token, json=[1, "two"])
         assert r.status_code == 200 and r.json()["started"] is True and r.json()["id"]
         assert c.post(path, params=token).status_code == 400
@@ -166,7 +167,7 @@ def test_integrations_start_and_asana_handshake(served: Served) -> None:
 
 def test_ids_are_settable() -> None:
     with serve(workspace_id="ws-1", api_key="k-1", completed_run_id="run-1") as s:
-        r = httpx.get(
+        r = loopback.get(
             f"{s.base_url}/workspaces/ws-1/process-runs/run-1", headers={"Authorization": "RC-WSKEY k-1"}
         )
         assert r.status_code == 200 and r.json()["state"] == "completed"

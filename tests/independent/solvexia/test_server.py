@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ... import loopback
 from .breaks import BREAKS
 from .serving import Served, serve
 
@@ -19,7 +20,7 @@ STEP_STATUS_KEYS = [*RUN_STATUS_KEYS, "completionMessage"]
 
 def client(served: Served, token: str | None = None) -> httpx.Client:
     """An httpx client on the base URL, with the ready bearer token unless told otherwise."""
-    return httpx.Client(
+    return loopback.Client(
         base_url=served.base_url,
         timeout=5.0,
         headers={"Authorization": f"Bearer {token or served.credentials['token']}"},
@@ -44,18 +45,18 @@ def served() -> Iterator[Served]:
 
 def test_token_endpoint_issues_a_usable_bearer_token(served: Served) -> None:
     creds = {k: served.credentials[k] for k in ("client_id", "client_secret")}
-    answer = httpx.post(served.token_url, json={**creds, "grant_type": "client_credentials"})
+    answer = loopback.post(served.token_url, json={**creds, "grant_type": "client_credentials"})
     assert answer.status_code == 200
     body = answer.json()
     assert body["token_type"] == "Bearer" and isinstance(body["expires_in"], float | int)
     with client(served, body["access_token"]) as c:
         assert c.get(f"/v1/processruns/{served.process_run_id}").status_code == 200
-    form = httpx.post(served.token_url, data={**creds, "grant_type": "client_credentials"})
+    form = loopback.post(served.token_url, data={**creds, "grant_type": "client_credentials"})
     assert form.status_code == 200
 
 
 def test_credentials_are_enforced(served: Served) -> None:
-    bad = httpx.post(
+    bad = loopback.post(
         served.token_url,
         json={
             "client_id": served.credentials["client_id"],
@@ -67,7 +68,7 @@ def test_credentials_are_enforced(served: Served) -> None:
     assert set(bad.json()) >= {"message", "supportId"}
     path = f"{served.base_url}/v1/processruns/{served.process_run_id}"
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eDp5"}):
-        answer = httpx.get(path, headers=headers)
+        answer = loopback.get(path, headers=headers)
         assert answer.status_code == 403 and set(answer.json()) == {"message", "supportId"}
 
 
@@ -156,7 +157,7 @@ def _cancel_then_read(c: httpx.Client, s: Served) -> tuple[str, str]:
 
 def _expires_in_type(c: httpx.Client, s: Served) -> str:
     creds = {k: s.credentials[k] for k in ("client_id", "client_secret")}
-    answer = httpx.post(s.token_url, json={**creds, "grant_type": "client_credentials"})
+    answer = loopback.post(s.token_url, json={**creds, "grant_type": "client_credentials"})
     return type(answer.json()["expires_in"]).__name__
 
 
