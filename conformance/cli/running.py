@@ -58,7 +58,9 @@ def run_command(args: argparse.Namespace) -> int:
     from conformance.engine.runner import run
     from conformance.results.files import ensure_report_dir
     from conformance.results.publish import publish_run
+    from conformance.usercache import keep_hypothesis_data
 
+    keep_hypothesis_data()
     options, report_dir = run_options(args)
     ensure_report_dir(report_dir)
     with _interruptible() as received:
