@@ -57,6 +57,21 @@ def test_the_modules_that_rerender_a_report_import_no_engine_and_no_http_client(
     assert not [name for name in imported if name.split(".", 1)[0] in ENGINE_AND_HTTP]
 
 
+def test_a_run_starts_its_mock_processes_without_loading_a_server() -> None:
+    """The embedded mocks are ``conformance serve`` processes: the run that starts them loads
+    neither Starlette nor uvicorn, while the package still hands out its mocks to whoever asks."""
+    script = (
+        "import sys; from conformance.mocks.process import MockProcess\n"
+        "before = {name.split('.')[0] for name in sys.modules}\n"
+        "from conformance.mocks import MockServer, create_mock\n"
+        "title = create_mock('kognitos').spec.document['info']['title']\n"
+        "print(sorted(before & {'starlette', 'uvicorn'}), MockServer.__name__, title)"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded, served, title = completed.stdout.strip().split(" ", 2)
+    assert (loaded, served, title) == ("[]", "MockServer", "Kognitos REST API v2 - Runs")
+
+
 def test_rerendering_a_report_does_not_load_schemathesis(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     moment = datetime(2026, 12, 1, 3, 17, tzinfo=UTC)

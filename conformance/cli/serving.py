@@ -71,7 +71,8 @@ def _token_source(explicit: str | None) -> str:
 def _signs_in(mock: VendorMock, base_url: str, args: argparse.Namespace) -> str:
     """Where the mock issues tokens and to which client: its id, and its secret when it is the demo
     one (a secret given on the command line or in the environment is named, never printed)."""
-    from conformance.mocks.base import CLIENT_SECRET_ENV, DEFAULT_CLIENT_SECRET, mock_client
+    from conformance.mocks.base import DEFAULT_CLIENT_SECRET, mock_client
+    from conformance.mocks.process import CLIENT_SECRET_ENV
 
     oauth = APIS[args.api].oauth
     assert oauth is not None

@@ -28,6 +28,7 @@ from conformance.contract.model import Operation
 from conformance.contract.parameters import coerce, operation_parameters
 from conformance.contract.specs import load_spec
 from conformance.mocks.calls import Call, RequestBody, RequestRejected, parse_query, problem
+from conformance.mocks.process import CLIENT_ID_ENV, CLIENT_SECRET_ENV
 from conformance.mocks.runs import Clock, Run
 
 DEFAULT_TOKEN = "conformance-demo"
@@ -41,7 +42,6 @@ def mock_token(explicit: str | None = None) -> str:
 #: The OAuth client a mock with a token endpoint accepts unless told otherwise (``--client-id`` and
 #: ``--client-secret`` of ``conformance serve``, or these variables).
 DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET = "conformance-demo-client", "conformance-demo-secret"
-CLIENT_ID_ENV, CLIENT_SECRET_ENV = "CONFORMANCE_MOCK_CLIENT_ID", "CONFORMANCE_MOCK_CLIENT_SECRET"
 
 
 def mock_client(client_id: str | None = None, client_secret: str | None = None) -> tuple[str, str]:

@@ -17,7 +17,10 @@ from types import TracebackType
 from typing import Any
 
 from conformance.errors import ConformanceError
-from conformance.mocks.base import CLIENT_ID_ENV, CLIENT_SECRET_ENV
+
+#: The variables that give a mock process the OAuth client it accepts (``conformance serve``
+#: reads them too).
+CLIENT_ID_ENV, CLIENT_SECRET_ENV = "CONFORMANCE_MOCK_CLIENT_ID", "CONFORMANCE_MOCK_CLIENT_SECRET"
 
 
 def exit_with_parent(server: Any, grace: float = 5.0) -> None:
