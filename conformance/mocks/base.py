@@ -40,7 +40,7 @@ def mock_token(explicit: str | None = None) -> str:
 
 
 #: The OAuth client a mock with a token endpoint accepts unless told otherwise (``--client-id`` and
-#: ``--client-secret`` of ``conformance serve``, or these variables).
+#: ``--client-secret`` of ``conformance serve``, or ``CLIENT_ID_ENV`` and ``CLIENT_SECRET_ENV``).
 DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET = "conformance-demo-client", "conformance-demo-secret"
 
 
