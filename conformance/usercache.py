@@ -31,7 +31,7 @@ HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
 def keep_hypothesis_data() -> None:
     """Hypothesis works some tables out once and keeps them (which characters each codec
     encodes, the constants of local modules), by default in ``.hypothesis/`` of the working
-    directory: a run from a new folder worked them out again (about 1.2 CPU-seconds) and left
+    directory: a run from a new folder worked them out again (1 to 2.5 CPU-seconds) and left
     that folder behind. ``run`` and ``record`` keep them in the user's cache instead."""
     if HYPOTHESIS_STORAGE not in os.environ and (directory := cache_dir("hypothesis")) is not None:
         os.environ[HYPOTHESIS_STORAGE] = str(directory)

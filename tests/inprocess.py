@@ -47,6 +47,11 @@ class InProcess:
                     if name != "PATH":  # a child's PATH; this process finds nothing through it
                         patch.setenv(name, value)
             self.capsys.readouterr()
-            code = main(list(args))
+            environment = dict(os.environ)
+            try:
+                code = main(list(args))
+            finally:  # what a command sets in its environment ends with it, as a child's would
+                os.environ.clear()
+                os.environ.update(environment)
             out, err = self.capsys.readouterr()
         return subprocess.CompletedProcess(["conformance", *args], code, out, err)
