@@ -2,7 +2,7 @@
 
 httpx builds a TLS context for every client made without one, loading the CA bundle (about 25 ms
 of CPU), and ``httpx.get`` and friends make a client for each call. These tests make about 900
-clients, so that came to some 25 CPU-seconds of the suite; a loopback server speaks plain HTTP,
+clients, so that came to some 20 CPU-seconds of the suite; a loopback server speaks plain HTTP,
 so the context is never used, only built. Clients and requests are otherwise httpx's own.
 """
 
