@@ -32,6 +32,6 @@ def keep_hypothesis_data() -> None:
     """Hypothesis works some tables out once and keeps them (which characters each codec
     encodes, the constants of local modules), by default in ``.hypothesis/`` of the working
     directory: a run from a new folder worked them out again (1 to 2.5 CPU-seconds) and left
-    that folder behind. ``run`` and ``record`` keep them in the user's cache instead."""
+    that folder behind. ``run`` keeps them in the user's cache instead (``record`` draws nothing)."""
     if HYPOTHESIS_STORAGE not in os.environ and (directory := cache_dir("hypothesis")) is not None:
         os.environ[HYPOTHESIS_STORAGE] = str(directory)

@@ -1,4 +1,4 @@
-"""Where ``run`` and ``record`` keep hypothesis's data: the user's cache, never the working folder."""
+"""Where ``run`` keeps hypothesis's data: the user's cache, never the working folder."""
 
 from __future__ import annotations
 

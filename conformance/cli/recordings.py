@@ -36,9 +36,7 @@ def record_command(args: argparse.Namespace) -> int:
     from conformance.engine.options import check_credential, split_base_url
     from conformance.engine.runner import check_parameters, resolve_token
     from conformance.http.oauth import resolve_client
-    from conformance.usercache import keep_hypothesis_data
 
-    keep_hypothesis_data()
     options, own = _record_options(args)
     check_parameters(options)
     api, base_url = APIS[args.api], options.base_url or ""
