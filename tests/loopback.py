@@ -16,16 +16,17 @@ import httpx
 
 
 @cache
-def _tls() -> ssl.SSLContext:
+def tls() -> ssl.SSLContext:
+    """The process's one context, for clients made otherwise (``httpx.AsyncClient``)."""
     return httpx.create_ssl_context()
 
 
 def Client(**options: Any) -> httpx.Client:
-    return httpx.Client(verify=_tls(), **options)
+    return httpx.Client(verify=tls(), **options)
 
 
 def request(method: str, url: str, **options: Any) -> httpx.Response:
-    return httpx.request(method, url, verify=_tls(), **options)
+    return httpx.request(method, url, verify=tls(), **options)
 
 
 def get(url: str, **options: Any) -> httpx.Response:

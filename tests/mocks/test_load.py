@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import os
 import random
-import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,12 +30,13 @@ from conformance.mocks.base import VendorMock
 from conformance.mocks.runs import Run
 from conformance.vendors.registry import get_api
 
+from .. import loopback
+
 CLIENTS = int(os.environ.get("CONFORMANCE_LOAD_CLIENTS", "200"))
 REQUESTS_PER_CLIENT = int(os.environ.get("CONFORMANCE_LOAD_REQUESTS", "10"))
 #: Seconds the load against one mock may take before the test fails instead of hanging.
 LOAD_TIMEOUT = float(os.environ.get("CONFORMANCE_LOAD_TIMEOUT", "120"))
 TOKEN = "load-test-token"
-TLS = ssl.create_default_context()
 
 
 class RunLedger(dict[str, Run]):
@@ -294,8 +294,12 @@ async def drive(base_url: str, api: str, plan: LoadPlan) -> tuple[Tally, list[st
     """Run every client, each on its own connection, to the end of its budget; then list the runs."""
     tally = Tally()
     headers = get_api(api).auth_headers(TOKEN)
-    # One TLS context for all: httpx builds one per client otherwise, which dominates start-up.
-    options: dict[str, Any] = {"base_url": base_url, "headers": headers, "timeout": 60, "verify": TLS}
+    options: dict[str, Any] = {
+        "base_url": base_url,
+        "headers": headers,
+        "timeout": 60,
+        "verify": loopback.tls(),
+    }
 
     async def one(number: int) -> None:
         async with httpx.AsyncClient(**options) as http:
