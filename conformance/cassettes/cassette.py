@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import yaml
 import yaml_rs
 
 from conformance.bounds import DEFAULT_LIMITS, ReadLimits, describe_size, printable, read_file
+from conformance.cassettes.alike import AS_VCRPY_READS, reads_alike, shallow
 from conformance.contract.curl import curl_line
 from conformance.contract.model import Operation, Spec
 from conformance.contract.specs import load_spec
@@ -120,6 +121,16 @@ def load_cassette(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[list
     return interactions, problems
 
 
+def cassette_text(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[str, bytes]:
+    """A cassette's text and bytes; unreadable, larger than ``limits.file_bytes`` or not UTF-8 is a
+    ``CassetteError``."""
+    data = read_file(path, limits.file_bytes, CassetteError)
+    try:
+        return data.decode("utf-8"), data
+    except UnicodeDecodeError:
+        raise CassetteError(f"{path}: not a text file (cassettes are UTF-8 YAML)") from None
+
+
 def read_cassette(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Interaction | str]:
     """The interactions of a cassette one at a time, and a line for each one that cannot be read.
 
@@ -128,13 +139,19 @@ def read_cassette(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[I
     not add up to more than the file may hold (YAML aliases repeating one large body). A file that
     cannot be read raises ``CassetteError``, possibly after some interactions were given: a
     caller that must judge a file whole or not at all keeps what it was given until the end."""
-    data = read_file(path, limits.file_bytes, CassetteError)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CassetteError(f"{path}: not a text file (cassettes are UTF-8 YAML)") from None
+    text, data = cassette_text(path, limits)
+    spans = entry_spans(path, text, data)
+    del data  # as large as the text, and not read again
+    yield from interactions(path, raw_interactions(path, text, spans), limits)
+
+
+def interactions(
+    path: Path, raws: Iterable[Any], limits: ReadLimits = DEFAULT_LIMITS, first: int = 1
+) -> Iterator[Interaction | str]:
+    """``read_cassette``'s interactions of entries as vcrpy's loader builds them, numbered from
+    ``first``; a ``CassetteError`` once their stored bodies add up to more than a file may hold."""
     stored, budget = 0, limits.file_bytes
-    for index, raw in enumerate(_raw_interactions(path, text, data), start=1):
+    for index, raw in enumerate(raws, start=first):
         try:
             interaction = _interaction(path, index, raw, limits)
         except InteractionError as exc:
@@ -154,42 +171,24 @@ def read_cassette(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[I
 _BLOCKERS = ("\n%", "\n---", "\n...", "\r", "\t")
 _PRINTABLE_ASCII = bytes([9, 10, *range(0x20, 0x7F)])
 _UNREADABLE = re.compile("[^\x09\x0a\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-#: A tag (``!!binary``, ``!!python/str``) or a merge key: the Rust parser ignores both.
-_TAG = re.compile(r"(?:^|[\s\[{,])!|<<")
-#: Plain scalars vcrpy's loader (YAML 1.1) reads as no string,
-_NOT_TEXT_11 = (
-    r"yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|~|null|Null|NULL|<<|=|"
-    r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
-    r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-    r"|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
-    r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?"
-)
-#: and those a YAML 1.2 parser reads as no string.
-_NOT_TEXT_12 = (
-    r"~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
-    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-)
-#: A line (one value) that YAML 1.1 reads as no string where YAML 1.2 reads text: written plain,
-#: the two parsers read it differently.
-_AMBIGUOUS = re.compile(rf"(?!(?:{_NOT_TEXT_12})$)(?:{_NOT_TEXT_11})")
-#: How the lines that could be start: a number, a date, ``yes``, ``no``, ``on``, ``off``, ``<<``, ``=``.
-_MAYBE_AMBIGUOUS = frozenset("-+.0123456789yYnNoO<=")
-#: The types of what the Rust parser reads where both parsers agree on the type.
-_TEXT_TYPES = frozenset({str, bool, list, dict, type(None)})
 _ENTRY = re.compile(r"\n-(?=[ \n])")
 #: The first line of the keys after the interactions (none of them an entry, a comment or indented).
 _AFTER = re.compile(r"\n(?:[^\s#-]|-[^\s])")
 _TOP = "interactions:\n"
-_AS_VCRPY_READS: dict[str, Any] = {
-    "parse_datetime": False,
-    "duplicate_key_policy": yaml_rs.DuplicateKeyPolicy.LastWins,
-}
 
 
-def _raw_interactions(path: Path, text: str, data: bytes) -> Iterator[Any]:
-    """The interactions of a cassette's text as vcrpy's loader builds them, one at a time where
-    the text allows it (vcrpy writes ``interactions:`` first, then each interaction as a ``- ``
-    entry at the start of a line), else all of them at once from vcrpy's loader."""
+class NotAlone(Exception):
+    """An entry that does not read alone as one interaction: vcrpy's loader must read the whole file."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"entry {number + 1} does not read alone")
+        self.number = number
+
+
+def entry_spans(path: Path, text: str, data: bytes) -> list[tuple[int, int]] | None:
+    """Where each interaction's entry is in the text, when the file can be read an entry at a time
+    (vcrpy writes ``interactions:`` first, then each interaction as a ``- `` entry at the start of
+    a line); ``None`` when only vcrpy's loader reading the whole file can say what it holds."""
     after = _AFTER.search(text, len(_TOP) - 1)
     end = after.start() + 1 if after else len(text)
     starts = [match.start() + 1 for match in _ENTRY.finditer(text, len(_TOP) - 1, end)]
@@ -201,33 +200,39 @@ def _raw_interactions(path: Path, text: str, data: bytes) -> Iterator[Any]:
         or not _printable(data, text)
         or not _plain_tail(path, text[end:])
     ):
-        yield from _interaction_list(path, _parse_text(path, text))
-        return
-    for number, (start, stop) in enumerate(itertools.pairwise([*starts, end])):
+        return None
+    return list(itertools.pairwise([*starts, end]))
+
+
+def entries(path: Path, text: str, spans: list[tuple[int, int]], first: int = 0) -> Iterator[Any]:
+    """The entries at ``spans`` as vcrpy's loader builds them, each read alone (``NotAlone`` naming
+    the first that does not read alone, counted from ``first``)."""
+    for number, (start, stop) in enumerate(spans, start=first):
         chunk = text[start:stop]
         try:
-            parsed = yaml_rs.loads(chunk, **_AS_VCRPY_READS) if _shallow(chunk) else None
-            if not (isinstance(parsed, list) and len(parsed) == 1 and _read_alike(parsed[0], chunk)):
+            parsed = yaml_rs.loads(chunk, **AS_VCRPY_READS) if shallow(chunk) else None
+            if not (isinstance(parsed, list) and len(parsed) == 1 and reads_alike(parsed[0], chunk)):
                 parsed = _parse_text(path, chunk)  # vcrpy's loader reads this entry
         except (yaml_rs.YAMLDecodeError, CassetteError):
             parsed = None
         if not isinstance(parsed, list) or len(parsed) != 1:
-            # Not one entry when read alone: the whole file, as vcrpy's loader reads it, decides
-            # (an error naming its line, or the entries from this one on).
-            yield from itertools.islice(_interaction_list(path, _parse_text(path, text)), number, None)
-            return
+            raise NotAlone(number)
         yield parsed[0]
 
 
-#: The Rust parser recurses per level of block nesting and overflows its stack (a segfault) near
-#: 15,000, which 200 KB of ``- - -`` reach (flow collections stop at a few hundred): an entry that
-#: could nest that deep is read by vcrpy's loader, whose libyaml refuses more than 1,000 levels.
-_DEEP_INDENT, _MAX_COMPACT = "\n" + " " * 1000, 1000
-
-
-def _shallow(chunk: str) -> bool:
-    """Whether an entry surely nests no deeper than the Rust parser reads (columns, ``- ``, ``? ``)."""
-    return _DEEP_INDENT not in chunk and chunk.count("- ") + chunk.count("? ") <= _MAX_COMPACT
+def raw_interactions(path: Path, text: str, spans: list[tuple[int, int]] | None) -> Iterator[Any]:
+    """The interactions of a cassette's text as vcrpy's loader builds them, one at a time where
+    the text allows it, else all of them at once from vcrpy's loader."""
+    try:
+        if spans is not None:
+            yield from entries(path, text, spans)
+            return
+        number = 0
+    except NotAlone as alone:
+        # Not one entry when read alone: the whole file, as vcrpy's loader reads it, decides (an
+        # error naming its line, or the entries from this one on).
+        number = alone.number
+    yield from itertools.islice(_interaction_list(path, _parse_text(path, text)), number, None)
 
 
 def _printable(data: bytes, text: str) -> bool:
@@ -235,40 +240,6 @@ def _printable(data: bytes, text: str) -> bool:
     if data.isascii():
         return not data.translate(None, _PRINTABLE_ASCII)
     return not _UNREADABLE.search(text)
-
-
-def _read_alike(raw: Any, chunk: str) -> bool:
-    """Whether vcrpy's loader reads what an ``Interaction`` takes from this entry as the Rust parser
-    read it. They differ only on tags, merge keys and plain scalars: YAML 1.1 reads ``yes``, ``1_000``
-    or a date as no string, YAML 1.2 reads ``0o17`` or ``1e3`` as a number. A status code must be
-    written as vcrpy writes it (``code: 200``)."""
-    if ("!" in chunk or "<<" in chunk) and _TAG.search(chunk):
-        return False
-    request, response = _member(raw, "request"), _member(raw, "response")
-    status, body = _member(response, "status"), _member(response, "body")
-    scalars = [request.get("method"), request.get("uri"), request.get("body"), body.get("string")]
-    code = status.get("code")
-    if type(code) is int:
-        if chunk.count("code:") != 1 or f"code: {code}\n" not in chunk:
-            return False
-    else:
-        scalars.append(code)
-    for headers in (request.get("headers"), response.get("headers")):
-        if isinstance(headers, dict):
-            scalars += headers
-            scalars += [
-                values[0] if type(values) is list and values else values for values in headers.values()
-            ]
-    if not set(map(type, scalars)) <= _TEXT_TYPES:
-        return False  # a number where text belongs: which number, or whether text, depends on the parser
-    # str() of the other values (True, None, a list) is never ambiguous.
-    lines = "\n".join(map(str, scalars)).split("\n")
-    return not any(line[:1] in _MAYBE_AMBIGUOUS and _AMBIGUOUS.fullmatch(line) for line in lines)
-
-
-def _member(node: Any, key: str) -> dict[str, Any]:
-    value = node.get(key) if isinstance(node, dict) else None
-    return value if isinstance(value, dict) else {}
 
 
 def _plain_tail(path: Path, text: str) -> bool:

@@ -11,21 +11,28 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from conformance.bounds import DEFAULT_LIMITS, ReadLimits
+from conformance.cassettes import parts
 from conformance.cassettes.cassette import (
     ApiResolver,
     CassetteError,
     Interaction,
     InteractionError,
+    NotAlone,
     Target,
     UnknownCall,
     cassette_files,
-    read_cassette,
+    cassette_text,
+    entries,
+    entry_spans,
+    interactions,
+    raw_interactions,
 )
 from conformance.contract.catalogue import load_catalogue
-from conformance.engine.session import ApiSession
+from conformance.engine.session import ApiSession, Tally
 from conformance.findings import BREAKING, STRICT, FailPolicy
 from conformance.http.policy import RequestPolicy
 from conformance.judge.registry import check_response
@@ -97,18 +104,66 @@ class Replay:
 
     def judge_file(self, path: Path) -> None:
         """Judge a file's interactions as they are read, into sessions of this file alone: a file
-        that turns out unreadable part-way counts only as its error, as if it had been read first."""
-        file = _File(self)
+        that turns out unreadable part-way counts only as its error, as if it had been read first.
+        A file of more than ``parts.PART_ENTRIES`` is judged in parts, on every core (``parts.py``)."""
         try:
-            for item in read_cassette(path, self.limits):
-                if isinstance(item, Interaction):
-                    file.judge(item)
-                else:
-                    file.problems.append(item)
+            text, data = cassette_text(path, self.limits)
+            spans = entry_spans(path, text, data)
+            del data  # as large as the text, and not read again: the workers need not inherit it
+            if spans is not None and len(spans) > parts.PART_ENTRIES:
+                judged = parts.forked_map(partial(self._judge_part, path, text), parts.cut(spans))
+                if self._commit_parts(path, judged):
+                    return
+            file = _File(self)
+            for item in interactions(path, raw_interactions(path, text, spans), self.limits):
+                file.take(item)
         except CassetteError as exc:
             self.error(str(exc), path)
             return
         file.commit(path)
+
+    def _judge_part(self, path: Path, text: str, part: tuple[int, list[tuple[int, int]]]) -> _Part:
+        first, spans = part
+        file = _File(self)
+        try:
+            for item in interactions(path, entries(path, text, spans, first), self.limits, first + 1):
+                file.take(item)
+        except NotAlone:
+            return _Part(whole=True)
+        tallies = {api: session.tally() for api, session in file.sessions.items()}
+        return _Part(tallies, file.base_urls, file.problems, file.errors, file.skipped)
+
+    def _commit_parts(self, path: Path, judged: list[_Part]) -> bool:
+        """Add the parts of a file as consecutive files would be added; ``False`` when an entry does
+        not read alone and the file must be read whole. (Entries that read alone share no YAML
+        aliases, so their bodies as stored never add up to more than the file's own size.)"""
+        if any(part.whole for part in judged):
+            return False
+        file = _File(self)
+        for part in judged:
+            file.problems += part.problems
+            file.errors += part.errors
+            file.skipped += part.skipped
+            for api, tally in part.tallies.items():
+                if api not in file.sessions:
+                    file.sessions[api] = self._new_session(api)
+                file.sessions[api].absorb(tally)
+                file.base_urls.setdefault(api, part.base_urls[api])
+        file.commit(path)
+        return True
+
+
+@dataclass
+class _Part:
+    """What a part of a file added (``Replay._judge_part``), as a worker process hands it back;
+    ``whole``: an entry does not read alone, and the file is read whole instead."""
+
+    tallies: dict[str, Tally] = field(default_factory=dict)
+    base_urls: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped: int = 0
+    whole: bool = False
 
 
 @dataclass
@@ -121,6 +176,13 @@ class _File:
     problems: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped: int = 0
+
+    def take(self, item: Interaction | str) -> None:
+        """Judge an interaction, or keep the line saying why an entry could not be read."""
+        if isinstance(item, str):
+            self.problems.append(item)
+        else:
+            self.judge(item)
 
     def judge(self, interaction: Interaction) -> None:
         replay = self.replay

@@ -7,7 +7,7 @@ import functools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from conformance.bounds import MAX_REQUEST_CHARS, clip, printable, stored, stored_text
 from conformance.contract.catalogue import Catalogue, Exchange
@@ -50,6 +50,17 @@ def bounded_deviation(deviation: Deviation, redactor: Redactor) -> Deviation:
         observed=stored(deviation.observed),
         message=stored_text(deviation.message),
     )
+
+
+@dataclass
+class Tally:
+    """What an ``ApiSession`` recorded: counts, findings, quirk sightings and the profile."""
+
+    checks: Counter[str]
+    stats: dict[str, OperationStats]
+    sightings: Counter[str]
+    findings: FindingSet
+    profile: Profile
 
 
 class ApiSession:
@@ -150,15 +161,21 @@ class ApiSession:
             outcomes[worse] += 1
             self._cases[case] = (where, worse)
 
-    def absorb(self, other: ApiSession) -> None:
+    def tally(self) -> Tally:
+        """What this session recorded, without the spec and catalogue it judged by: what a replay's
+        worker process hands back (``cassettes/parts.py``)."""
+        return Tally(self.checks, self.stats, self.sightings.seen, self.findings.detached(), self.profile)
+
+    def absorb(self, other: ApiSession | Tally) -> None:
         """Add what ``other`` (of the same API, recorded later) recorded to this session."""
+        other = other.tally() if isinstance(other, ApiSession) else other
         with self.lock:
             self.checks.update(other.checks)
             for operation, stats in other.stats.items():
                 mine = self.stats[operation]
                 mine.cases += stats.cases
                 mine.outcomes.update(stats.outcomes)
-            self.sightings.seen.update(other.sightings.seen)
+            self.sightings.seen.update(other.sightings)
             self.findings.absorb(other.findings)
             self.profile.absorb(other.profile)
 

@@ -102,6 +102,12 @@ class FindingSet:
             finding.count += 1
         return finding
 
+    def detached(self) -> FindingSet:
+        """These findings without the catalogue that classed them (to hand to another process)."""
+        findings = FindingSet(None)
+        findings._findings = self._findings
+        return findings
+
     def absorb(self, other: FindingSet) -> None:
         """Merge the findings of ``other``, gathered after these: a finding both have keeps this
         set's first request and adds the counts."""
