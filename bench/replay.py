@@ -19,7 +19,8 @@ repeated to 10,000 interactions (every schema and catalogue entry exercised; bod
 run's polls and listings do, and a body seen before is judged from memory), the same with every
 body made distinct (worst case for that memory), and a single interaction (the fixed cost: start,
 imports, specs, reports). In-process sides are timed after one warm-up (imports and compiled
-validators are not in them). Then, once, the end-to-end command's time and peak memory on
+validators are not in them). Then, once, the end-to-end command's time and peak memory (its largest
+process's, and its processes' together: a file that large is judged in parts on every core) on
 ``--memory`` interactions in one file, every body distinct (a month of nights: 100,000, about
 100 MB of YAML, replayed with ``--max-body-mb`` raised so that one file may hold them).
 
@@ -141,15 +142,39 @@ def end_to_end(paths: list[Path], report: Path) -> float:
     return elapsed
 
 
-def peak_mb(paths: list[Path], report: Path, *options: str) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of one end-to-end replay, read by GNU time."""
+def peak_mb(paths: list[Path], report: Path, *options: str) -> tuple[float, float, float]:
+    """Wall seconds of one end-to-end replay and the peak resident memory (MB) of its largest
+    process (GNU time); then, in a second replay (the sampling takes CPU from the one it samples),
+    the peak of its processes' memory together: the sum of their proportional set sizes (a page two
+    processes share counts half in each), sampled every 20 ms from /proc."""
     command = [str(CONFORMANCE), "replay", *map(str, paths), "--report-dir", str(report), *options]
     started = time.perf_counter()
-    outcome = subprocess.run(
+    timed = subprocess.run(
         ["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - started
-    return elapsed, int(outcome.stderr.strip().splitlines()[-1]) / 1024
+    largest = int(timed.stderr.strip().splitlines()[-1]) / 1024
+    sampled = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    together = 0
+    while sampled.poll() is None:
+        together = max(together, _tree_pss(sampled.pid))
+        time.sleep(0.02)
+    return elapsed, largest, together / 1024
+
+
+def _tree_pss(root: int) -> int:
+    """The summed Pss (kB) of ``root`` and its descendants."""
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            total += int(rollup.split("\nPss:")[1].split()[0])
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while it was read
+    return total
 
 
 def main() -> None:
@@ -206,9 +231,12 @@ def main() -> None:
             rate = args.interactions / statistics.median(timings[name])
             target(name, f"{rate:,.0f} interactions/s", f"at least {goal:,} interactions/s", rate >= goal)
         if args.memory:
-            seconds, peak = memory_run(Path(scratch) / "memory", args.memory)
+            seconds, peak, together = memory_run(Path(scratch) / "memory", args.memory)
             rate = args.memory / seconds
-            print(f"  one file of {args.memory:,} interactions, every body distinct: {seconds:.1f} s once")
+            print(
+                f"  one file of {args.memory:,} interactions, every body distinct: {seconds:.1f} s once; "
+                f"peak memory {peak:.0f} MB in its largest process, {together:.0f} MB its processes together"
+            )
             target(
                 f"conformance replay of {args.memory:,} interactions in one file, every body distinct",
                 f"{rate:,.0f} interactions/s (one run)",
@@ -217,9 +245,9 @@ def main() -> None:
             )
             target(
                 f"replay memory, {args.memory:,} interactions in one file",
-                f"{peak:.0f} MB peak",
+                f"{max(peak, together):.0f} MB peak ({peak:.0f} MB largest process, {together:.0f} MB all)",
                 "under 300 MB",
-                peak < 300,
+                max(peak, together) < 300,
             )
     print(f"{load()} after")
 
@@ -229,7 +257,7 @@ DISTINCT = "conformance replay, every body distinct"
 LIMIT = "limit: yaml_rs + jsonschema_rs is_valid"
 
 
-def memory_run(folder: Path, interactions: int) -> tuple[float, float]:
+def memory_run(folder: Path, interactions: int) -> tuple[float, float, float]:
     """Seconds and peak MB of one replay of ``interactions`` in one file, every body distinct, with
     ``--max-body-mb`` high enough for the file (a file may hold 4 x --max-body-mb)."""
     folder.mkdir()

@@ -28,8 +28,10 @@ _NOT_TEXT_12 = (
     r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
 )
 #: A line (one value) that YAML 1.1 reads as no string where YAML 1.2 reads text: written plain,
-#: the two parsers read it differently. Searched for in all the lines at once (``re.MULTILINE``).
-_AMBIGUOUS = re.compile(rf"^(?!(?:{_NOT_TEXT_12})$)(?:{_NOT_TEXT_11})$", re.MULTILINE)
+#: the two parsers read it differently.
+_AMBIGUOUS = re.compile(rf"(?!(?:{_NOT_TEXT_12})$)(?:{_NOT_TEXT_11})")
+#: How the lines that could be start: a number, a date, ``yes``, ``no``, ``on``, ``off``, ``<<``, ``=``.
+_MAYBE_AMBIGUOUS = frozenset("-+.0123456789yYnNoO<=")
 #: The types of what the Rust parser reads where both parsers agree on the type.
 _TEXT_TYPES = frozenset({str, bool, list, dict, type(None)})
 AS_VCRPY_READS: dict[str, Any] = {
@@ -73,7 +75,8 @@ def reads_alike(raw: Any, chunk: str) -> bool:
     if not set(map(type, scalars)) <= _TEXT_TYPES:
         return False  # a number where text belongs: which number, or whether text, depends on the parser
     # str() of the other values (True, None, a list) is never ambiguous.
-    return not _AMBIGUOUS.search("\n".join(map(str, scalars)))
+    lines = "\n".join(map(str, scalars)).split("\n")
+    return not any(line[:1] in _MAYBE_AMBIGUOUS and _AMBIGUOUS.fullmatch(line) for line in lines)
 
 
 def _member(node: Any, key: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ Reading must survive any file: a bad file or interaction becomes one line naming
 traceback. Cassettes read exactly as vcrpy's own safe loader reads them (it understands the
 explicit tags vcrpy writes, ``!!binary`` bodies). That loader builds every value in Python, about
 1 MB/s; ``read_cassette`` reads one interaction at a time with the Rust YAML parser wherever it
-reads the text as vcrpy's loader would (``_BLOCKERS``, ``_read_alike``), else with vcrpy's loader.
+reads the text as vcrpy's loader would (``entry_spans``, ``alike.reads_alike``), else with vcrpy's loader.
 """
 
 from __future__ import annotations
@@ -168,7 +168,9 @@ def interactions(
 #: otherwise), and characters vcrpy's loader refuses (so that it reports them). Such a file is read
 #: whole by vcrpy's loader, as before. Anchors and aliases need no search: an alias to another
 #: interaction's anchor fails its entry read alone, and the whole file is then read by vcrpy's loader.
-_BLOCKERS = ("\n%", "\n---", "\n...", "\r", "\t")
+#: A line that starts a directive or a marker ends the entries (``_AFTER``), so it is looked for
+#: only in the text after them; carriage returns and tabs, anywhere.
+_BLOCKERS, _TAIL_BLOCKERS = ("\r", "\t"), ("\n%", "\n---", "\n...")
 _PRINTABLE_ASCII = bytes([9, 10, *range(0x20, 0x7F)])
 _UNREADABLE = re.compile("[^\x09\x0a\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ENTRY = re.compile(r"\n-(?=[ \n])")
@@ -197,6 +199,7 @@ def entry_spans(path: Path, text: str, data: bytes) -> list[tuple[int, int]] | N
         or not starts
         or starts[0] != len(_TOP)
         or any(blocker in text for blocker in _BLOCKERS)
+        or any(blocker in text[end - 1 :] for blocker in _TAIL_BLOCKERS)
         or not _printable(data, text)
         or not _plain_tail(path, text[end:])
     ):
