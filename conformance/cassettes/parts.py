@@ -1,13 +1,14 @@
-"""A large cassette judged on every core: its entries cut into parts of ``PART_ENTRIES``, each
-judged into sessions of its own and added up in order, as consecutive files are; the parts are
-shared out among forked worker processes, this one taking the first share.
+"""The cores' share of a replay: work shared out among forked worker processes, this one taking
+the first share. The replay hands over runs of small files, each judged whole by one worker, or a
+large file's parts of ``PART_ENTRIES`` interactions.
 
-Every file is cut the same way whatever the machine, so results.json does not depend on how many
-cores judged it (a session's memory of the strings a run sent spans a part, as it spans a file).
-Forked, so that the workers inherit the loaded specs, the compiled validators and the file's text:
-nothing large is pickled on the way in, only each part's tally (findings, counts, profile) on the
-way back. Where fork is not how the platform starts processes (macOS, Windows), or one core is all
-the process may use, the parts are judged one after another in this process.
+A file of more than ``PART_ENTRIES`` interactions is cut into parts wherever it is judged, each
+part judged into sessions of its own and added up in order, as consecutive files are: results.json
+does not depend on how many cores judged it (a session's memory of the strings a run sent spans a
+part, as it spans a file). Forked, so that the workers inherit the loaded specs, the compiled
+validators and a large file's text: nothing large is pickled on the way in, only each file's or
+part's tally (findings, counts, profile) on the way back. Where fork is not how the platform starts
+processes (macOS, Windows), or one core is all the process may use, everything is judged here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ Result = TypeVar("Result")
 #: Entries of a part: a file of more is judged in parts. Large enough that a part's tally (tens of
 #: kilobytes) is cheap beside judging it (a quarter to half a second), small enough to share out evenly.
 PART_ENTRIES = 2_500
+#: A file of at most this many bytes (about a thousand interactions) is judged whole by one worker,
+#: beside other such files; a larger one is read here and its parts shared out.
+SMALL_FILE_BYTES = 1 << 20
 
 
 def cores() -> int:

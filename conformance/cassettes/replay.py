@@ -9,6 +9,7 @@ an error line naming it; the other files are still judged.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -102,25 +103,44 @@ class Replay:
             self.session(api)
             self.errors.setdefault(api, []).append(message)
 
-    def judge_file(self, path: Path) -> None:
-        """Judge a file's interactions as they are read, into sessions of this file alone: a file
-        that turns out unreadable part-way counts only as its error, as if it had been read first.
-        A file of more than ``parts.PART_ENTRIES`` is judged in parts, on every core (``parts.py``)."""
+    def judge_files(self, paths: Iterable[Path]) -> None:
+        """Judge each file into sessions of its own, added to the replay's in the order of the files
+        (a file that turns out unreadable part-way counts only as its error, as if it had been read
+        first). The work is shared out among the cores (``parts.py``): a large file's parts, or a
+        run of smaller files, each of them whole."""
+        batch: list[Path] = []
+        for path in paths:
+            if _size(path) <= parts.SMALL_FILE_BYTES:
+                batch.append(path)
+                continue
+            self._commit_batch(batch)
+            batch = []
+            self._commit(path, self._read(path, share=True))
+        self._commit_batch(batch)
+
+    def _commit_batch(self, batch: list[Path]) -> None:
+        for path, read in zip(batch, parts.forked_map(self._read, batch), strict=True):
+            self._commit(path, read)
+
+    def _read(self, path: Path, share: bool = False) -> list[_Part] | str:
+        """What a file's interactions add, a ``_Part`` for each ``parts.PART_ENTRIES`` of them (its
+        parts shared out among the cores when ``share``), or why it cannot be read."""
         try:
             text, data = cassette_text(path, self.limits)
             spans = entry_spans(path, text, data)
             del data  # as large as the text, and not read again: the workers need not inherit it
             if spans is not None and len(spans) > parts.PART_ENTRIES:
-                judged = parts.forked_map(partial(self._judge_part, path, text), parts.cut(spans))
-                if self._commit_parts(path, judged):
-                    return
+                judge = partial(self._judge_part, path, text)
+                cut = parts.cut(spans)
+                judged = parts.forked_map(judge, cut) if share else list(map(judge, cut))
+                if not any(part.whole for part in judged):
+                    return judged
             file = _File(self)
             for item in interactions(path, raw_interactions(path, text, spans), self.limits):
                 file.take(item)
         except CassetteError as exc:
-            self.error(str(exc), path)
-            return
-        file.commit(path)
+            return str(exc)
+        return [file.part()]
 
     def _judge_part(self, path: Path, text: str, part: tuple[int, list[tuple[int, int]]]) -> _Part:
         first, spans = part
@@ -130,27 +150,31 @@ class Replay:
                 file.take(item)
         except NotAlone:
             return _Part(whole=True)
-        tallies = {api: session.tally() for api, session in file.sessions.items()}
-        return _Part(tallies, file.base_urls, file.problems, file.errors, file.skipped)
+        return file.part()
 
-    def _commit_parts(self, path: Path, judged: list[_Part]) -> bool:
-        """Add the parts of a file as consecutive files would be added; ``False`` when an entry does
-        not read alone and the file must be read whole. (Entries that read alone share no YAML
-        aliases, so their bodies as stored never add up to more than the file's own size.)"""
-        if any(part.whole for part in judged):
-            return False
-        file = _File(self)
-        for part in judged:
-            file.problems += part.problems
-            file.errors += part.errors
-            file.skipped += part.skipped
+    def _commit(self, path: Path, read: list[_Part] | str) -> None:
+        """Add a file's parts as consecutive files would be added, or its error. (Entries that read
+        alone share no YAML aliases, so their bodies as stored never add up to more than the file's
+        own size: the budget of the file holds for its parts together.)"""
+        if isinstance(read, str):
+            self.error(read, path)
+            return
+        for message in [message for part in read for message in part.problems] + [
+            message for part in read for message in part.errors
+        ]:
+            self.error(message, path)
+        for part in read:
             for api, tally in part.tallies.items():
-                if api not in file.sessions:
-                    file.sessions[api] = self._new_session(api)
-                file.sessions[api].absorb(tally)
-                file.base_urls.setdefault(api, part.base_urls[api])
-        file.commit(path)
-        return True
+                self.session(api).absorb(tally)
+                self.base_urls.setdefault(api, part.base_urls[api])
+            self.skipped += part.skipped
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # read with the small files, where the error is reported in order
 
 
 @dataclass
@@ -214,16 +238,9 @@ class _File:
             target.operation, deviations, lambda: interaction.curl(replay.redactor), CHECK_SOURCE
         )
 
-    def commit(self, path: Path) -> None:
-        """Add this file's sessions, errors and skipped calls to the replay's, in the order a
-        reading of the whole file first would have added them."""
-        replay = self.replay
-        for message in [*self.problems, *self.errors]:
-            replay.error(message, path)
-        for api, session in self.sessions.items():
-            replay.session(api).absorb(session)
-            replay.base_urls.setdefault(api, self.base_urls[api])
-        replay.skipped += self.skipped
+    def part(self) -> _Part:
+        tallies = {api: session.tally() for api, session in self.sessions.items()}
+        return _Part(tallies, self.base_urls, self.problems, self.errors, self.skipped)
 
 
 def replay(
@@ -241,8 +258,7 @@ def replay(
     cassettes record other services too), is counted as skipped instead of being an error."""
     started_at, started = datetime.now(UTC), time.monotonic()
     state = Replay(ApiResolver(api), limits=limits, skip_unknown=skip_unknown)
-    for path in cassette_files(paths):
-        state.judge_file(path)
+    state.judge_files(cassette_files(paths))
     duration = time.monotonic() - started
     results = [
         session.result(

@@ -1,7 +1,7 @@
-"""A large cassette judged in parts, on every core (``conformance/cassettes/parts.py``): the parts
-run in real forked processes, and results.json is the same whatever the number of cores; the
-findings are those of judging the file whole; an entry that does not read alone has the file read
-whole; a worker that fails is reported, and none outlives the replay."""
+"""A replay's work shared out among the cores (``conformance/cassettes/parts.py``), in real forked
+processes: a large cassette in parts, or small files each whole. results.json is the same whatever
+the number of cores; the findings are those of judging a file whole; an entry that does not read
+alone has the file read whole; a worker that fails is reported, and none outlives the replay."""
 
 from __future__ import annotations
 
@@ -40,9 +40,13 @@ def without_timing(node: Any) -> Any:
     return node
 
 
-def judged(path: Path, monkeypatch: pytest.MonkeyPatch, part: int, cores: int) -> dict[str, Any]:
-    """results.json of a replay of ``path`` cut in parts of ``part`` entries, on ``cores`` processes."""
+def judged(
+    path: Path, monkeypatch: pytest.MonkeyPatch, part: int, cores: int, small: int = 0
+) -> dict[str, Any]:
+    """results.json of a replay of ``path`` (a file, or a folder of them) cut in parts of ``part``
+    entries, on ``cores`` processes, files of at most ``small`` bytes shared out whole."""
     monkeypatch.setattr(parts, "PART_ENTRIES", part)
+    monkeypatch.setattr(parts, "SMALL_FILE_BYTES", small)
     monkeypatch.setattr(parts, "cores", lambda: cores)
     result, unattributed = replay([path])
     assert not unattributed
@@ -81,6 +85,22 @@ def test_parts_find_what_judging_the_file_whole_finds(large: Path, monkeypatch: 
     assert in_parts["summary"] == whole["summary"] and in_parts["exit_code"] == whole["exit_code"]
     assert [api["cases"] for api in in_parts["apis"]] == [api["cases"] for api in whole["apis"]]
     assert in_parts["errors"] == whole["errors"]
+
+
+def test_a_folder_of_small_files_shared_out_whole_reads_as_in_one_process(
+    large: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files judged whole by three processes, one cut in parts by the process that judges it."""
+    entries = recorded_entries()
+    for night in range(5):
+        write_cassette(tmp_path / f"kognitos-{night}.yaml", entries[night * 10 : night * 10 + 30])
+    (tmp_path / "robocorp-broken.yaml").write_text("interactions: [\n")
+    (tmp_path / "solvexia-large.yaml").write_bytes(large.read_bytes())
+    one = judged(tmp_path, monkeypatch, SMALL_PART, cores=1, small=10**9)
+    three = judged(tmp_path, monkeypatch, SMALL_PART, cores=3, small=10**9)
+    assert three == one
+    assert "robocorp-broken.yaml: invalid YAML" in str(one["errors"])
+    assert one["summary"]["cases"] == 5 * 30 + 2 * len(entries)
 
 
 def test_an_entry_that_does_not_read_alone_has_the_file_read_whole(
