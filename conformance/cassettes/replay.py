@@ -159,9 +159,8 @@ class Replay:
         if isinstance(read, str):
             self.error(read, path)
             return
-        for message in [message for part in read for message in part.problems] + [
-            message for part in read for message in part.errors
-        ]:
+        problems = [message for part in read for message in part.problems]
+        for message in problems + [message for part in read for message in part.errors]:
             self.error(message, path)
         for part in read:
             for api, tally in part.tallies.items():

@@ -166,9 +166,8 @@ class ApiSession:
         worker process hands back (``cassettes/parts.py``)."""
         return Tally(self.checks, self.stats, self.sightings.seen, self.findings.detached(), self.profile)
 
-    def absorb(self, other: ApiSession | Tally) -> None:
-        """Add what ``other`` (of the same API, recorded later) recorded to this session."""
-        other = other.tally() if isinstance(other, ApiSession) else other
+    def absorb(self, other: Tally) -> None:
+        """Add what another session of the same API recorded later (its ``tally``) to this one."""
         with self.lock:
             self.checks.update(other.checks)
             for operation, stats in other.stats.items():
