@@ -1,5 +1,5 @@
-"""A mock that remembers every request it was sent, for tests of what travels with each request
-(``-H``, ``--header`` in a file, credentials) and in which order, over real loopback HTTP."""
+"""A mock that remembers the headers of every request it was sent, for tests of what travels with
+each request (``-H``, ``--header`` in a file, credentials), over real loopback HTTP."""
 
 from __future__ import annotations
 
@@ -12,17 +12,14 @@ from conformance.mocks import MockServer, create_mock
 
 
 class Recorder:
-    """ASGI middleware that keeps the headers, method and path of every request, in order."""
+    """ASGI middleware that keeps the headers of every request."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.headers: list[dict[str, str]] = []
-        self.calls: list[tuple[str, str]] = []
+        self.app, self.headers = app, []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             self.headers.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
-            self.calls.append((scope["method"], scope["path"]))
         await self.app(scope, receive, send)
 
 

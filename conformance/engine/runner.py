@@ -1,6 +1,6 @@
 """The conformance run: each API's target is checked, driven through schemathesis' phases
-(``bridge``) while or after its runs are followed (``beside``), then its lists walked; everything
-found enters the API's ``ApiSession``. APIs run one after another.
+(``bridge``), then its runs followed and its lists walked; everything found enters the API's
+``ApiSession``. APIs run one after another.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,9 +21,8 @@ from conformance.bounds import printable
 from conformance.contract.catalogue import load_catalogue
 from conformance.contract.model import Operation, Spec
 from conformance.contract.specs import load_spec
-from conformance.engine.beside import LifecycleBeside, runs_its_own
 from conformance.engine.bridge import Where, run_phases, validate_checks
-from conformance.engine.caller import MOCK_POLLING, Polling, Step
+from conformance.engine.caller import MOCK_POLLING, Polling
 from conformance.engine.lifecycle import run_lifecycle
 from conformance.engine.listing import explore_lists
 from conformance.engine.options import RunOptions, check_credential, split_base_url
@@ -247,7 +246,6 @@ def _exercise(
         return True
 
     where = Where(target.api, target.base_url, target.token, target.tokens)
-    beside = _lifecycle_beside(target, session)
     try:
         total = run_phases(where, session, options, errors, progress, lambda: limits.reached(session))
         if total is None:
@@ -255,13 +253,10 @@ def _exercise(
         if limits.reached(session):
             session.adjust("lifecycle", f"the run stopped at --max-failures {limits.max_failures}")
         else:
-            _follow_runs(target, session, errors, beside)
+            _follow_runs(target, session, errors)
     except ConformanceError as failed:  # a renewal refused or unanswered mid-run: what was judged stands
         _once(target, session, errors, failed)
         return True
-    finally:
-        if beside is not None:
-            beside.stop()
     if progress:
         progress(target.api.name, total, total, "done")
     if not any(stats.cases for stats in session.stats.values()):
@@ -304,44 +299,26 @@ def _judge_exchange(session: ApiSession) -> Any:
     return judge
 
 
-def _lifecycle(target: Target, session: ApiSession) -> Callable[[Polling], Iterator[Step]] | None:
-    """The lifecycle to follow, given how to poll; ``None`` unless every operation it needs is selected."""
+def _follow_runs(target: Target, session: ApiSession, errors: list[str]) -> None:
+    """The lifecycle (when every operation it needs is selected) and the credential-less probes.
+
+    After the phases, not beside them: the phases retry, cancel and read whatever run ids they try,
+    the documents' examples and every id schemathesis finds in a list's answer (its extra data
+    sources) among them. Tried twice: a lifecycle alongside saw its cancelled run revived by a
+    retry; and one that started runs of its own saw them listed, then read by the phases, which
+    moved a mock's run on a state per read past the state a behaviour test looked for."""
     spec = session.spec
     plan = spec.lifecycle.plan if spec.lifecycle else {}
     needed = {plan[step]["operation"] for step in ("start", "poll", "cancel") if step in plan}
-    if not plan or not needed <= set(session.operations):
-        return None
-    api, url, token, policy = target.api, target.base_url, target.token, target.policy
-    return lambda polling: run_lifecycle(api, spec, url, token, policy, polling)
-
-
-def _lifecycle_beside(target: Target, session: ApiSession) -> LifecycleBeside | None:
-    """The lifecycle started beside the phases where its runs are its own (``engine/beside.py``);
-    not under ``--rate-limit``, which two senders at once would exceed."""
-    follow = _lifecycle(target, session)
-    if follow is None or target.options.rate_limit or not runs_its_own(session.spec):
-        return None
-    return LifecycleBeside(follow, target.polling)
-
-
-def _follow_runs(
-    target: Target, session: ApiSession, errors: list[str], beside: LifecycleBeside | None
-) -> None:
-    """The lifecycle's steps (taken beside the phases, or now), then the list walks and the
-    credential-less probes, which read the server as the phases left it.
-
-    A lifecycle that follows a run the documents name goes after the phases, not beside them: the
-    phases retry and cancel whatever run ids they try (the documents' examples among them), so a
-    lifecycle alongside saw its cancelled run revived by a retry and reported a lie the server
-    never told."""
-    follow = _lifecycle(target, session)
-    if follow is not None:
+    if needed <= set(session.operations):
         try:
-            for operation, deviations, request in beside.steps() if beside else follow(target.polling):
+            for operation, deviations, request in run_lifecycle(
+                target.api, spec, target.base_url, target.token, target.policy, target.polling
+            ):
                 session.record(operation, deviations, request, "lifecycle")
         except CredentialRefused as refused:
             _once(target, session, errors, refused)
-    spec, options = session.spec, target.options
+    options = target.options
     for operation, deviations, request in explore_lists(
         target.api, spec, target.base_url, target.token, target.policy, options.max_examples, options.seed
     ):
