@@ -63,9 +63,11 @@ class WorkerFailed(RuntimeError):
 def forked_map(work: Callable[[Item], Result], items: list[Item]) -> list[Result]:
     """``work`` of each item, in order: the items shared out among ``workers_for`` processes, the
     first share judged in this one, each other in a forked child."""
-    import multiprocessing  # a file of fewer entries, the usual case, never needs it
-
     first, *rest = shares(items, workers_for(len(items))) if items else [[]]
+    if not rest:  # one core, one item or no fork: no process is started (nor multiprocessing imported)
+        return [work(item) for item in first]
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     sys.stdout.flush()  # a child must not write out what this process had not yet written
     sys.stderr.flush()

@@ -154,3 +154,13 @@ def test_parts_are_contiguous_and_shares_even() -> None:
     assert parts.cut(items, 4) == [(0, [0, 1, 2, 3]), (4, [4, 5, 6, 7]), (8, [8, 9])]
     assert [len(share) for share in parts.shares(items, 3)] == [3, 3, 4]
     assert [item for share in parts.shares(items, 3) for item in share] == items
+
+
+def test_where_fork_is_not_how_processes_start_everything_is_judged_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import multiprocessing
+
+    monkeypatch.setattr(parts.sys, "platform", "darwin")
+    monkeypatch.setattr(multiprocessing, "get_context", lambda *_: pytest.fail("no process may be started"))
+    assert parts.forked_map(lambda item: item + 1, [1, 2, 3]) == [2, 3, 4]
