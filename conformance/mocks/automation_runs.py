@@ -305,7 +305,7 @@ class Mock(VendorMock):
     async def list_runs(self, call: Call) -> Response:
         status = call.query.get("status")
         limit, offset = call.query.get("limit", 100), call.query.get("offset", 0)
-        runs = [self.caught_up(run) for run in self.runs.values()]
+        runs = [self.observe(run) for run in self.runs.values()]
         matching = sorted(
             (run for run in runs if status is None or run.state == status),
             key=lambda run: (run.created_at, run.id),

@@ -152,14 +152,6 @@ class VendorMock:
         )
         return run
 
-    def caught_up(self, run: Run) -> Run:
-        """``run`` brought up to the clock without counting a poll: a list shows runs and polls none,
-        so whoever follows a run by reading it sees each state, whatever lists others read meanwhile."""
-        polls = run.polls
-        self.observe(run)
-        run.polls = polls
-        return run
-
     def move(self, run: Run, state: str) -> None:
         run.move_to(state, self.clock.now(), running=self.running_states, terminal=self.terminal_states)
 

@@ -161,7 +161,7 @@ class Mock(VendorMock):
         return json_response(
             {
                 "continuation_token": encode_token(page[-1].id) if more else None,
-                "items": [self.render(self.caught_up(run), documented_timestamp=True) for run in page],
+                "items": [self.render(self.observe(run), documented_timestamp=True) for run in page],
             }
         )
 
