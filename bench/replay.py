@@ -14,7 +14,7 @@ The sides, alternated within each repeat, medians over the repeats:
   ``jsonschema_rs`` ``is_valid`` against its documented schema (compiled once): the fastest parse +
   validate these libraries allow, with no explanation, classification, streaming or report.
 
-The end-to-end command is timed on three cassettes: the committed mock recordings of all four APIs
+The end-to-end command is timed on four inputs: the committed mock recordings of all four APIs
 repeated to 10,000 interactions (every schema and catalogue entry exercised; bodies repeat, as a
 run's polls and listings do, and a body seen before is judged from memory), the same with every
 body made distinct (worst case for that memory), and a single interaction (the fixed cost: start,
