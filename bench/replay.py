@@ -61,7 +61,7 @@ MOCK_CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "mocks"
 CONFORMANCE = Path(sys.executable).parent / "conformance"
 
 
-def build_cassette(path: Path, size: int, distinct: bool = False) -> None:
+def build_cassette(path: Path, size: int, distinct: bool = False) -> list[dict[str, Any]]:
     """``size`` interactions, the committed recordings over and over. ``distinct``: every JSON
     body made unique by whitespace after its first character (its index in binary, as spaces
     and tabs: the same value, other bytes), so no body is judged from the memory of another."""
@@ -83,11 +83,11 @@ def build_cassette(path: Path, size: int, distinct: bool = False) -> None:
             response["headers"]["content-length"] = [str(len(body.encode()))]
         interactions.append(interaction)
     write_cassette(path, interactions)
+    return interactions
 
 
-def split_cassette(path: Path, folder: Path, files: int) -> None:
-    """``path``'s interactions in ``files`` cassettes of equal size under ``folder`` (a night a file)."""
-    interactions = parse_document(path)["interactions"]
+def split_cassette(interactions: list[dict[str, Any]], folder: Path, files: int) -> None:
+    """``interactions`` in ``files`` cassettes of equal size under ``folder`` (a night a file)."""
     folder.mkdir()
     size = math.ceil(len(interactions) / files)
     for night in range(files):
@@ -199,10 +199,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         recorded, distinct, single = (Path(scratch) / f"{n}.yaml" for n in ("recorded", "distinct", "one"))
         build_cassette(recorded, args.interactions)
-        build_cassette(distinct, args.interactions, distinct=True)
+        distinct_interactions = build_cassette(distinct, args.interactions, distinct=True)
         build_cassette(single, 1)
         nights = Path(scratch) / "nights"
-        split_cassette(distinct, nights, NIGHTS)
+        split_cassette(distinct_interactions, nights, NIGHTS)
         text_mb = recorded.stat().st_size / 1e6
         limit = Limit()
         end_to_end_sides = {

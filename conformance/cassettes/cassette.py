@@ -4,7 +4,7 @@ Reading must survive any file: a bad file or interaction becomes one line naming
 traceback. Cassettes read exactly as vcrpy's own safe loader reads them (it understands the
 explicit tags vcrpy writes, ``!!binary`` bodies). That loader builds every value in Python, about
 1 MB/s; ``read_cassette`` reads one interaction at a time with the Rust YAML parser wherever it
-reads the text as vcrpy's loader would (``entry_spans``, ``alike.reads_alike``), else with vcrpy's loader.
+reads the text as vcrpy's loader would (``_entry_spans``, ``alike.reads_alike``), else with vcrpy's loader.
 """
 
 from __future__ import annotations
@@ -121,14 +121,18 @@ def load_cassette(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[list
     return interactions, problems
 
 
-def cassette_text(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[str, bytes]:
-    """A cassette's text and bytes; unreadable, larger than ``limits.file_bytes`` or not UTF-8 is a
-    ``CassetteError``."""
+def cassette_text(
+    path: Path, limits: ReadLimits = DEFAULT_LIMITS
+) -> tuple[str, list[tuple[int, int]] | None]:
+    """A cassette's text and where its entries are in it (``_entry_spans``); unreadable, larger than
+    ``limits.file_bytes`` or not UTF-8 is a ``CassetteError``. The bytes, as large as the text, are
+    not kept."""
     data = read_file(path, limits.file_bytes, CassetteError)
     try:
-        return data.decode("utf-8"), data
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise CassetteError(f"{path}: not a text file (cassettes are UTF-8 YAML)") from None
+    return text, _entry_spans(path, text, data)
 
 
 def read_cassette(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Interaction | str]:
@@ -139,9 +143,7 @@ def read_cassette(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[I
     not add up to more than the file may hold (YAML aliases repeating one large body). A file that
     cannot be read raises ``CassetteError``, possibly after some interactions were given: a
     caller that must judge a file whole or not at all keeps what it was given until the end."""
-    text, data = cassette_text(path, limits)
-    spans = entry_spans(path, text, data)
-    del data  # as large as the text, and not read again
+    text, spans = cassette_text(path, limits)
     yield from interactions(path, raw_interactions(path, text, spans), limits)
 
 
@@ -187,7 +189,7 @@ class NotAlone(Exception):
         self.number = number
 
 
-def entry_spans(path: Path, text: str, data: bytes) -> list[tuple[int, int]] | None:
+def _entry_spans(path: Path, text: str, data: bytes) -> list[tuple[int, int]] | None:
     """Where each interaction's entry is in the text, when the file can be read an entry at a time
     (vcrpy writes ``interactions:`` first, then each interaction as a ``- `` entry at the start of
     a line); ``None`` when only vcrpy's loader reading the whole file can say what it holds."""
@@ -226,15 +228,15 @@ def entries(path: Path, text: str, spans: list[tuple[int, int]], first: int = 0)
 def raw_interactions(path: Path, text: str, spans: list[tuple[int, int]] | None) -> Iterator[Any]:
     """The interactions of a cassette's text as vcrpy's loader builds them, one at a time where
     the text allows it, else all of them at once from vcrpy's loader."""
-    try:
-        if spans is not None:
+    number = 0
+    if spans is not None:
+        try:
             yield from entries(path, text, spans)
             return
-        number = 0
-    except NotAlone as alone:
-        # Not one entry when read alone: the whole file, as vcrpy's loader reads it, decides (an
-        # error naming its line, or the entries from this one on).
-        number = alone.number
+        except NotAlone as alone:
+            # Not one entry when read alone: the whole file, as vcrpy's loader reads it, decides (an
+            # error naming its line, or the entries from this one on).
+            number = alone.number
     yield from itertools.islice(_interaction_list(path, _parse_text(path, text)), number, None)
 
 

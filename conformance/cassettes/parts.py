@@ -63,7 +63,7 @@ class WorkerFailed(RuntimeError):
 def forked_map(work: Callable[[Item], Result], items: list[Item]) -> list[Result]:
     """``work`` of each item, in order: the items shared out among ``workers_for`` processes, the
     first share judged in this one, each other in a forked child."""
-    first, *rest = shares(items, workers_for(len(items))) if items else [[]]
+    first, *rest = shares(items, workers_for(len(items)))
     if not rest:  # one core, one item or no fork: no process is started (nor multiprocessing imported)
         return [work(item) for item in first]
     import multiprocessing

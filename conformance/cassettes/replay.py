@@ -28,7 +28,6 @@ from conformance.cassettes.cassette import (
     cassette_files,
     cassette_text,
     entries,
-    entry_spans,
     interactions,
     raw_interactions,
 )
@@ -126,9 +125,7 @@ class Replay:
         """What a file's interactions add, a ``_Part`` for each ``parts.PART_ENTRIES`` of them (its
         parts shared out among the cores when ``share``), or why it cannot be read."""
         try:
-            text, data = cassette_text(path, self.limits)
-            spans = entry_spans(path, text, data)
-            del data  # as large as the text, and not read again: the workers need not inherit it
+            text, spans = cassette_text(path, self.limits)  # its bytes not kept: no worker inherits them
             if spans is not None and len(spans) > parts.PART_ENTRIES:
                 judge = partial(self._judge_part, path, text)
                 cut = parts.cut(spans)
