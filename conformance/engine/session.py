@@ -117,7 +117,8 @@ class ApiSession:
                 self.sightings.observe(operation.id, status, exchange)
                 body = None if exchange.response is NOT_JSON else exchange.response
                 sent = (exchange.request_json, deviations.context.params)
-                self.profile.observe(operation.id, status, body, deviations.elapsed, sent)
+                context = deviations.context
+                self.profile.observe(operation.id, status, body, context.elapsed, sent, context.remembered_as)
             if callable(request) and deviations:
                 request = functools.cache(request)  # written once however many findings are new
             findings = [self.add(deviation, request, source, exchange) for deviation in deviations]

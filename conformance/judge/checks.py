@@ -141,12 +141,12 @@ def _explain_body(ctx: ResponseContext, media: str) -> Iterator[Deviation]:
         # bodies that differ only where they conform (ids, timestamps) are explained once
         key = (ctx.spec, ctx.operation.id, ctx.status_code, pointer, shape)
         yield from _EXPLAINED.recall(
-            key, lambda: _explain_schema_errors(ctx, pointer, instance, conforms, closed)
+            key, lambda: tuple(_explain_schema_errors(ctx, pointer, instance, conforms, closed))
         )
 
 
 #: Explanations by the Rust validators' error shape (``Spec.error_shape``).
-_EXPLAINED = Memory()
+_EXPLAINED: Memory[tuple[object, ...], tuple[Deviation, ...]] = Memory()
 
 
 def _explain_schema_errors(

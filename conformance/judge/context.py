@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import jsonpointer
 
@@ -22,6 +22,9 @@ from conformance.contract.extensions import assumption_of
 from conformance.contract.model import Operation, Spec
 from conformance.findings import Deviation
 from conformance.judge.strict_json import NOT_JSON, StrictJson, parse_strict
+
+Key = TypeVar("Key")
+Value = TypeVar("Value")
 
 
 @dataclass
@@ -70,8 +73,9 @@ class ResponseContext:
 
     @cached_property
     def parsed(self) -> StrictJson:
-        """The body read as strict JSON (RFC 8259), with what only a lenient reader would accept."""
-        return parse_strict(self.body)
+        """The body read as strict JSON (RFC 8259), with what only a lenient reader would accept;
+        a small body read before is not read again (``READ_BODIES``)."""
+        return _READ_BODIES.read(self)
 
     @property
     def instance(self) -> Any:
@@ -79,10 +83,18 @@ class ResponseContext:
         return self.parsed.value
 
     @cached_property
+    def digest(self) -> bytes:
+        return hashlib.blake2b(self.body, digest_size=16).digest()
+
+    @property
+    def remembered_as(self) -> bytes | None:
+        """The body's digest, if it is small enough to be remembered as read or walked."""
+        return self.digest if len(self.body) <= REMEMBERED_BODY_BYTES else None
+
+    @cached_property
     def body_key(self) -> tuple[Any, ...]:
         """What a body-only check's verdict depends on (``by_body``): the body by its digest."""
-        digest = hashlib.blake2b(self.body, digest_size=16).digest()
-        return (self.spec, self.operation.id, self.status_code, self.media_type, self.limits, digest)
+        return (self.spec, self.operation.id, self.status_code, self.media_type, self.limits, self.digest)
 
     @cached_property
     def assumption(self) -> str | None:
@@ -146,33 +158,61 @@ Check = Callable[[ResponseContext], Iterable[Deviation]]
 #: polled until it ends, a page listed again), and explaining one against its schema takes a
 #: millisecond. Beyond it the memory starts afresh.
 REMEMBERED_BODIES = 4096
+#: Bodies of at most this many bytes are remembered as read (``ResponseContext.parsed``), the last
+#: ``READ_BODIES`` of them: what they hold in memory stays within a few megabytes.
+REMEMBERED_BODY_BYTES, READ_BODIES = 16 * 1024, 256
 
 
-class Memory:
-    """Deviations found before, by what they depend on; past ``REMEMBERED_BODIES`` keys it
-    starts afresh, so its size is bounded whatever a server sends."""
+class Memory(Generic[Key, Value]):
+    """What was made before, by what it depends on; past ``size`` keys (``REMEMBERED_BODIES``)
+    it starts afresh, so its size is bounded whatever a server sends."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self._made: dict[Key, Value] = {}
+        self._size = size
+
+    def recall(self, key: Key, make: Callable[[], Value]) -> Value:
+        made = self._made.get(key)
+        if made is None:
+            made = make()
+            if len(self._made) >= (self._size or REMEMBERED_BODIES):
+                self._made.clear()
+            self._made[key] = made
+        return made
+
+
+class _ReadBodies:
+    """Small bodies read as JSON before, by digest, kept from the second time one is seen: most
+    bodies come once, and keeping each of those would only give the collector more to walk. The
+    values are shared: no check changes what it reads."""
 
     def __init__(self) -> None:
-        self._found: dict[Any, tuple[Deviation, ...]] = {}
+        self._seen: set[bytes] = set()
+        self._read: Memory[bytes, StrictJson] = Memory(READ_BODIES)
 
-    def recall(self, key: Any, find: Callable[[], Iterable[Deviation]]) -> tuple[Deviation, ...]:
-        found = self._found.get(key)
-        if found is None:
-            found = tuple(find())
-            if len(self._found) >= REMEMBERED_BODIES:
-                self._found.clear()
-            self._found[key] = found
-        return found
+    def read(self, ctx: ResponseContext) -> StrictJson:
+        digest = ctx.remembered_as
+        if digest is None:
+            return parse_strict(ctx.body)
+        if digest not in self._seen:
+            if len(self._seen) >= REMEMBERED_BODIES:
+                self._seen.clear()
+            self._seen.add(digest)
+            return parse_strict(ctx.body)
+        return self._read.recall(digest, lambda: parse_strict(ctx.body))
+
+
+_READ_BODIES = _ReadBodies()
 
 
 def by_body(function: Check) -> Check:
     """Remember what ``function`` found in a response, for a check that reads nothing of it but
     the operation, status, media type and body: the same body again gets the same deviations."""
-    memory = Memory()
+    memory: Memory[tuple[Any, ...], tuple[Deviation, ...]] = Memory()
 
     @functools.wraps(function)
     def remembered(ctx: ResponseContext) -> tuple[Deviation, ...]:
-        return memory.recall(ctx.body_key, lambda: function(ctx))
+        return memory.recall(ctx.body_key, lambda: tuple(function(ctx)))
 
     return remembered
 

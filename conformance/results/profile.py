@@ -43,6 +43,8 @@ MAX_SAMPLES = 2048
 #: Strings the run sent that are remembered (later ones are not): an answer that holds one echoes
 #: the client, and tells nothing of the vendor's values or formats.
 MAX_SENT = 4096
+#: Bodies of an operation whose walk is kept (``_Walk``), and the steps a kept walk may have.
+MAX_WALKS, MAX_WALK_STEPS = 64, 400
 
 Redact = Callable[[str], str]
 
@@ -167,6 +169,31 @@ class Place:
         return entry
 
 
+#: One node of a walked body: its place, its JSON type, the string it held and whether it was an
+#: object whose members were read.
+_Step = tuple[Place, str, str | None, bool]
+
+
+@dataclass
+class _Walk:
+    """A body's walk as steps, taken again for the same body without reading it: traffic repeats
+    bodies (a run polled, a page listed again). Its places all exist or were left out for want of
+    room, which never comes back; only the strings are looked at again (was each one sent?)."""
+
+    steps: list[_Step]
+    left_out: int
+
+    def take(self, profile: OperationProfile, sent: set[str]) -> None:
+        for place, kind, text, members in self.steps:
+            place.seen += 1
+            place.types[kind] += 1
+            if text is not None:
+                place.string(text, sent)
+            elif members:
+                place.objects += 1
+        profile.left_out += self.left_out
+
+
 @dataclass
 class OperationProfile:
     """One operation's answers: statuses, response times and their bodies' places."""
@@ -178,10 +205,25 @@ class OperationProfile:
     #: Places left out past ``MAX_LOCATIONS`` (or under a status past ``MAX_STATUSES``).
     left_out: int = 0
     places: int = 0
+    #: Walks by status and body digest, kept from a body's second time (``_Walk``), and the keys
+    #: seen once; neither leaves the process (``__getstate__``).
+    _walks: dict[tuple[int, bytes], _Walk] = field(default_factory=dict, compare=False, repr=False)
+    _walked: set[tuple[int, bytes]] = field(default_factory=set, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_walks": {}, "_walked": set()}
 
     def observe(
-        self, status: int, body: Any, elapsed: float | None, rng: random.Random, sent: set[str]
+        self,
+        status: int,
+        body: Any,
+        elapsed: float | None,
+        rng: random.Random,
+        sent: set[str],
+        digest: bytes | None = None,
     ) -> None:
+        """One answer; ``digest`` (of the body as received) lets a body seen before be walked again
+        from its steps."""
         self.statuses[status] += 1
         if elapsed is not None:
             self.timed += 1
@@ -199,9 +241,31 @@ class OperationProfile:
                 self.left_out += 1
                 return
             places = self.bodies[status] = {}
+        key = (status, digest) if digest is not None else None
+        walk = self._walks.get(key) if key is not None else None
+        if walk is not None:
+            walk.take(self, sent)
+            return
+        steps = self._steps(key)
+        left_out = self.left_out
         root = self._place(places, "")
         if root is not None:
-            self._walk(places, root, body, "", 0, sent)
+            self._walk(places, root, body, "", 0, sent, steps)
+        if key is not None and steps is not None and len(steps) <= MAX_WALK_STEPS:
+            if len(self._walks) >= MAX_WALKS:
+                self._walks.clear()
+            self._walks[key] = _Walk(steps, self.left_out - left_out)
+
+    def _steps(self, key: tuple[int, bytes] | None) -> list[_Step] | None:
+        """Where to keep a body's walk: from its second time (most bodies come once)."""
+        if key is None:
+            return None
+        if key in self._walked:
+            return []
+        if len(self._walked) >= 4 * MAX_WALKS:
+            self._walked.clear()
+        self._walked.add(key)
+        return None
 
     def _place(self, places: dict[str, Place], location: str) -> Place | None:
         """The place at ``location``, made if there is room; ``None`` (and one more left out) if not."""
@@ -215,14 +279,26 @@ class OperationProfile:
         return place
 
     def _walk(
-        self, places: dict[str, Place], place: Place, node: Any, location: str, depth: int, sent: set[str]
+        self,
+        places: dict[str, Place],
+        place: Place,
+        node: Any,
+        location: str,
+        depth: int,
+        sent: set[str],
+        steps: list[_Step] | None,
     ) -> None:
         place.seen += 1
         kind = _TYPES.get(type(node)) or json_type(node)
         place.types[kind] += 1
         if kind == "string":
             place.string(node, sent)
+            if steps is not None:
+                steps.append((place, kind, node, False))
             return
+        members_read = kind == "object" and depth < MAX_DEPTH
+        if steps is not None:
+            steps.append((place, kind, None, members_read))
         if depth >= MAX_DEPTH:
             return
         if kind == "object":
@@ -239,7 +315,7 @@ class OperationProfile:
                 known = self._child_place(places, children, location, str(name))
                 if known is None:
                     continue
-            self._walk(places, known[0], value, known[1], depth + 1, sent)
+            self._walk(places, known[0], value, known[1], depth + 1, sent, steps)
 
     def _child_place(
         self, places: dict[str, Place], children: dict[str, tuple[Place, str]], location: str, name: str
@@ -309,13 +385,20 @@ class Profile:
         self.sent: set[str] = set()
 
     def observe(
-        self, operation: str, status: int, body: Any, elapsed: float | None, request: Any = None
+        self,
+        operation: str,
+        status: int,
+        body: Any,
+        elapsed: float | None,
+        request: Any = None,
+        digest: bytes | None = None,
     ) -> None:
         """One answer: its status, its decoded JSON body (``None``: not JSON) and its time, after
-        the strings of its ``request`` (its decoded body and parameters) are remembered as sent."""
+        the strings of its ``request`` (its decoded body and parameters) are remembered as sent;
+        ``digest``, the body's as received, where the caller has it."""
         self._remember(request, 0)
         profile = self.operations.setdefault(operation, OperationProfile())
-        profile.observe(status, body, elapsed, self._rng, self.sent)
+        profile.observe(status, body, elapsed, self._rng, self.sent, digest)
 
     def _remember(self, value: Any, depth: int) -> None:
         if isinstance(value, str):

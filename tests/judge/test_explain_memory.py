@@ -1,6 +1,8 @@
 """Explanations remembered by error shape (``Spec.error_shape``) are the explanations the Python
 validator gives each body afresh: the same findings on the committed recordings and on mutants
-of them (renamed, removed, nulled, re-typed and re-cased members, members added)."""
+of them (renamed, removed, nulled, re-typed and re-cased members, members added). Bodies read and
+profiled from memory (``ResponseContext.parsed``, the profile's kept walks) give the results of
+bodies each read and walked afresh."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import pytest
 from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.cassettes.replay import replay
 from conformance.contract.model import Spec
+from conformance.judge import context
+from conformance.results.document import results_document
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "cassettes" / "mocks"
 
@@ -100,3 +104,26 @@ def test_remembered_explanations_are_the_explanations_of_each_body(
         afresh = _findings(tmp_path, interactions, " ")
     remembered = _findings(tmp_path, interactions, "  ")
     assert remembered == afresh
+
+
+def test_bodies_read_and_profiled_from_memory_give_the_results_of_each_read_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interactions = _mutants(3) * 3  # every body three times: read, kept, then taken from memory
+    cassette = tmp_path / "repeated.yaml"
+    write_cassette(cassette, interactions)
+
+    def results() -> dict[str, Any]:
+        result, unattributed = replay([cassette])
+        assert not unattributed
+        document = results_document(result)
+        for api in document["apis"]:
+            api.pop("duration_s")
+        return {key: document[key] for key in ("findings", "apis", "summary")}
+
+    remembered = results()
+    with monkeypatch.context() as patched:
+        patched.setattr(context, "REMEMBERED_BODY_BYTES", -1)  # no body is small enough to remember
+        afresh = results()
+    assert remembered == afresh
+    assert remembered["findings"] and all(api["operations"] for api in remembered["apis"])

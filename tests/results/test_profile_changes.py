@@ -210,3 +210,33 @@ def test_a_profile_is_bounded_whatever_the_server_sends_and_redacted() -> None:
     bodies = profile.frozen(redactor.text, redactor.is_secret_key)["getRun"]["bodies"]
     assert sum(len(places) for places in bodies.values()) == MAX_LOCATIONS
     assert sum(profile.operations["getRun"].statuses.values()) == 300
+
+
+def test_a_body_seen_again_is_profiled_from_its_steps_exactly_as_walked_afresh() -> None:
+    """Repeated bodies (given with their digest) are walked again from the steps kept on their second
+    time: the profile equals the one of every body walked in full, with strings that become echoes
+    between sightings, places left out once the operation has no room, and a body deeper than read."""
+    from conformance.redact import Redactor
+    from conformance.results.profile import MAX_DEPTH, MAX_LOCATIONS, Profile
+
+    deep: Any = "bottom"
+    for _ in range(MAX_DEPTH + 3):
+        deep = {"down": deep, "at": "level"}
+    bodies = [
+        {"id": "run-1", "status": "Completed", "files": [{"id": "f1"}, {"id": "f2"}], "deep": deep},
+        {"id": "run-2", "status": "Failed", "error": None, "took": 1.5, "ok": False},
+        {f"member{n}": n for n in range(MAX_LOCATIONS + 5)},  # past the room: left out, every time
+        [{"id": "run-1"}, "loose", 3],
+    ]
+    walked, stepped = Profile(), Profile()
+    for night in range(6):
+        for index, body in enumerate(bodies):
+            request = {"run_id": "run-1"} if night >= 3 else None  # from the fourth night: an echo
+            for profile, digest in ((walked, None), (stepped, bytes([index]))):
+                profile.observe("getRun", 200 + index % 2, body, None, request, digest)
+    assert stepped.operations["getRun"]._walks  # the steps were taken, not the walk
+    redactor = Redactor()
+    frozen = walked.frozen(redactor.text, redactor.is_secret_key)
+    assert stepped.frozen(redactor.text, redactor.is_secret_key) == frozen
+    assert frozen["getRun"]["left_out"] > 0
+    assert frozen["getRun"]["bodies"]["200"]["/id"]["echoed"] == {"run-1": 3}
