@@ -30,8 +30,9 @@ _NOT_TEXT_12 = (
 #: A line (one value) that YAML 1.1 reads as no string where YAML 1.2 reads text: written plain,
 #: the two parsers read it differently.
 _AMBIGUOUS = re.compile(rf"(?!(?:{_NOT_TEXT_12})$)(?:{_NOT_TEXT_11})")
-#: How the lines that could be start: a number, a date, ``yes``, ``no``, ``on``, ``off``, ``<<``, ``=``.
-_MAYBE_AMBIGUOUS = frozenset("-+.0123456789yYnNoO<=")
+#: A line that could be (after a newline): it starts as a number, a date, ``yes``, ``no``, ``on``,
+#: ``off``, ``<<`` or ``=`` do (the newline first, so that the search skips to each line in C).
+_MAYBE_AMBIGUOUS = re.compile(r"\n[-+.0-9yYnNoO<=][^\n]*")
 #: The types of what the Rust parser reads where both parsers agree on the type.
 _TEXT_TYPES = frozenset({str, bool, list, dict, type(None)})
 AS_VCRPY_READS: dict[str, Any] = {
@@ -74,9 +75,9 @@ def reads_alike(raw: Any, chunk: str) -> bool:
             ]
     if not set(map(type, scalars)) <= _TEXT_TYPES:
         return False  # a number where text belongs: which number, or whether text, depends on the parser
-    # str() of the other values (True, None, a list) is never ambiguous.
-    lines = "\n".join(map(str, scalars)).split("\n")
-    return not any(line[:1] in _MAYBE_AMBIGUOUS and _AMBIGUOUS.fullmatch(line) for line in lines)
+    # The other values (True, None, a list) are never ambiguous.
+    text = "\n" + "\n".join([scalar for scalar in scalars if type(scalar) is str])
+    return not any(_AMBIGUOUS.fullmatch(line.group(), 1) for line in _MAYBE_AMBIGUOUS.finditer(text))
 
 
 def _member(node: Any, key: str) -> dict[str, Any]:

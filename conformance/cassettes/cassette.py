@@ -9,6 +9,7 @@ reads the text as vcrpy's loader would (``_entry_spans``, ``alike.reads_alike``)
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import zlib
@@ -280,19 +281,41 @@ def _get(node: Any, *keys: str) -> Any:
     return node
 
 
-def _interaction(path: Path, index: int, raw: Any, limits: ReadLimits = DEFAULT_LIMITS) -> Interaction:
-    method, uri = _get(raw, "request", "method"), _get(raw, "request", "uri")
-    status = _get(raw, "response", "status", "code")
-    body = _get(raw, "response", "body", "string")
-    if not isinstance(method, str) or not isinstance(uri, str):
-        raise InteractionError("request.method and request.uri must be strings")
+def _essentials(raw: Any) -> tuple[Any, Any, Any, Any]:
+    """The method, URI, status code and body of an entry; ``InteractionError`` naming the first
+    one missing."""
+    try:
+        request, response = raw["request"], raw["response"]
+        return request["method"], request["uri"], response["status"]["code"], response["body"]["string"]
+    except (KeyError, TypeError, IndexError):  # which one is missing, as _get says it
+        return (
+            _get(raw, "request", "method"),
+            _get(raw, "request", "uri"),
+            _get(raw, "response", "status", "code"),
+            _get(raw, "response", "body", "string"),
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def _uri_problem(uri: str) -> str | None:
+    """Why ``uri`` is no absolute URL, if it is not (recordings repeat URIs: each is checked once)."""
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - an invalid port raises here
     except ValueError as exc:
-        raise InteractionError(f"request.uri is not a URL ({printable(str(exc))[:100]})") from None
+        return f"request.uri is not a URL ({printable(str(exc))[:100]})"
     if not parts.scheme or not parts.hostname:
-        raise InteractionError(f"request.uri {printable(uri)[:200]!r} is not an absolute URL")
+        return f"request.uri {printable(uri)[:200]!r} is not an absolute URL"
+    return None
+
+
+def _interaction(path: Path, index: int, raw: Any, limits: ReadLimits = DEFAULT_LIMITS) -> Interaction:
+    method, uri, status, body = _essentials(raw)
+    if not isinstance(method, str) or not isinstance(uri, str):
+        raise InteractionError("request.method and request.uri must be strings")
+    problem = _uri_problem(uri)
+    if problem:
+        raise InteractionError(problem)
     if isinstance(status, str) and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
@@ -325,12 +348,12 @@ def _headers(raw: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(raw, Mapping):
         raise InteractionError(f"{where} is not a mapping")
-    headers: dict[str, str] = {}
-    for name, values in raw.items():
-        value = values[0] if isinstance(values, list) and values else values
+    headers = {
+        str(name): values[0] if type(values) is list and values else values for name, values in raw.items()
+    }
+    for name, value in headers.items():
         if not isinstance(value, str):
             raise InteractionError(f"{where}.{name}")
-        headers[str(name)] = value
     return headers
 
 
