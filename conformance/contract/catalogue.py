@@ -142,8 +142,8 @@ class Exchange:
         raw = self.request
         if not isinstance(raw, (str, bytes, bytearray)):
             return raw
-        if len(raw) > MAX_BODY_BYTES:
-            return None
+        if not raw or len(raw) > MAX_BODY_BYTES:
+            return None  # none sent (most requests; an error raised to say so costs more than a read)
         try:
             return json.loads(raw)
         except (ValueError, RecursionError):

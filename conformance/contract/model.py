@@ -50,12 +50,18 @@ class Operation:
         return assumption_of(self.definition.get("responses"))
 
     def response_key(self, status_code: int) -> str | None:
-        """The ``responses`` key that documents ``status_code``: exact, ``2XX`` style, or ``default``."""
-        responses = self.definition.get("responses", {})
-        for key in (str(status_code), f"{str(status_code)[0]}XX", "default"):
-            if key in responses:
-                return key
-        return None
+        """The ``responses`` key that documents ``status_code``: exact, ``2XX`` style, or ``default``
+        (worked out once per status: every response asks)."""
+        keys = self._response_keys
+        if status_code not in keys:
+            responses = self.definition.get("responses", {})
+            candidates = (str(status_code), f"{str(status_code)[0]}XX", "default")
+            keys[status_code] = next((key for key in candidates if key in responses), None)
+        return keys[status_code]
+
+    @cached_property
+    def _response_keys(self) -> dict[int, str | None]:
+        return {}
 
     @cached_property
     def path_pattern(self) -> re.Pattern[str]:
