@@ -7,6 +7,7 @@ reads those entries.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -48,6 +49,8 @@ _DEEP_INDENT, _MAX_COMPACT = "\n" + " " * 1000, 1000
 
 def shallow(chunk: str) -> bool:
     """Whether an entry surely nests no deeper than the Rust parser reads (columns, ``- ``, ``? ``)."""
+    if len(chunk) < len(_DEEP_INDENT):  # too short to hold either: not searched
+        return True
     return _DEEP_INDENT not in chunk and chunk.count("- ") + chunk.count("? ") <= _MAX_COMPACT
 
 
@@ -77,7 +80,14 @@ def reads_alike(raw: Any, chunk: str) -> bool:
         return False  # a number where text belongs: which number, or whether text, depends on the parser
     # The other values (True, None, a list) are never ambiguous.
     text = "\n" + "\n".join([scalar for scalar in scalars if type(scalar) is str])
-    return not any(_AMBIGUOUS.fullmatch(line.group(), 1) for line in _MAYBE_AMBIGUOUS.finditer(text))
+    return not any(_ambiguous(line.group()) for line in _MAYBE_AMBIGUOUS.finditer(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ambiguous(line: str) -> bool:
+    """Whether a line (after its newline) is read as no string by one parser and as text by the other
+    (the same few lines recur: lengths, hosts, versions)."""
+    return _AMBIGUOUS.fullmatch(line, 1) is not None
 
 
 def _member(node: Any, key: str) -> dict[str, Any]:
