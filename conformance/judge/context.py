@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -45,10 +45,18 @@ class ResponseContext:
     request_body: Any = None
     #: Seconds from sending the request to its answer read, where the caller timed it (a run).
     elapsed: float | None = None
+    #: What every check reads, worked out here rather than on first use (cheaper for each response):
+    #: the ``responses`` key documenting the status, that response object, and the media type.
+    response_key: str | None = field(init=False)
+    documented: dict[str, Any] = field(init=False)
+    media_type: str | None = field(init=False)
 
-    @cached_property
-    def response_key(self) -> str | None:
-        return self.operation.response_key(self.status_code)
+    def __post_init__(self) -> None:
+        self.response_key = key = self.operation.response_key(self.status_code)
+        responses = self.operation.definition.get("responses", {})
+        self.documented = {} if key is None else self.spec.resolve(responses[key])
+        value = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
+        self.media_type = value.split(";")[0].strip().lower() if value else None
 
     @cached_property
     def response_pointer(self) -> str | None:
@@ -59,17 +67,6 @@ class ResponseContext:
         if isinstance(raw, dict) and "$ref" in raw:
             return raw["$ref"].lstrip("#")
         return f"{self.operation.pointer}/responses/{self.response_key}"
-
-    @cached_property
-    def documented(self) -> dict[str, Any]:
-        if self.response_key is None:
-            return {}
-        return self.spec.resolve(self.operation.definition["responses"][self.response_key])
-
-    @cached_property
-    def media_type(self) -> str | None:
-        value = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
-        return value.split(";")[0].strip().lower() if value else None
 
     @cached_property
     def parsed(self) -> StrictJson:
