@@ -131,9 +131,10 @@ def test_a_command_imports_only_what_it_uses(args: tuple[str, ...], tmp_path: Pa
     one = tmp_path / "one.yaml"
     write_cassette(one, parse_document(CASSETTES_DIR / "mocks" / "kognitos.yaml")["interactions"][:1])
     argv = [{"ONE": str(one), "OUT": str(tmp_path / "out")}.get(arg, arg) for arg in args]
-    script = (
+    script = (  # as the installed command runs it: its working module loaded first (``console``)
         "import sys; from conformance.cli.main import main\n"
-        "try:\n    code = main(sys.argv[1:])\nexcept SystemExit as exit:\n    code = exit.code\n"
+        "try:\n    code = main(sys.argv[1:], own_process=True)\n"
+        "except SystemExit as exit:\n    code = exit.code\n"
         "print(code, sorted({name.split('.')[0] for name in sys.modules}))"
     )
     completed = subprocess.run(
@@ -142,3 +143,18 @@ def test_a_command_imports_only_what_it_uses(args: tuple[str, ...], tmp_path: Pa
     code, loaded = completed.stdout.splitlines()[-1].split(" ", 1)
     assert code in ("0", "None"), completed.stdout + completed.stderr
     assert not [name for name in COMMANDS_LOAD_NOT[args] if f"'{name}'" in loaded], loaded
+
+
+def test_the_command_tunes_the_collector_of_its_own_process_only() -> None:
+    """``conformance`` in a process of its own leaves what the imports made to the collector's
+    frozen generation and collects after 10,000 new objects; a caller of ``main`` (a test) keeps
+    its collector as it was."""
+    script = (
+        "import gc; from conformance.cli.main import main\n"
+        "before = gc.get_threshold(); codes = [main(['list'])]\n"
+        "kept = gc.get_threshold() == before and gc.get_freeze_count() == 0\n"
+        "codes.append(main(['list'], own_process=True))\n"
+        "print(codes, kept, gc.get_threshold(), gc.get_freeze_count() > 0)"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert completed.stdout.splitlines()[-1] == "[0, 0] True (10000, 10, 10) True", completed.stderr
