@@ -1,15 +1,20 @@
 """What the hostile tests share: the command line as a subprocess with its wall time and peak
-memory, canary credentials, and the checks every output must pass (strict JSON, well-formed
-XML, no traceback, no canary in any file written or line printed)."""
+memory, or in this process where neither is measured, canary credentials, and the checks every
+output must pass (strict JSON, well-formed XML, no traceback, no canary in any file written or
+line printed)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +26,7 @@ import pytest
 from conformance.vendors.registry import CASSETTES_DIR
 
 from ..canary import leaks
+from ..inprocess import InProcess
 from ..shared import once_per_run
 
 #: The credential the mocks behind the fault server accept, and other secrets a user may hand the
@@ -36,7 +42,9 @@ CANARIES = {
 
 @dataclass
 class Outcome:
-    """A finished command: exit code, what it printed, how long it took, its peak memory."""
+    """A finished command: exit code, what it printed, how long it took, its peak memory. Run in
+    this process, ``aside`` holds what a child would have printed to its stderr besides the
+    command's own lines, and pytest takes instead: warnings, log records, exceptions in threads."""
 
     args: tuple[str, ...]
     code: int
@@ -44,10 +52,11 @@ class Outcome:
     err: str
     seconds: float
     peak_mb: float
+    aside: str = ""
 
     @property
     def printed(self) -> str:
-        return self.out + self.err
+        return self.out + self.err + self.aside
 
 
 def conformance(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
@@ -111,6 +120,35 @@ atexit.register(record)
 sys.argv[0] = "conformance"
 runpy.run_module("conformance", run_name="__main__", alter_sys=True)
 """
+
+
+def run_in_process(command: InProcess, *args: str, cwd: Path, env: dict[str, str] | None = None) -> Outcome:
+    """``conformance ARGS`` in this process, with ``env`` and none of the vendors' other variables, as
+    an ``Outcome`` (its peak memory not measured: 0); where neither its time nor its memory is
+    measured, a child process would only add the interpreter's start and the suite's imports."""
+    aside: list[str] = []
+
+    class Aside(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            aside.append(self.format(record) + "\n")
+
+    def thrown(hook: threading.ExceptHookArgs) -> None:
+        aside.append("".join(traceback.format_exception(hook.exc_type, hook.exc_value, hook.exc_traceback)))
+
+    handler, started = Aside(), time.monotonic()
+    with warnings.catch_warnings(record=True) as warned, pytest.MonkeyPatch.context() as patch:
+        warnings.simplefilter("always")
+        patch.setattr(threading, "excepthook", thrown)
+        logging.getLogger().addHandler(handler)
+        try:
+            completed = command(*args, cwd=cwd, env=env or {})
+        finally:
+            logging.getLogger().removeHandler(handler)
+    seconds = time.monotonic() - started
+    aside += [warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in warned]
+    return Outcome(
+        tuple(args), completed.returncode, completed.stdout, completed.stderr, seconds, 0.0, "".join(aside)
+    )
 
 
 def one_line_error(outcome: Outcome, *fragments: str) -> None:
