@@ -5,6 +5,7 @@ line printed)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,10 +17,11 @@ import time
 import traceback
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -126,29 +128,73 @@ def run_in_process(command: InProcess, *args: str, cwd: Path, env: dict[str, str
     """``conformance ARGS`` in this process, with ``env`` and none of the vendors' other variables, as
     an ``Outcome`` (its peak memory not measured: 0); where neither its time nor its memory is
     measured, a child process would only add the interpreter's start and the suite's imports."""
-    aside: list[str] = []
-
-    class Aside(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            aside.append(self.format(record) + "\n")
-
-    def thrown(hook: threading.ExceptHookArgs) -> None:
-        aside.append("".join(traceback.format_exception(hook.exc_type, hook.exc_value, hook.exc_traceback)))
-
-    handler, started = Aside(), time.monotonic()
-    with warnings.catch_warnings(record=True) as warned, pytest.MonkeyPatch.context() as patch:
-        warnings.simplefilter("always")
-        patch.setattr(threading, "excepthook", thrown)
-        logging.getLogger().addHandler(handler)
-        try:
-            completed = command(*args, cwd=cwd, env=env or {})
-        finally:
-            logging.getLogger().removeHandler(handler)
+    started = time.monotonic()
+    with _Aside() as aside:
+        completed = command(*args, cwd=cwd, env=env or {})
     seconds = time.monotonic() - started
-    aside += [warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in warned]
     return Outcome(
-        tuple(args), completed.returncode, completed.stdout, completed.stderr, seconds, 0.0, "".join(aside)
+        tuple(args),
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+        seconds,
+        0.0,
+        "".join(aside.lines),
     )
+
+
+class _Aside(logging.Handler):
+    """What a child process would print to its stderr besides the command's own lines, and pytest
+    takes instead: warnings, log records, exceptions in threads. The threads already running (the
+    test's own servers) are not the command's: theirs go on to pytest as before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.others = set(threading.enumerate()) - {threading.current_thread()}
+        self.stack = contextlib.ExitStack()
+
+    def __enter__(self) -> _Aside:
+        self.stack.enter_context(warnings.catch_warnings())  # restores the filters and showwarning
+        warnings.simplefilter("always")
+        warnings.showwarning = partial(self.warned, warnings.showwarning)
+        patch = self.stack.enter_context(pytest.MonkeyPatch.context())
+        patch.setattr(threading, "excepthook", partial(self.thrown, threading.excepthook))
+        logging.getLogger().addHandler(self)
+        self.stack.callback(logging.getLogger().removeHandler, self)
+        return self
+
+    def __exit__(self, *raised: object) -> None:
+        self.stack.close()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if threading.current_thread() not in self.others:
+            self.lines.append(self.format(record) + "\n")
+
+    def warned(
+        self,
+        shown: Callable[..., None],
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if threading.current_thread() in self.others:
+            shown(message, category, filename, lineno, file, line)
+        else:
+            self.lines.append(warnings.formatwarning(message, category, filename, lineno, line))
+
+    def thrown(
+        self, hook: Callable[[threading.ExceptHookArgs], object], args: threading.ExceptHookArgs
+    ) -> None:
+        if args.thread in self.others:
+            hook(args)
+        else:
+            self.lines.append(
+                "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+            )
 
 
 def one_line_error(outcome: Outcome, *fragments: str) -> None:
