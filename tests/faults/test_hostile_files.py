@@ -2,7 +2,9 @@
 FIFO where a file is read, characters XML cannot hold, the pytest plugin's report folder, two
 runs publishing to one folder, a large merge and its exit code. Each is the real command line
 over real files, as in ``test_hostile.py``: a finding or a one-line error, never a crash, within
-bounded time and memory, with outputs that parse and nothing good lost."""
+bounded time and memory, with outputs that parse and nothing good lost. It runs in a child process
+where its time or memory is measured, where it may crash the interpreter, where this process would
+keep a spec it read, and where processes publish side by side; elsewhere in this process."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.results.history import HISTORY_FILE
 from conformance.vendors.registry import SPECS_DIR, SPECS_DIR_ENV
 
-from .hostile import conformance, mock_replay_results, one_line_error, strict_json, valid_outputs
+from .hostile import Outcome, conformance, mock_replay_results, one_line_error, strict_json, valid_outputs
 
 MOCK_CASSETTES = SPECS_DIR.parent / "cassettes" / "mocks"
 
@@ -99,7 +102,7 @@ def test_a_fifo_or_a_device_is_refused_in_one_line_never_waited_on(tmp_path: Pat
         assert "Traceback" not in outcome.printed and outcome.seconds < 30, outcome
 
 
-def test_characters_xml_cannot_hold_never_reach_junit(tmp_path: Path) -> None:
+def test_characters_xml_cannot_hold_never_reach_junit(here: Callable[..., Outcome], tmp_path: Path) -> None:
     def hostile(interaction: dict[str, Any]) -> None:
         response = interaction["response"]
         if interaction["request"]["method"] == "GET" and response["status"]["code"] == 200:
@@ -112,7 +115,7 @@ def test_characters_xml_cannot_hold_never_reach_junit(tmp_path: Path) -> None:
     for interaction in interactions:
         hostile(interaction)
     write_cassette(tmp_path / "cassettes" / "kognitos.yaml", interactions)
-    outcome = conformance("replay", "cassettes", "--strict", "--report-dir", "r", cwd=tmp_path)
+    outcome = here("replay", "cassettes", "--strict", "--report-dir", "r", cwd=tmp_path)
     assert outcome.code == 1, outcome  # an extra member: additive drift, failing a strict replay
     valid_outputs(tmp_path / "r")  # junit.xml parses
     junit = (tmp_path / "r" / "junit.xml").read_text(encoding="utf-8")
@@ -208,7 +211,9 @@ def test_merging_large_results_is_linear_in_time_and_memory(
     assert merged.seconds < 60 and merged.peak_mb < 400, merged  # took minutes and GBs at 35 MB
 
 
-def test_a_merged_report_exits_as_its_verdict(tmp_path: Path, replayed_results: Path) -> None:
+def test_a_merged_report_exits_as_its_verdict(
+    here: Callable[..., Outcome], tmp_path: Path, replayed_results: Path
+) -> None:
     """0 when conforming (above), 1 with new breaking drift in a part, 2 with a part's error."""
     drifted, errored = strict_json(replayed_results), strict_json(replayed_results)
     drifted["findings"][0].update(classification="new", severity="breaking", quirk=None)
@@ -216,6 +221,6 @@ def test_a_merged_report_exits_as_its_verdict(tmp_path: Path, replayed_results: 
     for name, document in (("drifted.json", drifted), ("errored.json", errored)):
         (tmp_path / name).write_text(json.dumps(document))
     for name, code in (("drifted.json", 1), ("errored.json", 2)):
-        outcome = conformance("report", name, str(replayed_results), "--out", name + ".out", cwd=tmp_path)
+        outcome = here("report", name, str(replayed_results), "--out", name + ".out", cwd=tmp_path)
         assert outcome.code == code and "Traceback" not in outcome.printed, outcome
         assert valid_outputs(tmp_path / f"{name}.out")["exit_code"] == code
