@@ -4,15 +4,14 @@ runs publishing to one folder, a large merge and its exit code. Each is the real
 over real files, as in ``test_hostile.py``: a finding or a one-line error, never a crash, within
 bounded time and memory, with outputs that parse and nothing good lost. It runs in a child process
 where its time or memory is measured, where it may crash the interpreter, where this process would
-keep a spec it read, and where processes publish side by side; elsewhere in this process."""
+keep a spec it read, and where processes publish side by side; elsewhere in this process (the
+plugin's pytest session through pytester)."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ from conformance.vendors.registry import SPECS_DIR, SPECS_DIR_ENV
 from .hostile import Outcome, conformance, mock_replay_results, one_line_error, strict_json, valid_outputs
 
 MOCK_CASSETTES = SPECS_DIR.parent / "cassettes" / "mocks"
+pytest_plugins = ["pytester"]
 
 
 def test_a_cassette_nested_100000_deep_is_one_error_line_not_a_segfault(tmp_path: Path) -> None:
@@ -123,37 +123,38 @@ def test_characters_xml_cannot_hold_never_reach_junit(here: Callable[..., Outcom
     assert not {"\ufffe", "\uffff", "\x00"} & set(junit)
 
 
-def _pytest_judging(tmp_path: Path, report_dir: str) -> subprocess.CompletedProcess[str]:
-    """A user's pytest session with the plugin's judge and ``--conformance-report-dir``."""
-    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--conformance-judge",
-         f"--conformance-report-dir={report_dir}", "test_nothing.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+def _pytest_judging(pytester: pytest.Pytester, report_dir: str) -> pytest.RunResult:
+    """A user's pytest session with the plugin's judge and ``--conformance-report-dir``, in this
+    process (pytester), in its own folder."""
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    return pytester.runpytest(
+        "-q", "-p", "no:cacheprovider", "--conformance-judge", f"--conformance-report-dir={report_dir}",
+        "test_nothing.py",
     )  # fmt: skip
 
 
 @pytest.mark.parametrize("occupied", ["a file", "a project folder", "the current directory"])
 def test_the_pytest_plugin_checks_its_report_folder_as_the_command_line_does(
-    tmp_path: Path, occupied: str
+    pytester: pytest.Pytester, occupied: str
 ) -> None:
+    folder = pytester.path
     if occupied == "a file":
-        (tmp_path / "notes.txt").write_text("precious\n")
+        (folder / "notes.txt").write_text("precious\n")
         given, message = "notes.txt", "cannot write reports to notes.txt: File exists"
     elif occupied == "a project folder":
-        (tmp_path / "project" / "src").mkdir(parents=True)
+        (folder / "project" / "src").mkdir(parents=True)
         given, message = "project", "it holds 'src', which is no report file"
     else:
         given, message = ".", "it is the current directory"
-    before = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*"))
-    session = _pytest_judging(tmp_path, given)
-    assert session.returncode == pytest.ExitCode.USAGE_ERROR, session.stdout + session.stderr
-    assert message in session.stderr and "Traceback" not in session.stdout + session.stderr
-    after = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*"))
+    before = sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+    session = _pytest_judging(pytester, given)
+    printed = session.stdout.str() + session.stderr.str()
+    assert session.ret == pytest.ExitCode.USAGE_ERROR, printed
+    assert message in session.stderr.str() and "Traceback" not in printed
+    after = sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
     assert after == sorted([*before, "test_nothing.py"])
     if occupied == "a file":
-        assert (tmp_path / "notes.txt").read_text() == "precious\n"
+        assert (folder / "notes.txt").read_text() == "precious\n"
 
 
 def test_runs_publishing_to_one_folder_keep_every_history_line(tmp_path: Path) -> None:
