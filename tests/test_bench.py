@@ -3,25 +3,58 @@ the day its figures are needed."""
 
 from __future__ import annotations
 
-import subprocess
+import runpy
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
 
 
 SCRIPTS = sorted(path.name for path in BENCH.glob("*.py") if "__main__" in path.read_text())
 
 
+def _the_repositorys(module: ModuleType | None) -> bool:
+    """A module of this repository's own folders that is not the installed package (``tests``, the
+    bench's): one a child process would have to find and import itself."""
+    file = getattr(module, "__file__", None)
+    if not file:
+        return False
+    path = Path(file).resolve()
+    installed = path.is_relative_to(ROOT / "conformance") or path.is_relative_to(sys.prefix)
+    return path.is_relative_to(ROOT) and not installed
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_each_benchmark_shows_its_usage(script: str) -> None:
-    shown = subprocess.run(
-        [sys.executable, str(BENCH / script), "--help"], capture_output=True, text=True, timeout=60
-    )
-    assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.startswith("usage:")
+def test_each_benchmark_shows_its_usage(
+    script: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python bench/SCRIPT --help``, run in this process as a child would run it: bench/ first on
+    the path and the repository's folder not on it, the repository's modules (but the installed
+    package) imported afresh and let go after."""
+    for name in [name for name, module in sys.modules.items() if _the_repositorys(module)]:
+        monkeypatch.delitem(sys.modules, name)
+    outside = [
+        entry
+        for entry in sys.path
+        if entry.startswith(sys.prefix) or not Path(entry or ".").resolve().is_relative_to(ROOT)
+    ]
+    monkeypatch.setattr(sys, "path", [str(BENCH), *outside])
+    monkeypatch.setattr(sys, "argv", [str(BENCH / script), "--help"])
+    loaded = set(sys.modules)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            runpy.run_path(str(BENCH / script), run_name="__main__")
+    finally:
+        for name in set(sys.modules) - loaded:
+            if _the_repositorys(sys.modules[name]):
+                del sys.modules[name]
+    printed = capsys.readouterr()
+    assert exited.value.code in (0, None), printed.err
+    assert printed.out.startswith("usage:")
 
 
 def test_every_benchmark_results_names_has_its_script_and_its_block() -> None:

@@ -1,13 +1,17 @@
-"""Fixtures the bad-input and bad-option tests share: the command line in this process, and the
-report folder an earlier run left, which a refused command must leave exactly as it was."""
+"""Fixtures the fault tests share: the command line in this process, plain or as a hostile
+``Outcome``, and the report folder an earlier run left, which a refused command must leave exactly
+as it was."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from ..inprocess import InProcess
+from .hostile import Outcome, run_in_process
 from .test_bad_input import EARLIER
 
 
@@ -16,6 +20,12 @@ def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
     """The command line in this process (a broken bundled spec is given to a child process, as
     this one keeps the specs it has read)."""
     return InProcess(monkeypatch, capsys)
+
+
+@pytest.fixture
+def here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
+    """``conformance ARGS`` in this process as an ``Outcome``, called as ``hostile.conformance`` is."""
+    return partial(run_in_process, InProcess(monkeypatch, capsys))
 
 
 @pytest.fixture

@@ -1,26 +1,34 @@
 """What the hostile tests share: the command line as a subprocess with its wall time and peak
-memory, canary credentials, and the checks every output must pass (strict JSON, well-formed
-XML, no traceback, no canary in any file written or line printed)."""
+memory, or in this process where neither is measured, canary credentials, and the checks every
+output must pass (strict JSON, well-formed XML, no traceback, no canary in any file written or
+line printed)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
+import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
 from conformance.vendors.registry import CASSETTES_DIR
 
 from ..canary import leaks
+from ..inprocess import InProcess
 from ..shared import once_per_run
 
 #: The credential the mocks behind the fault server accept, and other secrets a user may hand the
@@ -36,7 +44,9 @@ CANARIES = {
 
 @dataclass
 class Outcome:
-    """A finished command: exit code, what it printed, how long it took, its peak memory."""
+    """A finished command: exit code, what it printed, how long it took, its peak memory. Run in
+    this process, ``aside`` holds what a child would have printed to its stderr besides the
+    command's own lines, and pytest takes instead: warnings, log records, exceptions in threads."""
 
     args: tuple[str, ...]
     code: int
@@ -44,10 +54,11 @@ class Outcome:
     err: str
     seconds: float
     peak_mb: float
+    aside: str = ""
 
     @property
     def printed(self) -> str:
-        return self.out + self.err
+        return self.out + self.err + self.aside
 
 
 def conformance(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
@@ -111,6 +122,79 @@ atexit.register(record)
 sys.argv[0] = "conformance"
 runpy.run_module("conformance", run_name="__main__", alter_sys=True)
 """
+
+
+def run_in_process(command: InProcess, *args: str, cwd: Path, env: dict[str, str] | None = None) -> Outcome:
+    """``conformance ARGS`` in this process, with ``env`` and none of the vendors' other variables, as
+    an ``Outcome`` (its peak memory not measured: 0); where neither its time nor its memory is
+    measured, a child process would only add the interpreter's start and the suite's imports."""
+    started = time.monotonic()
+    with _Aside() as aside:
+        completed = command(*args, cwd=cwd, env=env or {})
+    seconds = time.monotonic() - started
+    return Outcome(
+        tuple(args),
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+        seconds,
+        0.0,
+        "".join(aside.lines),
+    )
+
+
+class _Aside(logging.Handler):
+    """What a child process would print to its stderr besides the command's own lines, and pytest
+    takes instead: warnings, log records, exceptions in threads. The threads already running (the
+    test's own servers) are not the command's: theirs go on to pytest as before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.others = set(threading.enumerate()) - {threading.current_thread()}
+        self.stack = contextlib.ExitStack()
+
+    def __enter__(self) -> _Aside:
+        self.stack.enter_context(warnings.catch_warnings())  # restores the filters and showwarning
+        warnings.simplefilter("always")
+        warnings.showwarning = partial(self.warned, warnings.showwarning)
+        patch = self.stack.enter_context(pytest.MonkeyPatch.context())
+        patch.setattr(threading, "excepthook", partial(self.thrown, threading.excepthook))
+        logging.getLogger().addHandler(self)
+        self.stack.callback(logging.getLogger().removeHandler, self)
+        return self
+
+    def __exit__(self, *raised: object) -> None:
+        self.stack.close()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if threading.current_thread() not in self.others:
+            self.lines.append(self.format(record) + "\n")
+
+    def warned(
+        self,
+        shown: Callable[..., None],
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if threading.current_thread() in self.others:
+            shown(message, category, filename, lineno, file, line)
+        else:
+            self.lines.append(warnings.formatwarning(message, category, filename, lineno, line))
+
+    def thrown(
+        self, hook: Callable[[threading.ExceptHookArgs], object], args: threading.ExceptHookArgs
+    ) -> None:
+        if args.thread in self.others:
+            hook(args)
+        else:
+            self.lines.append(
+                "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+            )
 
 
 def one_line_error(outcome: Outcome, *fragments: str) -> None:

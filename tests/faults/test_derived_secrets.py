@@ -3,7 +3,8 @@
 A secret is looked for raw, percent-encoded in upper- and lower-case hex, JSON-escaped, as the
 base64 ``Basic`` form of a user and password, and (being looked for as text) as a member name,
 in every file written and every line printed. Servers are real loopback HTTP, files real files,
-commands the real command line in a child process.
+commands the real command line run in this process (``here``: no time or memory is measured),
+with the warnings, log records and thread exceptions a child would also print searched too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from conformance.vendors.registry import SPECS_DIR
 
 from ..canary import leaks
 from . import server as faults
-from .hostile import Outcome, conformance, one_line_error, valid_outputs
+from .hostile import Outcome, one_line_error, valid_outputs
 from .server import Exchange, Fault, FaultServer
 
 MOCK_CASSETTES = SPECS_DIR.parent / "cassettes" / "mocks"
@@ -87,7 +88,7 @@ def kognitos() -> Iterator[MockServer]:
 
 
 def test_derived_forms_of_the_base_url_credentials_reach_no_run_output_or_cassette(
-    kognitos: MockServer, tmp_path: Path
+    kognitos: MockServer, here: Callable[..., Outcome], tmp_path: Path
 ) -> None:
     def echo(document: dict[str, Any], sent: dict[str, str]) -> None:
         document["stage"] = sent["authorization"]  # "Basic base64(user:password)", as clients send it
@@ -100,12 +101,12 @@ def test_derived_forms_of_the_base_url_credentials_reach_no_run_output_or_casset
         kognitos.port, [Fault("GET", GET_RUN, echoed("authorization", "x-api-key", change=echo))], "/v2"
     ) as front:
         secret_url = front.base_url.replace("http://", f"http://{USER}:{quote(PASSWORD, safe='')}@")
-        ran = conformance(
+        ran = here(
             "run", "kognitos", "--base-url", secret_url, "--token", TOKEN, "--include-operation", "getRun",
             "--phases", "examples", "--max-examples", "1", "--seed", "1", "--report-dir", "report",
             cwd=tmp_path,
         )  # fmt: skip
-        recorded = conformance(
+        recorded = here(
             "record", "kognitos", "--base-url", secret_url, "--out", "cassettes", "--poll-interval", "0.05",
             "--lifecycle-timeout", "5", cwd=tmp_path, env={"KOGNITOS_API_KEY": TOKEN},
         )  # fmt: skip
@@ -135,14 +136,16 @@ def issued_with(suffix: str, issued: list[str]) -> faults.Action:
 
 
 @pytest.mark.parametrize("suffix", ["'quoted/+", "\r\ncrlf"], ids=["quote", "CR/LF"])
-def test_an_issued_token_reaches_no_output_in_any_form(tmp_path: Path, suffix: str) -> None:
+def test_an_issued_token_reaches_no_output_in_any_form(
+    here: Callable[..., Outcome], tmp_path: Path, suffix: str
+) -> None:
     issued: list[str] = []
     mock = create_mock("solvexia", "faithful", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     with (
         MockServer(mock.app(), mock.spec.base_path) as upstream,
         FaultServer(upstream.port, [Fault("POST", TOKEN_PATH, issued_with(suffix, issued))], "/api") as front,
     ):
-        outcome = conformance(
+        outcome = here(
             "run", "solvexia", "--base-url", front.base_url, "--phases", "examples", "--max-examples", "2",
             "--seed", "1", "--poll-interval", "0.05", "--report-dir", "report", cwd=tmp_path,
             env={"SOLVEXIA_CLIENT_ID": CLIENT_ID, "SOLVEXIA_CLIENT_SECRET": CLIENT_SECRET},
@@ -158,14 +161,16 @@ def test_an_issued_token_reaches_no_output_in_any_form(tmp_path: Path, suffix: s
 # -- 7. a secret used as a JSON member name --------------------------------------------------------------
 
 
-def test_a_token_as_a_member_name_reaches_no_output(kognitos: MockServer, tmp_path: Path) -> None:
+def test_a_token_as_a_member_name_reaches_no_output(
+    kognitos: MockServer, here: Callable[..., Outcome], tmp_path: Path
+) -> None:
     def keyed(document: dict[str, Any], sent: dict[str, str]) -> None:
         document[sent["x-api-key"]] = {"nested": 1}  # an extra member named by the credential
         document["stage"] = {sent["x-api-key"]: {"user": "x"}, f"{TOKEN}-2": 2}  # an object, keyed by it
 
     fault = Fault("GET", GET_RUN, echoed("x-api-key", change=keyed))
     with FaultServer(kognitos.port, [fault], "/v2") as front:
-        outcome = conformance(
+        outcome = here(
             "run", "kognitos", "--base-url", front.base_url, "--token", TOKEN, "--include-operation",
             "getRun", "--phases", "examples", "--max-examples", "1", "--seed", "1", "--fail-on", "any",
             "--report-dir", "report", cwd=tmp_path,
@@ -180,7 +185,9 @@ def test_a_token_as_a_member_name_reaches_no_output(kognitos: MockServer, tmp_pa
 # -- 8. record never prints the --client-secret a token endpoint echoes ----------------------------------
 
 
-def test_record_does_not_print_the_client_secret_a_token_endpoint_echoes(tmp_path: Path) -> None:
+def test_record_does_not_print_the_client_secret_a_token_endpoint_echoes(
+    here: Callable[..., Outcome], tmp_path: Path
+) -> None:
     refusal = {"error": "invalid_client", "error_description": f"unknown secret {CLIENT_SECRET}"}
     echo = faults.json_body(json.dumps({**refusal, "error": f"bad {CLIENT_SECRET}"}).encode(), status=401)
     mock = create_mock("solvexia", "faithful", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
@@ -190,7 +197,7 @@ def test_record_does_not_print_the_client_secret_a_token_endpoint_echoes(tmp_pat
     ):
         record = ("record", "solvexia", "--base-url", front.base_url, "--client-id", CLIENT_ID, "--out", "c")
         outcomes = [
-            conformance(*record, *secret, cwd=tmp_path)
+            here(*record, *secret, cwd=tmp_path)
             for secret in (["--client-secret", CLIENT_SECRET], [f"--client-secret={CLIENT_SECRET}"])
         ]
     for outcome in outcomes:
@@ -202,7 +209,9 @@ def test_record_does_not_print_the_client_secret_a_token_endpoint_echoes(tmp_pat
 # -- 9. replay redacts what the vendors declare, and any userinfo ----------------------------------------
 
 
-def test_replay_redacts_the_vendors_variables_and_any_userinfo_in_a_foreign_cassette(tmp_path: Path) -> None:
+def test_replay_redacts_the_vendors_variables_and_any_userinfo_in_a_foreign_cassette(
+    here: Callable[..., Outcome], tmp_path: Path
+) -> None:
     """A cassette recorded elsewhere, without redaction: a response echoes the key of
     ``KOGNITOS_API_KEY`` (set when it is replayed, as in the nightly job) in every form, and one
     request went to a scheme-relative ``//user:password@host`` URI."""
@@ -219,9 +228,7 @@ def test_replay_redacts_the_vendors_variables_and_any_userinfo_in_a_foreign_cass
     first["uri"] = first["uri"].replace("http://", f"//{USER}:{quote(PASSWORD, safe='')}@", 1)
     foreign = tmp_path / "foreign" / "kognitos.yaml"
     write_cassette(foreign, interactions)
-    outcome = conformance(
-        "replay", "foreign", "--report-dir", "report", cwd=tmp_path, env={"KOGNITOS_API_KEY": key}
-    )
+    outcome = here("replay", "foreign", "--report-dir", "report", cwd=tmp_path, env={"KOGNITOS_API_KEY": key})
     assert outcome.code in (1, 2), outcome
     document = valid_outputs(tmp_path / "report")
     assert any(f["observed"] == "[REDACTED]" for f in document["findings"])

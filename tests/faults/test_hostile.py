@@ -2,11 +2,13 @@
 bounded time and memory, with valid outputs and no secret anywhere.
 
 One section per cause. Servers are real loopback HTTP (the misbehaving front of
-``server.py`` before a real Kognitos mock), files are real files, and every command is the
-real command line in a child process, timed and measured (``hostile.conformance``), except
-where neither its time nor its memory is measured (options and files refused, histories and
-report folders kept safe): there the exit code, the lines printed and the files written are
-tested, and the command runs in this process (``in_process``).
+``server.py`` before a real Kognitos mock), files are real files, and a command whose time or
+memory is measured is the real command line in a child process, timed and measured
+(``hostile.conformance``); so is one only a child can run: input nested deep enough to crash an
+interpreter, a spec given through the environment (this process keeps the specs it has read), a
+killed run. Elsewhere the exit code, the lines printed, the files written and the secrets kept out
+of them are tested, and the command runs in this process (``here``), where what a child would
+also print (warnings, log records, exceptions in threads) is searched too.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from conformance.results.history import HISTORY_FILE
 from conformance.results.publish import publish_run
 from conformance.vendors.registry import SPECS_DIR, SPECS_DIR_ENV
 
-from ..inprocess import InProcess
 from . import server as faults
 from .hostile import (
     CANARIES,
@@ -70,21 +71,6 @@ ONE_OPERATION = (
 )
 
 
-@pytest.fixture
-def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
-    """``conformance ARGS`` in this process, with none of the vendors' variables, as an ``Outcome``
-    (its peak memory not measured: 0)."""
-    command = InProcess(monkeypatch, capsys)
-
-    def call(*args: str, cwd: Path) -> Outcome:
-        started = time.monotonic()
-        completed = command(*args, cwd=cwd, env={})
-        seconds = time.monotonic() - started
-        return Outcome(tuple(args), completed.returncode, completed.stdout, completed.stderr, seconds, 0.0)
-
-    return call
-
-
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[MockServer]:
     with MockServer(create_mock("kognitos", "faithful", TOKEN).app()) as server:
@@ -97,8 +83,16 @@ def front(upstream: MockServer, *fault_list: Fault) -> Iterator[FaultServer]:
         yield server
 
 
-def run_against(base_url: str, tmp_path: Path, *extra: str, report: str = "report") -> Outcome:
-    return conformance(
+def run_against(
+    base_url: str,
+    tmp_path: Path,
+    *extra: str,
+    report: str = "report",
+    command: Callable[..., Outcome] = conformance,
+) -> Outcome:
+    """A one-operation run against ``base_url``: in a child process, timed and measured, unless
+    ``command`` runs it elsewhere."""
+    return command(
         "run", "kognitos", "--base-url", base_url, "--token", TOKEN, *ONE_OPERATION, *extra,
         "--report-dir", report, cwd=tmp_path,
     )  # fmt: skip
@@ -153,14 +147,14 @@ def body_of(interaction: dict[str, Any], body: bytes | str, encoding: str | None
 
 
 def test_markup_in_a_server_member_and_a_report_path_is_shown_as_text(
-    upstream: MockServer, tmp_path: Path
+    upstream: MockServer, here: Callable[..., Outcome], tmp_path: Path
 ) -> None:
     def bracketed(document: dict[str, Any]) -> None:
         document["[/bold]"] = 1
         document["[red]eaten[/red]"] = 2
 
     with front(upstream, Fault("GET", GET_RUN, json_rewrite(bracketed))) as server:
-        outcome = run_against(server.base_url, tmp_path, "--fail-on", "any", report="q[/x]")
+        outcome = run_against(server.base_url, tmp_path, "--fail-on", "any", report="q[/x]", command=here)
     assert outcome.code == 1, outcome  # extra members: additive drift, failing under --fail-on any
     seen = findings(tmp_path / "q[/x]")
     assert {("extra-field", "[/bold]"), ("extra-field", "[red]eaten[/red]")} <= set(seen)
@@ -169,7 +163,9 @@ def test_markup_in_a_server_member_and_a_report_path_is_shown_as_text(
     no_leak([outcome], [tmp_path])
 
 
-def test_diff_writes_its_output_then_prints_markup_as_text(tmp_path: Path) -> None:
+def test_diff_writes_its_output_then_prints_markup_as_text(
+    here: Callable[..., Outcome], tmp_path: Path
+) -> None:
     def bracketed(interaction: dict[str, Any]) -> None:
         response = interaction["response"]
         if interaction["request"]["method"] == "GET" and response["status"]["code"] == 200:
@@ -181,7 +177,7 @@ def test_diff_writes_its_output_then_prints_markup_as_text(tmp_path: Path) -> No
 
     tonight = altered_cassette(tmp_path / "tonight" / "kognitos.yaml", bracketed)
     old = MOCK_CASSETTES / "kognitos.yaml"
-    outcome = conformance("diff", str(old), str(tonight), "--report-dir", "diff", cwd=tmp_path)
+    outcome = here("diff", str(old), str(tonight), "--report-dir", "diff", cwd=tmp_path)
     assert outcome.code in (0, 1), outcome
     changes = strict_json(tmp_path / "diff" / "diff.json")["changes"]
     assert {"enum-value-seen", "field-appeared"} <= {change["what"] for change in changes}
@@ -342,7 +338,9 @@ def test_endless_and_special_files_are_one_line_errors(tmp_path: Path) -> None:
 # -- 5. no secret from the base URL or a broken token reaches an output ---------------------------------
 
 
-def test_secrets_in_the_base_url_reach_no_output_and_the_query_travels(tmp_path: Path) -> None:
+def test_secrets_in_the_base_url_reach_no_output_and_the_query_travels(
+    here: Callable[..., Outcome], tmp_path: Path
+) -> None:
     mock = create_mock("kognitos", "faithful", TOKEN)  # a mock of its own: the runs start runs in it
     with MockServer(mock.app(), mock.spec.base_path) as served:
         url = served.base_url
@@ -350,18 +348,16 @@ def test_secrets_in_the_base_url_reach_no_output_and_the_query_travels(tmp_path:
             CANARIES[k] for k in ("base URL user", "base URL password", "base URL query")
         )
         secret_url = url.replace("http://", f"http://{user}:{password}@") + f"?key={query}"
-        ran = conformance(
+        ran = here(
             "run", "kognitos", "--base-url", secret_url, "--token", TOKEN, "--phases", "examples",
             "--max-examples", "2", "--seed", "1", "--poll-interval", "0.05", "--report-dir", "report",
             cwd=tmp_path,
         )  # fmt: skip
-        recorded = conformance(
+        recorded = here(
             "record", "kognitos", "--base-url", secret_url, "--out", "cassettes", "--poll-interval", "0.05",
             cwd=tmp_path, env={"KOGNITOS_API_KEY": TOKEN},
         )  # fmt: skip
-        bad = conformance(
-            "run", "kognitos", "--base-url", secret_url + "#x", "--report-dir", "bad", cwd=tmp_path
-        )
+        bad = here("run", "kognitos", "--base-url", secret_url + "#x", "--report-dir", "bad", cwd=tmp_path)
     assert ran.code == 0, ran  # the query did not corrupt the paths: every response judged as before
     document = valid_outputs(tmp_path / "report")
     assert document["apis"][0]["base_url"].startswith("http://[REDACTED]@127.0.0.1:")
@@ -372,12 +368,14 @@ def test_secrets_in_the_base_url_reach_no_output_and_the_query_travels(tmp_path:
     no_leak([ran, recorded, bad], [tmp_path])
 
 
-def test_a_token_with_cr_lf_is_refused_without_showing_it(tmp_path: Path) -> None:
+def test_a_token_with_cr_lf_is_refused_without_showing_it(
+    here: Callable[..., Outcome], tmp_path: Path
+) -> None:
     token = "canary-crlf-\r\n-token-41ab"
     canaries = {"token": token, "its tail": "-token-41ab"}
     outcomes = [
-        conformance("run", "kognitos", "--base-url", "http://127.0.0.1:9/v2", "--token", token, cwd=tmp_path),
-        conformance(
+        here("run", "kognitos", "--base-url", "http://127.0.0.1:9/v2", "--token", token, cwd=tmp_path),
+        here(
             "record",
             "kognitos",
             "--base-url",
@@ -447,13 +445,13 @@ def test_a_spec_reference_outside_it_is_one_line_and_never_followed(tmp_path: Pa
 
 
 def test_the_published_results_schema_is_the_one_that_is_checked(
-    in_process: Callable[..., Outcome], tmp_path: Path
+    here: Callable[..., Outcome], tmp_path: Path
 ) -> None:
     published = json.loads((Path(__file__).resolve().parents[2] / "docs" / "results.schema.json").read_text())
     assert published == RESULTS_SCHEMA
     from jsonschema import Draft202012Validator
 
-    replayed = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
+    replayed = here("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
     assert replayed.code == 0, replayed
     Draft202012Validator(published).validate(strict_json(tmp_path / "report" / "results.json"))
 
@@ -492,15 +490,15 @@ def mock_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(("make", "message"), list(WRONG_RESULTS.values()), ids=list(WRONG_RESULTS))
 def test_report_and_diff_refuse_results_of_the_wrong_types_in_one_line(
-    in_process: Callable[..., Outcome],
+    here: Callable[..., Outcome],
     tmp_path: Path,
     mock_results: Path,
     make: Callable[[Path, Path], None],
     message: str,
 ) -> None:
     make(tmp_path / "results.json", mock_results)
-    one_line_error(in_process("report", "results.json", cwd=tmp_path), message)
-    one_line_error(in_process("diff", str(mock_results), "results.json", cwd=tmp_path), message)
+    one_line_error(here("report", "results.json", cwd=tmp_path), message)
+    one_line_error(here("diff", str(mock_results), "results.json", cwd=tmp_path), message)
     assert not (tmp_path / "index.html").exists()
 
 
@@ -538,9 +536,9 @@ def test_report_and_diff_refuse_results_of_the_wrong_types_in_one_line(
     ],
 )
 def test_options_out_of_range_are_one_line_errors(
-    in_process: Callable[..., Outcome], tmp_path: Path, args: list[str], message: str
+    here: Callable[..., Outcome], tmp_path: Path, args: list[str], message: str
 ) -> None:
-    one_line_error(in_process(*args, cwd=tmp_path), message)
+    one_line_error(here(*args, cwd=tmp_path), message)
 
 
 def test_a_bad_x_lifecycle_is_one_line(tmp_path: Path) -> None:
@@ -555,7 +553,7 @@ def test_a_bad_x_lifecycle_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_poisoned_history_is_skipped_with_a_warning_run_after_run(
-    in_process: Callable[..., Outcome], tmp_path: Path
+    here: Callable[..., Outcome], tmp_path: Path
 ) -> None:
     report = tmp_path / "report"
     report.mkdir()
@@ -568,28 +566,26 @@ def test_a_poisoned_history_is_skipped_with_a_warning_run_after_run(
         json.dumps(good),
     ]
     (report / HISTORY_FILE).write_text("\n".join(poisoned) + "\n")
-    first = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
+    first = here("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
     assert first.code == 0, first
     assert (
         first.err
         == f"conformance: warning: report/{HISTORY_FILE}: skipped 4 unreadable line(s) (1, 2, 3, 4)\n"
     )
     valid_outputs(report)
-    second = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
+    second = here("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
     assert second.code == 0 and second.err == "", second  # the poisoned lines are gone, the good ones kept
     entries = [json.loads(line) for line in (report / HISTORY_FILE).read_text().splitlines()]
     assert entries[0]["finished_at"] == good["finished_at"] and len(entries) == 3
     assert "Traceback" not in first.printed + second.printed
 
 
-def test_a_cassette_uri_that_is_no_url_is_an_error_line(
-    in_process: Callable[..., Outcome], tmp_path: Path
-) -> None:
+def test_a_cassette_uri_that_is_no_url_is_an_error_line(here: Callable[..., Outcome], tmp_path: Path) -> None:
     def broken(interaction: dict[str, Any]) -> None:
         interaction["request"]["uri"] = "http://[::1:bad/v2/runs"
 
     altered_cassette(tmp_path / "kognitos" / "kognitos.yaml", broken)
-    outcome = in_process("replay", "kognitos", "--report-dir", "report", cwd=tmp_path)
+    outcome = here("replay", "kognitos", "--report-dir", "report", cwd=tmp_path)
     assert outcome.code == 2, outcome
     document = valid_outputs(tmp_path / "report")
     assert all("request.uri is not a URL" in error for error in document["errors"])
@@ -599,7 +595,9 @@ def test_a_cassette_uri_that_is_no_url_is_an_error_line(
 # -- 8. outputs stay strict JSON, well-formed XML, printable and small ---------------------------------
 
 
-def test_outputs_stay_valid_and_small_whatever_the_server_sends(upstream: MockServer, tmp_path: Path) -> None:
+def test_outputs_stay_valid_and_small_whatever_the_server_sends(
+    upstream: MockServer, here: Callable[..., Outcome], tmp_path: Path
+) -> None:
     def hostile(document: dict[str, Any]) -> None:
         document["status"] = "0" + "".join(random.choices(string.ascii_letters, k=2 * 1024 * 1024 - 1))
         document["stage"] = "__1e400__"  # written as the number 1e400: valid JSON, no float
@@ -614,7 +612,7 @@ def test_outputs_stay_valid_and_small_whatever_the_server_sends(upstream: MockSe
     ) as server:
         outcome = run_against(
             server.base_url, tmp_path, "--include-operation", "listRuns", "--phases", "examples,coverage",
-            "--max-examples", "5",
+            "--max-examples", "5", command=here,
         )  # fmt: skip
     assert outcome.code == 1, outcome
     directory = tmp_path / "report"
@@ -646,11 +644,13 @@ def _edited(body: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
 # -- 9. no wrong verdict, no lost data -------------------------------------------------------------------
 
 
-def test_a_failed_recording_never_replaces_a_good_cassette(tmp_path: Path) -> None:
+def test_a_failed_recording_never_replaces_a_good_cassette(
+    here: Callable[..., Outcome], tmp_path: Path
+) -> None:
     cassette = tmp_path / "cassettes" / "kognitos.yaml"
     cassette.parent.mkdir()
     shutil.copy(MOCK_CASSETTES / "kognitos.yaml", cassette)
-    outcome = conformance(
+    outcome = here(
         "record", "kognitos", "--base-url", "http://127.0.0.1:9/v2", "--out", "cassettes",
         "--poll-interval", "0.05", cwd=tmp_path, env={"KOGNITOS_API_KEY": TOKEN},
     )  # fmt: skip
@@ -664,13 +664,13 @@ def test_a_failed_recording_never_replaces_a_good_cassette(tmp_path: Path) -> No
     no_leak([outcome], [tmp_path])
 
 
-def test_a_symlinked_history_is_not_followed(in_process: Callable[..., Outcome], tmp_path: Path) -> None:
+def test_a_symlinked_history_is_not_followed(here: Callable[..., Outcome], tmp_path: Path) -> None:
     outside = tmp_path / "outside.jsonl"
     outside.write_text("precious\n")
     report = tmp_path / "report"
     report.mkdir()
     (report / HISTORY_FILE).symlink_to(outside)
-    outcome = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
+    outcome = here("replay", str(MOCK_CASSETTES), "--report-dir", "report", cwd=tmp_path)
     assert outcome.code == 0, outcome
     assert outside.read_text() == "precious\n"
     assert "history.jsonl: not read" in outcome.err and "conformance: warning:" in outcome.err
@@ -679,10 +679,10 @@ def test_a_symlinked_history_is_not_followed(in_process: Callable[..., Outcome],
 
 
 def test_a_report_directory_holding_other_folders_is_refused(
-    in_process: Callable[..., Outcome], tmp_path: Path
+    here: Callable[..., Outcome], tmp_path: Path
 ) -> None:
     (tmp_path / "project" / "src").mkdir(parents=True)
-    outcome = in_process("replay", str(MOCK_CASSETTES), "--report-dir", "project", cwd=tmp_path)
+    outcome = here("replay", str(MOCK_CASSETTES), "--report-dir", "project", cwd=tmp_path)
     one_line_error(outcome, "it holds 'src', which is no report file")
     assert [p.name for p in (tmp_path / "project").iterdir()] == ["src"]
 

@@ -2,16 +2,18 @@
 FIFO where a file is read, characters XML cannot hold, the pytest plugin's report folder, two
 runs publishing to one folder, a large merge and its exit code. Each is the real command line
 over real files, as in ``test_hostile.py``: a finding or a one-line error, never a crash, within
-bounded time and memory, with outputs that parse and nothing good lost."""
+bounded time and memory, with outputs that parse and nothing good lost. It runs in a child process
+where its time or memory is measured, where it may crash the interpreter, where this process would
+keep a spec it read, and where processes publish side by side; elsewhere in this process (the
+plugin's pytest session through pytester)."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,10 @@ from conformance.cassettes.cassette import parse_document, write_cassette
 from conformance.results.history import HISTORY_FILE
 from conformance.vendors.registry import SPECS_DIR, SPECS_DIR_ENV
 
-from .hostile import conformance, mock_replay_results, one_line_error, strict_json, valid_outputs
+from .hostile import Outcome, conformance, mock_replay_results, one_line_error, strict_json, valid_outputs
 
 MOCK_CASSETTES = SPECS_DIR.parent / "cassettes" / "mocks"
+pytest_plugins = ["pytester"]
 
 
 def test_a_cassette_nested_100000_deep_is_one_error_line_not_a_segfault(tmp_path: Path) -> None:
@@ -99,7 +102,7 @@ def test_a_fifo_or_a_device_is_refused_in_one_line_never_waited_on(tmp_path: Pat
         assert "Traceback" not in outcome.printed and outcome.seconds < 30, outcome
 
 
-def test_characters_xml_cannot_hold_never_reach_junit(tmp_path: Path) -> None:
+def test_characters_xml_cannot_hold_never_reach_junit(here: Callable[..., Outcome], tmp_path: Path) -> None:
     def hostile(interaction: dict[str, Any]) -> None:
         response = interaction["response"]
         if interaction["request"]["method"] == "GET" and response["status"]["code"] == 200:
@@ -112,7 +115,7 @@ def test_characters_xml_cannot_hold_never_reach_junit(tmp_path: Path) -> None:
     for interaction in interactions:
         hostile(interaction)
     write_cassette(tmp_path / "cassettes" / "kognitos.yaml", interactions)
-    outcome = conformance("replay", "cassettes", "--strict", "--report-dir", "r", cwd=tmp_path)
+    outcome = here("replay", "cassettes", "--strict", "--report-dir", "r", cwd=tmp_path)
     assert outcome.code == 1, outcome  # an extra member: additive drift, failing a strict replay
     valid_outputs(tmp_path / "r")  # junit.xml parses
     junit = (tmp_path / "r" / "junit.xml").read_text(encoding="utf-8")
@@ -120,37 +123,38 @@ def test_characters_xml_cannot_hold_never_reach_junit(tmp_path: Path) -> None:
     assert not {"\ufffe", "\uffff", "\x00"} & set(junit)
 
 
-def _pytest_judging(tmp_path: Path, report_dir: str) -> subprocess.CompletedProcess[str]:
-    """A user's pytest session with the plugin's judge and ``--conformance-report-dir``."""
-    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--conformance-judge",
-         f"--conformance-report-dir={report_dir}", "test_nothing.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+def _pytest_judging(pytester: pytest.Pytester, report_dir: str) -> pytest.RunResult:
+    """A user's pytest session with the plugin's judge and ``--conformance-report-dir``, in this
+    process (pytester), in its own folder."""
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    return pytester.runpytest(
+        "-q", "-p", "no:cacheprovider", "--conformance-judge", f"--conformance-report-dir={report_dir}",
+        "test_nothing.py",
     )  # fmt: skip
 
 
 @pytest.mark.parametrize("occupied", ["a file", "a project folder", "the current directory"])
 def test_the_pytest_plugin_checks_its_report_folder_as_the_command_line_does(
-    tmp_path: Path, occupied: str
+    pytester: pytest.Pytester, occupied: str
 ) -> None:
+    folder = pytester.path
     if occupied == "a file":
-        (tmp_path / "notes.txt").write_text("precious\n")
+        (folder / "notes.txt").write_text("precious\n")
         given, message = "notes.txt", "cannot write reports to notes.txt: File exists"
     elif occupied == "a project folder":
-        (tmp_path / "project" / "src").mkdir(parents=True)
+        (folder / "project" / "src").mkdir(parents=True)
         given, message = "project", "it holds 'src', which is no report file"
     else:
         given, message = ".", "it is the current directory"
-    before = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*"))
-    session = _pytest_judging(tmp_path, given)
-    assert session.returncode == pytest.ExitCode.USAGE_ERROR, session.stdout + session.stderr
-    assert message in session.stderr and "Traceback" not in session.stdout + session.stderr
-    after = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*"))
+    before = sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+    session = _pytest_judging(pytester, given)
+    printed = session.stdout.str() + session.stderr.str()
+    assert session.ret == pytest.ExitCode.USAGE_ERROR, printed
+    assert message in session.stderr.str() and "Traceback" not in printed
+    after = sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
     assert after == sorted([*before, "test_nothing.py"])
     if occupied == "a file":
-        assert (tmp_path / "notes.txt").read_text() == "precious\n"
+        assert (folder / "notes.txt").read_text() == "precious\n"
 
 
 def test_runs_publishing_to_one_folder_keep_every_history_line(tmp_path: Path) -> None:
@@ -208,7 +212,9 @@ def test_merging_large_results_is_linear_in_time_and_memory(
     assert merged.seconds < 60 and merged.peak_mb < 400, merged  # took minutes and GBs at 35 MB
 
 
-def test_a_merged_report_exits_as_its_verdict(tmp_path: Path, replayed_results: Path) -> None:
+def test_a_merged_report_exits_as_its_verdict(
+    here: Callable[..., Outcome], tmp_path: Path, replayed_results: Path
+) -> None:
     """0 when conforming (above), 1 with new breaking drift in a part, 2 with a part's error."""
     drifted, errored = strict_json(replayed_results), strict_json(replayed_results)
     drifted["findings"][0].update(classification="new", severity="breaking", quirk=None)
@@ -216,6 +222,6 @@ def test_a_merged_report_exits_as_its_verdict(tmp_path: Path, replayed_results: 
     for name, document in (("drifted.json", drifted), ("errored.json", errored)):
         (tmp_path / name).write_text(json.dumps(document))
     for name, code in (("drifted.json", 1), ("errored.json", 2)):
-        outcome = conformance("report", name, str(replayed_results), "--out", name + ".out", cwd=tmp_path)
+        outcome = here("report", name, str(replayed_results), "--out", name + ".out", cwd=tmp_path)
         assert outcome.code == code and "Traceback" not in outcome.printed, outcome
         assert valid_outputs(tmp_path / f"{name}.out")["exit_code"] == code
