@@ -10,6 +10,7 @@ short body, vanishing listener) cannot be produced through an ASGI application.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import socket
 import struct
@@ -332,6 +333,18 @@ def rewritten(change: Callable[[bytes], bytes]) -> Action:
     return answer
 
 
+def gzip_answer(decoded_bytes: int) -> Action:
+    """``json_body`` of a ``gzip_bomb``, made when first asked for: not by every test process that
+    only collects the test."""
+
+    async def answer(exchange: Exchange) -> None:
+        headers = [("content-type", "application/json"), ("content-encoding", "gzip")]
+        await exchange.respond(200, headers, gzip_bomb(decoded_bytes))
+
+    return answer
+
+
+@functools.cache
 def gzip_bomb(decoded_bytes: int) -> bytes:
     """A gzip member that decodes to ``decoded_bytes`` of JSON (``[`` spaces ``]``), a few kB on the wire."""
     import zlib
