@@ -31,8 +31,8 @@ _NOT_TEXT_12 = (
 #: A line (one value) that YAML 1.1 reads as no string where YAML 1.2 reads text: written plain,
 #: the two parsers read it differently.
 _AMBIGUOUS = re.compile(rf"(?!(?:{_NOT_TEXT_12})$)(?:{_NOT_TEXT_11})")
-#: A line that could be (after a newline): it starts as a number, a date, ``yes``, ``no``, ``on``,
-#: ``off``, ``<<`` or ``=`` do (the newline first, so that the search skips to each line in C).
+#: A line that could be ambiguous, with the newline before it (so that the search skips from line to
+#: line in C): one that starts as a number, a date, ``yes``, ``no``, ``on``, ``off``, ``<<`` or ``=`` do.
 _MAYBE_AMBIGUOUS = re.compile(r"\n[-+.0-9yYnNoO<=][^\n]*")
 #: The types of what the Rust parser reads where both parsers agree on the type.
 _TEXT_TYPES = frozenset({str, bool, list, dict, type(None)})

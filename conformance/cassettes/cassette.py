@@ -287,7 +287,7 @@ def _essentials(raw: Any) -> tuple[Any, Any, Any, Any]:
     try:
         request, response = raw["request"], raw["response"]
         return request["method"], request["uri"], response["status"]["code"], response["body"]["string"]
-    except (KeyError, TypeError, IndexError):  # which one is missing, as _get says it
+    except (KeyError, TypeError):  # which one is missing (or not a mapping), as _get says it
         return (
             _get(raw, "request", "method"),
             _get(raw, "request", "uri"),

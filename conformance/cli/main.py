@@ -36,7 +36,7 @@ def _tune_collector(command: str) -> None:
     """In a process of the command's own, the garbage collector leaves alone what the imports made
     (``gc.freeze``, once the command's working module is loaded) and looks at new objects after
     10,000 rather than 700: a run makes millions of short-lived objects, and the collector walking
-    the imported modules' again and again took a tenth of its CPU (mypy tunes its own the same
+    what the imports made again and again took a tenth of its CPU (mypy tunes its own the same
     way). A test that calls ``main`` in its own process keeps its collector as it is."""
     gc.set_threshold(10_000, 10, 10)
     if command in _WORKING_MODULES:
