@@ -116,8 +116,8 @@ class ApiSession:
                 status, exchange = deviations.status_code, deviations.exchange
                 self.sightings.observe(operation.id, status, exchange)
                 body = None if exchange.response is NOT_JSON else exchange.response
-                sent = (exchange.request_json, deviations.context.params)
                 context = deviations.context
+                sent = (exchange.request_json, context.params)
                 self.profile.observe(operation.id, status, body, context.elapsed, sent, context.remembered_as)
             if callable(request) and deviations:
                 request = functools.cache(request)  # written once however many findings are new

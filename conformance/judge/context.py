@@ -178,23 +178,36 @@ class Memory(Generic[Key, Value]):
         return made
 
 
+class Recurring(Generic[Key]):
+    """Which keys came before, the last ``size`` of them (past it, afresh): what is worth keeping
+    only once it comes again, as most bodies come once and keeping each of those would only give
+    the collector more to walk."""
+
+    def __init__(self, size: int) -> None:
+        self._seen: set[Key] = set()
+        self._size = size
+
+    def again(self, key: Key) -> bool:
+        """Whether ``key`` came before; it is remembered either way."""
+        if key in self._seen:
+            return True
+        if len(self._seen) >= self._size:
+            self._seen.clear()
+        self._seen.add(key)
+        return False
+
+
 class _ReadBodies:
-    """Small bodies read as JSON before, by digest, kept from the second time one is seen: most
-    bodies come once, and keeping each of those would only give the collector more to walk. The
+    """Small bodies read as JSON before, by digest, kept from the second time one is seen. The
     values are shared: no check changes what it reads."""
 
     def __init__(self) -> None:
-        self._seen: set[bytes] = set()
+        self._seen: Recurring[bytes] = Recurring(REMEMBERED_BODIES)
         self._read: Memory[bytes, StrictJson] = Memory(READ_BODIES)
 
     def read(self, ctx: ResponseContext) -> StrictJson:
         digest = ctx.remembered_as
-        if digest is None:
-            return parse_strict(ctx.body)
-        if digest not in self._seen:
-            if len(self._seen) >= REMEMBERED_BODIES:
-                self._seen.clear()
-            self._seen.add(digest)
+        if digest is None or not self._seen.again(digest):
             return parse_strict(ctx.body)
         return self._read.recall(digest, lambda: parse_strict(ctx.body))
 

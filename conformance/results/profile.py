@@ -22,6 +22,7 @@ from itertools import islice, repeat
 from typing import Any
 
 from conformance.bounds import printable
+from conformance.judge.context import Recurring
 from conformance.kinds import json_type
 from conformance.results.shapes import classified
 
@@ -206,12 +207,14 @@ class OperationProfile:
     left_out: int = 0
     places: int = 0
     #: Walks by status and body digest, kept from a body's second time (``_Walk``), and the keys
-    #: seen once; neither leaves the process (``__getstate__``).
+    #: walked before; neither leaves the process (``__getstate__``).
     _walks: dict[tuple[int, bytes], _Walk] = field(default_factory=dict, compare=False, repr=False)
-    _walked: set[tuple[int, bytes]] = field(default_factory=set, compare=False, repr=False)
+    _walked: Recurring[tuple[int, bytes]] = field(
+        default_factory=lambda: Recurring(4 * MAX_WALKS), compare=False, repr=False
+    )
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_walks": {}, "_walked": set()}
+        return {**self.__dict__, "_walks": {}, "_walked": Recurring(4 * MAX_WALKS)}
 
     def observe(
         self,
@@ -246,7 +249,7 @@ class OperationProfile:
         if walk is not None:
             walk.take(self, sent)
             return
-        steps = self._steps(key)
+        steps: list[_Step] | None = [] if key is not None and self._walked.again(key) else None
         left_out = self.left_out
         root = self._place(places, "")
         if root is not None:
@@ -255,17 +258,6 @@ class OperationProfile:
             if len(self._walks) >= MAX_WALKS:
                 self._walks.clear()
             self._walks[key] = _Walk(steps, self.left_out - left_out)
-
-    def _steps(self, key: tuple[int, bytes] | None) -> list[_Step] | None:
-        """Where to keep a body's walk: from its second time (most bodies come once)."""
-        if key is None:
-            return None
-        if key in self._walked:
-            return []
-        if len(self._walked) >= 4 * MAX_WALKS:
-            self._walked.clear()
-        self._walked.add(key)
-        return None
 
     def _place(self, places: dict[str, Place], location: str) -> Place | None:
         """The place at ``location``, made if there is room; ``None`` (and one more left out) if not."""
