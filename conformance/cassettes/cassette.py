@@ -416,14 +416,11 @@ class ApiResolver:
 
     def resolve(self, interaction: Interaction) -> Target:
         """The operation the interaction exercised; ``InteractionError`` with the reason otherwise."""
-        try:
-            parts = urlsplit(interaction.uri)
-            host = parts.hostname
-        except ValueError as exc:
-            raise InteractionError(f"request.uri is not a URL ({printable(str(exc))[:100]})") from None
-        if not parts.scheme or not host:
-            raise InteractionError(f"request.uri {printable(interaction.uri)[:200]!r} is not an absolute URL")
-        return self._resolve(interaction.method, parts.scheme, parts.netloc, host, parts.path)
+        problem = _uri_problem(interaction.uri)
+        if problem:
+            raise InteractionError(problem)
+        parts = urlsplit(interaction.uri)
+        return self._resolve(interaction.method, parts.scheme, parts.netloc, parts.hostname or "", parts.path)
 
     def _resolve(self, method: str, scheme: str, netloc: str, host: str, path: str) -> Target:
         if self.forced:
