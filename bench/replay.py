@@ -156,24 +156,22 @@ def end_to_end(paths: list[Path], report: Path, *options: str) -> float:
     return elapsed
 
 
-def peak_mb(paths: list[Path], report: Path, *options: str) -> tuple[float, float, float]:
-    """Wall seconds of one end-to-end replay and the peak resident memory (MB) of its largest
-    process (GNU time); then, in a second replay (the sampling takes CPU from the one it samples),
-    the peak of its processes' memory together: the sum of their proportional set sizes (a page two
-    processes share counts half in each), sampled every 20 ms from /proc."""
+def peak_mb(paths: list[Path], report: Path, *options: str) -> tuple[float, float]:
+    """The peak resident memory (MB) of one end-to-end replay's largest process (GNU time); then, in
+    a second replay (the sampling takes CPU from the one it samples), the peak of its processes'
+    memory together: the sum of their proportional set sizes (a page two processes share counts
+    half in each), sampled every 20 ms from /proc."""
     command = [str(CONFORMANCE), "replay", *map(str, paths), "--report-dir", str(report), *options]
-    started = time.perf_counter()
     timed = subprocess.run(
         ["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True, check=False
     )
-    elapsed = time.perf_counter() - started
     largest = int(timed.stderr.strip().splitlines()[-1]) / 1024
     sampled = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     together = 0
     while sampled.poll() is None:
         together = max(together, _tree_pss(sampled.pid))
         time.sleep(0.02)
-    return elapsed, largest, together / 1024
+    return largest, together / 1024
 
 
 def _tree_pss(root: int) -> int:
@@ -285,7 +283,7 @@ def month(folder: Path, interactions: int, repeats: int) -> None:
             rate >= goals[name],
         )
     for name, path in files.items():
-        _, peak, together = peak_mb([path], folder / f"memory-{path.stem}", *options[name])
+        peak, together = peak_mb([path], folder / f"memory-{path.stem}", *options[name])
         print(f"  peak memory, {name}: {peak:.0f} MB in its largest process, {together:.0f} MB all")
         target(
             f"replay memory, {interactions:,} interactions in one file, {name}",
