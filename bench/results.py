@@ -33,7 +33,7 @@ BENCHMARKS = {
     "startup": ["startup.py"],
     "mocks": ["mock_speed.py"],
     "run": ["run_speed.py"],
-    "make-test": ["make_test.py"],
+    "make-test": ["make_test.py", "--repeat", "3"],
     "merge": ["merge.py"],
     "profile": ["profile.py"],
 }
