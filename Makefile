@@ -40,9 +40,11 @@ spectral:
 # they wait on loopback servers, timeouts and child processes, and lint (mypy, single-threaded,
 # 9 s from a fresh clone) fills it. One after the other 149 and 128 s, side by side 121 and 123 s
 # (alternated, mypy's cache removed before each, 2026-12-07). The suite prints as it goes, lint's
-# output follows it; either failing fails the target.
+# output follows it; either failing fails the target. Interrupted, it stops lint too (a job started
+# in the background ignores the terminal's Ctrl-C) and leaves no log behind.
 test: $(STAMP)
-	@log=$$(mktemp); $(MAKE) --no-print-directory lint >$$log 2>&1 & lint=$$!; \
+	@log=$$(mktemp); trap 'kill $$lint 2>/dev/null; rm -f $$log; exit 130' INT TERM; \
+	$(MAKE) --no-print-directory lint >$$log 2>&1 & lint=$$!; \
 	$(MAKE) --no-print-directory suite; suite=$$?; \
 	wait $$lint; linted=$$?; cat $$log; rm -f $$log; \
 	test $$linted = 0 || echo "make test: lint failed (above)"; \
