@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -23,11 +24,13 @@ from common import load, spread, target
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_SECONDS = 90
+#: pytest's last line ("2258 passed in 119.23s (0:01:59)"), not ruff's "All checks passed!".
+PYTEST_SUMMARY = re.compile(r"^\d+ passed")
 
 
 def timed_make(clone: Path, goal: str, env: dict[str, str]) -> tuple[float, str]:
-    """Seconds ``make goal`` took in ``clone``, and pytest's summary line (else the last line); a
-    failure ends the bench."""
+    """Seconds ``make goal`` took in ``clone``, and pytest's summary line (lint's lines follow it),
+    else the last line; a failure ends the bench."""
     started = time.perf_counter()
     completed = subprocess.run(
         ["make", goal], cwd=clone, env=env, capture_output=True, text=True, check=False
@@ -36,7 +39,7 @@ def timed_make(clone: Path, goal: str, env: dict[str, str]) -> tuple[float, str]
     if completed.returncode != 0:
         sys.exit(f"make {goal} failed in the clone:\n{(completed.stdout + completed.stderr)[-2000:]}")
     lines = completed.stdout.strip().splitlines() or [""]
-    return elapsed, next((line for line in reversed(lines) if " passed" in line), lines[-1])
+    return elapsed, next((line for line in reversed(lines) if PYTEST_SUMMARY.search(line)), lines[-1])
 
 
 def main() -> None:
