@@ -75,7 +75,7 @@ bench-tools:
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: install it (Debian: sudo apt-get install -y wrk)"; exit 1; }
 	@test -x bench/.prism/node_modules/.bin/prism || npm install --prefix bench/.prism --no-audit --no-fund --loglevel=error $(PRISM)
 
-# every speed benchmark, its output copied into bench/RESULTS.md (13 to 14 minutes). Bytecode
+# every speed benchmark, its output copied into bench/RESULTS.md (17 to 18 minutes). Bytecode
 # caches on, as in a user's environment: st's modules are compiled when pip installs them, and
 # without a cache each `conformance` process would compile the suite's again (0.15 to 0.2 s).
 bench: $(STAMP) bench-tools
