@@ -1,15 +1,21 @@
-"""Where ``run`` keeps hypothesis's data: the user's cache, never the working folder."""
+"""Where ``run`` keeps hypothesis's data: the user's cache, never the working folder; and what
+another tool keeps in the working folder, ``run`` neither reads nor changes."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from schemathesis.core.cache import io as schemathesis_cache
 
 from conformance.usercache import HYPOTHESIS_STORAGE, keep_hypothesis_data
+
+from .inprocess import InProcess
 
 
 def test_hypothesis_data_goes_to_the_users_cache_unless_the_user_chose_a_place(
@@ -49,3 +55,31 @@ def test_a_fuzzing_run_from_a_new_folder_leaves_nothing_in_it(tmp_path: Path) ->
     assert ran.returncode == 0, ran.stderr
     assert sorted(path.name for path in folder.iterdir()) == ["report"]
     assert (tmp_path / "cache" / "conformance" / "hypothesis" / "unicode_data").is_dir()
+
+
+def test_a_run_neither_replays_nor_rewrites_the_cache_st_run_left_in_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``st run`` keeps a cache in ``.schemathesis/`` of the working folder and replays it into
+    the next run there: a night from that folder followed it, and counted itself into it."""
+    cache = tmp_path / ".schemathesis" / "default" / "cache"
+    cache.mkdir(parents=True)
+    manifest = {
+        "format_version": 1,
+        "schemathesis_version": version("schemathesis"),
+        "schema_location": "",
+        "base_url": "http://127.0.0.1:9/v2",
+        "created_at": "2026-12-06T19:29:48.924382+00:00",
+        "next_run_id": 1,
+        "auth_identities": {},
+    }
+    (cache / "manifest.json").write_text(json.dumps(manifest))
+    (cache / "entries.jsonl").write_text("")
+    assert schemathesis_cache.load(cache) is not None  # a cache schemathesis itself would read
+    left = {path.name: path.read_bytes() for path in cache.iterdir()}
+
+    budget = ["--phases", "examples", "--max-examples", "1", "--seed", "1", "--report-dir", "report"]
+    done = InProcess(monkeypatch, capsys)("run", "kognitos", *budget, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {path.name: path.read_bytes() for path in cache.iterdir()} == left

@@ -14,7 +14,7 @@ from typing import Any
 import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
-from schemathesis.config import CheckConfig, HealthCheck
+from schemathesis.config import CacheConfig, CheckConfig, HealthCheck
 from schemathesis.engine import events, from_schema
 from schemathesis.engine.errors import ServerUnavailable
 from schemathesis.schemas import BaseSchema
@@ -370,7 +370,11 @@ def run_phases(
 def _configured(where: Where, session: ApiSession, options: RunOptions) -> BaseSchema:
     """The API's schema, its selected operations, configured as the options say."""
     spec = session.spec
-    schema: BaseSchema = schemathesis.openapi.from_dict(spec.document, config=schemathesis.Config())
+    # schemathesis' cache off: it replays an earlier run's requests (``.schemathesis/`` of the working
+    # folder, which ``st run`` writes) into the next and rewrites it, so a night would depend on, and
+    # change, what another tool left there instead of following its seed alone
+    config = schemathesis.Config(cache=CacheConfig(enabled=False))
+    schema: BaseSchema = schemathesis.openapi.from_dict(spec.document, config=config)
     if set(session.operations) != set(spec.operations):
         schema = schema.include(operation_id=list(session.operations))
     if where.tokens is not None:  # the current token goes on each case instead of one fixed header
