@@ -5,7 +5,9 @@ mocks' runs are followed as the embedded ones are) and `st run SPEC --url URL --
 --continue-on-failure` with the same phases, max-examples and seed (without that flag st stops an
 operation at its first failure and generates less than half the cases a conformance run does),
 each against a fresh faithful mock started as a `conformance serve` process (untimed), so
-neither meets the other's leftover runs; which side goes first alternates between repeats.
+neither meets the other's leftover runs, and in a fresh folder, so neither meets what a run before
+left there (`st run` keeps a cache in `.schemathesis/` of its working folder and replays it into
+the next run); which side goes first alternates between repeats.
 Each figure is one process from start to exit, reports written.
 ``--full`` also times the one-process default `conformance run` (embedded mocks started by the run).
 
@@ -35,10 +37,10 @@ from conformance.vendors.registry import APIS
 ST = Path(sys.executable).with_name("st")
 
 
-def timed(command: list[str], ok: tuple[int, ...] = (0, 1)) -> tuple[float, str]:
-    """Seconds the command took, and what it printed."""
+def timed(command: list[str], cwd: str, ok: tuple[int, ...] = (0, 1)) -> tuple[float, str]:
+    """Seconds the command took in the folder ``cwd``, and what it printed."""
     started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
     elapsed = time.perf_counter() - started
     if completed.returncode not in ok:
         sys.exit(f"{command[:4]} exited {completed.returncode}: {completed.stderr.strip()[-300:]}")
@@ -96,7 +98,7 @@ def side_by_side(
                     command = conformance_command(api, mock.base_url, token, budget, f"{scratch}/{api}")
                 else:
                     command = st_command(api, mock.base_url, token, budget, Path(scratch))
-                times[side][api], printed = timed(command)
+                times[side][api], printed = timed(command, scratch)
                 counted = CASES[side].findall(printed)
                 cases[side].setdefault(api, []).append(int(counted[-1]) if counted else 0)
     return times
@@ -105,7 +107,9 @@ def side_by_side(
 def full_run(budget: list[str]) -> float:
     with tempfile.TemporaryDirectory() as report_dir:
         return timed(
-            [sys.executable, "-m", "conformance", "run", *budget, "--report-dir", report_dir], ok=(0,)
+            [sys.executable, "-m", "conformance", "run", *budget, "--report-dir", report_dir],
+            report_dir,
+            ok=(0,),
         )[0]
 
 
