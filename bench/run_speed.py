@@ -7,7 +7,10 @@ operation at its first failure and generates less than half the cases a conforma
 each against a fresh faithful mock started as a `conformance serve` process (untimed), so
 neither meets the other's leftover runs, and in a fresh folder, so neither meets what a run before
 left there (`st run` keeps a cache in `.schemathesis/` of its working folder and replays it into
-the next run); which side goes first alternates between repeats.
+the next run). Both keep hypothesis's data in the user's cache, as `conformance run` does anyway:
+`st run` keeps it in `.hypothesis/` of its folder, and in a fresh one works it out again each run
+(1 to 2.5 CPU-seconds) where a user's folder would have it. Which side goes first alternates
+between repeats.
 Each figure is one process from start to exit, reports written.
 ``--full`` also times the one-process default `conformance run` (embedded mocks started by the run).
 
@@ -18,6 +21,7 @@ Prints every run's wall time, medians, spread and the ratios; bench/results.py c
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import secrets
 import statistics
@@ -32,15 +36,28 @@ from common import load, spread, target
 from conformance.contract.specs import load_spec
 from conformance.engine.options import PHASES
 from conformance.mocks.process import MockProcess
+from conformance.usercache import HYPOTHESIS_STORAGE, cache_dir
 from conformance.vendors.registry import APIS
 
 ST = Path(sys.executable).with_name("st")
 
 
+#: Where both sides keep hypothesis's data (tables it works out once): the user's cache, where
+#: ``conformance run`` keeps it anyway, and where ``st run`` would find it in a user's own folder.
+#: (A user's own setting is kept; with no cache to write to, each side keeps its default.)
+HYPOTHESIS_DATA = (
+    {}
+    if HYPOTHESIS_STORAGE in os.environ or not (data := cache_dir("hypothesis"))
+    else {HYPOTHESIS_STORAGE: str(data)}
+)
+
+
 def timed(command: list[str], cwd: str, ok: tuple[int, ...] = (0, 1)) -> tuple[float, str]:
     """Seconds the command took in the folder ``cwd``, and what it printed."""
     started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
+    completed = subprocess.run(
+        command, capture_output=True, text=True, check=False, cwd=cwd, env={**os.environ, **HYPOTHESIS_DATA}
+    )
     elapsed = time.perf_counter() - started
     if completed.returncode not in ok:
         sys.exit(f"{command[:4]} exited {completed.returncode}: {completed.stderr.strip()[-300:]}")
