@@ -106,6 +106,12 @@ def _place_changes(was: dict[str, Any], now: dict[str, Any], limits: Thresholds)
     strings_was, strings_now = was["types"].get("string", 0), now["types"].get("string", 0)
     old_shapes, new_shapes = was.get("shapes") or {}, now.get("shapes") or {}
     for shape, count in _new_keys(old_shapes, new_shapes, strings_was, strings_now, limits):
+        if shape == "word" and "token" in old_shapes:
+            # no new shape: an id drawn from letters and digits has no digit now and then (a Kognitos
+            # id of 25 base-36 characters one time in 3,400, of 8 characters one time in 14), and a
+            # list read again repeats it past min_expected. A word that is a value (short and
+            # enum-like, unlike such an id) is still compared below, as a new value.
+            continue
         before = ", ".join(sorted(old_shapes)) or "no string"
         yield (
             "shapes",

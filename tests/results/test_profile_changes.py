@@ -240,3 +240,31 @@ def test_a_body_seen_again_is_profiled_from_its_steps_exactly_as_walked_afresh()
     assert stepped.frozen(redactor.text, redactor.is_secret_key) == frozen
     assert frozen["getRun"]["left_out"] > 0
     assert frozen["getRun"]["bodies"]["200"]["/id"]["echoed"] == {"run-1": 3}
+
+
+def test_an_id_of_letters_alone_among_ids_of_letters_and_digits_is_no_new_shape() -> None:
+    """A base-36 id without a digit (one in 3,400), listed on every page read, is still an id; a
+    new enum-like word at that place, or a new shape of another kind, is still a change."""
+    from conformance.redact import Redactor
+    from conformance.results.changes import Thresholds, operation_changes
+    from conformance.results.profile import Profile
+
+    def night(ids: list[str]) -> dict[str, Any]:
+        profile = Profile()
+        for page in range(40):
+            profile.observe("listRuns", 200, {"items": [{"id": run_id} for run_id in ids]}, 0.01 * page)
+        redactor = Redactor()
+        return profile.frozen(redactor.text, redactor.is_secret_key)["listRuns"]
+
+    ids = [f"b4fznghynbdemslfd5k0{n:02d}fgd" for n in range(12)]
+    before = night(ids)
+
+    def found(tonight: list[str]) -> set[tuple[str, str]]:
+        return {
+            (c.change, str(c.new))
+            for c in operation_changes("kognitos", "listRuns", before, night(tonight), Thresholds())
+        }
+
+    assert found([*ids[:11], "qwhzkxbvmtrpldnsgjcfyawze"]) == set()  # letters alone, by chance
+    assert ("new-value", "pending") in found([*ids[:11], "pending"])
+    assert ("new-shape", "rfc3339") in found([*ids[:11], "2026-12-07T09:00:00Z"])
