@@ -21,7 +21,6 @@ Prints every run's wall time, medians, spread and the ratios; bench/results.py c
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import secrets
 import statistics
@@ -36,28 +35,16 @@ from common import load, spread, target
 from conformance.contract.specs import load_spec
 from conformance.engine.options import PHASES
 from conformance.mocks.process import MockProcess
-from conformance.usercache import HYPOTHESIS_STORAGE, cache_dir
+from conformance.usercache import keep_hypothesis_data
 from conformance.vendors.registry import APIS
 
 ST = Path(sys.executable).with_name("st")
 
 
-#: Where both sides keep hypothesis's data (tables it works out once): the user's cache, where
-#: ``conformance run`` keeps it anyway, and where ``st run`` would find it in a user's own folder.
-#: (A user's own setting is kept; with no cache to write to, each side keeps its default.)
-HYPOTHESIS_DATA = (
-    {}
-    if HYPOTHESIS_STORAGE in os.environ or not (data := cache_dir("hypothesis"))
-    else {HYPOTHESIS_STORAGE: str(data)}
-)
-
-
 def timed(command: list[str], cwd: str, ok: tuple[int, ...] = (0, 1)) -> tuple[float, str]:
     """Seconds the command took in the folder ``cwd``, and what it printed."""
     started = time.perf_counter()
-    completed = subprocess.run(
-        command, capture_output=True, text=True, check=False, cwd=cwd, env={**os.environ, **HYPOTHESIS_DATA}
-    )
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
     elapsed = time.perf_counter() - started
     if completed.returncode not in ok:
         sys.exit(f"{command[:4]} exited {completed.returncode}: {completed.stderr.strip()[-300:]}")
@@ -140,6 +127,10 @@ def main() -> None:
         "--full", action="store_true", help="also time the one-process `conformance run` with its own mocks"
     )
     args = parser.parse_args()
+    # both sides keep hypothesis's data where `conformance run` keeps it (the user's cache, a user's
+    # own setting kept), given to each child: `st run` would keep it in `.hypothesis/` of its fresh
+    # folder and work its tables out again each run, where a user's own folder would have them
+    keep_hypothesis_data()
     budget = ["--phases", args.phases, "--max-examples", str(args.max_examples), "--seed", str(args.seed)]
     print(f"{load()} before", flush=True)
     runs: list[dict[str, dict[str, float]]] = []
