@@ -314,11 +314,15 @@ async def endless_continue(exchange: Exchange) -> None:
         await asyncio.sleep(0.05)
 
 
-def json_body(body: bytes, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Action:
-    """Always this body, as ``application/json`` (plus ``headers``)."""
+def json_body(
+    body: bytes | Callable[[], bytes], status: int = 200, headers: list[tuple[str, str]] | None = None
+) -> Action:
+    """Always this body, as ``application/json`` (plus ``headers``); a body given as a function is
+    made when first answered."""
 
     async def answer(exchange: Exchange) -> None:
-        await exchange.respond(status, [("content-type", "application/json"), *(headers or [])], body)
+        sent = body() if callable(body) else body
+        await exchange.respond(status, [("content-type", "application/json"), *(headers or [])], sent)
 
     return answer
 
@@ -334,14 +338,9 @@ def rewritten(change: Callable[[bytes], bytes]) -> Action:
 
 
 def gzip_answer(decoded_bytes: int) -> Action:
-    """``json_body`` of a ``gzip_bomb``, made when first asked for: not by every test process that
+    """``json_body`` of a ``gzip_bomb``, made when first answered: not by every test process that
     only collects the test."""
-
-    async def answer(exchange: Exchange) -> None:
-        headers = [("content-type", "application/json"), ("content-encoding", "gzip")]
-        await exchange.respond(200, headers, gzip_bomb(decoded_bytes))
-
-    return answer
+    return json_body(functools.partial(gzip_bomb, decoded_bytes), headers=[("content-encoding", "gzip")])
 
 
 @functools.cache
