@@ -46,6 +46,8 @@ MAX_SAMPLES = 2048
 MAX_SENT = 4096
 #: Bodies of an operation whose walk is kept (``_Walk``), and the steps a kept walk may have.
 MAX_WALKS, MAX_WALK_STEPS = 64, 400
+#: Bodies of an operation remembered as walked once, so that the second time is known.
+MAX_WALKED = 4 * MAX_WALKS
 
 Redact = Callable[[str], str]
 
@@ -210,11 +212,11 @@ class OperationProfile:
     #: walked before; neither leaves the process (``__getstate__``).
     _walks: dict[tuple[int, bytes], _Walk] = field(default_factory=dict, compare=False, repr=False)
     _walked: Recurring[tuple[int, bytes]] = field(
-        default_factory=lambda: Recurring(4 * MAX_WALKS), compare=False, repr=False
+        default_factory=lambda: Recurring(MAX_WALKED), compare=False, repr=False
     )
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_walks": {}, "_walked": Recurring(4 * MAX_WALKS)}
+        return {**self.__dict__, "_walks": {}, "_walked": Recurring(MAX_WALKED)}
 
     def observe(
         self,
